@@ -1,0 +1,59 @@
+// ClusterState: everything the controller knows, as a pure fold over the event log.
+// Thread contract: a value type; the controller's single writer owns the live copy.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "eventlog/event.h"
+
+namespace rs::eventlog {
+
+// A finished plan, kept for the console and audits (bounded: the newest kMaxPlanHistory).
+struct PlanSummary {
+  uint64_t id = 0;
+  std::string reason;
+  PlanOutcome outcome = PlanOutcome::kCompleted;
+  std::string detail;
+  Seq proposed_seq = 0;
+  Seq finished_seq = 0;
+  auto operator<=>(const PlanSummary&) const = default;
+};
+
+struct ClusterState {
+  static constexpr size_t kMaxPlanHistory = 100;
+
+  Seq last_seq = 0;       // Sequence of the last event folded in.
+  int64_t last_time_ms = 0;
+
+  // Wanted members, keyed by address.
+  std::map<std::string, Member> members;
+  Seq membership_seq = 0;  // The membership event that set them.
+
+  // Every node the controller has probed (members and nodes it still has to drain), by address.
+  std::map<std::string, NodeHealth> health;
+  std::map<std::string, NodeObservation> observed;
+
+  Topology topology;  // The last committed topology.
+
+  std::optional<PlanInFlight> plan;
+  std::vector<PlanSummary> plan_history;
+
+  std::vector<OperatorRequest> pending_requests;  // Requested, not yet answered by a plan.
+
+  bool paused = false;
+
+  uint64_t next_plan_id = 1;
+  uint64_t next_request_id = 1;
+
+  auto operator<=>(const ClusterState&) const = default;
+};
+
+// Pure and deterministic: the same state and event always give the same result.
+// Unknown or inconsistent events (a step of another plan) are ignored, never fatal.
+ClusterState Apply(ClusterState state, const Event& event);
+
+}  // namespace rs::eventlog
