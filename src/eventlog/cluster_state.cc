@@ -1,0 +1,135 @@
+#include "eventlog/cluster_state.h"
+
+#include <algorithm>
+#include <type_traits>
+
+namespace rs::eventlog {
+namespace {
+
+// Each handler folds one kind of event; all are pure.
+struct Folder {
+  ClusterState& s;
+  const Event& e;
+
+  void operator()(const MembershipChanged& m) {
+    s.members.clear();
+    for (const Member& member : m.members) s.members[member.address] = member;
+    s.membership_seq = e.seq;
+  }
+
+  void operator()(const NodeHealthChanged& h) { s.health[h.address] = h.health; }
+
+  void operator()(const NodeObserved& o) { s.observed[o.address] = o.observation; }
+
+  void operator()(const OperatorRequested& r) {
+    OperatorRequest req = r.request;
+    req.id = s.next_request_id++;
+    switch (req.kind) {
+      case OperatorKind::kPause:
+        s.paused = true;
+        return;
+      case OperatorKind::kResume:
+        s.paused = false;
+        return;
+      case OperatorKind::kAbort:
+        if (s.plan && s.plan->plan.id == req.plan_id) s.plan->abort_requested = true;
+        return;
+      default:
+        s.pending_requests.push_back(std::move(req));
+    }
+  }
+
+  void operator()(const OperatorRejected& r) { RemoveRequest(r.request_id); }
+
+  void operator()(const PlanProposed& p) {
+    if (s.plan) Finish(PlanOutcome::kSuperseded, "superseded by plan " + std::to_string(p.plan.id));
+    PlanInFlight f;
+    f.plan = p.plan;
+    f.status.assign(p.plan.steps.size(), StepStatus::kPending);
+    f.slots_done.assign(p.plan.steps.size(), {});
+    f.keys_moved.assign(p.plan.steps.size(), 0);
+    f.proposed_seq = e.seq;
+    s.plan = std::move(f);
+    s.next_plan_id = std::max(s.next_plan_id, p.plan.id + 1);
+    if (p.request_id != 0) RemoveRequest(p.request_id);
+  }
+
+  void operator()(const StepStarted& x) {
+    if (!ValidStep(x.plan_id, x.step)) return;
+    s.plan->status[x.step] = StepStatus::kRunning;
+  }
+
+  void operator()(const StepProgress& x) {
+    if (!ValidStep(x.plan_id, x.step)) return;
+    auto& done = s.plan->slots_done[x.step];
+    done.insert(done.end(), x.slots_done.begin(), x.slots_done.end());
+    done = NormalizeRanges(std::move(done));
+    s.plan->keys_moved[x.step] += x.keys_moved;
+  }
+
+  void operator()(const StepCompleted& x) {
+    if (!ValidStep(x.plan_id, x.step)) return;
+    s.plan->status[x.step] = StepStatus::kDone;
+  }
+
+  void operator()(const StepFailed& x) {
+    if (!ValidStep(x.plan_id, x.step)) return;
+    s.plan->status[x.step] = StepStatus::kFailed;
+    s.plan->error = x.error;
+  }
+
+  void operator()(const PlanFinished& x) {
+    if (!s.plan || s.plan->plan.id != x.plan_id) return;
+    Finish(x.outcome, x.reason);
+  }
+
+  void operator()(const TopologyCommitted& t) { s.topology = t.topology; }
+
+  void operator()(const ControllerStarted&) {}
+  void operator()(const ControllerStopped&) {}
+  void operator()(const AlertRaised&) {}
+
+  bool ValidStep(uint64_t plan_id, uint32_t step) const {
+    return s.plan && s.plan->plan.id == plan_id && step < s.plan->plan.steps.size();
+  }
+
+  void RemoveRequest(uint64_t id) {
+    std::erase_if(s.pending_requests, [id](const OperatorRequest& r) { return r.id == id; });
+  }
+
+  void Finish(PlanOutcome outcome, std::string detail) {
+    PlanSummary sum;
+    sum.id = s.plan->plan.id;
+    sum.reason = s.plan->plan.reason;
+    sum.outcome = outcome;
+    sum.detail = std::move(detail);
+    sum.proposed_seq = s.plan->proposed_seq;
+    sum.finished_seq = e.seq;
+    s.plan_history.push_back(std::move(sum));
+    if (s.plan_history.size() > ClusterState::kMaxPlanHistory) {
+      s.plan_history.erase(s.plan_history.begin());
+    }
+    s.plan.reset();
+  }
+};
+
+}  // namespace
+
+ClusterState Apply(ClusterState state, const Event& event) {
+  std::visit(Folder{state, event}, event.payload);
+  state.last_seq = event.seq;
+  state.last_time_ms = event.time_ms;
+  return state;
+}
+
+std::string_view EventKindName(const EventPayload& payload) {
+  static constexpr std::string_view kNames[] = {
+      "membership",     "node-health",    "node-observed",      "operator-request",
+      "operator-rejected", "plan-proposed", "step-started",     "step-progress",
+      "step-completed", "step-failed",    "plan-finished",      "topology-committed",
+      "controller-started", "controller-stopped", "alert"};
+  static_assert(std::size(kNames) == std::variant_size_v<EventPayload>);
+  return kNames[payload.index()];
+}
+
+}  // namespace rs::eventlog
