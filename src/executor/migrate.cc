@@ -1,0 +1,288 @@
+// Slot migration in Redis's safe order (redis-notes.md): IMPORTING on the destination, MIGRATING
+// on the source, MIGRATE ... KEYS until empty, then SETSLOT NODE on the destination first, the
+// source next, every other master last. SETSLOT calls are pipelined per chunk of slots.
+#include <algorithm>
+#include <chrono>
+#include <thread>
+
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
+
+#include "executor/crash_point.h"
+#include "executor/steps.h"
+
+namespace rs::executor {
+
+using eventlog::NodeRef;
+using eventlog::SlotRange;
+using eventlog::Step;
+
+namespace {
+
+std::vector<uint16_t> Remaining(const std::vector<SlotRange>& want,
+                                const std::vector<SlotRange>& done) {
+  std::vector<uint16_t> out;
+  auto is_done = [&](uint32_t s) {
+    for (const SlotRange& r : done) {
+      if (s >= r.first && s <= r.last) return true;
+    }
+    return false;
+  };
+  for (const SlotRange& r : want) {
+    for (uint32_t s = r.first; s <= r.last; ++s) {
+      if (!is_done(s)) out.push_back(static_cast<uint16_t>(s));
+    }
+  }
+  return out;
+}
+
+std::vector<SlotRange> ToRanges(const std::vector<uint16_t>& slots) {
+  std::vector<SlotRange> out;
+  for (uint16_t s : slots) out.push_back({s, s});
+  return eventlog::NormalizeRanges(std::move(out));
+}
+
+std::vector<std::string> SetSlot(uint16_t slot, const char* state, const std::string& id) {
+  return {"CLUSTER", "SETSLOT", std::to_string(slot), state, id};
+}
+
+std::string Host(const std::string& address) { return address.substr(0, address.rfind(':')); }
+std::string Port(const std::string& address) { return address.substr(address.rfind(':') + 1); }
+
+}  // namespace
+
+Status StepRunner::Migrate(const Step& step, const std::vector<SlotRange>& done,
+                           StepHooks* hooks) {
+  const NodeRef& source = step.target;
+  const NodeRef& dest = step.peer;
+  std::vector<uint16_t> todo = Remaining(step.slots, done);
+  for (size_t begin = 0; begin < todo.size(); begin += options_.slots_per_chunk) {
+    std::vector<uint16_t> chunk(todo.begin() + begin,
+                                todo.begin() + std::min(todo.size(), begin + options_.slots_per_chunk));
+    // 1. IMPORTING on the destination. "already the owner" means an earlier run finished the
+    //    key moves and SETSLOT NODE on the destination for that slot.
+    std::vector<std::vector<std::string>> cmds;
+    for (uint16_t s : chunk) cmds.push_back(SetSlot(s, "IMPORTING", source.id));
+    RS_ASSIGN_OR_RETURN(auto imp, pool_->Pipeline(dest.address, cmds));
+    std::vector<uint16_t> moving, owned;
+    for (size_t i = 0; i < chunk.size(); ++i) {
+      if (!imp[i].is_error()) {
+        moving.push_back(chunk[i]);
+      } else if (imp[i].ErrorStartsWith("ERR I'm already the owner")) {
+        owned.push_back(chunk[i]);
+      } else {
+        return Status::Aborted(fmt::format("SETSLOT {} IMPORTING on {}: {}", chunk[i],
+                                           dest.address, imp[i].str));
+      }
+    }
+    CRASH_POINT("migrate.after_importing");
+    // 2. MIGRATING on the source.
+    if (!moving.empty()) {
+      cmds.clear();
+      for (uint16_t s : moving) cmds.push_back(SetSlot(s, "MIGRATING", dest.id));
+      RS_ASSIGN_OR_RETURN(auto mig, pool_->Pipeline(source.address, cmds));
+      for (size_t i = 0; i < moving.size(); ++i) {
+        if (mig[i].is_error()) {
+          return Status::Aborted(fmt::format(
+              "slot {} is IMPORTING on {} but SETSLOT MIGRATING on {} failed: {}", moving[i],
+              dest.address, source.address, mig[i].str));
+        }
+      }
+    }
+    CRASH_POINT("migrate.after_migrating");
+    // 3. Keys.
+    RS_ASSIGN_OR_RETURN(uint64_t keys, MoveKeys(source, dest, moving, hooks));
+    CRASH_POINT("migrate.after_keys");
+    // 4-6. Ownership: destination first, then the source, then everyone else.
+    std::vector<uint16_t> all = moving;
+    all.insert(all.end(), owned.begin(), owned.end());
+    std::sort(all.begin(), all.end());
+    RS_RETURN_IF_ERROR(BroadcastOwner(source, dest, all));
+    CRASH_POINT("migrate.before_progress");
+    RS_RETURN_IF_ERROR(hooks->Progress(ToRanges(chunk), keys));
+    CRASH_POINT("migrate.after_progress");
+    RS_RETURN_IF_ERROR(hooks->Checkpoint(0));
+  }
+  return Status::Ok();
+}
+
+Result<uint64_t> StepRunner::MoveKeys(const NodeRef& source, const NodeRef& dest,
+                                      const std::vector<uint16_t>& slots, StepHooks* hooks) {
+  uint64_t moved = 0;
+  if (slots.empty()) return moved;
+  // Most slots of a fresh or small cluster are empty: ask for all counts in one round trip.
+  std::vector<std::vector<std::string>> counts;
+  for (uint16_t s : slots) counts.push_back({"CLUSTER", "COUNTKEYSINSLOT", std::to_string(s)});
+  RS_ASSIGN_OR_RETURN(auto count_replies, pool_->Pipeline(source.address, counts));
+  const auto& auth = pool_->options();
+  for (size_t i = 0; i < slots.size(); ++i) {
+    if (count_replies[i].is_error() || count_replies[i].integer == 0) continue;
+    uint16_t slot = slots[i];
+    while (true) {
+      RS_ASSIGN_OR_RETURN(
+          Reply keys, ExpectOk(pool_->Command(source.address,
+                                              {"CLUSTER", "GETKEYSINSLOT", std::to_string(slot),
+                                               std::to_string(batch_keys_)}),
+                               fmt::format("GETKEYSINSLOT {} on {}", slot, source.address)));
+      if (keys.elements.empty()) break;
+      std::vector<std::string> cmd = {"MIGRATE", Host(dest.address), Port(dest.address), "", "0",
+                                      std::to_string(options_.migrate_timeout_ms)};
+      if (!auth.password.empty()) {
+        if (auth.user.empty()) {
+          cmd.insert(cmd.end(), {"AUTH", auth.password});
+        } else {
+          cmd.insert(cmd.end(), {"AUTH2", auth.user, auth.password});
+        }
+      }
+      cmd.push_back("KEYS");
+      std::vector<std::string> batch;
+      size_t bytes = 0;
+      for (const Reply& k : keys.elements) {
+        batch.push_back(k.str);
+        bytes += k.str.size();
+      }
+      cmd.insert(cmd.end(), batch.begin(), batch.end());
+      auto started = std::chrono::steady_clock::now();
+      auto r = pool_->Command(source.address, cmd);
+      if (!r.ok()) {
+        // A timeout may mean the batch was too big to move within the MIGRATE timeout.
+        batch_keys_ = std::max(options_.batch_keys_min, batch_keys_ / 2);
+        return r.status().WithContext(fmt::format("MIGRATE slot {} to {}", slot, dest.address));
+      }
+      if (r->is_error()) {
+        if (r->str.find("BUSYKEY") != std::string::npos) {
+          RS_RETURN_IF_ERROR(ResolveBusyKeys(source, dest, batch));
+          continue;
+        }
+        if (r->str.find("IOERR") != std::string::npos) {
+          batch_keys_ = std::max(options_.batch_keys_min, batch_keys_ / 2);
+        }
+        return Status::Aborted(fmt::format("MIGRATE slot {} from {} to {}: {}", slot,
+                                           source.address, dest.address, r->str));
+      }
+      moved += batch.size();
+      CRASH_POINT("migrate.after_batch");
+      // Adapt: grow while batches are quick and small, shrink when they are slow or heavy.
+      auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                    std::chrono::steady_clock::now() - started).count();
+      if (ms > 200 || bytes > options_.batch_bytes_max) {
+        batch_keys_ = std::max(options_.batch_keys_min, batch_keys_ / 2);
+      } else if (ms < 50 && batch.size() == batch_keys_) {
+        batch_keys_ = std::min(options_.batch_keys_max, batch_keys_ * 2);
+      }
+      RS_RETURN_IF_ERROR(hooks->Checkpoint(batch.size()));
+    }
+  }
+  return moved;
+}
+
+Status StepRunner::ResolveBusyKeys(const NodeRef& source, const NodeRef& dest,
+                                   const std::vector<std::string>& keys) {
+  // A key on both sides is only replaced when both values are equal (redis-cli's rule): compare
+  // DEBUG DIGEST-VALUE, or the DUMP payload where DEBUG is disabled.
+  std::vector<std::string> replace;
+  for (const std::string& key : keys) {
+    RS_ASSIGN_OR_RETURN(Reply exists, ExpectOk(pool_->Command(dest.address, {"EXISTS", key}),
+                                               "EXISTS"));
+    if (exists.integer == 0) continue;
+    auto digest = [&](const std::string& address) -> Result<std::string> {
+      auto d = pool_->Command(address, {"DEBUG", "DIGEST-VALUE", key});
+      if (d.ok() && !d->is_error() && !d->elements.empty()) return d->elements[0].str;
+      RS_ASSIGN_OR_RETURN(Reply dump, ExpectOk(pool_->Command(address, {"DUMP", key}), "DUMP"));
+      return "dump:" + dump.str;
+    };
+    RS_ASSIGN_OR_RETURN(std::string a, digest(source.address));
+    RS_ASSIGN_OR_RETURN(std::string b, digest(dest.address));
+    if (a != b) {
+      return Status::Aborted(fmt::format(
+          "key '{}' exists on both {} and {} with different values (BUSYKEY); resolve it by hand, "
+          "nothing was overwritten",
+          key, source.address, dest.address));
+    }
+    replace.push_back(key);
+  }
+  if (replace.empty()) return Status::Ok();
+  std::vector<std::string> cmd = {"MIGRATE", Host(dest.address), Port(dest.address), "", "0",
+                                  std::to_string(options_.migrate_timeout_ms), "REPLACE"};
+  const auto& auth = pool_->options();
+  if (!auth.password.empty()) {
+    if (auth.user.empty()) {
+      cmd.insert(cmd.end(), {"AUTH", auth.password});
+    } else {
+      cmd.insert(cmd.end(), {"AUTH2", auth.user, auth.password});
+    }
+  }
+  cmd.push_back("KEYS");
+  cmd.insert(cmd.end(), replace.begin(), replace.end());
+  spdlog::info("replacing {} equal keys already present on {}", replace.size(), dest.address);
+  return ExpectOk(pool_->Command(source.address, cmd), "MIGRATE REPLACE of equal keys").status();
+}
+
+Status StepRunner::BroadcastOwner(const NodeRef& source, const NodeRef& dest,
+                                  const std::vector<uint16_t>& slots) {
+  if (slots.empty()) return Status::Ok();
+  std::vector<std::vector<std::string>> cmds;
+  for (uint16_t s : slots) cmds.push_back(SetSlot(s, "NODE", dest.id));
+  // The destination first: it bumps its epoch, so the slot is never left without an owner.
+  RS_ASSIGN_OR_RETURN(auto on_dest, pool_->Pipeline(dest.address, cmds));
+  for (size_t i = 0; i < slots.size(); ++i) {
+    if (on_dest[i].is_error()) {
+      return Status::Aborted(fmt::format("SETSLOT {} NODE on destination {}: {}", slots[i],
+                                         dest.address, on_dest[i].str));
+    }
+  }
+  CRASH_POINT("migrate.after_node_on_dest");
+  auto on_source = pool_->Pipeline(source.address, cmds);
+  if (on_source.ok()) {
+    for (size_t i = 0; i < slots.size(); ++i) {
+      const Reply& r = (*on_source)[i];
+      // A source that lost its last slot turned into a replica: that is expected.
+      if (r.is_error() && !r.ErrorStartsWith("ERR Please use SETSLOT only with masters")) {
+        return Status::Aborted(fmt::format("SETSLOT {} NODE on source {}: {}", slots[i],
+                                           source.address, r.str));
+      }
+    }
+  } else {
+    // The destination owns the slot already; gossip will tell the source. Not a failure.
+    spdlog::warn("SETSLOT NODE on source {}: {}", source.address, on_source.status().ToString());
+  }
+  CRASH_POINT("migrate.after_node_on_source");
+  auto masters = KnownMasters(pool_, dest.address);
+  if (!masters.ok()) return Status::Ok();  // Best effort: gossip spreads it anyway.
+  for (const NodeRef& m : *masters) {
+    if (m.address == dest.address || m.address == source.address) continue;
+    auto r = pool_->Pipeline(m.address, cmds);
+    if (!r.ok()) spdlog::warn("SETSLOT NODE on {}: {}", m.address, r.status().ToString());
+  }
+  return Status::Ok();
+}
+
+Status StepRunner::FixOpenSlots(const Step& step, StepHooks* hooks) {
+  // The documented rule for open slots with no recorded intent (docs/executor.md): always finish
+  // the move toward the importing node, since keys may already be on both sides; never delete.
+  // Without a live importing peer, the slot is made STABLE on the node that holds it.
+  const NodeRef& node = step.target;
+  const NodeRef& peer = step.peer;
+  std::vector<uint16_t> slots;
+  for (const SlotRange& r : step.slots) {
+    for (uint32_t s = r.first; s <= r.last; ++s) slots.push_back(static_cast<uint16_t>(s));
+  }
+  if (peer.id.empty()) {
+    std::vector<std::vector<std::string>> cmds;
+    for (uint16_t s : slots) cmds.push_back({"CLUSTER", "SETSLOT", std::to_string(s), "STABLE"});
+    RS_ASSIGN_OR_RETURN(auto r, pool_->Pipeline(node.address, cmds));
+    for (size_t i = 0; i < r.size(); ++i) {
+      if (r[i].is_error()) {
+        return Status::Aborted(
+            fmt::format("SETSLOT {} STABLE on {}: {}", slots[i], node.address, r[i].str));
+      }
+    }
+    return Status::Ok();
+  }
+  // node is the MIGRATING side (the owner), peer the IMPORTING side: complete the migration.
+  Step move = step;
+  move.kind = eventlog::StepKind::kMigrate;
+  return Migrate(move, {}, hooks);
+}
+
+}  // namespace rs::executor

@@ -1,0 +1,318 @@
+#include "executor/steps.h"
+
+#include <algorithm>
+#include <chrono>
+#include <set>
+#include <sstream>
+#include <thread>
+
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
+
+#include "executor/crash_point.h"
+
+namespace rs::executor {
+
+using eventlog::NodeRef;
+using eventlog::SlotRange;
+using eventlog::Step;
+using eventlog::StepKind;
+
+namespace {
+
+std::vector<uint16_t> Expand(const std::vector<SlotRange>& ranges) {
+  std::vector<uint16_t> out;
+  for (const SlotRange& r : ranges) {
+    for (uint32_t s = r.first; s <= r.last; ++s) out.push_back(static_cast<uint16_t>(s));
+  }
+  return out;
+}
+
+std::vector<SlotRange> Compress(const std::vector<uint16_t>& slots) {
+  std::vector<SlotRange> out;
+  for (uint16_t s : slots) out.push_back({s, s});
+  return eventlog::NormalizeRanges(std::move(out));
+}
+
+std::string HostOf(const std::string& address) { return address.substr(0, address.rfind(':')); }
+std::string PortOf(const std::string& address) { return address.substr(address.rfind(':') + 1); }
+
+// The fields of one CLUSTER NODES line that the executor needs.
+struct NodeLine {
+  std::string id, address, flags, master_id;
+  bool open_slots = false;  // A "[slot->-id]" or "[slot-<-id]" entry.
+  bool has(std::string_view flag) const {
+    std::string f = "," + flags + ",";
+    return f.find(fmt::format(",{},", flag)) != std::string::npos;
+  }
+};
+
+std::vector<NodeLine> NodeLines(const std::string& text) {
+  std::vector<NodeLine> out;
+  std::istringstream in(text);
+  std::string line;
+  while (std::getline(in, line)) {
+    std::istringstream fields(line);
+    NodeLine n;
+    if (!(fields >> n.id >> n.address >> n.flags >> n.master_id)) continue;
+    n.address = n.address.substr(0, n.address.find('@'));
+    n.open_slots = line.find('[') != std::string::npos;
+    out.push_back(std::move(n));
+  }
+  return out;
+}
+
+Result<std::vector<NodeLine>> ClusterNodes(AdminPool* pool, const std::string& address) {
+  RS_ASSIGN_OR_RETURN(Reply r, ExpectOk(pool->Command(address, {"CLUSTER", "NODES"}),
+                                        fmt::format("CLUSTER NODES on {}", address)));
+  return NodeLines(r.str);
+}
+
+// Slot -> owner id, as `address` sees it (CLUSTER SLOTS).
+Result<std::vector<std::string>> SlotOwners(AdminPool* pool, const std::string& address) {
+  RS_ASSIGN_OR_RETURN(Reply r, ExpectOk(pool->Command(address, {"CLUSTER", "SLOTS"}),
+                                        fmt::format("CLUSTER SLOTS on {}", address)));
+  std::vector<std::string> owners(eventlog::kSlotCount);
+  for (const Reply& range : r.elements) {
+    if (range.elements.size() < 3 || range.elements[2].elements.size() < 3) continue;
+    const std::string& id = range.elements[2].elements[2].str;
+    for (long long s = range.elements[0].integer; s <= range.elements[1].integer; ++s) {
+      if (s >= 0 && s < eventlog::kSlotCount) owners[s] = id;
+    }
+  }
+  return owners;
+}
+
+// ROLE: {"master"} or {"slave", master address}.
+Result<std::pair<std::string, std::string>> Role(AdminPool* pool, const std::string& address) {
+  RS_ASSIGN_OR_RETURN(Reply r, ExpectOk(pool->Command(address, {"ROLE"}),
+                                        fmt::format("ROLE on {}", address)));
+  if (r.elements.empty()) return Status::Internal(fmt::format("empty ROLE reply from {}", address));
+  std::string role = r.elements[0].str;
+  std::string master;
+  if (role == "slave" && r.elements.size() >= 3) {
+    master = fmt::format("{}:{}", r.elements[1].str, r.elements[2].integer);
+  }
+  return std::make_pair(role, master);
+}
+
+}  // namespace
+
+Result<std::vector<NodeRef>> KnownMasters(AdminPool* pool, const std::string& address) {
+  RS_ASSIGN_OR_RETURN(auto lines, ClusterNodes(pool, address));
+  std::vector<NodeRef> out;
+  for (const NodeLine& n : lines) {
+    if (n.has("master") && !n.has("fail") && !n.has("noaddr") && !n.has("handshake")) {
+      out.push_back({n.address, n.id});
+    }
+  }
+  return out;
+}
+
+Status StepRunner::WaitFor(int timeout_ms, const std::function<Status()>& check) {
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
+  Status last = check();
+  while (!last.ok() && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    last = check();
+  }
+  return last;
+}
+
+Status StepRunner::Run(const Step& step, const std::vector<SlotRange>& done, StepHooks* hooks) {
+  switch (step.kind) {
+    case StepKind::kMeet: return Meet(step);
+    case StepKind::kAssignSlots: return AssignSlots(step);
+    case StepKind::kSetConfigEpoch: return SetConfigEpoch(step);
+    case StepKind::kReplicate: return Replicate(step);
+    case StepKind::kMigrate: return Migrate(step, done, hooks);
+    case StepKind::kFailover: return Failover(step);
+    case StepKind::kForget: return Forget(step);
+    case StepKind::kReset: return Reset(step);
+    case StepKind::kFixOpenSlot: return FixOpenSlots(step, hooks);
+    case StepKind::kCommitTopology: return VerifyTopology(step);
+  }
+  return Status::InvalidArgument("unknown step kind");
+}
+
+Status StepRunner::Meet(const Step& step) {
+  auto knows = [&]() -> Status {
+    RS_ASSIGN_OR_RETURN(auto lines, ClusterNodes(pool_, step.target.address));
+    for (const NodeLine& n : lines) {
+      if (n.id == step.peer.id && !n.has("handshake") && !n.has("noaddr")) return Status::Ok();
+    }
+    return Status::Unavailable(
+        fmt::format("{} does not know {} yet", step.target.address, step.peer.address));
+  };
+  if (knows().ok()) return Status::Ok();
+  CRASH_POINT("meet.before");
+  RS_RETURN_IF_ERROR(ExpectOk(pool_->Command(step.target.address,
+                                             {"CLUSTER", "MEET", HostOf(step.peer.address),
+                                              PortOf(step.peer.address)}),
+                              fmt::format("CLUSTER MEET on {}", step.target.address))
+                         .status());
+  CRASH_POINT("meet.after");
+  return WaitFor(options_.converge_timeout_ms, knows);
+}
+
+Status StepRunner::AssignSlots(const Step& step) {
+  RS_ASSIGN_OR_RETURN(auto owners, SlotOwners(pool_, step.target.address));
+  std::vector<uint16_t> missing;
+  for (uint16_t s : Expand(step.slots)) {
+    if (owners[s] == step.target.id) continue;
+    if (!owners[s].empty()) {
+      return Status::FailedPrecondition(fmt::format(
+          "slot {} is already owned by {} in the view of {}", s, owners[s], step.target.address));
+    }
+    missing.push_back(s);
+  }
+  if (missing.empty()) return Status::Ok();
+  std::vector<std::string> cmd = {"CLUSTER", "ADDSLOTSRANGE"};
+  for (const SlotRange& r : Compress(missing)) {
+    cmd.push_back(std::to_string(r.first));
+    cmd.push_back(std::to_string(r.last));
+  }
+  CRASH_POINT("assign.before");
+  return ExpectOk(pool_->Command(step.target.address, cmd),
+                  fmt::format("CLUSTER ADDSLOTSRANGE on {}", step.target.address))
+      .status();
+}
+
+Status StepRunner::SetConfigEpoch(const Step& step) {
+  RS_ASSIGN_OR_RETURN(Reply info, ExpectOk(pool_->Command(step.target.address, {"CLUSTER", "INFO"}),
+                                           "CLUSTER INFO"));
+  if (info.str.find(fmt::format("cluster_my_epoch:{}\r", step.config_epoch)) != std::string::npos) {
+    return Status::Ok();
+  }
+  CRASH_POINT("set_config_epoch.before");
+  auto r = pool_->Command(step.target.address,
+                          {"CLUSTER", "SET-CONFIG-EPOCH", std::to_string(step.config_epoch)});
+  if (r.ok() && r->is_error()) {
+    // A node that already met others refuses; its epoch is then Redis's business, not a failure
+    // that can lose data. Bootstrap sets epochs before meeting, so this only happens on resume.
+    spdlog::warn("SET-CONFIG-EPOCH {} on {}: {} (continuing)", step.config_epoch,
+                 step.target.address, r->str);
+    return Status::Ok();
+  }
+  return r.status();
+}
+
+Status StepRunner::Replicate(const Step& step) {
+  auto is_replica = [&]() -> Status {
+    RS_ASSIGN_OR_RETURN(auto role, Role(pool_, step.target.address));
+    if (role.first == "slave" && role.second == step.peer.address) return Status::Ok();
+    return Status::Unavailable(fmt::format("{} is not a replica of {} yet", step.target.address,
+                                           step.peer.address));
+  };
+  if (is_replica().ok()) return Status::Ok();
+  // The replica must know the master first (gossip after MEET takes a moment).
+  Status last;
+  RS_RETURN_IF_ERROR(WaitFor(options_.converge_timeout_ms, [&]() -> Status {
+    auto r = pool_->Command(step.target.address, {"CLUSTER", "REPLICATE", step.peer.id});
+    if (!r.ok()) return r.status();
+    if (r->is_error()) {
+      return Status::Unavailable(
+          fmt::format("CLUSTER REPLICATE {} on {}: {}", step.peer.id, step.target.address, r->str));
+    }
+    return Status::Ok();
+  }));
+  CRASH_POINT("replicate.after");
+  return WaitFor(options_.converge_timeout_ms, is_replica);
+}
+
+Status StepRunner::Failover(const Step& step) {
+  auto promoted = [&]() -> Status {
+    RS_ASSIGN_OR_RETURN(auto role, Role(pool_, step.target.address));
+    if (role.first == "master") return Status::Ok();
+    return Status::Unavailable(fmt::format("{} is still a {}", step.target.address, role.first));
+  };
+  if (promoted().ok()) return Status::Ok();
+  std::vector<std::string> cmd = {"CLUSTER", "FAILOVER"};
+  if (step.mode == eventlog::FailoverMode::kForce) cmd.push_back("FORCE");
+  if (step.mode == eventlog::FailoverMode::kTakeover) cmd.push_back("TAKEOVER");
+  CRASH_POINT("failover.before");
+  RS_RETURN_IF_ERROR(
+      ExpectOk(pool_->Command(step.target.address, cmd),
+               fmt::format("CLUSTER FAILOVER on {}", step.target.address)).status());
+  CRASH_POINT("failover.after");
+  // OK only schedules the failover: ROLE tells when it happened.
+  return WaitFor(options_.failover_timeout_ms, promoted);
+}
+
+Status StepRunner::Forget(const Step& step) {
+  // Every node must forget within Redis's 60 s ban window, so send them back to back.
+  for (const NodeRef& n : step.nodes) {
+    if (n.address == step.target.address) continue;
+    auto r = pool_->Command(n.address, {"CLUSTER", "FORGET", step.target.id});
+    if (!r.ok()) {
+      return r.status().WithContext(fmt::format("CLUSTER FORGET {} on {}", step.target.id, n.address));
+    }
+    if (r->is_error() && !r->ErrorStartsWith("ERR Unknown node")) {
+      return Status::Aborted(fmt::format("CLUSTER FORGET {} on {}: {}", step.target.address,
+                                         n.address, r->str));
+    }
+    CRASH_POINT("forget.after_one");
+  }
+  return Status::Ok();
+}
+
+Status StepRunner::Reset(const Step& step) {
+  RS_ASSIGN_OR_RETURN(auto lines, ClusterNodes(pool_, step.target.address));
+  if (lines.size() <= 1) {
+    bool has_slots = false;
+    RS_ASSIGN_OR_RETURN(auto owners, SlotOwners(pool_, step.target.address));
+    for (const auto& o : owners) has_slots |= !o.empty();
+    if (!has_slots) return Status::Ok();  // Already alone and empty: reset done.
+  }
+  RS_ASSIGN_OR_RETURN(Reply dbsize,
+                      ExpectOk(pool_->Command(step.target.address, {"DBSIZE"}), "DBSIZE"));
+  RS_ASSIGN_OR_RETURN(auto role, Role(pool_, step.target.address));
+  if (role.first == "master" && dbsize.integer > 0) {
+    return Status::FailedPrecondition(fmt::format(
+        "refusing to reset {}: it is a master holding {} keys", step.target.address, dbsize.integer));
+  }
+  CRASH_POINT("reset.before");
+  return ExpectOk(pool_->Command(step.target.address, {"CLUSTER", "RESET", "SOFT"}),
+                  fmt::format("CLUSTER RESET on {}", step.target.address))
+      .status();
+}
+
+Status StepRunner::VerifyTopology(const Step& step) {
+  return WaitFor(options_.converge_timeout_ms, [&]() -> Status {
+    for (const eventlog::Shard& shard : step.topology.shards) {
+      RS_ASSIGN_OR_RETURN(auto owners, SlotOwners(pool_, shard.master.address));
+      std::vector<uint16_t> mine;
+      for (int s = 0; s < eventlog::kSlotCount; ++s) {
+        if (owners[s] == shard.master.id) mine.push_back(static_cast<uint16_t>(s));
+      }
+      if (Compress(mine) != shard.slots) {
+        return Status::FailedPrecondition(
+            fmt::format("{} owns {} in its own view, the plan says {}", shard.master.address,
+                        eventlog::RangesToString(Compress(mine)),
+                        eventlog::RangesToString(shard.slots)));
+      }
+      RS_ASSIGN_OR_RETURN(auto lines, ClusterNodes(pool_, shard.master.address));
+      for (const NodeLine& n : lines) {
+        if (!n.has("myself")) continue;
+        if (n.id != shard.master.id) {
+          return Status::FailedPrecondition(fmt::format(
+              "{} has node id {}, the plan says {}", shard.master.address, n.id, shard.master.id));
+        }
+        if (n.open_slots) {
+          return Status::FailedPrecondition(
+              fmt::format("{} still has open slots", shard.master.address));
+        }
+      }
+      for (const NodeRef& replica : shard.replicas) {
+        RS_ASSIGN_OR_RETURN(auto role, Role(pool_, replica.address));
+        if (role.first != "slave" || role.second != shard.master.address) {
+          return Status::FailedPrecondition(fmt::format("{} is not a replica of {}",
+                                                        replica.address, shard.master.address));
+        }
+      }
+    }
+    return Status::Ok();
+  });
+}
+
+}  // namespace rs::executor
