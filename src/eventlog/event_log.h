@@ -1,0 +1,141 @@
+// EventLog: the controller's write-ahead log of events in RocksDB.
+//
+// Layout (column families): `events` 8-byte big-endian sequence -> packed capnp Event;
+// `snapshots` 8-byte big-endian sequence -> packed capnp ClusterState; `meta` holds the format
+// marker written at creation, without which Open refuses the directory.
+//
+// Thread contract: one writer (the controller loop), but Append/AppendBatch/SaveSnapshot may be
+// called from a few threads (they serialise on a mutex); reads and WaitForSeq from any thread.
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <thread>
+#include <utility>
+#include <vector>
+
+#include "common/status.h"
+#include "eventlog/cluster_state.h"
+#include "eventlog/event.h"
+#include "eventlog/event_codec.h"
+
+namespace rocksdb {
+class DB;
+class ColumnFamilyHandle;
+}  // namespace rocksdb
+
+namespace rs::eventlog {
+
+enum class Durability {
+  kSync,   // fsync before Append returns: intent, plan, step, operator and topology events.
+  kGroup,  // Written to the OS at once, fsynced by a background flush within
+           // group_commit_interval: a burst of health events shares one fsync.
+};
+
+enum class OpenMode {
+  kReadWrite,  // The controller: takes RocksDB's lock.
+  kReadOnly,   // Tools: a consistent view as of Open, never takes the writer's lock.
+  kSecondary,  // Tools that tail (--follow): CatchUp() sees the writer's new events.
+};
+
+struct EventLogOptions {
+  OpenMode mode = OpenMode::kReadWrite;
+  bool create_if_missing = false;  // Only with kReadWrite.
+  std::chrono::milliseconds group_commit_interval{5};
+  size_t keep_snapshots = 3;       // Older snapshots are deleted when a new one is saved.
+};
+
+// The marker in `meta` that makes a RocksDB directory an event log.
+inline constexpr std::string_view kFormatKey = "format";
+inline constexpr std::string_view kFormatValue = "redis-service event log v1";
+
+std::string SeqKey(Seq seq);  // 8-byte big-endian.
+
+class EventLog {
+ public:
+  // Fails with a message naming the directory when it is missing (and create_if_missing is
+  // false), is not a RocksDB directory, or is a RocksDB database without the format marker.
+  // Checks that the first and last records decode and carry their key's sequence.
+  static Result<std::unique_ptr<EventLog>> Open(const std::string& dir,
+                                                const EventLogOptions& options);
+  ~EventLog();  // Syncs pending group-commit writes.
+
+  EventLog(const EventLog&) = delete;
+  EventLog& operator=(const EventLog&) = delete;
+
+  // Assigns the next sequence (and time_ms when 0) and writes the event; returns its sequence.
+  Result<Seq> Append(Event event, Durability durability);
+  // One WriteBatch for all: consecutive sequences, all or none. Returns the last sequence.
+  Result<Seq> AppendBatch(std::vector<Event> events, Durability durability);
+  // Same as AppendBatch, also returning the events with their sequence and time filled in.
+  Result<std::vector<Event>> AppendBatchFilled(std::vector<Event> events, Durability durability);
+  // Makes every write so far durable (what the group-commit flusher does).
+  Status Sync();
+
+  Seq first_seq() const { return first_seq_.load(); }  // 0 when empty.
+  Seq last_seq() const { return last_seq_.load(); }
+
+  // Blocks until an event after `after` exists or the timeout passes; returns last_seq().
+  Seq WaitForSeq(Seq after, std::chrono::milliseconds timeout);
+
+  // Calls fn for each record from `from` to `to` (inclusive) in order until it returns false.
+  // Fails, naming the sequence, on a gap, a key/sequence mismatch or an undecodable record.
+  Status Scan(Seq from, Seq to, const std::function<bool(const DecodedEvent&)>& fn) const;
+  // Raw records (key sequence, bytes), no checks: for verify and retention.
+  Status ScanRaw(Seq from, Seq to,
+                 const std::function<bool(Seq, std::string_view)>& fn) const;
+  // Overwrites one record as is; retention (tombstones) and tests (corruption) use it.
+  Status PutRaw(Seq seq, std::string_view bytes);
+  // Several rewrites in one synced WriteBatch.
+  Status PutRawBatch(const std::vector<std::pair<Seq, std::string>>& records);
+
+  // Snapshot of `state` at state.last_seq; keeps the newest keep_snapshots.
+  Status SaveSnapshot(const ClusterState& state);
+  std::vector<Seq> SnapshotSeqs() const;  // Ascending.
+  Result<ClusterState> ReadSnapshot(Seq seq) const;
+
+  // kSecondary: pulls in what the writer wrote since; updates first/last_seq.
+  Status CatchUp();
+
+  // Bytes on disk under the directory (SST, WAL, manifest).
+  uint64_t SizeOnDisk() const;
+  const std::string& dir() const { return dir_; }
+
+ private:
+  EventLog() = default;
+  Status LoadBounds();
+  Status WriteLocked(std::vector<Event>& events, Durability durability);
+  void FlushLoop();
+
+  std::string dir_;
+  std::string secondary_dir_;  // Removed on close.
+  EventLogOptions options_;
+  std::unique_ptr<rocksdb::DB> db_;
+  rocksdb::ColumnFamilyHandle* events_ = nullptr;
+  rocksdb::ColumnFamilyHandle* snapshots_ = nullptr;
+  rocksdb::ColumnFamilyHandle* meta_ = nullptr;
+  std::vector<rocksdb::ColumnFamilyHandle*> handles_;
+
+  std::mutex write_mu_;  // Sequence assignment and the write, so records land in order.
+  std::atomic<Seq> first_seq_{0};
+  std::atomic<Seq> last_seq_{0};
+
+  std::mutex wait_mu_;
+  std::condition_variable appended_;
+
+  std::mutex flush_mu_;
+  std::condition_variable flush_cv_;
+  bool dirty_ = false;
+  bool stopping_ = false;
+  std::thread flusher_;
+};
+
+}  // namespace rs::eventlog

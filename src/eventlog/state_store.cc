@@ -1,0 +1,108 @@
+#include "eventlog/state_store.h"
+
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
+
+namespace rs::eventlog {
+
+Status FoldInto(const EventLog& log, Seq to, ClusterState& state) {
+  if (to <= state.last_seq) return Status::Ok();
+  return log.Scan(state.last_seq + 1, to, [&](const DecodedEvent& d) {
+    if (d.kind == RecordKind::kEvent) {
+      state = Apply(std::move(state), d.event);
+    } else {
+      if (d.kind == RecordKind::kUnknown) {
+        spdlog::warn("event {}: unknown kind {} (written by a newer version), skipped",
+                     d.event.seq, d.tag);
+      }
+      // The record still moves the state's position; it changes nothing else.
+      state.last_seq = d.event.seq;
+      state.last_time_ms = d.event.time_ms;
+    }
+    return true;
+  });
+}
+
+Result<ClusterState> StateAt(const EventLog& log, Seq at, bool use_snapshots) {
+  at = std::min(at, log.last_seq());
+  ClusterState state;
+  if (use_snapshots) {
+    std::vector<Seq> seqs = log.SnapshotSeqs();
+    for (auto it = seqs.rbegin(); it != seqs.rend(); ++it) {
+      if (*it > at) continue;
+      auto snap = log.ReadSnapshot(*it);
+      if (snap.ok()) {
+        state = std::move(snap).value();
+        break;
+      }
+      // A snapshot is only an optimisation: fall back to an older one or the first event.
+      spdlog::warn("{}: {}; using an older snapshot", log.dir(), snap.status().ToString());
+    }
+  }
+  if (state.last_seq == 0 && log.first_seq() > 1) {
+    return Status::FailedPrecondition(fmt::format(
+        "{}: the log starts at event {} and no snapshot covers the events before it",
+        log.dir(), log.first_seq()));
+  }
+  RS_RETURN_IF_ERROR(FoldInto(log, at, state));
+  return state;
+}
+
+Result<std::unique_ptr<StateStore>> StateStore::Open(const std::string& dir,
+                                                     const StateStoreOptions& options) {
+  std::unique_ptr<StateStore> store(new StateStore());
+  store->options_ = options;
+  RS_ASSIGN_OR_RETURN(store->log_, EventLog::Open(dir, options.log));
+  RS_ASSIGN_OR_RETURN(store->state_, StateAt(*store->log_, store->log_->last_seq()));
+  std::vector<Seq> seqs = store->log_->SnapshotSeqs();
+  store->last_snapshot_seq_ = seqs.empty() ? 0 : seqs.back();
+  return store;
+}
+
+StateStore::~StateStore() {
+  if (!closed_ && options_.log.mode == OpenMode::kReadWrite) {
+    Status s = Close();
+    if (!s.ok()) spdlog::error("closing the state store: {}", s.ToString());
+  }
+}
+
+Result<Seq> StateStore::Append(Event event, Durability durability) {
+  std::vector<Event> one;
+  one.push_back(std::move(event));
+  RS_ASSIGN_OR_RETURN(std::vector<Event> written,
+                      log_->AppendBatchFilled(std::move(one), durability));
+  state_ = Apply(std::move(state_), written.front());
+  RS_RETURN_IF_ERROR(MaybeSnapshot());
+  return written.front().seq;
+}
+
+Result<Seq> StateStore::AppendBatch(std::vector<Event> events, Durability durability) {
+  RS_ASSIGN_OR_RETURN(std::vector<Event> written,
+                      log_->AppendBatchFilled(std::move(events), durability));
+  for (const Event& e : written) state_ = Apply(std::move(state_), e);
+  RS_RETURN_IF_ERROR(MaybeSnapshot());
+  return state_.last_seq;
+}
+
+Status StateStore::MaybeSnapshot() {
+  if (options_.snapshot_every == 0) return Status::Ok();
+  if (state_.last_seq - last_snapshot_seq_ < options_.snapshot_every) return Status::Ok();
+  return Snapshot();
+}
+
+Status StateStore::Snapshot() {
+  if (state_.last_seq == 0 || state_.last_seq == last_snapshot_seq_) return Status::Ok();
+  RS_RETURN_IF_ERROR(log_->SaveSnapshot(state_));
+  last_snapshot_seq_ = state_.last_seq;
+  return Status::Ok();
+}
+
+Status StateStore::Close() {
+  if (closed_) return Status::Ok();
+  closed_ = true;
+  if (options_.log.mode != OpenMode::kReadWrite) return Status::Ok();
+  RS_RETURN_IF_ERROR(Snapshot());
+  return log_->Sync();
+}
+
+}  // namespace rs::eventlog
