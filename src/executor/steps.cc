@@ -3,13 +3,13 @@
 #include <algorithm>
 #include <chrono>
 #include <set>
-#include <sstream>
 #include <thread>
 
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
 #include "executor/crash_point.h"
+#include "health/cluster_nodes_parser.h"
 
 namespace rs::executor {
 
@@ -37,35 +37,10 @@ std::vector<SlotRange> Compress(const std::vector<uint16_t>& slots) {
 std::string HostOf(const std::string& address) { return address.substr(0, address.rfind(':')); }
 std::string PortOf(const std::string& address) { return address.substr(address.rfind(':') + 1); }
 
-// The fields of one CLUSTER NODES line that the executor needs.
-struct NodeLine {
-  std::string id, address, flags, master_id;
-  bool open_slots = false;  // A "[slot->-id]" or "[slot-<-id]" entry.
-  bool has(std::string_view flag) const {
-    std::string f = "," + flags + ",";
-    return f.find(fmt::format(",{},", flag)) != std::string::npos;
-  }
-};
-
-std::vector<NodeLine> NodeLines(const std::string& text) {
-  std::vector<NodeLine> out;
-  std::istringstream in(text);
-  std::string line;
-  while (std::getline(in, line)) {
-    std::istringstream fields(line);
-    NodeLine n;
-    if (!(fields >> n.id >> n.address >> n.flags >> n.master_id)) continue;
-    n.address = n.address.substr(0, n.address.find('@'));
-    n.open_slots = line.find('[') != std::string::npos;
-    out.push_back(std::move(n));
-  }
-  return out;
-}
-
-Result<std::vector<NodeLine>> ClusterNodes(AdminPool* pool, const std::string& address) {
+Result<health::ClusterNodes> ClusterNodes(AdminPool* pool, const std::string& address) {
   RS_ASSIGN_OR_RETURN(Reply r, ExpectOk(pool->Command(address, {"CLUSTER", "NODES"}),
                                         fmt::format("CLUSTER NODES on {}", address)));
-  return NodeLines(r.str);
+  return health::ParseClusterNodes(r.str);
 }
 
 // Slot -> owner id, as `address` sees it (CLUSTER SLOTS).
@@ -99,10 +74,10 @@ Result<std::pair<std::string, std::string>> Role(AdminPool* pool, const std::str
 }  // namespace
 
 Result<std::vector<NodeRef>> KnownMasters(AdminPool* pool, const std::string& address) {
-  RS_ASSIGN_OR_RETURN(auto lines, ClusterNodes(pool, address));
-  std::vector<NodeRef> out;
-  for (const NodeLine& n : lines) {
-    if (n.has("master") && !n.has("fail") && !n.has("noaddr") && !n.has("handshake")) {
+  RS_ASSIGN_OR_RETURN(auto nodes, ClusterNodes(pool, address));
+  std::vector<NodeRef> out = {{address, nodes.myself.id}};
+  for (const eventlog::PeerView& n : nodes.peers) {
+    if (n.role == eventlog::Role::kMaster && !n.fail && !n.handshake && !n.address.empty()) {
       out.push_back({n.address, n.id});
     }
   }
@@ -137,9 +112,9 @@ Status StepRunner::Run(const Step& step, const std::vector<SlotRange>& done, Ste
 
 Status StepRunner::Meet(const Step& step) {
   auto knows = [&]() -> Status {
-    RS_ASSIGN_OR_RETURN(auto lines, ClusterNodes(pool_, step.target.address));
-    for (const NodeLine& n : lines) {
-      if (n.id == step.peer.id && !n.has("handshake") && !n.has("noaddr")) return Status::Ok();
+    RS_ASSIGN_OR_RETURN(auto nodes, ClusterNodes(pool_, step.target.address));
+    for (const eventlog::PeerView& n : nodes.peers) {
+      if (n.id == step.peer.id && !n.handshake && !n.address.empty()) return Status::Ok();
     }
     return Status::Unavailable(
         fmt::format("{} does not know {} yet", step.target.address, step.peer.address));
@@ -257,8 +232,8 @@ Status StepRunner::Forget(const Step& step) {
 }
 
 Status StepRunner::Reset(const Step& step) {
-  RS_ASSIGN_OR_RETURN(auto lines, ClusterNodes(pool_, step.target.address));
-  if (lines.size() <= 1) {
+  RS_ASSIGN_OR_RETURN(auto nodes, ClusterNodes(pool_, step.target.address));
+  if (nodes.peers.empty()) {
     bool has_slots = false;
     RS_ASSIGN_OR_RETURN(auto owners, SlotOwners(pool_, step.target.address));
     for (const auto& o : owners) has_slots |= !o.empty();
@@ -291,17 +266,15 @@ Status StepRunner::VerifyTopology(const Step& step) {
                         eventlog::RangesToString(Compress(mine)),
                         eventlog::RangesToString(shard.slots)));
       }
-      RS_ASSIGN_OR_RETURN(auto lines, ClusterNodes(pool_, shard.master.address));
-      for (const NodeLine& n : lines) {
-        if (!n.has("myself")) continue;
-        if (n.id != shard.master.id) {
-          return Status::FailedPrecondition(fmt::format(
-              "{} has node id {}, the plan says {}", shard.master.address, n.id, shard.master.id));
-        }
-        if (n.open_slots) {
-          return Status::FailedPrecondition(
-              fmt::format("{} still has open slots", shard.master.address));
-        }
+      RS_ASSIGN_OR_RETURN(auto nodes, ClusterNodes(pool_, shard.master.address));
+      if (nodes.myself.id != shard.master.id) {
+        return Status::FailedPrecondition(fmt::format("{} has node id {}, the plan says {}",
+                                                      shard.master.address, nodes.myself.id,
+                                                      shard.master.id));
+      }
+      if (!nodes.open_slots.empty()) {
+        return Status::FailedPrecondition(
+            fmt::format("{} still has open slots", shard.master.address));
       }
       for (const NodeRef& replica : shard.replicas) {
         RS_ASSIGN_OR_RETURN(auto role, Role(pool_, replica.address));
