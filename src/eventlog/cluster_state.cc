@@ -83,7 +83,11 @@ struct Folder {
     Finish(x.outcome, x.reason);
   }
 
-  void operator()(const TopologyCommitted& t) { s.topology = t.topology; }
+  void operator()(const TopologyCommitted& t) {
+    // Epochs only grow: a stale commit (replayed or raced) must not roll the topology back.
+    if (s.topology.epoch != 0 && t.topology.epoch <= s.topology.epoch) return;
+    s.topology = t.topology;
+  }
 
   void operator()(const ControllerStarted&) {}
   void operator()(const ControllerStopped&) {}

@@ -1,6 +1,10 @@
 #include "eventlog/event_log.h"
 
+#include <fcntl.h>
 #include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
 
 #include <filesystem>
 #include <system_error>
@@ -48,6 +52,18 @@ rocksdb::Options DbOptions() {
   return o;
 }
 
+// Present only while a new log is being created, so a crash half way is recognised.
+constexpr const char* kCreatingFile = "CREATING-EVENT-LOG";
+
+Status WriteFileSynced(const std::string& path) {
+  int fd = ::open(path.c_str(), O_CREAT | O_WRONLY | O_TRUNC, 0644);
+  if (fd < 0) return Status::IoError(fmt::format("creating {}: {}", path, std::strerror(errno)));
+  int rc = ::fsync(fd);
+  ::close(fd);
+  if (rc != 0) return Status::IoError(fmt::format("syncing {}: {}", path, std::strerror(errno)));
+  return Status::Ok();
+}
+
 }  // namespace
 
 std::string SeqKey(Seq seq) {
@@ -70,6 +86,15 @@ Result<std::unique_ptr<EventLog>> EventLog::Open(const std::string& dir,
   }
   if (!exists && !create) {
     return Status::NotFound(fmt::format("{} is not an event log: no such directory", dir));
+  }
+  const fs::path creating = fs::path(dir) / kCreatingFile;
+  if (exists && fs::exists(creating, ec)) {
+    // A crash while creating: the directory was empty before, so starting over loses nothing.
+    if (!create) {
+      return Status::FailedPrecondition(fmt::format(
+          "{}: creating the event log was interrupted; open it with create to start over", dir));
+    }
+    for (const auto& entry : fs::directory_iterator(dir, ec)) fs::remove_all(entry.path(), ec);
   }
   const bool has_db = exists && fs::exists(fs::path(dir) / "CURRENT", ec);
   bool fresh = false;
@@ -98,6 +123,11 @@ Result<std::unique_ptr<EventLog>> EventLog::Open(const std::string& dir,
             "{} is a RocksDB database but not an event log (no '{}' column family)", dir, want));
       }
     }
+  }
+  if (fresh) {
+    fs::create_directories(dir, ec);
+    if (ec) return Status::IoError(fmt::format("creating {}: {}", dir, ec.message()));
+    RS_RETURN_IF_ERROR(WriteFileSynced(creating.string()));
   }
   db_options.create_if_missing = fresh;
   db_options.create_missing_column_families = fresh;
@@ -142,6 +172,8 @@ Result<std::unique_ptr<EventLog>> EventLog::Open(const std::string& dir,
     RS_RETURN_IF_ERROR(FromRocks(
         log->db_->Put(wo, log->meta_, std::string(kFormatKey), std::string(kFormatValue)),
         "writing the format marker"));
+    fs::remove(creating, ec);
+    if (ec) return Status::IoError(fmt::format("removing {}: {}", creating.string(), ec.message()));
   } else {
     std::string marker;
     auto ms = log->db_->Get(rocksdb::ReadOptions(), log->meta_, std::string(kFormatKey), &marker);

@@ -1,42 +1,15 @@
 #include "eventlog/event_codec.h"
 
-#include <capnp/any.h>
-#include <capnp/message.h>
-#include <capnp/schema.h>
-#include <capnp/serialize-packed.h>
 #include <gtest/gtest.h>
-#include <kj/io.h>
 
-#include "eventlog/events.capnp.h"
 #include "event_gen.h"
+#include "future_kind.h"
 
 namespace rs::eventlog {
 namespace {
 
 using testing::EventGen;
 using testing::FullEvent;
-
-// A record as a newer binary would write it: a valid Event whose payload union tag is `tag`.
-std::string EncodeWithTag(const Event& header, uint16_t tag) {
-  capnp::MallocMessageBuilder msg;
-  auto root = msg.initRoot<capnp_schema::Event>();
-  root.setSeq(header.seq);
-  root.setTimeMs(header.time_ms);
-  root.setSource(header.source);
-  root.getPayload().initAlertRaised().setSubject("future");
-  auto offset = capnp::Schema::from<capnp_schema::Event::Payload>()
-                    .getProto()
-                    .getStruct()
-                    .getDiscriminantOffset();
-  capnp::AnyStruct::Builder any = capnp_schema::Event::Builder(root);
-  auto data = any.getDataSection();
-  data[offset * 2] = static_cast<kj::byte>(tag & 0xff);
-  data[offset * 2 + 1] = static_cast<kj::byte>(tag >> 8);
-  kj::VectorOutputStream out;
-  capnp::writePackedMessage(out, msg);
-  auto arr = out.getArray();
-  return std::string(reinterpret_cast<const char*>(arr.begin()), arr.size());
-}
 
 TEST(EventCodecTest, EveryKindRoundTripsWithAllFieldsSet) {
   for (size_t i = 0; i < std::variant_size_v<EventPayload>; ++i) {
@@ -73,7 +46,7 @@ TEST(EventCodecTest, TagNamesMatchTheModelsKindNames) {
 
 TEST(EventCodecTest, UnknownFutureKindDecodesAsUnknownWithItsHeader) {
   Event header = FullEvent(0);
-  auto d = DecodeEvent(EncodeWithTag(header, 77));
+  auto d = DecodeEvent(testing::EncodeFutureKind(header, 77));
   ASSERT_TRUE(d.ok()) << d.status().ToString();
   EXPECT_EQ(d->kind, RecordKind::kUnknown);
   EXPECT_EQ(d->tag, 77);

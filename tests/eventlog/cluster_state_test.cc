@@ -1,0 +1,189 @@
+#include "eventlog/cluster_state.h"
+
+#include <random>
+
+#include <gtest/gtest.h>
+
+#include "event_gen.h"
+#include "eventlog/event_codec.h"
+
+namespace rs::eventlog {
+namespace {
+
+class FoldTest : public ::testing::Test {
+ protected:
+  void Fold(EventPayload payload) {
+    Event e;
+    e.seq = ++seq_;
+    e.time_ms = 1000 + seq_;
+    e.payload = std::move(payload);
+    s_ = Apply(std::move(s_), e);
+  }
+  static Plan TwoStepPlan(uint64_t id) {
+    Plan p;
+    p.id = id;
+    p.reason = "test";
+    p.steps.resize(2);
+    p.steps[0].kind = StepKind::kMigrate;
+    return p;
+  }
+  Seq seq_ = 0;
+  ClusterState s_;
+};
+
+TEST_F(FoldTest, MembershipReplacesTheWholeSet) {
+  Fold(MembershipChanged{{Member{1, "a:1", "h1"}, Member{2, "b:1", "h2"}}, "static"});
+  Fold(MembershipChanged{{Member{3, "c:1", "h3"}}, "static"});
+  ASSERT_EQ(s_.members.size(), 1u);
+  EXPECT_EQ(s_.members.begin()->first, "c:1");
+  EXPECT_EQ(s_.membership_seq, 2u);
+  EXPECT_EQ(s_.last_seq, 2u);
+  EXPECT_EQ(s_.last_time_ms, 1002);
+}
+
+TEST_F(FoldTest, HealthAndObservationsAreKeptPerAddress) {
+  Fold(NodeHealthChanged{"a:1", NodeHealth{Health::kUp, HealthReason::kNone, "", 1}});
+  Fold(NodeHealthChanged{"b:1", NodeHealth{Health::kDown, HealthReason::kRefused, "x", 2}});
+  Fold(NodeHealthChanged{"a:1", NodeHealth{Health::kSuspect, HealthReason::kTimeout, "", 3}});
+  NodeObservation o;
+  o.id = "n1";
+  o.role = Role::kMaster;
+  Fold(NodeObserved{"a:1", o});
+  EXPECT_EQ(s_.health.at("a:1").health, Health::kSuspect);
+  EXPECT_EQ(s_.health.at("b:1").reason, HealthReason::kRefused);
+  EXPECT_EQ(s_.observed.at("a:1").id, "n1");
+}
+
+TEST_F(FoldTest, OperatorRequestsGetIdsAndWaitUntilAPlanOrRejectionAnswersThem) {
+  OperatorRequest q;
+  q.kind = OperatorKind::kMigrate;
+  Fold(OperatorRequested{q});
+  Fold(OperatorRequested{q});
+  ASSERT_EQ(s_.pending_requests.size(), 2u);
+  EXPECT_EQ(s_.pending_requests[0].id, 1u);
+  EXPECT_EQ(s_.pending_requests[1].id, 2u);
+  Fold(OperatorRejected{1, "no"});
+  ASSERT_EQ(s_.pending_requests.size(), 1u);
+  Fold(PlanProposed{TwoStepPlan(1), 2});
+  EXPECT_TRUE(s_.pending_requests.empty());
+  EXPECT_EQ(s_.next_request_id, 3u);
+}
+
+TEST_F(FoldTest, PauseAndResumeToggleTheFlagWithoutQueueingARequest) {
+  OperatorRequest q;
+  q.kind = OperatorKind::kPause;
+  Fold(OperatorRequested{q});
+  EXPECT_TRUE(s_.paused);
+  q.kind = OperatorKind::kResume;
+  Fold(OperatorRequested{q});
+  EXPECT_FALSE(s_.paused);
+  EXPECT_TRUE(s_.pending_requests.empty());
+}
+
+TEST_F(FoldTest, AbortMarksOnlyTheMatchingPlan) {
+  Fold(PlanProposed{TwoStepPlan(5), 0});
+  OperatorRequest q;
+  q.kind = OperatorKind::kAbort;
+  q.plan_id = 4;
+  Fold(OperatorRequested{q});
+  EXPECT_FALSE(s_.plan->abort_requested);
+  q.plan_id = 5;
+  Fold(OperatorRequested{q});
+  EXPECT_TRUE(s_.plan->abort_requested);
+}
+
+TEST_F(FoldTest, PlanLifecycleTracksStepStatusProgressAndOutcome) {
+  Fold(PlanProposed{TwoStepPlan(3), 0});
+  ASSERT_TRUE(s_.plan);
+  EXPECT_EQ(s_.plan->proposed_seq, 1u);
+  EXPECT_EQ(s_.next_plan_id, 4u);
+  Fold(StepStarted{3, 0});
+  EXPECT_EQ(s_.plan->status[0], StepStatus::kRunning);
+  Fold(StepProgress{3, 0, {{10, 20}}, 5});
+  Fold(StepProgress{3, 0, {{21, 30}, {0, 0}}, 7});
+  EXPECT_EQ(s_.plan->slots_done[0], (std::vector<SlotRange>{{0, 0}, {10, 30}}));
+  EXPECT_EQ(s_.plan->keys_moved[0], 12u);
+  Fold(StepCompleted{3, 0});
+  Fold(StepFailed{3, 1, "BUSYKEY"});
+  EXPECT_EQ(s_.plan->status[0], StepStatus::kDone);
+  EXPECT_EQ(s_.plan->status[1], StepStatus::kFailed);
+  EXPECT_EQ(s_.plan->error, "BUSYKEY");
+  Fold(PlanFinished{3, PlanOutcome::kFailed, "step 2 failed"});
+  EXPECT_FALSE(s_.plan);
+  ASSERT_EQ(s_.plan_history.size(), 1u);
+  EXPECT_EQ(s_.plan_history[0].outcome, PlanOutcome::kFailed);
+  EXPECT_EQ(s_.plan_history[0].proposed_seq, 1u);
+  EXPECT_EQ(s_.plan_history[0].finished_seq, 7u);
+}
+
+TEST_F(FoldTest, ANewPlanSupersedesThePlanInFlight) {
+  Fold(PlanProposed{TwoStepPlan(1), 0});
+  Fold(PlanProposed{TwoStepPlan(2), 0});
+  ASSERT_EQ(s_.plan_history.size(), 1u);
+  EXPECT_EQ(s_.plan_history[0].outcome, PlanOutcome::kSuperseded);
+  EXPECT_EQ(s_.plan->plan.id, 2u);
+}
+
+TEST_F(FoldTest, StepsOfAnotherPlanOrOutOfRangeAreIgnored) {
+  Fold(PlanProposed{TwoStepPlan(1), 0});
+  ClusterState before = s_;
+  Fold(StepStarted{2, 0});
+  Fold(StepCompleted{1, 9});
+  Fold(PlanFinished{7, PlanOutcome::kCompleted, ""});
+  before.last_seq = s_.last_seq;
+  before.last_time_ms = s_.last_time_ms;
+  EXPECT_TRUE(s_ == before);
+}
+
+TEST_F(FoldTest, PlanHistoryIsBounded) {
+  for (uint64_t id = 1; id <= ClusterState::kMaxPlanHistory + 10; ++id) {
+    Fold(PlanProposed{TwoStepPlan(id), 0});
+    Fold(PlanFinished{id, PlanOutcome::kCompleted, ""});
+  }
+  EXPECT_EQ(s_.plan_history.size(), ClusterState::kMaxPlanHistory);
+  EXPECT_EQ(s_.plan_history.front().id, 11u);
+}
+
+TEST_F(FoldTest, AStaleTopologyCommitDoesNotRollBack) {
+  Topology t;
+  t.epoch = 9;
+  t.shards.push_back(Shard{NodeRef{"a:1", "x"}, {{0, 16383}}, {}});
+  Fold(TopologyCommitted{t});
+  Topology old;
+  old.epoch = 8;
+  Fold(TopologyCommitted{old});
+  EXPECT_EQ(s_.topology, t);
+  t.epoch = 10;
+  Fold(TopologyCommitted{t});
+  EXPECT_EQ(s_.topology.epoch, 10u);
+}
+
+TEST(FoldPropertyTest, FoldingTheSameEventsTwiceGivesByteIdenticalSnapshots) {
+  for (uint64_t seed : {1, 2, 3}) {
+    std::vector<Event> events = testing::EventGen(seed).Take(5000);
+    ClusterState a, b;
+    for (const Event& e : events) a = Apply(std::move(a), e);
+    for (const Event& e : events) b = Apply(std::move(b), e);
+    EXPECT_EQ(EncodeState(a), EncodeState(b)) << "seed " << seed;
+  }
+}
+
+TEST(FoldPropertyTest, SnapshotPlusTailEqualsTheFullFold) {
+  std::mt19937_64 rng(99);
+  for (uint64_t seed = 10; seed < 30; ++seed) {
+    std::vector<Event> events = testing::EventGen(seed).Take(2000);
+    ClusterState full;
+    for (const Event& e : events) full = Apply(std::move(full), e);
+    size_t split = std::uniform_int_distribution<size_t>(0, events.size())(rng);
+    ClusterState prefix;
+    for (size_t i = 0; i < split; ++i) prefix = Apply(std::move(prefix), events[i]);
+    auto restored = DecodeState(EncodeState(prefix));
+    ASSERT_TRUE(restored.ok());
+    ClusterState resumed = std::move(restored).value();
+    for (size_t i = split; i < events.size(); ++i) resumed = Apply(std::move(resumed), events[i]);
+    ASSERT_TRUE(resumed == full) << "seed " << seed << " split " << split;
+  }
+}
+
+}  // namespace
+}  // namespace rs::eventlog
