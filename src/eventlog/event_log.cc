@@ -94,7 +94,11 @@ Result<std::unique_ptr<EventLog>> EventLog::Open(const std::string& dir,
       return Status::FailedPrecondition(fmt::format(
           "{}: creating the event log was interrupted; open it with create to start over", dir));
     }
-    for (const auto& entry : fs::directory_iterator(dir, ec)) fs::remove_all(entry.path(), ec);
+    // The marker goes last (it is rewritten below), so a crash here is still recognised.
+    for (const auto& entry : fs::directory_iterator(dir, ec)) {
+      if (entry.path().filename() != kCreatingFile) fs::remove_all(entry.path(), ec);
+    }
+    fs::remove(creating, ec);
   }
   const bool has_db = exists && fs::exists(fs::path(dir) / "CURRENT", ec);
   bool fresh = false;

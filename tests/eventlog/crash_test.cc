@@ -28,6 +28,8 @@ namespace {
     std::fprintf(stderr, "child: %s\n", log.status().ToString().c_str());
     _exit(2);
   }
+  Seq ready = 0;  // Tells the parent the log is open, so most kills land among appends.
+  if (write(fd, &ready, sizeof(ready)) != sizeof(ready)) _exit(4);
   testing::EventGen gen(seed);
   for (uint64_t i = 0;; ++i) {
     Seq acked = 0;
@@ -61,13 +63,16 @@ TEST(EventLogCrashTest, SigkillNeverLosesAnAcknowledgedEventOrTearsOne) {
       AppendUntilKilled(tmp.path(), fds[1], rng());
     }
     close(fds[1]);
+    // Every fifth round kills at any moment (also while the log is being created or opened);
+    // the others wait until the child has the log open and kill it among its appends.
+    Seq v = 0;
+    if (rounds % 5 != 0) ASSERT_EQ(read(fds[0], &v, sizeof(v)), static_cast<ssize_t>(sizeof(v)));
     std::this_thread::sleep_for(
-        std::chrono::microseconds(std::uniform_int_distribution<int>(2'000, 60'000)(rng)));
+        std::chrono::microseconds(std::uniform_int_distribution<int>(1'000, 40'000)(rng)));
     ASSERT_EQ(kill(pid, SIGKILL), 0);
     int status = 0;
     ASSERT_EQ(waitpid(pid, &status, 0), pid);
     ASSERT_TRUE(WIFSIGNALED(status)) << "child exited on its own with " << WEXITSTATUS(status);
-    Seq v = 0;
     while (read(fds[0], &v, sizeof(v)) == sizeof(v)) max_acked = std::max(max_acked, v);
     close(fds[0]);
 
