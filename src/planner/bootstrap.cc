@@ -1,0 +1,123 @@
+// Bootstrap of a new cluster, adoption of an existing one, and committing what Redis changed.
+#include <algorithm>
+
+#include <fmt/format.h>
+
+#include "planner/policies.h"
+
+namespace rs::planner {
+
+using eventlog::SlotRange;
+using eventlog::StepKind;
+
+Decision Bootstrap(const Context& ctx) {
+  const ClusterView& v = ctx.view;
+  const Policy& p = ctx.policy;
+  // Members already in some cluster are never reset to make a new one.
+  std::vector<std::string> taken;
+  std::vector<std::string> spares;
+  for (const auto& [addr, n] : v.nodes) {
+    if (!n.wanted) continue;
+    if (n.component >= 0) taken.push_back(addr);
+    if (n.fresh && n.up()) spares.push_back(addr);
+  }
+  if (!taken.empty()) {
+    return Decision::Conflict(
+        "members already belong to a cluster that holds no slots or is not ours; they are never "
+        "reset by bootstrap",
+        taken);
+  }
+  const size_t per_shard = 1 + static_cast<size_t>(std::max(0, p.replicas));
+  const size_t need = static_cast<size_t>(std::max(1, p.min_masters)) * per_shard;
+  if (spares.size() < need) {
+    return Decision::Nothing(
+        fmt::format("bootstrap waits for {} members up and observed, {} are", need, spares.size()));
+  }
+
+  // Masters spread over hosts: round-robin over hosts, the hosts with most members first.
+  const size_t n_masters = spares.size() / per_shard;
+  std::map<std::string, std::vector<std::string>> by_host;
+  for (const std::string& a : spares) by_host[v.Find(a)->host].push_back(a);
+  std::vector<std::pair<std::string, std::vector<std::string>>> hosts(by_host.begin(),
+                                                                      by_host.end());
+  std::stable_sort(hosts.begin(), hosts.end(),
+                   [](const auto& a, const auto& b) { return a.second.size() > b.second.size(); });
+  std::vector<std::string> masters;
+  std::vector<size_t> next(hosts.size(), 0);
+  while (masters.size() < n_masters) {
+    for (size_t h = 0; h < hosts.size() && masters.size() < n_masters; ++h) {
+      if (next[h] < hosts[h].second.size()) masters.push_back(hosts[h].second[next[h]++]);
+    }
+  }
+  std::sort(masters.begin(), masters.end());
+  std::vector<std::string> rest;
+  for (const std::string& a : spares) {
+    if (!std::binary_search(masters.begin(), masters.end(), a)) rest.push_back(a);
+  }
+
+  PlanBuilder b(ctx, fmt::format("bootstrap: {} members up, {} masters", spares.size(), n_masters),
+                {ctx.state.membership_seq, ctx.state.last_seq});
+  // Distinct config epochs and slots go in before the meet, as redis-cli --cluster create does.
+  uint64_t epoch = 1;
+  for (size_t i = 0; i < masters.size(); ++i) {
+    eventlog::Step s = MakeStep(StepKind::kSetConfigEpoch, v.Ref(masters[i]));
+    s.config_epoch = epoch++;
+    b.Add(std::move(s));
+  }
+  for (const std::string& a : rest) {
+    eventlog::Step s = MakeStep(StepKind::kSetConfigEpoch, v.Ref(a));
+    s.config_epoch = epoch++;
+    b.Add(std::move(s));
+  }
+  // The first master is the meeting point; the layout starts from it.
+  b.Include(masters[0]);
+  for (size_t i = 0; i < masters.size(); ++i) {
+    eventlog::Step s = MakeStep(StepKind::kAssignSlots, v.Ref(masters[i]));
+    uint32_t first = static_cast<uint32_t>(i * eventlog::kSlotCount / masters.size());
+    uint32_t last = static_cast<uint32_t>((i + 1) * eventlog::kSlotCount / masters.size()) - 1;
+    s.slots = {SlotRange{static_cast<uint16_t>(first), static_cast<uint16_t>(last)}};
+    if (i > 0) b.Meet(masters[i], masters[0]);
+    b.Add(std::move(s));
+  }
+  for (const std::string& a : rest) b.Meet(a, masters[0]);
+  // Replicas: round after round, each master takes one from another host when there is one.
+  while (!rest.empty()) {
+    bool placed = false;
+    for (const std::string& m : masters) {
+      if (rest.empty()) break;
+      auto pick = PickReplica(v, b.layout(), m, rest, /*allow_same_host=*/false);
+      if (!pick) continue;
+      b.Replicate(*pick, m);
+      std::erase(rest, *pick);
+      placed = true;
+    }
+    if (placed) continue;
+    // Only same-host candidates are left: give them to the masters with fewest replicas.
+    std::string m = masters[0];
+    for (const std::string& x : masters) {
+      if (b.layout().ReplicasOf(x).size() < b.layout().ReplicasOf(m).size()) m = x;
+    }
+    b.Replicate(rest.front(), m);
+    rest.erase(rest.begin());
+  }
+  return Decision::Propose(b.Finish());
+}
+
+std::optional<Decision> Adopt(const Context& ctx) {
+  if (ctx.state.topology.epoch != 0 || ctx.view.managed < 0) return std::nullopt;
+  PlanBuilder b(ctx,
+                fmt::format("adopt the existing cluster of {} nodes as observed",
+                            ctx.view.layout.nodes.size()),
+                {ctx.state.last_seq});
+  return Decision::Propose(b.Finish());
+}
+
+std::optional<Decision> CommitDrift(const Context& ctx) {
+  eventlog::Topology observed = ctx.view.layout.ToTopology(ctx.state.topology.epoch + 1);
+  if (observed.shards == ctx.state.topology.shards) return std::nullopt;
+  PlanBuilder b(ctx, "commit the layout Redis reports (it changed without a plan)",
+                {ctx.state.last_seq});
+  return Decision::Propose(b.Finish());
+}
+
+}  // namespace rs::planner

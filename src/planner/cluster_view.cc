@@ -1,0 +1,192 @@
+#include "planner/cluster_view.h"
+
+#include <algorithm>
+#include <numeric>
+
+namespace rs::planner {
+
+using eventlog::ClusterState;
+using eventlog::Health;
+using eventlog::Role;
+using eventlog::SlotRange;
+
+namespace {
+
+struct UnionFind {
+  std::vector<int> parent;
+  explicit UnionFind(size_t n) : parent(n) { std::iota(parent.begin(), parent.end(), 0); }
+  int Find(int x) {
+    while (parent[x] != x) x = parent[x] = parent[parent[x]];
+    return x;
+  }
+  void Unite(int a, int b) {
+    a = Find(a);
+    b = Find(b);
+    if (a != b) parent[std::max(a, b)] = std::min(a, b);
+  }
+};
+
+bool Clustered(const eventlog::NodeObservation& o) {
+  return !o.peers.empty() || !o.slots.empty() || o.role == Role::kReplica;
+}
+
+}  // namespace
+
+std::string HostOf(const std::string& address) {
+  size_t colon = address.rfind(':');
+  return colon == std::string::npos ? address : address.substr(0, colon);
+}
+
+eventlog::NodeRef ClusterView::Ref(const std::string& address) const {
+  const NodeInfo* n = Find(address);
+  return {address, n ? n->id : std::string()};
+}
+
+ClusterView BuildView(const ClusterState& s) {
+  ClusterView v;
+  auto node = [&](const std::string& address) -> NodeInfo& {
+    NodeInfo& n = v.nodes[address];
+    if (n.address.empty()) {
+      n.address = address;
+      n.host = HostOf(address);
+    }
+    return n;
+  };
+  for (const auto& [addr, m] : s.members) {
+    NodeInfo& n = node(addr);
+    n.wanted = true;
+    if (!m.host.empty()) n.host = m.host;
+  }
+  for (const auto& [addr, h] : s.health) node(addr).health = h;
+  for (const auto& [addr, o] : s.observed) {
+    if (o.id.empty()) continue;
+    NodeInfo& n = node(addr);
+    n.obs = &o;
+    n.id = o.id;
+    v.address_of[o.id] = addr;
+  }
+
+  // Clusters: Redis gossip makes every node of a cluster know all the others, and peers are
+  // sorted by id, so joining each node with its lowest and highest known peer is enough to find
+  // the components without walking every peer list (which is quadratic in the cluster size).
+  std::vector<NodeInfo*> observed;
+  std::map<std::string, int> index;
+  for (auto& [addr, n] : v.nodes) {
+    if (n.obs == nullptr) continue;
+    if (!Clustered(*n.obs)) {
+      n.fresh = true;
+      continue;
+    }
+    index[n.id] = static_cast<int>(observed.size());
+    observed.push_back(&n);
+  }
+  UnionFind uf(observed.size());
+  for (size_t i = 0; i < observed.size(); ++i) {
+    const auto& peers = observed[i]->obs->peers;
+    auto join = [&](const eventlog::PeerView& p) {
+      if (p.handshake) return false;
+      auto it = index.find(p.id);
+      if (it != index.end()) uf.Unite(static_cast<int>(i), it->second);
+      return true;
+    };
+    for (auto it = peers.begin(); it != peers.end() && !join(*it); ++it) {
+    }
+    for (auto it = peers.rbegin(); it != peers.rend() && !join(*it); ++it) {
+    }
+    if (!observed[i]->obs->master_id.empty()) {
+      auto it = index.find(observed[i]->obs->master_id);
+      if (it != index.end()) uf.Unite(static_cast<int>(i), it->second);
+    }
+  }
+  std::map<int, int> component_of_root;
+  for (size_t i = 0; i < observed.size(); ++i) {
+    int root = uf.Find(static_cast<int>(i));
+    auto [it, inserted] = component_of_root.try_emplace(root, v.components);
+    if (inserted) ++v.components;
+    observed[i]->component = it->second;
+  }
+
+  // Which component is ours: the one holding the committed masters; with nothing committed,
+  // the only one holding slots.
+  std::vector<int> topology_masters(v.components, 0), slots(v.components, 0);
+  for (const NodeInfo* n : observed) slots[n->component] += eventlog::CountSlots(n->obs->slots);
+  for (const eventlog::Shard& sh : s.topology.shards) {
+    const NodeInfo* n = v.Find(sh.master.address);
+    if (n && n->component >= 0) ++topology_masters[n->component];
+  }
+  int best = -1;
+  for (int c = 0; c < v.components; ++c) {
+    if (topology_masters[c] > 0 && (best < 0 || topology_masters[c] > topology_masters[best])) {
+      best = c;
+    }
+  }
+  if (best < 0) {
+    std::vector<int> with_slots;
+    for (int c = 0; c < v.components; ++c) {
+      if (slots[c] > 0) with_slots.push_back(c);
+    }
+    if (with_slots.size() == 1) best = with_slots[0];
+    if (with_slots.size() > 1) v.ambiguous = true;
+  }
+  v.managed = best;
+
+  for (const auto& [addr, n] : v.nodes) {
+    if (n.wanted && n.component >= 0 && n.component != v.managed) v.foreign.push_back(addr);
+  }
+  if (v.managed < 0) return v;
+
+  // Layout of the managed cluster. Slot owners are resolved the way Redis does: the highest
+  // config epoch wins (a stale observation of a master that was failed over loses).
+  struct Claim {
+    uint64_t epoch = 0;
+    bool up = false;
+    const std::string* address = nullptr;
+  };
+  std::vector<Claim> owner(eventlog::kSlotCount);
+  for (const NodeInfo* n : observed) {
+    if (n->component != v.managed) continue;
+    LayoutNode& ln = v.layout.nodes[n->address];
+    ln.id = n->id;
+    ln.host = n->host;
+    ln.down = n->down();
+    if (n->obs->role == Role::kReplica) {
+      auto it = v.address_of.find(n->obs->master_id);
+      if (it != v.address_of.end()) {
+        ln.master = false;
+        ln.master_address = it->second;
+      }
+    }
+    if (!ln.master) continue;
+    Claim mine{n->obs->config_epoch, n->up(), &n->address};
+    for (const SlotRange& r : n->obs->slots) {
+      for (uint32_t slot = r.first; slot <= r.last; ++slot) {
+        Claim& c = owner[slot];
+        if (c.address == nullptr || mine.epoch > c.epoch ||
+            (mine.epoch == c.epoch && mine.up && !c.up)) {
+          c = mine;
+        }
+      }
+    }
+  }
+  std::map<std::string, std::vector<SlotRange>> owned;
+  for (uint32_t slot = 0; slot < eventlog::kSlotCount; ++slot) {
+    if (owner[slot].address == nullptr) continue;
+    auto& ranges = owned[*owner[slot].address];
+    if (!ranges.empty() && ranges.back().last + 1u == slot) {
+      ranges.back().last = static_cast<uint16_t>(slot);
+    } else {
+      ranges.push_back({static_cast<uint16_t>(slot), static_cast<uint16_t>(slot)});
+    }
+  }
+  for (auto& [addr, ranges] : owned) v.layout.nodes[addr].slots = std::move(ranges);
+  // A replica whose master is not in the managed layout is treated as an empty master.
+  for (auto& [addr, ln] : v.layout.nodes) {
+    if (!ln.master && !v.layout.nodes.contains(ln.master_address)) {
+      ln.master = true;
+      ln.master_address.clear();
+    }
+  }
+  return v;
+}
+
+}  // namespace rs::planner

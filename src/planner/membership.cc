@@ -1,0 +1,260 @@
+// Scale in (drain, re-home, forget, reset), scale out and replica repair, anti-affinity.
+#include <algorithm>
+#include <set>
+#include <tuple>
+
+#include <fmt/format.h>
+
+#include "planner/policies.h"
+
+namespace rs::planner {
+
+using eventlog::StepKind;
+
+namespace {
+
+bool Up(const ClusterView& v, const std::string& address) {
+  const NodeInfo* n = v.Find(address);
+  return n != nullptr && n->up();
+}
+
+bool Wanted(const ClusterView& v, const std::string& address) {
+  const NodeInfo* n = v.Find(address);
+  return n != nullptr && n->wanted;
+}
+
+// Live (not down) replicas per master address, in one pass over the layout.
+std::map<std::string, size_t> LiveReplicaCounts(const Layout& layout) {
+  std::map<std::string, size_t> out;
+  for (const auto& [addr, n] : layout.nodes) {
+    if (!n.master && !n.down) ++out[n.master_address];
+  }
+  return out;
+}
+
+std::string Join(const std::vector<std::string>& parts) {
+  std::string out;
+  for (const std::string& p : parts) out += (out.empty() ? "" : "; ") + p;
+  return out;
+}
+
+}  // namespace
+
+std::optional<eventlog::Plan> DrainPlan(const Context& ctx, const std::string& address,
+                                        const std::string& reason, std::string* why) {
+  const ClusterView& v = ctx.view;
+  auto it = v.layout.nodes.find(address);
+  if (it == v.layout.nodes.end()) {
+    *why = fmt::format("{} is not in the cluster", address);
+    return std::nullopt;
+  }
+  const LayoutNode& x = it->second;
+  const bool up = Up(v, address);
+  PlanBuilder b(ctx, reason, {ctx.state.membership_seq, ctx.state.last_seq});
+  if (x.master && !x.slots.empty()) {
+    if (!up) {
+      *why = fmt::format("{} holds slots and is not up: it waits for a failover", address);
+      return std::nullopt;
+    }
+    std::vector<MasterLoad> loads;
+    for (const auto& [addr, n] : v.layout.nodes) {
+      if (!n.master) continue;
+      if (addr == address) {
+        loads.push_back({addr, n.slots, 0.0});
+      } else if (Up(v, addr) && Wanted(v, addr)) {
+        loads.push_back({addr, n.slots, 1.0});
+      }
+    }
+    if (loads.size() > 1) {
+      for (const SlotMove& m : Rebalance(loads, ctx.policy.rebalance_threshold_pct)) b.Migrate(m);
+    } else {
+      // The last master with data: hand over to a replica (lossless FAILOVER), or keep it.
+      std::optional<std::string> heir;
+      for (const std::string& r : v.layout.ReplicasOf(address)) {
+        if (Up(v, r) && Wanted(v, r)) {
+          heir = r;
+          break;
+        }
+      }
+      if (!heir) {
+        *why = fmt::format("{} is the last master with slots and has nowhere to put them", address);
+        return std::nullopt;
+      }
+      eventlog::Step s = MakeStep(StepKind::kFailover, v.Ref(*heir), v.Ref(address));
+      s.mode = eventlog::FailoverMode::kDefault;
+      b.Add(std::move(s));
+    }
+  }
+  if (b.layout().nodes.at(address).master) {
+    // Re-home the replicas: to the masters with fewest live replicas, on another host if possible.
+    std::map<std::string, size_t> live = LiveReplicaCounts(b.layout());
+    for (const std::string& r : b.layout().ReplicasOf(address)) {
+      if (!Up(v, r)) continue;
+      const std::string* best = nullptr;
+      std::tuple<size_t, bool> best_key{};
+      for (const auto& [addr, n] : b.layout().nodes) {
+        if (!n.master || addr == address || !Up(v, addr) || !Wanted(v, addr)) continue;
+        std::tuple<size_t, bool> key{live[addr], n.host == b.layout().nodes.at(r).host};
+        if (best == nullptr || key < best_key) {
+          best = &addr;
+          best_key = key;
+        }
+      }
+      if (best) {
+        ++live[*best];
+        b.Replicate(r, *best);
+      }
+    }
+  }
+  b.Forget(address);
+  if (up) b.Reset(address);
+  return b.Finish();
+}
+
+std::optional<Decision> ScaleIn(const Context& ctx) {
+  for (const auto& [addr, n] : ctx.view.layout.nodes) {
+    if (Wanted(ctx.view, addr)) continue;
+    std::string why;
+    auto plan = DrainPlan(ctx, addr, fmt::format("scale in: {} is no longer wanted", addr), &why);
+    if (plan) return Decision::Propose(std::move(*plan));
+  }
+  return std::nullopt;
+}
+
+std::optional<Decision> ScaleOutAndRepair(const Context& ctx, const std::string* only) {
+  const ClusterView& v = ctx.view;
+  const Policy& p = ctx.policy;
+  std::vector<std::string> spares;
+  for (const auto& [addr, n] : v.nodes) {
+    if (n.wanted && n.fresh && n.up() && (only == nullptr || *only == addr)) spares.push_back(addr);
+  }
+  std::string anchor;
+  for (const auto& [addr, n] : v.layout.nodes) {
+    if (n.master && !n.slots.empty() && Up(v, addr)) {
+      anchor = addr;
+      break;
+    }
+  }
+  if (anchor.empty()) return std::nullopt;
+
+  PlanBuilder b(ctx, "", {ctx.state.membership_seq, ctx.state.last_seq});
+  std::vector<std::string> reasons;
+
+  // A returning old master that Redis left empty becomes a replica of whoever owns its slots.
+  if (only == nullptr) {
+    for (const eventlog::Shard& sh : ctx.state.topology.shards) {
+      auto it = v.layout.nodes.find(sh.master.address);
+      if (sh.slots.empty() || it == v.layout.nodes.end()) continue;
+      const LayoutNode& ln = it->second;
+      if (!ln.master || !ln.slots.empty() || !Up(v, sh.master.address)) continue;
+      if (!v.layout.ReplicasOf(sh.master.address).empty()) continue;
+      for (const auto& [addr, n] : v.layout.nodes) {
+        if (n.master && std::any_of(n.slots.begin(), n.slots.end(), [&](const eventlog::SlotRange& r) {
+              return r.first <= sh.slots.front().first && sh.slots.front().first <= r.last;
+            })) {
+          b.Replicate(sh.master.address, addr);
+          reasons.push_back(fmt::format("{} returns as a replica of {}", sh.master.address, addr));
+          break;
+        }
+      }
+    }
+  }
+
+  // Masters lacking replicas get spares: first only from other hosts, then from any.
+  std::vector<std::string> needy;
+  for (const auto& [addr, n] : b.layout().nodes) {
+    if (n.master && !n.down && Up(v, addr) && Wanted(v, addr)) needy.push_back(addr);
+  }
+  std::stable_sort(needy.begin(), needy.end(), [&](const std::string& a, const std::string& c) {
+    return b.layout().nodes.at(a).slots.empty() < b.layout().nodes.at(c).slots.empty();
+  });
+  const size_t want = static_cast<size_t>(std::max(0, p.replicas));
+  std::map<std::string, size_t> live = LiveReplicaCounts(b.layout());
+  for (bool same_host : {false, true}) {
+    for (const std::string& m : needy) {
+      while (!spares.empty() && live[m] < want) {
+        auto pick = PickReplica(v, b.layout(), m, spares, same_host);
+        if (!pick) break;
+        b.Meet(*pick, anchor);
+        b.Replicate(*pick, m);
+        ++live[m];
+        reasons.push_back(fmt::format("{} joins as a replica of {}", *pick, m));
+        std::erase(spares, *pick);
+      }
+    }
+  }
+
+  // The rest become masters, each paired with a replica when one more is there.
+  bool new_masters = false;
+  while (!spares.empty()) {
+    auto master = PickReplica(v, b.layout(), "", spares, true);
+    b.Meet(*master, anchor);
+    std::erase(spares, *master);
+    new_masters = true;
+    std::string why = fmt::format("{} joins as a master", *master);
+    for (size_t i = 0; i < want && !spares.empty(); ++i) {
+      auto replica = PickReplica(v, b.layout(), *master, spares, true);
+      b.Meet(*replica, anchor);
+      b.Replicate(*replica, *master);
+      std::erase(spares, *replica);
+      why += fmt::format(" with replica {}", *replica);
+    }
+    reasons.push_back(std::move(why));
+  }
+
+  // New (or emptied) masters receive slots by a minimal-movement rebalance.
+  std::vector<MasterLoad> loads;
+  bool empty_master = false;
+  for (const auto& [addr, n] : b.layout().nodes) {
+    if (!n.master || n.down || !Up(v, addr) || !Wanted(v, addr)) continue;
+    loads.push_back({addr, n.slots, 1.0});
+    empty_master = empty_master || n.slots.empty();
+  }
+  // Masters that cannot take part (down, or being drained) keep their slots out of the sums.
+  if (new_masters || empty_master) {
+    std::vector<SlotMove> moves = Rebalance(loads, p.rebalance_threshold_pct);
+    uint32_t moved = 0;
+    for (const SlotMove& m : moves) {
+      b.Migrate(m);
+      moved += eventlog::CountSlots(m.slots);
+    }
+    if (moved > 0) reasons.push_back(fmt::format("rebalance moves {} slots", moved));
+  }
+  if (b.empty()) return std::nullopt;
+  eventlog::Plan plan = b.Finish();
+  plan.reason = (new_masters ? "scale out: " : "repair: ") + Join(reasons);
+  return Decision::Propose(std::move(plan));
+}
+
+std::optional<Decision> FixAntiAffinity(const Context& ctx) {
+  const ClusterView& v = ctx.view;
+  const Layout& l = v.layout;
+  PlanBuilder b(ctx, "", {ctx.state.last_seq});
+  std::vector<std::string> reasons;
+  std::set<std::string> moved;
+  for (const auto& [r, rn] : l.nodes) {
+    if (rn.master || moved.contains(r) || !Up(v, r)) continue;
+    const LayoutNode& m = l.nodes.at(rn.master_address);
+    if (m.host != rn.host || !Up(v, rn.master_address)) continue;
+    // Swap with a replica R2 of another master M2 so that neither pair shares a host.
+    for (const auto& [r2, r2n] : l.nodes) {
+      if (r2n.master || r2 == r || moved.contains(r2) || !Up(v, r2)) continue;
+      if (r2n.master_address == rn.master_address) continue;
+      const LayoutNode& m2 = l.nodes.at(r2n.master_address);
+      if (m2.host == rn.host || r2n.host == m.host || !Up(v, r2n.master_address)) continue;
+      std::string m_addr = rn.master_address, m2_addr = r2n.master_address;
+      b.Replicate(r, m2_addr);
+      b.Replicate(r2, m_addr);
+      moved.insert(r);
+      moved.insert(r2);
+      reasons.push_back(fmt::format("{} shares a host with its master {}: swap with {}", r, m_addr, r2));
+      break;
+    }
+  }
+  if (b.empty()) return std::nullopt;
+  eventlog::Plan plan = b.Finish();
+  plan.reason = "anti-affinity: " + Join(reasons);
+  return Decision::Propose(std::move(plan));
+}
+
+}  // namespace rs::planner
