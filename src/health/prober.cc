@@ -1,0 +1,381 @@
+#include "health/prober.h"
+
+#include <cerrno>
+#include <chrono>
+#include <cstring>
+
+#include <fmt/format.h>
+#include <hiredis/async.h>
+#include <hiredis/hiredis.h>
+#include <spdlog/spdlog.h>
+
+#include "common/address.h"
+#include "health/cluster_nodes_parser.h"
+#include "health/hiredis_libuv.h"
+#include "health/info_parser.h"
+
+namespace rs::health {
+namespace {
+
+// The tick that starts rounds and enforces deadlines; bounds timing error to this much.
+constexpr int64_t kTickMs = 50;
+
+enum Command { kPing, kClusterNodes, kClusterInfo, kRole, kInfo, kCommandCount };
+
+int64_t WallMs() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+ProbeOutcome ClassifyError(std::string_view msg) {
+  if (msg.starts_with("LOADING")) return ProbeOutcome::kLoading;
+  if (msg.starts_with("NOAUTH") || msg.starts_with("WRONGPASS") ||
+      msg.find("invalid password") != std::string_view::npos) {
+    return ProbeOutcome::kAuth;
+  }
+  return ProbeOutcome::kError;
+}
+
+std::string_view HealthName(eventlog::Health h) {
+  switch (h) {
+    case eventlog::Health::kUp:
+      return "up";
+    case eventlog::Health::kSuspect:
+      return "suspect";
+    case eventlog::Health::kDown:
+      return "down";
+    default:
+      return "unknown";
+  }
+}
+
+// The comparison key for NodeObserved: offsets and key counts move with every write.
+eventlog::NodeObservation StableView(eventlog::NodeObservation o) {
+  o.repl_offset = 0;
+  o.keys = 0;
+  return o;
+}
+
+}  // namespace
+
+struct Prober::Node {
+  Prober* prober = nullptr;
+  std::string address;
+  std::string host;
+  int port = 0;
+  redisAsyncContext* ctx = nullptr;
+  bool in_flight = false;
+  int64_t deadline = 0;    // uv_now
+  int64_t next_round = 0;  // uv_now
+  int replies = 0;         // Replies seen in this round (AUTH included).
+  int expected = 0;
+  bool dropped_last_round = false;
+  std::optional<ProbeResult> failure;  // First error reply of the round.
+  std::string cluster_nodes;
+  std::string cluster_info;
+  std::string info;
+  eventlog::Role role = eventlog::Role::kUnknown;
+  uint64_t role_offset = 0;
+  HealthTracker tracker;
+  std::optional<eventlog::NodeObservation> last_observed;  // Stable view last emitted.
+
+  explicit Node(HealthOptions o) : tracker(o) {}
+};
+
+Prober::Prober(uv_loop_t* loop, ProberOptions options, EventSink sink)
+    : loop_(loop), options_(std::move(options)), sink_(std::move(sink)) {}
+
+Prober::~Prober() {
+  // Handles embedded in this object must be closed before it goes away.
+  assert(!started_ || open_handles_ == 0);
+}
+
+Status Prober::Start() {
+  if (started_) return Status::FailedPrecondition("prober already started");
+  int rc = uv_timer_init(loop_, &tick_);
+  if (rc != 0) return Status::IoError(fmt::format("uv_timer_init: {}", uv_strerror(rc)));
+  rc = uv_async_init(loop_, &wake_,
+                     [](uv_async_t* a) { static_cast<Prober*>(a->data)->ApplyTargets(); });
+  if (rc != 0) {
+    uv_close(reinterpret_cast<uv_handle_t*>(&tick_), nullptr);
+    return Status::IoError(fmt::format("uv_async_init: {}", uv_strerror(rc)));
+  }
+  tick_.data = this;
+  wake_.data = this;
+  open_handles_ = 2;
+  started_ = true;
+  uv_timer_start(
+      &tick_, [](uv_timer_t* t) { static_cast<Prober*>(t->data)->OnTick(); }, 0, kTickMs);
+  ApplyTargets();
+  return Status::Ok();
+}
+
+void Prober::Stop() {
+  if (!started_ || stopped_) return;
+  stopped_ = true;
+  for (auto& [address, node] : nodes_) DropConnection(node.get());
+  nodes_.clear();
+  auto on_close = [](uv_handle_t* h) { --static_cast<Prober*>(h->data)->open_handles_; };
+  uv_close(reinterpret_cast<uv_handle_t*>(&tick_), on_close);
+  uv_close(reinterpret_cast<uv_handle_t*>(&wake_), on_close);
+}
+
+void Prober::SetTargets(std::vector<std::string> addresses) {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    pending_targets_ = std::move(addresses);
+  }
+  if (started_ && !stopped_) uv_async_send(&wake_);
+}
+
+std::vector<Sample> Prober::Samples(const std::string& address) const {
+  std::lock_guard<std::mutex> lock(mu_);
+  auto it = samples_.find(address);
+  if (it == samples_.end()) return {};
+  return {it->second.begin(), it->second.end()};
+}
+
+std::optional<eventlog::NodeHealth> Prober::HealthOf(const std::string& address) const {
+  std::lock_guard<std::mutex> lock(mu_);
+  auto it = health_.find(address);
+  if (it == health_.end()) return std::nullopt;
+  return it->second;
+}
+
+void Prober::ApplyTargets() {
+  if (stopped_) return;
+  std::optional<std::vector<std::string>> targets;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    targets.swap(pending_targets_);
+  }
+  if (!targets) return;
+  std::map<std::string, std::unique_ptr<Node>> next;
+  for (const std::string& a : *targets) {
+    if (next.count(a)) continue;
+    auto it = nodes_.find(a);
+    if (it != nodes_.end()) {
+      next.emplace(a, std::move(it->second));
+      nodes_.erase(it);
+      continue;
+    }
+    auto parsed = Address::Parse(a);
+    if (!parsed.ok()) {
+      spdlog::warn("prober: ignoring target: {}", parsed.status().ToString());
+      continue;
+    }
+    auto node = std::make_unique<Node>(options_.health);
+    node->prober = this;
+    node->address = a;
+    node->host = parsed->host;
+    node->port = parsed->port;
+    node->next_round = uv_now(loop_);
+    next.emplace(a, std::move(node));
+  }
+  for (auto& [address, node] : nodes_) DropConnection(node.get());  // No longer targets.
+  nodes_ = std::move(next);
+  std::lock_guard<std::mutex> lock(mu_);
+  std::erase_if(samples_, [&](const auto& kv) { return !nodes_.count(kv.first); });
+  std::erase_if(health_, [&](const auto& kv) { return !nodes_.count(kv.first); });
+}
+
+void Prober::OnTick() {
+  int64_t now = uv_now(loop_);
+  for (auto& [address, node] : nodes_) {
+    Node* n = node.get();
+    if (n->in_flight && now >= n->deadline) {
+      DropConnection(n);
+      FinishRound(n, ProbeResult{ProbeOutcome::kTimeout,
+                                 fmt::format("no answer within {} ms", options_.timeout_ms)});
+    }
+    if (!n->in_flight && now >= n->next_round) StartRound(n, now);
+  }
+}
+
+void Prober::StartRound(Node* n, int64_t now) {
+  n->in_flight = true;
+  n->deadline = now + options_.timeout_ms;
+  n->next_round = now + options_.interval_ms;
+  n->replies = 0;
+  n->failure.reset();
+  n->cluster_nodes.clear();
+  n->cluster_info.clear();
+  n->info.clear();
+  n->role = eventlog::Role::kUnknown;
+  n->role_offset = 0;
+  if (n->ctx == nullptr) {
+    errno = 0;
+    redisAsyncContext* c = redisAsyncConnect(n->host.c_str(), n->port);
+    if (c == nullptr) {
+      FinishRound(n, ProbeResult{ProbeOutcome::kError, "redisAsyncConnect: out of memory"});
+      return;
+    }
+    if (c->err) {
+      // Loopback connects can fail synchronously.
+      bool refused = errno == ECONNREFUSED || std::strstr(c->errstr, "refused") != nullptr;
+      std::string detail = fmt::format("connect: {}", c->errstr);
+      redisAsyncFree(c);
+      FinishRound(n, ProbeResult{refused ? ProbeOutcome::kRefused : ProbeOutcome::kError, detail});
+      return;
+    }
+    Status s = AttachHiredisToLibuv(c, loop_);
+    if (!s.ok()) {
+      redisAsyncFree(c);
+      FinishRound(n, ProbeResult{ProbeOutcome::kError, s.ToString()});
+      return;
+    }
+    c->data = n;
+    redisAsyncSetConnectCallback(c, &Prober::OnConnect);
+    redisAsyncSetDisconnectCallback(c, &Prober::OnDisconnect);
+    n->ctx = c;
+    if (!options_.password.empty()) {
+      // AUTH once per connection; its reply is counted like the others.
+      redisAsyncCommand(c, &Prober::OnReply, n, "AUTH %b", options_.password.data(),
+                        options_.password.size());
+      n->replies = -1;
+    }
+  }
+  n->expected = kCommandCount;
+  redisAsyncCommand(n->ctx, &Prober::OnReply, n, "PING");
+  redisAsyncCommand(n->ctx, &Prober::OnReply, n, "CLUSTER NODES");
+  redisAsyncCommand(n->ctx, &Prober::OnReply, n, "CLUSTER INFO");
+  redisAsyncCommand(n->ctx, &Prober::OnReply, n, "ROLE");
+  redisAsyncCommand(n->ctx, &Prober::OnReply, n, "INFO replication memory stats keyspace");
+}
+
+void Prober::OnConnect(const redisAsyncContext* c, int status) {
+  auto* n = static_cast<Node*>(c->data);
+  if (status == REDIS_OK || n == nullptr || n->ctx != c) return;
+  // hiredis frees the context after this callback.
+  n->ctx = nullptr;
+  // ac->err is copied from c.err only after this callback returns: read the inner context.
+  bool refused = c->c.err == REDIS_ERR_IO && std::strstr(c->c.errstr, "refused") != nullptr;
+  if (n->in_flight) {
+    n->prober->FinishRound(n, ProbeResult{refused ? ProbeOutcome::kRefused : ProbeOutcome::kError,
+                                          fmt::format("connect: {}", c->errstr)});
+  }
+}
+
+void Prober::OnDisconnect(const redisAsyncContext* c, int status) {
+  auto* n = static_cast<Node*>(c->data);
+  if (n == nullptr || n->ctx != c) return;
+  n->ctx = nullptr;
+  if (!n->in_flight) {
+    // Probe again now rather than at the next interval: a killed node shows as refused sooner.
+    n->next_round = 0;
+    return;
+  }
+  if (!n->dropped_last_round) {
+    // One immediate retry before a dropped connection counts against the node.
+    n->dropped_last_round = true;
+    n->in_flight = false;
+    n->next_round = 0;
+    return;
+  }
+  n->prober->FinishRound(
+      n, ProbeResult{ProbeOutcome::kError, fmt::format("connection lost: {}", c->errstr)});
+}
+
+void Prober::OnReply(redisAsyncContext* c, void* reply, void* privdata) {
+  auto* n = static_cast<Node*>(privdata);
+  auto* r = static_cast<redisReply*>(reply);
+  if (n->ctx != c || r == nullptr || !n->in_flight) return;  // A dropped connection's leftovers.
+  int index = n->replies++;
+  if (r->type == REDIS_REPLY_ERROR) {
+    std::string msg(r->str, r->len);
+    if (!n->failure) {
+      n->failure = ProbeResult{ClassifyError(msg), index < 0 ? fmt::format("AUTH: {}", msg) : msg};
+      if (index < 0) n->failure->outcome = ProbeOutcome::kAuth;
+    }
+  } else if (index == kClusterNodes && r->type == REDIS_REPLY_STRING) {
+    n->cluster_nodes.assign(r->str, r->len);
+  } else if (index == kClusterInfo && r->type == REDIS_REPLY_STRING) {
+    n->cluster_info.assign(r->str, r->len);
+  } else if (index == kInfo && r->type == REDIS_REPLY_STRING) {
+    n->info.assign(r->str, r->len);
+  } else if (index == kRole && r->type == REDIS_REPLY_ARRAY && r->elements >= 2 &&
+             r->element[0]->type == REDIS_REPLY_STRING) {
+    std::string_view role(r->element[0]->str, r->element[0]->len);
+    if (role == "master") {
+      n->role = eventlog::Role::kMaster;
+      if (r->element[1]->type == REDIS_REPLY_INTEGER) n->role_offset = r->element[1]->integer;
+    } else if (role == "slave") {
+      n->role = eventlog::Role::kReplica;
+      if (r->elements >= 5 && r->element[4]->type == REDIS_REPLY_INTEGER) {
+        n->role_offset = r->element[4]->integer;
+      }
+    }
+  }
+  if (n->replies < n->expected) return;
+  if (n->failure) {
+    n->prober->FinishRound(n, *n->failure);
+    return;
+  }
+  n->prober->FinishRound(n, ProbeResult{ProbeOutcome::kOk, ""});
+}
+
+void Prober::DropConnection(Node* n) {
+  if (n->ctx == nullptr) return;
+  redisAsyncContext* c = n->ctx;
+  n->ctx = nullptr;  // Callbacks run by the free below see a stale context and do nothing.
+  redisAsyncFree(c);
+}
+
+void Prober::FinishRound(Node* n, ProbeResult result) {
+  n->in_flight = false;
+  if (result.outcome != ProbeOutcome::kError || result.detail.rfind("connection lost", 0) != 0) {
+    n->dropped_last_round = false;
+  }
+  Publish(n, result);
+}
+
+void Prober::Publish(Node* n, const ProbeResult& in) {
+  int64_t now = WallMs();
+  ProbeResult result = in;
+  std::optional<eventlog::NodeObservation> obs;
+  InfoFields fields;
+  if (result.outcome == ProbeOutcome::kOk) {
+    auto nodes = ParseClusterNodes(n->cluster_nodes);
+    if (!nodes.ok()) {
+      result = ProbeResult{ProbeOutcome::kError, nodes.status().ToString()};
+    } else {
+      fields = InfoFields::Parse(n->info);
+      fields.Merge(InfoFields::Parse(n->cluster_info));
+      result.cluster_state_ok = fields.Get("cluster_state") == "ok";
+      result.slots_assigned = fields.GetUint("cluster_slots_assigned").value_or(0);
+      eventlog::NodeObservation o;
+      ApplyClusterNodes(*nodes, &o);
+      if (n->role != eventlog::Role::kUnknown) o.role = n->role;
+      o.current_epoch = fields.GetUint("cluster_current_epoch").value_or(0);
+      o.repl_offset = n->role_offset;
+      o.master_link_up = fields.Get("master_link_status") == "up";
+      o.keys = fields.Db0Keys();
+      obs = std::move(o);
+    }
+  }
+  auto health = n->tracker.Update(result, now);
+  if (health) {
+    spdlog::info("prober: {} is {} ({})", n->address, HealthName(health->health), health->detail);
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      health_[n->address] = *health;
+    }
+    sink_(eventlog::NodeHealthChanged{n->address, *health});
+  }
+  if (!obs) return;
+  obs->cluster_ok = n->tracker.cluster_ok();
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    auto& ring = samples_[n->address];
+    ring.push_back(Sample{now, fields.GetDouble("instantaneous_ops_per_sec").value_or(0),
+                          fields.GetUint("used_memory").value_or(0), obs->keys});
+    while (ring.size() > options_.sample_capacity) ring.pop_front();
+  }
+  eventlog::NodeObservation stable = StableView(*obs);
+  if (n->last_observed == stable) return;
+  n->last_observed = std::move(stable);
+  sink_(eventlog::NodeObserved{n->address, std::move(*obs)});
+}
+
+}  // namespace rs::health

@@ -1,0 +1,305 @@
+// The prober against real redis-server processes (started and stopped by pid by LocalRedis).
+#include "health/prober.h"
+
+#include <chrono>
+#include <thread>
+
+#include <gtest/gtest.h>
+
+#include "support/local_cluster.h"
+#include "support/local_redis.h"
+
+namespace rs::health {
+namespace {
+
+using eventlog::Health;
+using eventlog::HealthReason;
+using std::chrono::milliseconds;
+using std::chrono::steady_clock;
+
+constexpr int64_t kInterval = 200;
+
+class ProberTest : public ::testing::Test {
+ protected:
+  void SetUp() override { ASSERT_EQ(uv_loop_init(&loop_), 0); }
+
+  void TearDown() override {
+    if (prober_) {
+      prober_->Stop();
+      uv_run(&loop_, UV_RUN_DEFAULT);
+      prober_.reset();
+    }
+    uv_run(&loop_, UV_RUN_DEFAULT);
+    EXPECT_EQ(uv_loop_close(&loop_), 0);
+  }
+
+  void StartProber(ProberOptions opts, std::vector<std::string> targets) {
+    prober_ = std::make_unique<Prober>(
+        &loop_, opts, [this](eventlog::EventPayload e) { events_.push_back(std::move(e)); });
+    prober_->SetTargets(std::move(targets));
+    ASSERT_TRUE(prober_->Start().ok());
+  }
+
+  static ProberOptions FastOptions() {
+    ProberOptions o;
+    o.interval_ms = kInterval;
+    o.timeout_ms = kInterval;
+    o.health.down_after_failures = 3;
+    return o;
+  }
+
+  // Runs the loop until `pred` holds; returns how long that took, or nullopt on timeout.
+  template <typename Pred>
+  std::optional<milliseconds> RunUntil(Pred pred, milliseconds limit) {
+    auto start = steady_clock::now();
+    while (!pred()) {
+      if (steady_clock::now() - start > limit) return std::nullopt;
+      uv_run(&loop_, UV_RUN_ONCE);
+    }
+    return std::chrono::duration_cast<milliseconds>(steady_clock::now() - start);
+  }
+
+  void RunFor(milliseconds d) {
+    auto end = steady_clock::now() + d;
+    while (steady_clock::now() < end) uv_run(&loop_, UV_RUN_ONCE);
+  }
+
+  std::vector<eventlog::NodeHealth> HealthEvents(const std::string& address) const {
+    std::vector<eventlog::NodeHealth> out;
+    for (const auto& e : events_) {
+      if (auto* h = std::get_if<eventlog::NodeHealthChanged>(&e); h && h->address == address) {
+        out.push_back(h->health);
+      }
+    }
+    return out;
+  }
+  int ObservedCount(const std::string& address) const {
+    int n = 0;
+    for (const auto& e : events_) {
+      if (auto* o = std::get_if<eventlog::NodeObserved>(&e); o && o->address == address) ++n;
+    }
+    return n;
+  }
+  const eventlog::NodeObservation* LastObservation(const std::string& address) const {
+    const eventlog::NodeObservation* last = nullptr;
+    for (const auto& e : events_) {
+      if (auto* o = std::get_if<eventlog::NodeObserved>(&e); o && o->address == address) {
+        last = &o->observation;
+      }
+    }
+    return last;
+  }
+  bool LastHealthIs(const std::string& a, Health h, HealthReason r = HealthReason::kNone) const {
+    auto hs = HealthEvents(a);
+    return !hs.empty() && hs.back().health == h && hs.back().reason == r;
+  }
+
+  uv_loop_t loop_;
+  std::unique_ptr<Prober> prober_;
+  std::vector<eventlog::EventPayload> events_;
+};
+
+TEST_F(ProberTest, KillNineIsDownRefusedWithinTwoIntervalsAndRestartIsUp) {
+  test::LocalRedis redis;
+  ASSERT_TRUE(redis.Start().ok());
+  const std::string a = redis.address();
+  StartProber(FastOptions(), {a});
+  ASSERT_TRUE(RunUntil([&] { return LastHealthIs(a, Health::kUp); }, milliseconds(3000)));
+  ASSERT_TRUE(RunUntil([&] { return ObservedCount(a) == 1; }, milliseconds(3000)));
+  const auto* obs = LastObservation(a);
+  EXPECT_EQ(obs->id.size(), 40u);
+  EXPECT_EQ(obs->role, eventlog::Role::kMaster);
+
+  ASSERT_TRUE(redis.Kill().ok());
+  auto took = RunUntil([&] { return LastHealthIs(a, Health::kDown, HealthReason::kRefused); },
+                       milliseconds(3000));
+  ASSERT_TRUE(took);
+  EXPECT_LE(took->count(), 2 * kInterval) << "down/refused took " << took->count() << " ms";
+  EXPECT_EQ(prober_->HealthOf(a)->reason, HealthReason::kRefused);
+
+  ASSERT_TRUE(redis.Restart().ok());
+  ASSERT_TRUE(RunUntil([&] { return LastHealthIs(a, Health::kUp); }, milliseconds(3000)));
+  auto hs = HealthEvents(a);
+  ASSERT_EQ(hs.size(), 3u);  // up, down, up: nothing in between.
+  EXPECT_LT(hs[1].since_ms, hs[2].since_ms);
+}
+
+TEST_F(ProberTest, SigstopIsSuspectThenDownWithTimeoutAndSigcontIsUp) {
+  test::LocalRedis redis;
+  ASSERT_TRUE(redis.Start().ok());
+  const std::string a = redis.address();
+  StartProber(FastOptions(), {a});
+  ASSERT_TRUE(RunUntil([&] { return LastHealthIs(a, Health::kUp); }, milliseconds(3000)));
+
+  ASSERT_TRUE(redis.Pause().ok());
+  ASSERT_TRUE(RunUntil([&] { return LastHealthIs(a, Health::kSuspect, HealthReason::kTimeout); },
+                       milliseconds(2000)));
+  ASSERT_TRUE(RunUntil([&] { return LastHealthIs(a, Health::kDown, HealthReason::kTimeout); },
+                       milliseconds(3000)));
+  ASSERT_TRUE(redis.Resume().ok());
+  ASSERT_TRUE(RunUntil([&] { return LastHealthIs(a, Health::kUp); }, milliseconds(3000)));
+  auto hs = HealthEvents(a);
+  ASSERT_EQ(hs.size(), 4u);  // up, suspect, down, up.
+  EXPECT_EQ(hs[1].health, Health::kSuspect);
+  EXPECT_EQ(hs[2].health, Health::kDown);
+  EXPECT_GE(hs[2].since_ms, hs[1].since_ms + kInterval);
+}
+
+TEST_F(ProberTest, WritesChangeSamplesButEmitNoEvents) {
+  test::LocalRedis redis;
+  ASSERT_TRUE(redis.Start().ok());
+  const std::string a = redis.address();
+  auto client = redis.Connect();
+  ASSERT_TRUE(client.ok());
+  // A one-node cluster that owns every slot accepts writes.
+  ASSERT_TRUE(client->Command("CLUSTER", "ADDSLOTSRANGE", "0", "16383").ok());
+  StartProber(FastOptions(), {a});
+  ASSERT_TRUE(RunUntil(
+      [&] {
+        const auto* o = LastObservation(a);
+        return o && o->cluster_ok && eventlog::CountSlots(o->slots) == 16384;
+      },
+      milliseconds(5000)));
+  size_t events_before = events_.size();
+  for (int round = 0; round < 6; ++round) {
+    for (int i = 0; i < 20; ++i) {
+      auto r = client->Command("SET", "key" + std::to_string(round * 20 + i), "v");
+      ASSERT_TRUE(r.ok() && !r->is_error()) << (r.ok() ? r->ToString() : r.status().ToString());
+    }
+    RunFor(milliseconds(kInterval));
+  }
+  RunFor(milliseconds(2 * kInterval));
+  EXPECT_EQ(events_.size(), events_before) << "key counts and offsets must not emit events";
+  auto samples = prober_->Samples(a);
+  ASSERT_GE(samples.size(), 6u);
+  EXPECT_EQ(samples.back().keys, 120u);
+  EXPECT_GT(samples.back().used_memory, 0u);
+  EXPECT_LT(samples.front().keys, samples.back().keys);
+  EXPECT_TRUE(prober_->Samples("127.0.0.1:1").empty());
+}
+
+TEST_F(ProberTest, WrongPasswordIsSuspectAuth) {
+  test::LocalRedisOptions ropts;
+  ropts.password = "s3cret";
+  test::LocalRedis redis(ropts);
+  ASSERT_TRUE(redis.Start().ok());
+  const std::string a = redis.address();
+  StartProber(FastOptions(), {a});
+  ASSERT_TRUE(RunUntil([&] { return LastHealthIs(a, Health::kSuspect, HealthReason::kAuth); },
+                       milliseconds(3000)));
+  prober_->Stop();
+  uv_run(&loop_, UV_RUN_DEFAULT);
+  events_.clear();
+  ProberOptions opts = FastOptions();
+  opts.password = "s3cret";
+  StartProber(opts, {a});
+  ASSERT_TRUE(RunUntil([&] { return LastHealthIs(a, Health::kUp); }, milliseconds(3000)));
+}
+
+TEST_F(ProberTest, DroppedTargetIsForgotten) {
+  test::LocalRedis redis;
+  ASSERT_TRUE(redis.Start().ok());
+  const std::string a = redis.address();
+  StartProber(FastOptions(), {a});
+  ASSERT_TRUE(RunUntil([&] { return LastHealthIs(a, Health::kUp); }, milliseconds(3000)));
+  prober_->SetTargets({});
+  ASSERT_TRUE(RunUntil([&] { return !prober_->HealthOf(a).has_value(); }, milliseconds(1000)));
+  size_t before = events_.size();
+  ASSERT_TRUE(redis.Kill().ok());
+  RunFor(milliseconds(3 * kInterval));
+  EXPECT_EQ(events_.size(), before);
+}
+
+TEST_F(ProberTest, ClusterObservationAndPersistentClusterFailIsClusterDown) {
+  test::LocalClusterOptions copts;
+  copts.masters = 3;
+  copts.replicas_per_master = 0;
+  copts.cluster_node_timeout_ms = 1000;
+  test::LocalCluster cluster(copts);
+  ASSERT_TRUE(cluster.Start().ok()) << cluster.LogTails();
+  auto addrs = cluster.Addresses();
+  ProberOptions opts = FastOptions();
+  opts.health.cluster_down_grace_ms = 3000;
+  StartProber(opts, addrs);
+  ASSERT_TRUE(RunUntil(
+      [&] {
+        for (const auto& a : addrs) {
+          const auto* o = LastObservation(a);
+          if (!o || !o->cluster_ok || o->peers.size() != 2) return false;
+        }
+        return true;
+      },
+      milliseconds(5000)));
+  uint32_t slots = 0;
+  for (const auto& a : addrs) slots += eventlog::CountSlots(LastObservation(a)->slots);
+  EXPECT_EQ(slots, 16384u);
+
+  // No replicas: killing a master leaves its slots uncovered, so the others report
+  // cluster_state:fail for good; only after the grace does it become clusterdown.
+  ASSERT_TRUE(cluster.node(0).Kill().ok());
+  auto took =
+      RunUntil([&] { return LastHealthIs(addrs[1], Health::kSuspect, HealthReason::kClusterDown); },
+               milliseconds(15000));
+  ASSERT_TRUE(took);
+  EXPECT_GE(took->count(), 3000);
+  EXPECT_TRUE(LastHealthIs(addrs[0], Health::kDown, HealthReason::kRefused));
+  EXPECT_FALSE(LastObservation(addrs[1])->cluster_ok);
+}
+
+TEST_F(ProberTest, RedisOwnFailoverWindowTriggersNothingOnSurvivors) {
+  test::LocalClusterOptions copts;
+  copts.masters = 3;
+  copts.replicas_per_master = 1;
+  copts.cluster_node_timeout_ms = 1000;
+  test::LocalCluster cluster(copts);
+  ASSERT_TRUE(cluster.Start().ok()) << cluster.LogTails();
+  auto addrs = cluster.Addresses();
+  StartProber(FastOptions(), addrs);
+  ASSERT_TRUE(RunUntil(
+      [&] {
+        for (const auto& a : addrs) {
+          const auto* o = LastObservation(a);
+          if (!o || !o->cluster_ok) return false;
+          // A replica that never synced refuses to fail over: wait for every link.
+          if (o->role == eventlog::Role::kReplica && !o->master_link_up) return false;
+        }
+        return true;
+      },
+      milliseconds(15000)));
+  // Kill a master; its replica takes over after node timeout + election (about 3 s).
+  int victim = -1;
+  for (size_t i = 0; i < addrs.size(); ++i) {
+    if (LastObservation(addrs[i])->role == eventlog::Role::kMaster) {
+      victim = static_cast<int>(i);
+      break;
+    }
+  }
+  ASSERT_GE(victim, 0);
+  const std::string victim_id = LastObservation(addrs[victim])->id;
+  std::string replica;
+  for (const auto& a : addrs) {
+    if (LastObservation(a)->master_id == victim_id) replica = a;
+  }
+  ASSERT_FALSE(replica.empty());
+  ASSERT_TRUE(cluster.node(victim).Kill().ok());
+  ASSERT_TRUE(RunUntil([&] { return LastObservation(replica)->role == eventlog::Role::kMaster; },
+                       milliseconds(20000)))
+      << cluster.LogTails();
+  ASSERT_TRUE(cluster.WaitForClusterOk(std::chrono::seconds(20)).ok()) << cluster.LogTails();
+  RunFor(milliseconds(1500));
+  for (size_t i = 0; i < addrs.size(); ++i) {
+    if (static_cast<int>(i) == victim) continue;
+    auto hs = HealthEvents(addrs[i]);
+    ASSERT_EQ(hs.size(), 1u) << addrs[i] << " changed health during Redis's own failover";
+    EXPECT_EQ(hs[0].health, Health::kUp);
+    for (const auto& e : events_) {
+      if (auto* o = std::get_if<eventlog::NodeObserved>(&e); o && o->address == addrs[i]) {
+        EXPECT_TRUE(o->observation.cluster_ok) << addrs[i] << " reported the failover window";
+      }
+    }
+  }
+  EXPECT_TRUE(LastHealthIs(addrs[victim], Health::kDown, HealthReason::kRefused));
+}
+
+}  // namespace
+}  // namespace rs::health
