@@ -113,8 +113,7 @@ int main() {
 
   const double mb = 1024.0 * 1024.0;
   std::printf("resp_parse_rate: %.0f MB/s\n", passes * w.requests.size() / mb / parse_seconds);
-  std::printf("resp_parse_rate_requests: %.0f req/s\n",
-              passes * w.request_count / parse_seconds);
+  std::printf("resp_parse_rate_requests: %.0f req/s\n", passes * w.request_count / parse_seconds);
   std::printf("resp_scan_rate: %.0f MB/s\n", scan_passes * w.replies.size() / mb / scan_seconds);
   std::printf("resp_scan_rate_replies: %.0f replies/s\n",
               scan_passes * w.reply_count / scan_seconds);

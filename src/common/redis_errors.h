@@ -19,7 +19,8 @@ inline constexpr std::string_view kTooBigMbulkCountString =
     "ERR Protocol error: too big mbulk count string";
 inline constexpr std::string_view kTooBigBulkCountString =
     "ERR Protocol error: too big bulk count string";
-inline constexpr std::string_view kTooBigInlineRequest = "ERR Protocol error: too big inline request";
+inline constexpr std::string_view kTooBigInlineRequest =
+    "ERR Protocol error: too big inline request";
 inline constexpr std::string_view kUnbalancedQuotes =
     "ERR Protocol error: unbalanced quotes in request";
 inline constexpr std::string_view kUnauthenticatedMultibulkLength =

@@ -67,7 +67,8 @@ bool ParseRedisInt(std::string_view text, int64_t* value) {
     v += c - '0';
   }
   if (negative) {
-    constexpr uint64_t kMaxNegative = static_cast<uint64_t>(std::numeric_limits<int64_t>::max()) + 1;
+    constexpr uint64_t kMaxNegative =
+        static_cast<uint64_t>(std::numeric_limits<int64_t>::max()) + 1;
     if (v > kMaxNegative) return false;
     *value = v == kMaxNegative ? std::numeric_limits<int64_t>::min() : -static_cast<int64_t>(v);
   } else {
@@ -85,8 +86,8 @@ bool SplitInlineArgs(std::string_view line, std::vector<std::string_view>* args,
   line = line.substr(0, std::min(line.size(), line.find('\0')));
   // Quoted arguments live in `storage`; reserving one slot per quote character up front means the
   // vector never reallocates, so views into its strings stay valid.
-  storage->reserve(std::count_if(line.begin(), line.end(),
-                                 [](char c) { return c == '"' || c == '\''; }));
+  storage->reserve(
+      std::count_if(line.begin(), line.end(), [](char c) { return c == '"' || c == '\''; }));
   auto at = [&](size_t i) -> char { return i < line.size() ? line[i] : '\0'; };
   size_t p = 0;
   while (true) {
@@ -115,12 +116,23 @@ bool SplitInlineArgs(std::string_view line, std::vector<std::string_view>* args,
         } else if (c == '\\' && at(p + 1) != '\0') {
           char e = at(p + 1);
           switch (e) {
-            case 'n': e = '\n'; break;
-            case 'r': e = '\r'; break;
-            case 't': e = '\t'; break;
-            case 'b': e = '\b'; break;
-            case 'a': e = '\a'; break;
-            default: break;
+            case 'n':
+              e = '\n';
+              break;
+            case 'r':
+              e = '\r';
+              break;
+            case 't':
+              e = '\t';
+              break;
+            case 'b':
+              e = '\b';
+              break;
+            case 'a':
+              e = '\a';
+              break;
+            default:
+              break;
           }
           current.push_back(e);
           p += 2;
@@ -190,8 +202,8 @@ ParseStatus RequestParser::Parse(std::string_view buf, size_t* consumed, Request
       state_ = rest[0] == '*' ? State::kMultibulkCount : State::kInline;
     }
     size_t used = 0;
-    ParseStatus status = state_ == State::kInline ? ParseInline(rest, &used, out)
-                                                  : ParseMultibulk(rest, &used, out);
+    ParseStatus status =
+        state_ == State::kInline ? ParseInline(rest, &used, out) : ParseMultibulk(rest, &used, out);
     if (status != ParseStatus::kOk) return status;
     *consumed += used;
     StartNext();

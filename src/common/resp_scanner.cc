@@ -99,11 +99,19 @@ ScanStatus ReplyScanner::Scan(std::string_view buf, size_t* length, ReplyInfo* i
     size_t payload_begin = 0, payload_end = 0;
 
     switch (type) {
-      case '+': case '-': case ':': case '_': case ',': case '#': case '(':
+      case '+':
+      case '-':
+      case ':':
+      case '_':
+      case ',':
+      case '#':
+      case '(':
         --owed_;
         is_null = type == '_';
         break;
-      case '$': case '!': case '=': {
+      case '$':
+      case '!':
+      case '=': {
         int64_t len = 0;
         if (type == '$' && line == "?") {
           --owed_;

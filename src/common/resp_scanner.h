@@ -64,9 +64,9 @@ class ReplyScanner {
   ScanStatus Fail(const char* message);
   void ResetProgress();
 
-  size_t pos_ = 0;         // start of the next element header
-  size_t line_scan_ = 0;   // where the search for that header's CR resumes
-  uint64_t owed_ = 1;      // elements still needed to finish the current (streamed) level
+  size_t pos_ = 0;        // start of the next element header
+  size_t line_scan_ = 0;  // where the search for that header's CR resumes
+  uint64_t owed_ = 1;     // elements still needed to finish the current (streamed) level
   bool in_streamed_string_ = false;
   int stream_depth_ = 0;
   uint64_t stream_owed_[kMaxStreamDepth] = {};

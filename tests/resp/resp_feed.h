@@ -22,14 +22,14 @@ struct ParsedRequest {
 
 struct ParseOutcome {
   std::vector<ParsedRequest> requests;
-  std::string error;     // the parser's error text, empty if none
-  size_t leftover = 0;   // bytes still unconsumed when the input ran out
+  std::string error;    // the parser's error text, empty if none
+  size_t leftover = 0;  // bytes still unconsumed when the input ran out
   bool operator==(const ParseOutcome&) const = default;
 };
 
 inline std::ostream& operator<<(std::ostream& os, const ParseOutcome& o) {
-  os << "{" << o.requests.size() << " requests, error='" << o.error << "', leftover="
-     << o.leftover << "}";
+  os << "{" << o.requests.size() << " requests, error='" << o.error << "', leftover=" << o.leftover
+     << "}";
   return os;
 }
 

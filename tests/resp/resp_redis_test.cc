@@ -129,7 +129,8 @@ class RedisServer {
       int fd = ConnectTo(port);
       if (fd < 0) continue;
       SendAll(fd, "PING\r\n");
-      std::string pong = ReadUntil(fd, [](const std::string& s) { return s.size() >= 7; }, 1s);
+      std::string pong = ReadUntil(
+          fd, [](const std::string& s) { return s.size() >= 7; }, 1s);
       close(fd);
       if (pong == "+PONG\r\n") {
         pid_ = pid;
@@ -160,7 +161,8 @@ class RespAgainstRedisTest : public ::testing::Test {
     int fd = ConnectTo(server_->port());
     EXPECT_GE(fd, 0);
     SendAll(fd, input);
-    std::string got = ReadUntil(fd, [](const std::string&) { return false; }, 3s);
+    std::string got = ReadUntil(
+        fd, [](const std::string&) { return false; }, 3s);
     close(fd);
     return got;
   }
@@ -176,8 +178,8 @@ TEST_F(RespAgainstRedisTest, ErrorRepliesAreTheBytesRedisSends) {
         std::string("*1\r\n$abc\r\n"), std::string("*1\r\n$536870913\r\n"),
         std::string("*2\r\n$1\r\na\r\n:1\r\n"), std::string("*1\r\n\r\n"),
         "*" + std::string(70000, '1'), "*1\r\n$" + std::string(70000, '1'),
-        "GET " + std::string(70000, 'k'), std::string("SET \"a b\r\n"),
-        std::string("SET 'a b\n"), std::string("SET \"a\"b c\r\n")}) {
+        "GET " + std::string(70000, 'k'), std::string("SET \"a b\r\n"), std::string("SET 'a b\n"),
+        std::string("SET \"a\"b c\r\n")}) {
     SCOPED_TRACE(input.substr(0, 40));
     RequestParser parser;
     Request request;
@@ -193,9 +195,9 @@ TEST_F(RespAgainstRedisTest, InlineArgumentsSplitLikeRedis) {
   int fd = ConnectTo(server_->port());
   ASSERT_GE(fd, 0);
   for (std::string line :
-       {"ECHO plain", "ECHO \"a\\x41\\n\\r\\t\\b\\a\\\\\\\"q\"", "ECHO 'it\\'s \"x\"'",
-        "ECHO \"\"", "ECHO \"\\x4\"", "ECHO \"\\q\"", "  ECHO\t spaced  ", "ECHO a\vb",
-        "ECHO ab\"cd\"", "ECHO \"a\" b", "ECHO"}) {
+       {"ECHO plain", "ECHO \"a\\x41\\n\\r\\t\\b\\a\\\\\\\"q\"", "ECHO 'it\\'s \"x\"'", "ECHO \"\"",
+        "ECHO \"\\x4\"", "ECHO \"\\q\"", "  ECHO\t spaced  ", "ECHO a\vb", "ECHO ab\"cd\"",
+        "ECHO \"a\" b", "ECHO"}) {
     SCOPED_TRACE(line);
     std::string input = line + "\r\n";
     RequestParser parser;
@@ -234,7 +236,9 @@ std::string ReadOneReply(int fd, ReplyInfo* info) {
   EXPECT_EQ(status, ScanStatus::kOk) << (scanner.error() ? scanner.error() : "timed out");
   EXPECT_EQ(length, got.size());
   SendAll(fd, "*1\r\n$4\r\nPING\r\n");
-  EXPECT_EQ(ReadUntil(fd, [](const std::string& s) { return s.size() >= 7; }, 3s), "+PONG\r\n");
+  EXPECT_EQ(ReadUntil(
+                fd, [](const std::string& s) { return s.size() >= 7; }, 3s),
+            "+PONG\r\n");
   return got;
 }
 
@@ -248,11 +252,17 @@ size_t ReferenceEnd(std::string_view s, size_t pos, int depth, int* max_depth) {
   const std::string line(s.substr(pos + 1, cr - pos - 1));
   size_t next = cr + 2;
   switch (type) {
-    case '$': case '!': case '=': {
+    case '$':
+    case '!':
+    case '=': {
       long long len = std::stoll(line);
       return len < 0 ? next : next + static_cast<size_t>(len) + 2;
     }
-    case '*': case '~': case '>': case '%': case '|': {
+    case '*':
+    case '~':
+    case '>':
+    case '%':
+    case '|': {
       long long n = std::stoll(line) * (type == '%' || type == '|' ? 2 : 1);
       for (long long i = 0; i < n && next != std::string_view::npos; ++i) {
         next = ReferenceEnd(s, next, depth + 1, max_depth);
@@ -298,11 +308,21 @@ TEST_F(RespAgainstRedisTest, ScansAPipelineOfRealReplies) {
   for (int i = 0; i < kCommands; ++i) {
     std::string key = "pipe:" + std::to_string(i % 50);
     switch (i % 5) {
-      case 0: AppendCommand(&pipeline, {"SET", key, std::string(i % 300, 'v')}); break;
-      case 1: AppendCommand(&pipeline, {"GET", key}); break;
-      case 2: AppendCommand(&pipeline, {"MGET", key, "missing", "pipe:1"}); break;
-      case 3: AppendCommand(&pipeline, {"INCR", "pipe:0"}); break;  // "" and "vvv" are not integers
-      default: pipeline += "PING \"a b\"\r\n"; break;
+      case 0:
+        AppendCommand(&pipeline, {"SET", key, std::string(i % 300, 'v')});
+        break;
+      case 1:
+        AppendCommand(&pipeline, {"GET", key});
+        break;
+      case 2:
+        AppendCommand(&pipeline, {"MGET", key, "missing", "pipe:1"});
+        break;
+      case 3:
+        AppendCommand(&pipeline, {"INCR", "pipe:0"});
+        break;  // "" and "vvv" are not integers
+      default:
+        pipeline += "PING \"a b\"\r\n";
+        break;
     }
   }
   ASSERT_TRUE(SendAll(fd, pipeline));

@@ -52,10 +52,10 @@ TEST(ReplyScannerTest, FindsTheEndOfEveryResp2Type) {
 
 TEST(ReplyScannerTest, FindsTheEndOfEveryResp3Type) {
   for (std::string reply :
-       {"_\r\n", ",3.14\r\n", ",inf\r\n", "#t\r\n", "(3492890328409238509324850943850943825024385\r\n",
-        "!21\r\nSYNTAX invalid syntax\r\n", "=15\r\ntxt:Some string\r\n",
-        "%2\r\n+first\r\n:1\r\n+second\r\n*2\r\n:2\r\n:3\r\n", "~3\r\n+a\r\n+b\r\n_\r\n",
-        ">3\r\n$7\r\nmessage\r\n$2\r\nch\r\n$2\r\nhi\r\n",
+       {"_\r\n", ",3.14\r\n", ",inf\r\n", "#t\r\n",
+        "(3492890328409238509324850943850943825024385\r\n", "!21\r\nSYNTAX invalid syntax\r\n",
+        "=15\r\ntxt:Some string\r\n", "%2\r\n+first\r\n:1\r\n+second\r\n*2\r\n:2\r\n:3\r\n",
+        "~3\r\n+a\r\n+b\r\n_\r\n", ">3\r\n$7\r\nmessage\r\n$2\r\nch\r\n$2\r\nhi\r\n",
         "|1\r\n+key-popularity\r\n%2\r\n$1\r\na\r\n,0.1923\r\n$1\r\nb\r\n,0.0012\r\n"
         "*2\r\n:2039123\r\n:9543892\r\n",
         "*2\r\n|1\r\n+ttl\r\n:3600\r\n:1\r\n:2\r\n"}) {
@@ -96,16 +96,18 @@ TEST(ReplyScannerTest, HandlesStreamedAggregatesNestedToTheLimit) {
 
 // Shaped like redis-cli 7's COMMAND DOCS reply: maps of arrays of maps, nested past depth 7.
 std::string CommandDocsLike() {
-  std::string arg_leaf = "*6\r\n$4\r\nname\r\n$3\r\nkey\r\n$4\r\ntype\r\n$3\r\nkey\r\n"
-                         "$14\r\nkey_spec_index\r\n:0\r\n";
+  std::string arg_leaf =
+      "*6\r\n$4\r\nname\r\n$3\r\nkey\r\n$4\r\ntype\r\n$3\r\nkey\r\n"
+      "$14\r\nkey_spec_index\r\n:0\r\n";
   std::string nested = arg_leaf;
   for (int depth = 0; depth < 6; ++depth) {
     nested = "*4\r\n$4\r\nname\r\n$5\r\nblock\r\n$9\r\narguments\r\n*2\r\n" + nested + arg_leaf;
   }
-  std::string doc = "*10\r\n$7\r\nsummary\r\n$29\r\nSet the string value of a key\r\n"
-                    "$5\r\nsince\r\n$5\r\n1.0.0\r\n$5\r\ngroup\r\n$6\r\nstring\r\n"
-                    "$10\r\ncomplexity\r\n$4\r\nO(1)\r\n$9\r\narguments\r\n*1\r\n" +
-                    nested;
+  std::string doc =
+      "*10\r\n$7\r\nsummary\r\n$29\r\nSet the string value of a key\r\n"
+      "$5\r\nsince\r\n$5\r\n1.0.0\r\n$5\r\ngroup\r\n$6\r\nstring\r\n"
+      "$10\r\ncomplexity\r\n$4\r\nO(1)\r\n$9\r\narguments\r\n*1\r\n" +
+      nested;
   return "*4\r\n$3\r\nset\r\n" + doc + "$3\r\nget\r\n" + doc;
 }
 
@@ -190,10 +192,18 @@ TEST(ReplyScannerTest, ScansAPipelineOfRepliesInOrder) {
   for (int i = 0; i < 500; ++i) {
     std::string reply;
     switch (i % 4) {
-      case 0: reply = "+OK\r\n"; break;
-      case 1: reply = "$10\r\n0123456789\r\n"; break;
-      case 2: reply = "*3\r\n$1\r\na\r\n$-1\r\n:7\r\n"; break;
-      default: reply = "-MOVED 1 127.0.0.1:7000\r\n"; break;
+      case 0:
+        reply = "+OK\r\n";
+        break;
+      case 1:
+        reply = "$10\r\n0123456789\r\n";
+        break;
+      case 2:
+        reply = "*3\r\n$1\r\na\r\n$-1\r\n:7\r\n";
+        break;
+      default:
+        reply = "-MOVED 1 127.0.0.1:7000\r\n";
+        break;
     }
     input += reply;
     expected.push_back(reply.size());

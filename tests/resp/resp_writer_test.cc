@@ -82,12 +82,24 @@ TEST(RespWriterTest, RandomCommandsRoundTripThroughTheParser) {
 // Appends a random reply tree of at most `depth` levels using the writer.
 void AppendRandomReply(std::mt19937& rng, int depth, std::string* out) {
   switch (rng() % (depth > 0 ? 7 : 5)) {
-    case 0: AppendSimpleString(out, "OK"); break;
-    case 1: AppendError(out, RandomBytes(rng, 20)); break;
-    case 2: AppendInteger(out, static_cast<int64_t>(rng()) - (1LL << 31)); break;
-    case 3: AppendBulk(out, RandomBytes(rng, 60)); break;
-    case 4: AppendNullBulk(out); break;
-    case 5: AppendNullArray(out); break;
+    case 0:
+      AppendSimpleString(out, "OK");
+      break;
+    case 1:
+      AppendError(out, RandomBytes(rng, 20));
+      break;
+    case 2:
+      AppendInteger(out, static_cast<int64_t>(rng()) - (1LL << 31));
+      break;
+    case 3:
+      AppendBulk(out, RandomBytes(rng, 60));
+      break;
+    case 4:
+      AppendNullBulk(out);
+      break;
+    case 5:
+      AppendNullArray(out);
+      break;
     default: {
       int n = rng() % 5;
       AppendArrayHeader(out, n);
