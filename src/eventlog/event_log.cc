@@ -377,6 +377,15 @@ Status EventLog::Scan(Seq from, Seq to,
   return error;
 }
 
+Result<DecodedEvent> EventLog::Read(Seq seq) const {
+  std::string bytes;
+  RS_RETURN_IF_ERROR(FromRocks(db_->Get(rocksdb::ReadOptions(), events_, SeqKey(seq), &bytes),
+                               fmt::format("{}: reading event {}", dir_, seq)));
+  auto d = DecodeEvent(bytes);
+  if (!d.ok()) return d.status().WithContext(fmt::format("{}: event {}", dir_, seq));
+  return d;
+}
+
 Status EventLog::PutRaw(Seq seq, std::string_view bytes) {
   std::lock_guard lock(write_mu_);
   rocksdb::WriteOptions wo;

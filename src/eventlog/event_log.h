@@ -89,6 +89,8 @@ class EventLog {
   // Calls fn for each record from `from` to `to` (inclusive) in order until it returns false.
   // Fails, naming the sequence, on a gap, a key/sequence mismatch or an undecodable record.
   Status Scan(Seq from, Seq to, const std::function<bool(const DecodedEvent&)>& fn) const;
+  // One record; NotFound when there is none with that sequence.
+  Result<DecodedEvent> Read(Seq seq) const;
   // Raw records (key sequence, bytes), no checks: for verify and retention.
   Status ScanRaw(Seq from, Seq to,
                  const std::function<bool(Seq, std::string_view)>& fn) const;
