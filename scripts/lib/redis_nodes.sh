@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # Shell helpers to run redis-server nodes on loopback and stop exactly the ones started here.
 # Source it from bash: `source scripts/lib/redis_nodes.sh`. Pids go into the RS_NODE_PIDS array;
 # call the functions from the main shell (not in $(...)), or the pids are lost.

@@ -1,0 +1,48 @@
+#!/usr/bin/env bash
+# Runs `scripts/demo.sh --check` on a free block of ports in a temp dir, then checks that no
+# redis-server it started is left. Usage: demo_check_test.sh REPO_ROOT
+set -euo pipefail
+ROOT=$1
+dir=$(mktemp -d "${TMPDIR:-/tmp}/rs-demo-check-XXXXXX")
+trap 'rm -rf "$dir"' EXIT
+
+# Six consecutive ports (and their bus ports) free on 127.0.0.1-3, away from the usual 7001.
+base=$(python3 - <<'PY'
+import random, socket, sys
+def free(host, port):
+    s = socket.socket()
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        s.bind((host, port))
+        return True
+    except OSError:
+        return False
+    finally:
+        s.close()
+for _ in range(200):
+    base = random.randrange(20000, 29990)
+    if all(free(h, p) for p in range(base, base + 6) for h in ("127.0.0.1", "127.0.0.2", "127.0.0.3")
+           for p in (p, p + 10000)):
+        print(base)
+        sys.exit(0)
+sys.exit("no free block of ports")
+PY
+)
+
+out="$dir/demo.out"
+DEMO_SKIP_SETUP=1 DEMO_DIR="$dir/nodes" DEMO_BASE_PORT="$base" DEMO_NODE_TIMEOUT=2000 \
+  "$ROOT/scripts/demo.sh" --check >"$out" 2>&1 || {
+  cat "$out"
+  exit 1
+}
+cat "$out"
+grep -q "demo check: cluster_state:ok on all 6 nodes" "$out"
+pids=$(sed -n 's/^demo: stopping redis-server pids //p' "$out")
+[ "$(echo "$pids" | wc -w)" = 6 ] || { echo "expected 6 pids, got '$pids'"; exit 1; }
+for pid in $pids; do
+  if [ -e "/proc/$pid" ] && ! grep -q '^State:.*[ZX]' "/proc/$pid/status" 2>/dev/null; then
+    echo "redis-server pid $pid is still running after the demo"
+    exit 1
+  fi
+done
+echo "demo check test: ok (ports $base..$((base + 5)))"
