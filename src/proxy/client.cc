@@ -1,0 +1,34 @@
+#include "proxy/client.h"
+
+#include "proxy/worker.h"
+
+namespace rs::proxy {
+
+void Client::Complete(PendingReply* p, std::string_view reply) {
+  if (!queue->empty() && &queue->front() == p) {
+    // The common case: the head of the line; straight to the output buffer.
+    out.Append(reply);
+    queue->pop_front();
+    Drain();
+  } else {
+    p->data.assign(reply);
+    p->done = true;
+  }
+  worker->MarkDirty(this);
+}
+
+void Client::CompleteOwned(PendingReply* p, std::string&& reply) {
+  p->data = std::move(reply);
+  p->done = true;
+  Drain();
+  worker->MarkDirty(this);
+}
+
+void Client::Drain() {
+  while (queue && !queue->empty() && queue->front().done) {
+    out.Append(queue->front().data);
+    queue->pop_front();
+  }
+}
+
+}  // namespace rs::proxy

@@ -1,0 +1,70 @@
+// What the proxy knows about each Redis command: where its keys are and how it is handled.
+#pragma once
+
+#include <cstdint>
+#include <string_view>
+#include <vector>
+
+namespace rs::proxy {
+
+enum class CommandKind : uint8_t {
+  kKeyed,       // keys at fixed positions (or after a numkeys argument), all in one slot
+  kSplit,       // MGET / MSET / DEL / UNLINK / EXISTS / TOUCH: split per slot and merged
+  kKeyless,     // no key: any master may answer (COMMAND, TIME, PUBLISH, unknown commands)
+  kSumMasters,  // DBSIZE: integer sum over all masters
+  kBroadcast,   // SCRIPT LOAD / FUNCTION LOAD ...: sent to every master, first reply returned
+  kInfo,        // INFO: proxy section plus the backends' aggregate
+  kProxy,       // answered by the proxy itself (PING, AUTH, HELLO, CLIENT, CLUSTER INFO, ...)
+  kRefused,     // harmful admin commands; allowed with --allow-admin-commands
+  kUnsupported, // blocking, pub/sub, WATCH, SCAN: a clear error until their issue lands
+};
+
+enum class SplitKind : uint8_t { kNone, kMget, kMset, kSumInt };
+
+// How to find keys, after Redis's legacy (first, last, step) key specs; last < 0 counts from the
+// end (-1 = last argument). numkeys_arg > 0: argument at that index holds the number of keys,
+// which follow it (EVAL, ZUNION, ...); first then names an extra key before it (ZUNIONSTORE's
+// destination) or is 0.
+struct CommandInfo {
+  std::string_view name;  // lower case
+  CommandKind kind = CommandKind::kKeyless;
+  int16_t first = 0;
+  int16_t last = 0;
+  int16_t step = 0;
+  int16_t numkeys_arg = 0;
+  SplitKind split = SplitKind::kNone;
+  bool streams_keyword = false;  // XREAD / XREADGROUP: keys follow STREAMS
+  uint16_t index = 0;  // position in the table, for per-command counters
+};
+
+// Thread contract: immutable after construction; shared by all workers.
+class CommandTable {
+ public:
+  static const CommandTable& Get();
+
+  // The entry for `name` (any case), or nullptr for a command the proxy does not know; those are
+  // sent to any master, and a node answers MOVED if the command turns out to have a key.
+  const CommandInfo* Find(std::string_view name) const;
+
+  // Appends the indexes (into `args`) of the keys of a request. A request too short to hold its
+  // keys yields none, so a node answers it with Redis's own arity error.
+  static void KeyIndexes(const CommandInfo& info, const std::vector<std::string_view>& args,
+                         std::vector<int>* out);
+
+  size_t size() const { return entries_.size(); }
+  const CommandInfo& at(size_t i) const { return entries_[i]; }
+
+ private:
+  CommandTable();
+  std::vector<CommandInfo> entries_;
+  std::vector<uint32_t> buckets_;  // open addressing over entries_, value = index + 1
+};
+
+// The SUBCOMMAND-level decision for CLUSTER, CONFIG, CLIENT, ... ; `args[0]` is the command.
+// Returns the kind to use instead of the table's, or the table's kind when nothing special.
+CommandKind RefineKind(const CommandInfo& info, const std::vector<std::string_view>& args);
+
+// ASCII case-insensitive equality, for command names and keywords.
+bool EqualsIgnoreCase(std::string_view a, std::string_view b);
+
+}  // namespace rs::proxy

@@ -1,0 +1,38 @@
+// The unit of work between a client and the backends: a reply slot in the client's ordered queue
+// and the backend operations that fill it.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+
+#include "proxy/splitter.h"
+
+namespace rs::proxy {
+
+class Client;
+
+// One request's place in its client's reply order. Filled by one operation, or by a Merger when
+// the request was split or fanned out.
+struct PendingReply {
+  std::string data;
+  bool done = false;
+  std::unique_ptr<Merger> merger;
+  uint64_t start_ns = 0;  // set when the slowlog is on
+};
+
+// A command sent (or to be sent) to one backend; replies come back in the order ops were queued.
+struct Op {
+  Client* client = nullptr;  // nullptr: the proxy's own command (AUTH, ASKING), reply dropped
+  PendingReply* pending = nullptr;
+  int32_t part = -1;         // index in pending->merger, or -1 for a whole reply
+  uint8_t redirects = 0;
+  uint8_t retries = 0;
+  bool asking = false;       // send ASKING first (an ASK redirect for this request only)
+  int slot = -1;             // the slot routed by, -1 for keyless
+  std::string command;       // the request bytes, kept for redirects and retries
+  uint64_t queued_ms = 0;    // loop time when queued, for the backend timeout
+  uint64_t sent_ns = 0;      // batch time when written, for latency
+};
+
+}  // namespace rs::proxy

@@ -1,0 +1,253 @@
+#include "proxy/splitter.h"
+
+#include <charconv>
+#include <map>
+#include <unordered_map>
+
+#include "common/resp_parser.h"
+#include "common/resp_scanner.h"
+#include "common/resp_writer.h"
+#include "common/slot.h"
+
+namespace rs::proxy {
+
+bool SameSlot(const std::vector<std::string_view>& args, const std::vector<int>& key_indexes,
+              int* slot) {
+  if (key_indexes.empty()) return false;
+  int first = KeySlot(args[key_indexes[0]]);
+  for (size_t i = 1; i < key_indexes.size(); ++i) {
+    if (KeySlot(args[key_indexes[i]]) != first) return false;
+  }
+  *slot = first;
+  return true;
+}
+
+std::vector<SubRequest> SplitBySlot(const std::vector<std::string_view>& args,
+                                    const std::vector<int>& key_indexes, SplitKind kind) {
+  std::vector<SubRequest> subs;
+  std::vector<std::vector<std::string_view>> sub_args;
+  std::unordered_map<int, size_t> by_slot;
+  for (size_t n = 0; n < key_indexes.size(); ++n) {
+    int i = key_indexes[n];
+    int slot = KeySlot(args[i]);
+    auto [it, added] = by_slot.emplace(slot, subs.size());
+    if (added) {
+      subs.emplace_back();
+      subs.back().slot = slot;
+      sub_args.push_back({args[0]});
+    }
+    SubRequest& sub = subs[it->second];
+    sub_args[it->second].push_back(args[i]);
+    if (kind == SplitKind::kMset) sub_args[it->second].push_back(args[i + 1]);
+    sub.outputs.push_back(static_cast<uint32_t>(n));
+  }
+  for (size_t s = 0; s < subs.size(); ++s) {
+    resp::AppendCommand(&subs[s].command, std::span<const std::string_view>(sub_args[s]));
+  }
+  return subs;
+}
+
+Merger::Merger(MergeKind kind, size_t parts, size_t outputs)
+    : kind_(kind), remaining_(parts), parts_(parts), is_error_(parts, false) {
+  if (kind == MergeKind::kMget) {
+    values_.resize(outputs);
+    outputs_.resize(parts);
+  }
+}
+
+void Merger::AddError(size_t part, std::string_view error_text) {
+  parts_[part].clear();
+  resp::AppendError(&parts_[part], error_text);
+  is_error_[part] = true;
+  --remaining_;
+}
+
+void Merger::Add(size_t part, std::string_view reply, const std::vector<uint32_t>* outputs) {
+  --remaining_;
+  if (reply.empty() || reply[0] == '-') {
+    parts_[part].assign(reply);
+    is_error_[part] = true;
+    return;
+  }
+  switch (kind_) {
+    case MergeKind::kMget: {
+      const std::vector<uint32_t>& outs = outputs ? *outputs : outputs_[part];
+      resp::ReplyInfo info;
+      size_t len = 0;
+      if (resp::ScanReply(reply, &len, &info) != resp::ScanStatus::kOk ||
+          info.type != resp::ReplyType::kArray) {
+        parts_[part] = "-ERR proxy: unexpected MGET reply from a node\r\n";
+        is_error_[part] = true;
+        return;
+      }
+      // Elements start after the "*N\r\n" header.
+      size_t pos = reply.find("\r\n") + 2;
+      for (uint32_t out : outs) {
+        size_t elen = 0;
+        if (pos >= reply.size() ||
+            resp::ScanReply(reply.substr(pos), &elen) != resp::ScanStatus::kOk) {
+          parts_[part] = "-ERR proxy: short MGET reply from a node\r\n";
+          is_error_[part] = true;
+          return;
+        }
+        if (out < values_.size()) values_[out].assign(reply.substr(pos, elen));
+        pos += elen;
+      }
+      return;
+    }
+    case MergeKind::kSumInt: {
+      if (reply[0] != ':') {
+        parts_[part] = "-ERR proxy: expected an integer reply from a node\r\n";
+        is_error_[part] = true;
+        return;
+      }
+      int64_t v = 0;
+      std::string_view digits = reply.substr(1, reply.find('\r') - 1);
+      std::from_chars(digits.data(), digits.data() + digits.size(), v);
+      sum_ += v;
+      return;
+    }
+    case MergeKind::kInfo: {
+      resp::ReplyInfo info;
+      size_t len = 0;
+      if (resp::ScanReply(reply, &len, &info) == resp::ScanStatus::kOk) {
+        parts_[part].assign(info.payload);
+      }
+      return;
+    }
+    case MergeKind::kAllOk:
+    case MergeKind::kFirst:
+      parts_[part].assign(reply);
+      return;
+  }
+}
+
+std::string Merger::Finish() const {
+  for (size_t i = 0; i < parts_.size(); ++i) {
+    if (is_error_[i]) return parts_[i];
+  }
+  std::string out;
+  switch (kind_) {
+    case MergeKind::kMget: {
+      size_t total = 16;
+      for (const auto& v : values_) total += v.size();
+      out.reserve(total);
+      resp::AppendArrayHeader(&out, static_cast<int64_t>(values_.size()));
+      for (const auto& v : values_) out += v;
+      return out;
+    }
+    case MergeKind::kSumInt:
+      resp::AppendInteger(&out, sum_);
+      return out;
+    case MergeKind::kAllOk:
+      return parts_.empty() ? "+OK\r\n" : parts_[0];
+    case MergeKind::kFirst:
+      return parts_.empty() ? "-ERR proxy: no master to send to\r\n" : parts_[0];
+    case MergeKind::kInfo:
+      resp::AppendBulk(&out, prefix_ + AggregateInfo(parts_));
+      return out;
+  }
+  return out;
+}
+
+namespace {
+
+bool ParseI64(std::string_view s, int64_t* v) {
+  auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), *v);
+  return ec == std::errc() && p == s.data() + s.size();
+}
+
+// "keys=3,expires=0,avg_ttl=0": sums the integer fields into `sums`, in order.
+void SumKeyspace(std::string_view value, std::vector<std::pair<std::string, int64_t>>* sums) {
+  size_t field = 0;
+  while (!value.empty()) {
+    size_t comma = value.find(',');
+    std::string_view kv = value.substr(0, comma);
+    size_t eq = kv.find('=');
+    int64_t n = 0;
+    if (eq != std::string_view::npos && ParseI64(kv.substr(eq + 1), &n)) {
+      if (field >= sums->size()) sums->emplace_back(std::string(kv.substr(0, eq)), 0);
+      (*sums)[field].second += n;
+      ++field;
+    }
+    if (comma == std::string_view::npos) break;
+    value = value.substr(comma + 1);
+  }
+}
+
+// Sections whose integers add up across nodes; elsewhere (Server, Replication) a sum means nothing.
+bool Summable(std::string_view section) {
+  return section == "# Clients" || section == "# Memory" || section == "# Stats" ||
+         section == "# Keyspace" || section == "# CPU";
+}
+
+}  // namespace
+
+std::string AggregateInfo(const std::vector<std::string>& payloads) {
+  struct Field {
+    std::string section;
+    std::string key;
+    std::string first_value;
+    bool numeric = true;
+    int64_t sum = 0;
+    std::vector<std::pair<std::string, int64_t>> keyspace;
+  };
+  std::vector<Field> fields;
+  std::map<std::string, size_t> index;
+  for (const std::string& payload : payloads) {
+    std::string_view text(payload);
+    std::string section;
+    while (!text.empty()) {
+      size_t nl = text.find('\n');
+      std::string_view line = text.substr(0, nl);
+      text = nl == std::string_view::npos ? std::string_view() : text.substr(nl + 1);
+      if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
+      if (line.empty()) continue;
+      if (line[0] == '#') {
+        section = std::string(line);
+        continue;
+      }
+      size_t colon = line.find(':');
+      if (colon == std::string_view::npos) continue;
+      std::string key(line.substr(0, colon));
+      std::string_view value = line.substr(colon + 1);
+      auto [it, added] = index.emplace(section + "\n" + key, fields.size());
+      if (added) fields.push_back({section, key, std::string(value), true, 0, {}});
+      Field& f = fields[it->second];
+      int64_t n = 0;
+      if (key.rfind("db", 0) == 0 && value.find("keys=") != std::string_view::npos) {
+        SumKeyspace(value, &f.keyspace);
+        f.numeric = false;
+      } else if (f.numeric && Summable(section) && ParseI64(value, &n)) {
+        f.sum += n;
+      } else {
+        f.numeric = false;
+      }
+    }
+  }
+  std::string out;
+  std::string section = "\x01";
+  for (const Field& f : fields) {
+    if (f.section != section) {
+      if (!out.empty()) out += "\r\n";
+      if (!f.section.empty()) out += f.section + "\r\n";
+      section = f.section;
+    }
+    out += f.key;
+    out += ':';
+    if (!f.keyspace.empty()) {
+      for (size_t i = 0; i < f.keyspace.size(); ++i) {
+        if (i) out += ',';
+        out += f.keyspace[i].first + "=" + std::to_string(f.keyspace[i].second);
+      }
+    } else if (f.numeric) {
+      out += std::to_string(f.sum);
+    } else {
+      out += f.first_value;
+    }
+    out += "\r\n";
+  }
+  return out;
+}
+
+}  // namespace rs::proxy

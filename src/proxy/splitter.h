@@ -1,0 +1,65 @@
+// Multi-key commands across slots: split into one sub-request per slot (Redis 7.0 refuses keys of
+// two slots in one command even when one node owns both), then merge the replies in key order.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "proxy/command_table.h"
+
+namespace rs::proxy {
+
+struct SubRequest {
+  int slot = 0;
+  std::string command;            // RESP multibulk, ready to send
+  std::vector<uint32_t> outputs;  // MGET: position in the merged reply of each key sent
+};
+
+// Groups the keys (MSET: key/value pairs) of `args` by slot, keeping the first-seen order of the
+// slots and the order of keys within each. `key_indexes` come from CommandTable::KeyIndexes.
+std::vector<SubRequest> SplitBySlot(const std::vector<std::string_view>& args,
+                                    const std::vector<int>& key_indexes, SplitKind kind);
+
+// True when every key of `key_indexes` hashes to one slot (then the request is sent unchanged).
+bool SameSlot(const std::vector<std::string_view>& args, const std::vector<int>& key_indexes,
+              int* slot);
+
+enum class MergeKind : uint8_t { kMget, kAllOk, kSumInt, kFirst, kInfo };
+
+// Collects the replies of the parts of one client request and builds the client's reply.
+// Thread contract: owned by the client request it belongs to, in one worker.
+class Merger {
+ public:
+  Merger(MergeKind kind, size_t parts, size_t outputs = 0);
+
+  // Records the reply (complete RESP bytes) of part `part`. MGET uses the part's `outputs`.
+  void Add(size_t part, std::string_view reply, const std::vector<uint32_t>* outputs = nullptr);
+  // Records an error for a part that got no reply (backend down, timeout).
+  void AddError(size_t part, std::string_view error_text);
+
+  bool done() const { return remaining_ == 0; }
+  // The merged reply; the first error of any part (in part order) wins.
+  std::string Finish() const;
+
+  std::vector<std::vector<uint32_t>>& outputs() { return outputs_; }
+  // kInfo: text put before the aggregated sections (the proxy's own section).
+  void set_prefix(std::string prefix) { prefix_ = std::move(prefix); }
+
+ private:
+  MergeKind kind_;
+  size_t remaining_;
+  std::vector<std::string> parts_;    // raw reply of each part (kFirst, kAllOk, kInfo, errors)
+  std::vector<bool> is_error_;
+  std::vector<std::string> values_;   // MGET: one element per key
+  int64_t sum_ = 0;
+  std::string prefix_;
+  std::vector<std::vector<uint32_t>> outputs_;  // MGET: outputs of each part
+};
+
+// Aggregates INFO bulk payloads: integer fields are summed, "dbN:keys=..,expires=.." counts summed,
+// anything else is taken from the first backend.
+std::string AggregateInfo(const std::vector<std::string>& payloads);
+
+}  // namespace rs::proxy

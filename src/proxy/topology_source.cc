@@ -1,0 +1,253 @@
+#include "proxy/topology_source.h"
+
+#include <hiredis/hiredis.h>
+#include <httplib.h>
+#include <spdlog/spdlog.h>
+
+#include <chrono>
+
+#include "common/address.h"
+#include "proxy/proxy.h"
+
+namespace rs::proxy {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+Result<RoutingTable> ParseClusterSlots(const redisReply* r, const std::string& asked_host) {
+  if (r == nullptr || r->type != REDIS_REPLY_ARRAY) {
+    return Status::Corruption("CLUSTER SLOTS: not an array");
+  }
+  RoutingTable table;
+  table.source = "cluster-slots";
+  for (size_t i = 0; i < r->elements; ++i) {
+    const redisReply* e = r->element[i];
+    if (e->type != REDIS_REPLY_ARRAY || e->elements < 3 ||
+        e->element[0]->type != REDIS_REPLY_INTEGER || e->element[1]->type != REDIS_REPLY_INTEGER) {
+      return Status::Corruption("CLUSTER SLOTS: bad range entry");
+    }
+    long long first = e->element[0]->integer, last = e->element[1]->integer;
+    if (first < 0 || last >= kSlotCount || first > last) {
+      return Status::Corruption("CLUSTER SLOTS: slot out of range");
+    }
+    std::string addrs[2];
+    int16_t master = -1;
+    for (size_t n = 2; n < e->elements; ++n) {
+      const redisReply* node = e->element[n];
+      if (node->type != REDIS_REPLY_ARRAY || node->elements < 2 ||
+          node->element[0]->type != REDIS_REPLY_STRING ||
+          node->element[1]->type != REDIS_REPLY_INTEGER) {
+        return Status::Corruption("CLUSTER SLOTS: bad node entry");
+      }
+      std::string host(node->element[0]->str, node->element[0]->len);
+      if (host.empty() || host == "?") host = asked_host;  // "" means the node answering
+      std::string address = Address{host, static_cast<uint16_t>(node->element[1]->integer)}
+                                .ToString();
+      if (n == 2) {
+        master = table.AddMaster(address);
+      } else {
+        auto& reps = table.replicas[master];
+        if (std::find(reps.begin(), reps.end(), address) == reps.end()) reps.push_back(address);
+      }
+    }
+    for (long long s = first; s <= last; ++s) table.owner[s] = master;
+  }
+  return table;
+}
+
+bool SameRouting(const RoutingTable& a, const RoutingTable& b) {
+  for (int s = 0; s < kSlotCount; ++s) {
+    const std::string* x = a.OwnerOf(s);
+    const std::string* y = b.OwnerOf(s);
+    if ((x == nullptr) != (y == nullptr)) return false;
+    if (x && *x != *y) return false;
+  }
+  return true;
+}
+
+}  // namespace
+
+Result<RoutingTable> FetchClusterSlots(const std::vector<std::string>& addresses,
+                                       const ProxyConfig& config) {
+  Status last = Status::Unavailable("no node address to ask for CLUSTER SLOTS");
+  for (const std::string& text : addresses) {
+    auto addr = Address::Parse(text);
+    if (!addr.ok()) {
+      last = addr.status();
+      continue;
+    }
+    timeval tv{config.connect_timeout_ms / 1000, (config.connect_timeout_ms % 1000) * 1000};
+    redisContext* ctx = redisConnectWithTimeout(addr->host.c_str(), addr->port, tv);
+    if (ctx == nullptr || ctx->err) {
+      last = Status::Unavailable(text + ": " + (ctx ? ctx->errstr : "out of memory"));
+      if (ctx) redisFree(ctx);
+      continue;
+    }
+    redisSetTimeout(ctx, tv);
+    bool ok = true;
+    if (!config.backend_password.empty()) {
+      auto* auth = static_cast<redisReply*>(
+          config.backend_user.empty()
+              ? redisCommand(ctx, "AUTH %s", config.backend_password.c_str())
+              : redisCommand(ctx, "AUTH %s %s", config.backend_user.c_str(),
+                             config.backend_password.c_str()));
+      ok = auth != nullptr && auth->type != REDIS_REPLY_ERROR;
+      if (!ok) last = Status::Unavailable(text + ": AUTH failed");
+      if (auth) freeReplyObject(auth);
+    }
+    if (ok) {
+      auto* reply = static_cast<redisReply*>(redisCommand(ctx, "CLUSTER SLOTS"));
+      if (reply == nullptr) {
+        last = Status::Unavailable(text + ": " + ctx->errstr);
+      } else if (reply->type == REDIS_REPLY_ERROR) {
+        last = Status::Unavailable(text + ": " + std::string(reply->str, reply->len));
+      } else {
+        auto table = ParseClusterSlots(reply, addr->host);
+        freeReplyObject(reply);
+        redisFree(ctx);
+        if (table.ok() && table->AssignedSlots() == 0) {
+          last = Status::Unavailable(text + ": no slots assigned");
+          continue;
+        }
+        if (!table.ok()) {
+          last = table.status().WithContext(text);
+          continue;
+        }
+        return table;
+      }
+      if (reply) freeReplyObject(reply);
+    }
+    redisFree(ctx);
+  }
+  return last;
+}
+
+TopologySource::TopologySource(Proxy* proxy, const ProxyConfig& config)
+    : proxy_(proxy), config_(config) {}
+
+TopologySource::~TopologySource() { Stop(); }
+
+void TopologySource::Start() {
+  if (!config_.controller.empty()) {
+    http_ = std::make_unique<httplib::Client>(config_.controller);
+    http_->set_connection_timeout(std::chrono::milliseconds(config_.connect_timeout_ms));
+    http_->set_read_timeout(std::chrono::seconds(config_.topology_wait_seconds + 5));
+    controller_thread_ = std::thread([this] { RunController(); });
+  }
+  slots_thread_ = std::thread([this] { RunSlots(); });
+}
+
+void TopologySource::Stop() {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (stop_) return;
+    stop_ = true;
+  }
+  cv_.notify_all();
+  if (http_) http_->stop();
+  if (controller_thread_.joinable()) controller_thread_.join();
+  if (slots_thread_.joinable()) slots_thread_.join();
+}
+
+void TopologySource::RequestRefresh() {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (refresh_) return;
+    refresh_ = true;
+  }
+  cv_.notify_all();
+}
+
+void TopologySource::RunController() {
+  bool logged_down = false;
+  while (true) {
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      if (stop_) return;
+    }
+    uint64_t after = controller_epoch_.load();
+    std::string path = "/v1/topology?after=" + std::to_string(after) +
+                       "&wait=" + std::to_string(after == 0 ? 0 : config_.topology_wait_seconds);
+    auto res = http_->Get(path);
+    bool failed = false;
+    if (!res) {
+      failed = true;
+      if (!logged_down) {
+        spdlog::warn("controller {}: {}; following CLUSTER SLOTS from the nodes meanwhile",
+                     config_.controller, httplib::to_string(res.error()));
+      }
+    } else if (res->status == 304) {
+      controller_ok_ = true;
+    } else if (res->status != 200) {
+      failed = true;
+      if (!logged_down) spdlog::warn("controller {}: HTTP {}", config_.controller, res->status);
+    } else {
+      auto table = RoutingTable::FromTopologyJson(res->body);
+      if (!table.ok()) {
+        failed = true;
+        spdlog::warn("controller {}: {}", config_.controller, table.status().ToString());
+      } else {
+        controller_ok_ = true;
+        logged_down = false;
+        if (table->epoch > after) {
+          controller_epoch_ = table->epoch;
+          proxy_->PublishTable(std::make_shared<const RoutingTable>(std::move(table).value()));
+        }
+      }
+    }
+    if (failed) {
+      controller_ok_ = false;
+      logged_down = true;
+      RequestRefresh();
+      std::unique_lock<std::mutex> lock(mu_);
+      cv_.wait_for(lock, std::chrono::seconds(1), [this] { return stop_; });
+    }
+  }
+}
+
+void TopologySource::RunSlots() {
+  const bool have_controller = !config_.controller.empty();
+  Clock::time_point last_fetch = Clock::time_point::min();
+  bool first = true;
+  while (true) {
+    {
+      std::unique_lock<std::mutex> lock(mu_);
+      if (!first) {
+        cv_.wait_for(lock, std::chrono::milliseconds(config_.refresh_interval_ms),
+                     [this] { return stop_ || refresh_; });
+      }
+      if (stop_) return;
+      refresh_ = false;
+    }
+    first = false;
+    // Rate limit: MOVED storms during a reshard make one fetch per 200 ms at most.
+    auto since = Clock::now() - last_fetch;
+    if (since < std::chrono::milliseconds(200)) {
+      std::unique_lock<std::mutex> lock(mu_);
+      cv_.wait_for(lock, std::chrono::milliseconds(200) - since, [this] { return stop_; });
+      if (stop_) return;
+    }
+    last_fetch = Clock::now();
+    // The controller's committed topology wins while it answers; MOVED patches cover the gaps.
+    if (have_controller && controller_ok_) continue;
+    std::vector<std::string> ask = config_.seeds;
+    if (RoutingTablePtr t = proxy_->latest_table()) {
+      for (const auto& m : t->masters) ask.push_back(m);
+      for (const auto& reps : t->replicas) {
+        for (const auto& r : reps) ask.push_back(r);
+      }
+    }
+    if (ask.empty()) continue;
+    auto table = FetchClusterSlots(ask, config_);
+    if (!table.ok()) {
+      spdlog::warn("CLUSTER SLOTS refresh failed: {}", table.status().ToString());
+      continue;
+    }
+    if (have_controller && controller_ok_) continue;
+    RoutingTablePtr latest = proxy_->latest_table();
+    if (latest && latest->source == "cluster-slots" && SameRouting(*latest, *table)) continue;
+    proxy_->PublishTable(std::make_shared<const RoutingTable>(std::move(table).value()));
+  }
+}
+
+}  // namespace rs::proxy

@@ -1,0 +1,62 @@
+// Where the routing table comes from: the controller's long-poll (GET /v1/topology?after=E&wait=S)
+// and/or CLUSTER SLOTS from reachable nodes (the seeds and the masters already known). With both,
+// the controller wins and CLUSTER SLOTS is the fallback while the controller is unreachable.
+#pragma once
+
+#include <atomic>
+#include <condition_variable>
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "common/status.h"
+#include "proxy/proxy_config.h"
+#include "proxy/routing_table.h"
+
+namespace httplib {
+class Client;
+}
+
+namespace rs::proxy {
+
+class Proxy;
+
+// Asks the nodes of `addresses`, in order, for CLUSTER SLOTS until one answers with a table.
+Result<RoutingTable> FetchClusterSlots(const std::vector<std::string>& addresses,
+                                       const ProxyConfig& config);
+
+// Thread contract: Start/Stop from the owner's thread; RequestRefresh from any thread. Runs one
+// thread per source and publishes through Proxy::PublishTable.
+class TopologySource {
+ public:
+  TopologySource(Proxy* proxy, const ProxyConfig& config);
+  ~TopologySource();
+
+  void Start();
+  void Stop();
+  // Coalesced: many requests before the next fetch make one fetch; at most one per 200 ms.
+  void RequestRefresh();
+
+  bool controller_reachable() const { return controller_ok_; }
+
+ private:
+  void RunController();
+  void RunSlots();
+
+  Proxy* proxy_;
+  const ProxyConfig& config_;
+  std::mutex mu_;
+  std::condition_variable cv_;
+  bool stop_ = false;      // guarded by mu_
+  bool refresh_ = false;   // guarded by mu_
+  std::atomic<bool> controller_ok_{false};
+  std::atomic<uint64_t> controller_epoch_{0};
+  std::unique_ptr<httplib::Client> http_;
+  std::thread controller_thread_;
+  std::thread slots_thread_;
+};
+
+}  // namespace rs::proxy

@@ -1,0 +1,703 @@
+#include "proxy/worker.h"
+
+#include <netinet/in.h>
+#include <spdlog/spdlog.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cstring>
+
+#include "common/address.h"
+#include "common/redis_errors.h"
+#include "common/resp_writer.h"
+#include "common/slot.h"
+#include "proxy/proxy.h"
+
+namespace rs::proxy {
+namespace {
+
+struct ClientWrite {
+  uv_write_t req;
+  Client* client;
+  std::string data;
+};
+
+std::string Upper(std::string_view s) {
+  std::string out(s);
+  for (char& ch : out) {
+    if (ch >= 'a' && ch <= 'z') ch = static_cast<char>(ch - 32);
+  }
+  return out;
+}
+
+std::string ErrorReply(std::string_view text) {
+  std::string out;
+  resp::AppendError(&out, text);
+  return out;
+}
+
+void ClientAlloc(uv_handle_t* h, size_t, uv_buf_t* buf) {
+  auto* c = static_cast<Client*>(h->data);
+  if (c->in.empty()) {
+    // Idle clients own no buffer: read into the worker's, keep only an unfinished tail.
+    *buf = uv_buf_init(c->worker->read_buffer(), static_cast<unsigned>(c->worker->read_buffer_size()));
+  } else {
+    char* p = c->in.Reserve(16 * 1024);
+    *buf = uv_buf_init(p, static_cast<unsigned>(c->in.spare()));
+  }
+}
+
+void ClientRead(uv_stream_t* s, ssize_t nread, const uv_buf_t* buf) {
+  auto* c = static_cast<Client*>(s->data);
+  if (nread < 0) {
+    c->worker->CloseClient(c, nread == UV_EOF ? nullptr : uv_strerror(static_cast<int>(nread)));
+    return;
+  }
+  if (nread == 0) return;
+  if (buf->base == c->worker->read_buffer()) {
+    c->worker->ClientReadable(c, buf->base, static_cast<size_t>(nread));
+  } else {
+    c->in.Commit(static_cast<size_t>(nread));
+    c->worker->ClientReadable(c, nullptr, 0);
+  }
+}
+
+}  // namespace
+
+Worker::Worker(Proxy* proxy, int index)
+    : proxy_(proxy),
+      index_(index),
+      read_buffer_(new char[kReadBufferSize]),
+      stats_(CommandTable::Get().size()) {
+  uv_loop_init(&loop_);
+}
+
+Worker::~Worker() { uv_loop_close(&loop_); }
+
+const ProxyConfig& Worker::config() const { return proxy_->config(); }
+
+Status Worker::Start(const std::string& host, uint16_t port) {
+  sockaddr_storage addr{};
+  int rc = uv_ip4_addr(host.c_str(), port, reinterpret_cast<sockaddr_in*>(&addr));
+  if (rc != 0) rc = uv_ip6_addr(host.c_str(), port, reinterpret_cast<sockaddr_in6*>(&addr));
+  if (rc != 0) return Status::InvalidArgument("listen: bad host " + host);
+  // SO_REUSEPORT lets every worker own a listening socket on the same port; the kernel spreads
+  // connections across them. libuv 1.44 has no flag for it, so the socket is made here.
+  int fd = socket(addr.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+  if (fd < 0) return Status::IoError(std::string("socket: ") + std::strerror(errno));
+  int one = 1;
+  setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+  setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one));
+  socklen_t len = addr.ss_family == AF_INET ? sizeof(sockaddr_in) : sizeof(sockaddr_in6);
+  if (bind(fd, reinterpret_cast<sockaddr*>(&addr), len) != 0) {
+    int err = errno;
+    close(fd);
+    return Status::IoError("bind " + host + ":" + std::to_string(port) + ": " + std::strerror(err));
+  }
+  uv_tcp_init(&loop_, &listener_);
+  listener_.data = this;
+  uv_tcp_open(&listener_, fd);
+  rc = uv_listen(reinterpret_cast<uv_stream_t*>(&listener_), 1024, OnConnection);
+  if (rc != 0) return Status::IoError(std::string("listen: ") + uv_strerror(rc));
+
+  uv_async_init(&loop_, &async_, OnAsync);
+  async_.data = this;
+  uv_check_init(&loop_, &check_);
+  check_.data = this;
+  uv_check_start(&check_, OnCheck);
+  uv_timer_init(&loop_, &timer_);
+  timer_.data = this;
+  uv_timer_start(&timer_, OnTimer, 100, 100);
+  uv_timer_init(&loop_, &retry_timer_);
+  retry_timer_.data = this;
+  if (RoutingTablePtr t = proxy_->latest_table()) InstallTable(std::move(t));
+  thread_ = std::thread([this] { Run(); });
+  return Status::Ok();
+}
+
+uint16_t Worker::bound_port() {
+  sockaddr_storage ss{};
+  int len = sizeof(ss);
+  if (uv_tcp_getsockname(&listener_, reinterpret_cast<sockaddr*>(&ss), &len) != 0) return 0;
+  if (ss.ss_family == AF_INET) return ntohs(reinterpret_cast<sockaddr_in*>(&ss)->sin_port);
+  return ntohs(reinterpret_cast<sockaddr_in6*>(&ss)->sin6_port);
+}
+
+void Worker::Run() {
+  uv_update_time(&loop_);
+  uv_run(&loop_, UV_RUN_DEFAULT);
+}
+
+void Worker::Stop() {
+  if (!thread_.joinable()) return;
+  stopping_ = true;
+  uv_async_send(&async_);
+  thread_.join();
+}
+
+void Worker::PostTable(RoutingTablePtr table) {
+  {
+    std::lock_guard<std::mutex> lock(posted_mu_);
+    posted_ = std::move(table);
+  }
+  uv_async_send(&async_);
+}
+
+void Worker::OnAsync(uv_async_t* h) {
+  auto* w = static_cast<Worker*>(h->data);
+  if (w->stopping_) {
+    for (Client* c = w->clients_; c != nullptr;) {
+      Client* next = c->next;
+      w->CloseClient(c, nullptr);
+      c = next;
+    }
+    w->backends_.clear();  // closes connections; their ops fail into closing clients
+    w->by_master_.clear();
+    uv_close(reinterpret_cast<uv_handle_t*>(&w->listener_), nullptr);
+    uv_close(reinterpret_cast<uv_handle_t*>(&w->async_), nullptr);
+    uv_close(reinterpret_cast<uv_handle_t*>(&w->check_), nullptr);
+    uv_close(reinterpret_cast<uv_handle_t*>(&w->timer_), nullptr);
+    uv_close(reinterpret_cast<uv_handle_t*>(&w->retry_timer_), nullptr);
+    for (Op& op : w->retry_ops_) {
+      if (op.client) --op.client->inflight;
+    }
+    w->retry_ops_.clear();
+    return;
+  }
+  RoutingTablePtr t;
+  {
+    std::lock_guard<std::mutex> lock(w->posted_mu_);
+    t = std::move(w->posted_);
+  }
+  if (t) w->InstallTable(std::move(t));
+}
+
+void Worker::InstallTable(RoutingTablePtr table) {
+  if (index_ == 0 && (!table_ || table_->epoch != table->epoch || table->source != table_->source)) {
+    spdlog::info("routing table: epoch {} from {}, {} masters, {} slots assigned", table->epoch,
+                 table->source, table->masters.size(), table->AssignedSlots());
+  }
+  table_ = std::move(table);
+  by_master_.clear();
+  for (const std::string& m : table_->masters) by_master_.push_back(BackendFor(m));
+}
+
+Backend* Worker::BackendFor(const std::string& address) {
+  auto it = backends_.find(address);
+  if (it != backends_.end()) return it->second.get();
+  auto b = std::make_unique<Backend>(this, address);
+  Backend* raw = b.get();
+  backends_.emplace(address, std::move(b));
+  return raw;
+}
+
+Backend* Worker::BackendForSlot(int slot) {
+  if (!table_) return nullptr;
+  int16_t o = table_->owner[slot];
+  return o < 0 ? nullptr : by_master_[o];
+}
+
+Backend* Worker::AnyMaster() {
+  if (by_master_.empty()) return nullptr;
+  return by_master_[round_robin_++ % by_master_.size()];
+}
+
+void Worker::RequestRefresh() { proxy_->RequestRefresh(); }
+
+// ---- clients ----
+
+void Worker::OnConnection(uv_stream_t* server, int status) {
+  auto* w = static_cast<Worker*>(server->data);
+  if (status < 0) return;
+  auto* c = new Client(w, (static_cast<uint64_t>(w->index_) << 48) | w->next_client_id_++);
+  uv_tcp_init(&w->loop_, &c->tcp);
+  c->tcp.data = c;
+  if (uv_accept(server, reinterpret_cast<uv_stream_t*>(&c->tcp)) != 0) {
+    uv_close(reinterpret_cast<uv_handle_t*>(&c->tcp),
+             [](uv_handle_t* h) { delete static_cast<Client*>(h->data); });
+    return;
+  }
+  uv_tcp_nodelay(&c->tcp, 1);
+  c->last_active_ms = w->now_ms();
+  c->authed = w->config().requirepass.empty();
+  c->next = w->clients_;
+  if (w->clients_) w->clients_->prev = c;
+  w->clients_ = c;
+  w->stats_.clients.Inc();
+  w->stats_.clients_total.Inc();
+  int total = ++w->proxy_->clients;
+  if (total > w->config().max_clients) {
+    w->stats_.clients_rejected.Inc();
+    c->out.Append("-ERR max number of clients reached\r\n");
+    c->close_after_flush = true;
+    w->MarkDirty(c);
+    return;
+  }
+  uv_read_start(reinterpret_cast<uv_stream_t*>(&c->tcp), ClientAlloc, ClientRead);
+}
+
+void Worker::CloseClient(Client* c, const char* why) {
+  if (c->closing) return;
+  if (why != nullptr) spdlog::debug("client {} closed: {}", c->id, why);
+  c->closing = true;
+  if (c->prev) c->prev->next = c->next;
+  if (c->next) c->next->prev = c->prev;
+  if (clients_ == c) clients_ = c->next;
+  c->prev = c->next = nullptr;
+  stats_.clients.Set(stats_.clients.Get() - 1);
+  --proxy_->clients;
+  uv_close(reinterpret_cast<uv_handle_t*>(&c->tcp), [](uv_handle_t* h) {
+    auto* cl = static_cast<Client*>(h->data);
+    cl->closed = true;
+    cl->worker->MaybeFree(cl);
+  });
+}
+
+void Worker::MaybeFree(Client* c) {
+  if (c->closed && c->inflight == 0 && !c->dirty && c->writing == 0) delete c;
+}
+
+void Worker::MarkDirty(Client* c) {
+  if (!c->dirty) {
+    c->dirty = true;
+    dirty_clients_.push_back(c);
+  }
+}
+
+void Worker::MarkDirty(Backend* b) { dirty_backends_.push_back(b); }
+
+void Worker::ClientReadable(Client* c, const char* data, size_t n) {
+  if (c->closing || c->close_after_flush) return;
+  batch_ns_ = uv_hrtime();
+  c->last_active_ms = now_ms();
+  const bool from_shared = data != nullptr;
+  std::string_view buf = from_shared ? std::string_view(data, n) : c->in.view();
+  size_t off = 0;
+  const size_t max_pending = config().max_pending_per_client;
+  while (off < buf.size()) {
+    if (c->queued() >= max_pending) {
+      // Backpressure: stop reading until the replies drain (FlushClient resumes).
+      if (c->reading) {
+        uv_read_stop(reinterpret_cast<uv_stream_t*>(&c->tcp));
+        c->reading = false;
+      }
+      break;
+    }
+    size_t consumed = 0;
+    resp::ParseStatus st = c->parser.Parse(buf.substr(off), &consumed, &scratch_);
+    if (st == resp::ParseStatus::kOk) {
+      off += consumed;
+      HandleRequest(c, scratch_);
+      if (c->closing || c->close_after_flush) break;
+    } else if (st == resp::ParseStatus::kNeedMore) {
+      off += consumed;
+      break;
+    } else {
+      stats_.protocol_errors.Inc();
+      ReplyError(c, c->parser.error());
+      c->close_after_flush = true;
+      uv_read_stop(reinterpret_cast<uv_stream_t*>(&c->tcp));
+      c->reading = false;
+      off = buf.size();
+      break;
+    }
+  }
+  if (from_shared) {
+    if (off < buf.size()) c->in.Append(buf.substr(off));
+  } else {
+    c->in.Consume(off);
+    c->in.ReleaseIfEmpty();
+  }
+}
+
+void Worker::Reply(Client* c, std::string_view reply) {
+  if (c->queued() == 0) {
+    c->out.Append(reply);
+    MarkDirty(c);
+  } else {
+    c->CompleteOwned(c->Push(), std::string(reply));
+  }
+}
+
+void Worker::ReplyError(Client* c, std::string_view text) {
+  stats_.errors.Inc();
+  Reply(c, ErrorReply(text));
+}
+
+void Worker::FlushClient(Client* c) {
+  if (c->closing) return;
+  if (!c->out.empty()) {
+    if (c->out.size() + c->writing > config().max_output_per_client) {
+      stats_.slow_consumers.Inc();
+      spdlog::warn("client {}: output buffer over {} bytes (slow consumer), disconnecting", c->id,
+                   config().max_output_per_client);
+      CloseClient(c, "slow consumer");
+      return;
+    }
+    std::string_view data = c->out.view();
+    uv_buf_t b = uv_buf_init(const_cast<char*>(data.data()), static_cast<unsigned>(data.size()));
+    int rc = uv_try_write(reinterpret_cast<uv_stream_t*>(&c->tcp), &b, 1);
+    size_t wrote = rc > 0 ? static_cast<size_t>(rc) : 0;
+    if (rc < 0 && rc != UV_EAGAIN) {
+      CloseClient(c, uv_strerror(rc));
+      return;
+    }
+    if (wrote < data.size()) {
+      auto* w = new ClientWrite;
+      w->client = c;
+      w->data.assign(data.substr(wrote));
+      c->writing += w->data.size();
+      uv_buf_t rest = uv_buf_init(w->data.data(), static_cast<unsigned>(w->data.size()));
+      w->req.data = w;
+      rc = uv_write(&w->req, reinterpret_cast<uv_stream_t*>(&c->tcp), &rest, 1,
+                    [](uv_write_t* r, int status) {
+                      auto* cw = static_cast<ClientWrite*>(r->data);
+                      Client* cl = cw->client;
+                      cl->writing -= cw->data.size();
+                      delete cw;
+                      if (status < 0) {
+                        cl->worker->CloseClient(cl, uv_strerror(status));
+                      } else if (cl->close_after_flush && cl->writing == 0 && cl->out.empty()) {
+                        cl->worker->CloseClient(cl, nullptr);
+                      }
+                      cl->worker->MaybeFree(cl);
+                    });
+      if (rc != 0) {
+        c->writing -= w->data.size();
+        delete w;
+        CloseClient(c, uv_strerror(rc));
+        return;
+      }
+    }
+    c->out.Consume(data.size());
+    c->out.ReleaseIfEmpty();
+  }
+  if (c->close_after_flush && c->writing == 0 && c->queued() == 0) {
+    CloseClient(c, nullptr);
+    return;
+  }
+  if (!c->reading && !c->close_after_flush &&
+      c->queued() < config().max_pending_per_client / 2) {
+    c->reading = true;
+    uv_read_start(reinterpret_cast<uv_stream_t*>(&c->tcp), ClientAlloc, ClientRead);
+    if (!c->in.empty()) ClientReadable(c, nullptr, 0);
+  }
+}
+
+void Worker::OnCheck(uv_check_t* h) { static_cast<Worker*>(h->data)->FlushAll(); }
+
+void Worker::FlushAll() {
+  // Backends first: requests parsed this turn go out in one write per node.
+  while (!dirty_backends_.empty()) {
+    std::vector<Backend*> list;
+    list.swap(dirty_backends_);
+    for (Backend* b : list) b->Flush();
+  }
+  while (!dirty_clients_.empty()) {
+    std::vector<Client*> list;
+    list.swap(dirty_clients_);
+    for (Client* c : list) {
+      c->dirty = false;
+      FlushClient(c);
+      if (c->closing) MaybeFree(c);
+    }
+  }
+}
+
+void Worker::OnTimer(uv_timer_t* h) { static_cast<Worker*>(h->data)->Tick(); }
+
+void Worker::Tick() {
+  uint64_t now = now_ms();
+  for (auto& [addr, b] : backends_) b->CheckTimeouts(now);
+  static thread_local uint64_t last_sweep = 0;
+  if (now - last_sweep < 1000) return;
+  last_sweep = now;
+  const int idle_s = config().client_timeout_s;
+  for (Client* c = clients_; c != nullptr;) {
+    Client* next = c->next;
+    if (c->queue && c->queue->empty()) c->queue.reset();  // idle clients keep no queue memory
+    if (idle_s > 0 && c->queued() == 0 && now - c->last_active_ms > uint64_t(idle_s) * 1000) {
+      CloseClient(c, "idle timeout");
+    }
+    c = next;
+  }
+}
+
+// ---- requests ----
+
+void Worker::HandleRequest(Client* c, resp::Request& req) {
+  stats_.requests.Inc();
+  if (req.args.empty()) return;
+  const CommandInfo* info = CommandTable::Get().Find(req.args[0]);
+  stats_.per_command[info ? info->index : stats_.per_command.size() - 1].Inc();
+  std::string_view name = info ? info->name : std::string_view();
+  if (!c->authed && name != "auth" && name != "hello" && name != "quit") {
+    ReplyError(c, redis_errors::kNoAuth);
+    return;
+  }
+  if (c->in_refused_multi) {
+    if (name == "exec") {
+      c->in_refused_multi = false;
+      ReplyError(c, "EXECABORT Transaction discarded because of previous errors.");
+    } else if (name == "discard") {
+      c->in_refused_multi = false;
+      Reply(c, "+OK\r\n");
+    } else {
+      ReplyError(c, "ERR proxy: command refused inside a MULTI block (transactions are not "
+                    "supported by the proxy)");
+    }
+    return;
+  }
+  if (config().slowlog_usec > 0) batch_ns_ = uv_hrtime();
+  CommandKind kind = info ? RefineKind(*info, req.args) : CommandKind::kKeyless;
+  switch (kind) {
+    case CommandKind::kProxy:
+      AnswerProxy(c, req, *info);
+      return;
+    case CommandKind::kRefused:
+      if (!config().allow_admin_commands) {
+        stats_.proxy_errors.Inc();
+        ReplyError(c, "ERR proxy: '" + Upper(req.args[0]) +
+                          "' is refused by the proxy (start it with --allow-admin-commands)");
+        return;
+      }
+      if (name == "flushall" || name == "flushdb") {
+        FanOut(c, req, MergeKind::kAllOk);
+        return;
+      }
+      break;  // to one master
+    case CommandKind::kUnsupported:
+      stats_.proxy_errors.Inc();
+      ReplyError(c, "ERR proxy: '" + Upper(req.args[0]) + "' is not supported by the proxy yet");
+      return;
+    case CommandKind::kInfo:
+      FanOut(c, req, MergeKind::kInfo);
+      return;
+    case CommandKind::kSumMasters:
+      FanOut(c, req, MergeKind::kSumInt);
+      return;
+    case CommandKind::kBroadcast:
+      FanOut(c, req, MergeKind::kFirst);
+      return;
+    case CommandKind::kKeyed:
+    case CommandKind::kSplit: {
+      keys_scratch_.clear();
+      CommandTable::KeyIndexes(*info, req.args, &keys_scratch_);
+      if (keys_scratch_.empty()) break;  // arity error from the node
+      int slot = -1;
+      if (!SameSlot(req.args, keys_scratch_, &slot)) {
+        if (kind == CommandKind::kSplit) {
+          SplitRequest(c, req, *info, keys_scratch_);
+        } else if (name == "msetnx") {
+          stats_.proxy_errors.Inc();
+          ReplyError(c, "ERR proxy: MSETNX with keys in several slots is refused (it could not be "
+                        "atomic); use keys with one {hash tag}");
+        } else if (name == "eval" || name == "evalsha" || name == "eval_ro" ||
+                   name == "evalsha_ro" || name == "fcall" || name == "fcall_ro") {
+          stats_.proxy_errors.Inc();
+          ReplyError(c, "ERR proxy: scripts with keys in several slots are not supported by the "
+                        "proxy yet");
+        } else {
+          stats_.errors.Inc();
+          ReplyError(c, redis_errors::kCrossSlot);
+        }
+        return;
+      }
+      PendingReply* p = c->Push();
+      if (config().slowlog_usec > 0) p->start_ns = batch_ns_;
+      std::string command;
+      if (req.is_inline) {
+        resp::AppendCommand(&command, std::span<const std::string_view>(req.args));
+      } else {
+        command.assign(req.raw);
+      }
+      SendToSlot(c, p, slot, std::move(command), -1);
+      return;
+    }
+    case CommandKind::kKeyless:
+      break;
+  }
+  // Keyless: any master; a node answers MOVED if the command had a key after all.
+  Op op;
+  op.client = c;
+  op.pending = c->Push();
+  if (config().slowlog_usec > 0) op.pending->start_ns = batch_ns_;
+  if (req.is_inline) {
+    resp::AppendCommand(&op.command, std::span<const std::string_view>(req.args));
+  } else {
+    op.command.assign(req.raw);
+  }
+  Dispatch(std::move(op), AnyMaster());
+}
+
+void Worker::SendToSlot(Client* c, PendingReply* p, int slot, std::string&& command, int part) {
+  Op op;
+  op.client = c;
+  op.pending = p;
+  op.part = part;
+  op.slot = slot;
+  op.command = std::move(command);
+  Dispatch(std::move(op), BackendForSlot(slot));
+}
+
+void Worker::Dispatch(Op&& op, Backend* backend) {
+  if (backend == nullptr) {
+    FailOp(op, table_ ? redis_errors::kClusterDownUnbound
+                      : std::string_view("CLUSTERDOWN proxy: no topology known yet"));
+    return;
+  }
+  backend->Send(std::move(op));
+}
+
+void Worker::FanOut(Client* c, resp::Request& req, MergeKind kind) {
+  if (by_master_.empty()) {
+    ReplyError(c, "CLUSTERDOWN proxy: no topology known yet");
+    return;
+  }
+  PendingReply* p = c->Push();
+  p->merger = std::make_unique<Merger>(kind, by_master_.size());
+  if (kind == MergeKind::kInfo) p->merger->set_prefix(proxy_->InfoSection() + BackendReport());
+  std::string command;
+  if (req.is_inline) {
+    resp::AppendCommand(&command, std::span<const std::string_view>(req.args));
+  } else {
+    command.assign(req.raw);
+  }
+  std::vector<Backend*> targets = by_master_;
+  for (size_t i = 0; i < targets.size(); ++i) {
+    Op op;
+    op.client = c;
+    op.pending = p;
+    op.part = static_cast<int32_t>(i);
+    op.command = command;
+    targets[i]->Send(std::move(op));
+  }
+}
+
+void Worker::SplitRequest(Client* c, resp::Request& req, const CommandInfo& info,
+                          const std::vector<int>& keys) {
+  std::vector<SubRequest> subs = SplitBySlot(req.args, keys, info.split);
+  MergeKind mk = info.split == SplitKind::kMget   ? MergeKind::kMget
+                 : info.split == SplitKind::kMset ? MergeKind::kAllOk
+                                                  : MergeKind::kSumInt;
+  PendingReply* p = c->Push();
+  if (config().slowlog_usec > 0) p->start_ns = batch_ns_;
+  p->merger = std::make_unique<Merger>(mk, subs.size(), keys.size());
+  if (mk == MergeKind::kMget) {
+    for (size_t i = 0; i < subs.size(); ++i) p->merger->outputs()[i] = std::move(subs[i].outputs);
+  }
+  for (size_t i = 0; i < subs.size(); ++i) {
+    SendToSlot(c, p, subs[i].slot, std::move(subs[i].command), static_cast<int>(i));
+  }
+}
+
+void Worker::OnReply(Op& op, std::string_view reply, bool is_error, std::string_view line) {
+  Client* c = op.client;
+  if (is_error) {
+    Redirect r = ParseRedirect(line);
+    if ((r.kind == RedirectKind::kMoved || r.kind == RedirectKind::kAsk) &&
+        op.redirects < kMaxRedirects) {
+      ++op.redirects;
+      if (r.kind == RedirectKind::kMoved) {
+        stats_.moved.Inc();
+        if (table_ && (table_->owner[r.slot] < 0 || table_->masters[table_->owner[r.slot]] != r.address)) {
+          InstallTable(table_->WithSlotOwner(r.slot, r.address));
+        }
+        RequestRefresh();
+        op.asking = false;
+      } else {
+        stats_.ask.Inc();
+        op.asking = true;
+      }
+      BackendFor(r.address)->Send(std::move(op));
+      return;
+    }
+    if ((r.kind == RedirectKind::kTryAgain || r.kind == RedirectKind::kClusterDown) &&
+        op.retries < config().max_retries) {
+      ++op.retries;
+      stats_.tryagain.Inc();
+      RetryLater(std::move(op));
+      return;
+    }
+    stats_.errors.Inc();
+  }
+  if (config().slowlog_usec > 0 && op.pending->start_ns) {
+    uint64_t total_us = (batch_ns_ - op.pending->start_ns) / 1000;
+    if (total_us > static_cast<uint64_t>(config().slowlog_usec)) {
+      stats_.slow_requests.Inc();
+      uint64_t backend_us = op.sent_ns ? (batch_ns_ - op.sent_ns) / 1000 : 0;
+      std::string cmd = op.command.substr(0, 64);
+      for (char& ch : cmd) {
+        if (ch == '\r' || ch == '\n') ch = ' ';
+      }
+      spdlog::warn("slow request: {} us total, {} us at backend, {} redirects: {}", total_us,
+                   backend_us, op.redirects, cmd);
+    }
+  }
+  if (c->closing) {
+    MaybeFree(c);
+    return;
+  }
+  if (op.part < 0) {
+    c->Complete(op.pending, reply);
+  } else {
+    Merger* m = op.pending->merger.get();
+    m->Add(static_cast<size_t>(op.part), reply);
+    if (m->done()) c->CompleteOwned(op.pending, m->Finish());
+  }
+}
+
+void Worker::FailOp(Op& op, std::string_view text) {
+  stats_.proxy_errors.Inc();
+  stats_.errors.Inc();
+  Client* c = op.client;
+  if (c == nullptr) return;
+  if (c->closing) {
+    MaybeFree(c);
+    return;
+  }
+  if (op.part < 0) {
+    c->Complete(op.pending, ErrorReply(text));
+  } else {
+    Merger* m = op.pending->merger.get();
+    m->AddError(static_cast<size_t>(op.part), text);
+    if (m->done()) c->CompleteOwned(op.pending, m->Finish());
+  }
+}
+
+void Worker::RetryLater(Op&& op) {
+  if (op.client) ++op.client->inflight;
+  retry_ops_.push_back(std::move(op));
+  if (!uv_is_active(reinterpret_cast<uv_handle_t*>(&retry_timer_))) {
+    uv_timer_start(&retry_timer_, OnRetryTimer, config().retry_backoff_ms, 0);
+  }
+}
+
+void Worker::OnRetryTimer(uv_timer_t* h) {
+  auto* w = static_cast<Worker*>(h->data);
+  std::vector<Op> ops;
+  ops.swap(w->retry_ops_);
+  for (Op& op : ops) {
+    if (op.client) --op.client->inflight;
+    if (op.client && op.client->closing) {
+      w->MaybeFree(op.client);
+      continue;
+    }
+    op.asking = false;
+    w->Dispatch(std::move(op), op.slot >= 0 ? w->BackendForSlot(op.slot) : w->AnyMaster());
+  }
+}
+
+std::string Worker::BackendReport() {
+  std::string out = "# Backends\r\n";
+  for (auto& [addr, b] : backends_) {
+    uint64_t n = b->replies();
+    out += "backend_" + addr + ":connected=" + (b->connected() ? "1" : "0") +
+           ",inflight=" + std::to_string(b->inflight()) + ",replies=" + std::to_string(n) +
+           ",avg_latency_us=" + std::to_string(n ? b->latency_us_total() / n : 0) + "\r\n";
+  }
+  out += "\r\n";
+  return out;
+}
+
+}  // namespace rs::proxy
