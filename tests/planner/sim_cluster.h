@@ -1,0 +1,88 @@
+// SimCluster: an in-memory Redis Cluster for planner tests. It reports itself to a ClusterState
+// the way discovery and the prober would (membership, health, observations, as folded events),
+// and carries out plan steps the way the executor would, refusing what Redis would refuse and
+// what the planner must never ask (FORCE on a live master, forgetting a node with slots, ...).
+// Thread contract: single-threaded test object.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "common/status.h"
+#include "eventlog/cluster_state.h"
+
+namespace rs::planner::sim {
+
+struct SimNode {
+  std::string address;
+  std::string host;
+  std::string id;
+  bool wanted = true;
+  bool alive = true;
+  bool partitioned = false;  // Alive, but the controller's probes time out.
+  bool in_cluster = false;
+  bool master = true;
+  std::string master_address;
+  std::vector<eventlog::SlotRange> slots;
+  std::vector<eventlog::OpenSlot> open_slots;
+  uint64_t config_epoch = 0;
+  int64_t down_since_ms = 0;
+};
+
+class SimCluster {
+ public:
+  static constexpr int64_t kNodeTimeoutMs = 1000;  // Peers flag a dead node fail after this.
+
+  explicit SimCluster(uint64_t seed = 1);
+
+  // The world.
+  std::string AddNode(const std::string& host, bool wanted = true);  // A fresh redis-server.
+  void SetWanted(const std::string& address, bool wanted);
+  void Crash(const std::string& address);
+  void Restart(const std::string& address);
+  void Partition(const std::string& address, bool partitioned);
+  void Advance(int64_t ms) { now_ms_ += ms; }
+  // Forms a cluster directly (as if an earlier controller had): masters split the slots evenly,
+  // replicas[i] replicates masters[i % masters.size()].
+  void Form(const std::vector<std::string>& masters, const std::vector<std::string>& replicas);
+
+  // The controller's side.
+  void Sync();  // Emits membership, health and observation events for what changed.
+  void Emit(eventlog::EventPayload payload);
+  void Request(eventlog::OperatorRequest request) { Emit(eventlog::OperatorRequested{request}); }
+  void LoseControllerDisk();  // A fresh ClusterState; Sync() re-reports the world.
+  const eventlog::ClusterState& state() const { return state_; }
+  eventlog::ClusterState& mutable_state() { return state_; }
+
+  // The executor: proposes the plan and carries out every step, then commits its topology.
+  Status Execute(const eventlog::Plan& plan, uint64_t request_id = 0);
+  // Proposes the plan and starts (but does not finish) step `step`: a plan in flight.
+  void ProposeAndStart(const eventlog::Plan& plan, uint32_t step);
+
+  // Invariants.
+  Status CheckSlotOwners() const;  // Every slot exactly one owner, once any slot is assigned.
+  eventlog::Topology TruthTopology() const;  // Alive replicas only, masters with slots or alive.
+
+  std::map<std::string, SimNode>& nodes() { return nodes_; }
+  const std::map<std::string, SimNode>& nodes() const { return nodes_; }
+  SimNode& node(const std::string& address) { return nodes_.at(address); }
+  int64_t now_ms() const { return now_ms_; }
+
+ private:
+  Status Apply(const eventlog::Step& step);
+  eventlog::NodeObservation Observe(const SimNode& n) const;
+  eventlog::NodeHealth HealthOf(const SimNode& n) const;
+  uint64_t MaxEpoch() const;
+
+  std::mt19937_64 rng_;
+  std::map<std::string, SimNode> nodes_;
+  std::map<std::string, int> next_port_;  // Per host.
+  eventlog::ClusterState state_;
+  eventlog::Seq seq_ = 0;
+  int64_t now_ms_ = 1'000'000;
+};
+
+}  // namespace rs::planner::sim
