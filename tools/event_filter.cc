@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include "event_format.h"
+#include "eventlog/plan.h"
 
 namespace rs::svc {
 namespace {
@@ -144,8 +145,21 @@ bool EventMatcher::MatchesPlan(const DecodedEvent& d, uint64_t plan) const {
 
 void EventMatcher::Record(const DecodedEvent& d) {
   if (auto* m = As<MembershipChanged>(d)) {
-    members_.clear();
-    for (const Member& x : m->members) members_.insert(x.address);
+    std::map<std::string, uint32_t> now;
+    for (const Member& x : m->members) now[x.address] = x.instance;
+    std::string diff;
+    for (const auto& [a, i] : now) {
+      if (!members_.count(a)) diff += fmt::format(" +{}#{}", a, i);
+    }
+    for (const auto& [a, i] : members_) {
+      if (!now.count(a)) diff += fmt::format(" -{}#{}", a, i);
+    }
+    if (members_known_) {
+      membership_diff_[d.event.seq] = fmt::format("{} members from {}:{}", now.size(), m->source,
+                                                  diff.empty() ? " no change" : diff);
+    }
+    members_known_ = true;
+    members_ = std::move(now);
   }
   if (auto* p = As<PlanProposed>(d)) {
     plans_[p->plan.id] = p->plan;
@@ -170,6 +184,18 @@ bool EventMatcher::Matches(const DecodedEvent& d) {
   if (match && filter_.plan) match = MatchesPlan(d, *filter_.plan);
   Record(d);
   return match;
+}
+
+std::string EventMatcher::Describe(const DecodedEvent& d) const {
+  if (As<MembershipChanged>(d)) {
+    auto it = membership_diff_.find(d.event.seq);
+    if (it != membership_diff_.end()) return it->second;
+  }
+  std::string out = svc::Describe(d);
+  if (auto ref = StepRefOf(d)) {
+    if (const Step* s = StepOf(ref->first, ref->second)) out += " (" + StepToString(*s) + ")";
+  }
+  return out;
 }
 
 Seq EventMatcher::CauseOf(const DecodedEvent& d) const {

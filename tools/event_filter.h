@@ -25,10 +25,17 @@ struct EventFilter {
 // each node's place in the committed topology). Feed it every event in order with Matches().
 class EventMatcher {
  public:
-  explicit EventMatcher(EventFilter filter) : filter_(std::move(filter)) {}
+  // from_start: the first event fed is event 1 (else the first membership change seen cannot
+  // be shown as a difference).
+  explicit EventMatcher(EventFilter filter, bool from_start = true)
+      : filter_(std::move(filter)), members_known_(from_start) {}
 
   // Whether `d` concerns the filter; also records `d` for later events. Call for every event.
   bool Matches(const eventlog::DecodedEvent& d);
+
+  // Like svc::Describe, with what earlier events tell: a membership change as its difference
+  // ("-127.0.0.1:7003#4"), a step event with the step it is about. For events already fed.
+  std::string Describe(const eventlog::DecodedEvent& d) const;
 
   // The event that led to `d`: its cause, or for plan/step events the plan's proposal, or for a
   // proposal its first listed cause. 0 when none.
@@ -45,7 +52,9 @@ class EventMatcher {
   std::map<uint64_t, eventlog::Plan> plans_;
   std::map<uint64_t, eventlog::Seq> proposed_at_;
   std::map<eventlog::Seq, uint64_t> plan_of_event_;  // Events that belong to a plan.
-  std::set<std::string> members_;
+  std::map<std::string, uint32_t> members_;          // Address -> instance.
+  std::map<eventlog::Seq, std::string> membership_diff_;  // Membership events, as differences.
+  bool members_known_;
   eventlog::Topology topology_;
 };
 

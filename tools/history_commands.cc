@@ -51,21 +51,23 @@ class EventPrinter {
                   "SUMMARY");
     }
   }
-  void Print(const DecodedEvent& d) {
+  void Print(const DecodedEvent& d, const std::string& summary) {
     if (json_) {
-      std::printf("%s\n", EventToJson(d).dump().c_str());
+      json j = EventToJson(d);
+      j["summary"] = summary;
+      std::printf("%s\n", j.dump().c_str());
     } else if (terminal_) {
       std::printf("%-8llu %-24s %-20s %-16s %-7s %s\n",
                   static_cast<unsigned long long>(d.event.seq),
                   FormatTime(d.event.time_ms).c_str(), KindName(d).c_str(),
                   Shorten(d.event.source, 16).c_str(),
                   d.event.cause ? std::to_string(d.event.cause).c_str() : "-",
-                  Describe(d).c_str());
+                  summary.c_str());
     } else {
       std::printf("%llu\t%s\t%s\t%s\t%llu\t%s\n", static_cast<unsigned long long>(d.event.seq),
                   FormatTime(d.event.time_ms).c_str(), KindName(d).c_str(),
                   d.event.source.c_str(), static_cast<unsigned long long>(d.event.cause),
-                  Describe(d).c_str());
+                  summary.c_str());
     }
   }
 
@@ -106,16 +108,16 @@ int RunLog(const LogArgs& args) {
       return Fail(Status::InvalidArgument(fmt::format("unknown kind '{}'", k)));
     }
   }
-  EventMatcher matcher(filter);
   // Node and slot filters need what came before (plans, members, topology): scan from 1.
   const bool needs_context = filter.node || filter.slot;
+  EventMatcher matcher(filter, needs_context || from <= 1);
   EventPrinter printer(args.json, StdoutIsTerminal());
   printer.Header();
   Seq next = needs_context ? 1 : from;
   auto print_until = [&](Seq last) -> Status {
     Status s = (*log)->Scan(next, last, [&](const DecodedEvent& d) {
       bool match = matcher.Matches(d);
-      if (match && d.event.seq >= from) printer.Print(d);
+      if (match && d.event.seq >= from) printer.Print(d, matcher.Describe(d));
       next = d.event.seq + 1;
       return true;
     });
@@ -266,22 +268,22 @@ int RunAudit(const AuditArgs& args) {
       json j = EventToJson(d);
       json cj = json::array();
       for (const DecodedEvent& c : chain) {
-        cj.push_back({{"seq", c.event.seq}, {"kind", KindName(c)}, {"summary", Describe(c)}});
+        cj.push_back({{"seq", c.event.seq}, {"kind", KindName(c)}, {"summary", matcher.Describe(c)}});
       }
       j["caused_by"] = cj;
       std::printf("%s\n", j.dump().c_str());
     } else if (tty) {
       std::printf("\n#%llu  %s  %s  %s\n", static_cast<unsigned long long>(d.event.seq),
-                  FormatTime(d.event.time_ms).c_str(), KindName(d).c_str(), Describe(d).c_str());
+                  FormatTime(d.event.time_ms).c_str(), KindName(d).c_str(), matcher.Describe(d).c_str());
       for (const DecodedEvent& c : chain) {
         std::printf("      <- #%llu %s: %s\n", static_cast<unsigned long long>(c.event.seq),
-                    KindName(c).c_str(), Describe(c).c_str());
+                    KindName(c).c_str(), matcher.Describe(c).c_str());
       }
     } else {
       std::string line = fmt::format("{}\t{}\t{}\t{}", d.event.seq, FormatTime(d.event.time_ms),
-                                     KindName(d), Describe(d));
+                                     KindName(d), matcher.Describe(d));
       for (const DecodedEvent& c : chain) {
-        line += fmt::format("\t<- #{} {}: {}", c.event.seq, KindName(c), Describe(c));
+        line += fmt::format("\t<- #{} {}: {}", c.event.seq, KindName(c), matcher.Describe(c));
       }
       std::printf("%s\n", line.c_str());
     }
