@@ -173,6 +173,18 @@ void EventMatcher::Record(const DecodedEvent& d) {
   }
 }
 
+void EventMatcher::Seed(const ClusterState& state) {
+  members_.clear();
+  for (const auto& [addr, m] : state.members) members_[addr] = m.instance;
+  members_known_ = true;
+  topology_ = state.topology;
+  if (state.plan) {
+    plans_[state.plan->plan.id] = state.plan->plan;
+    proposed_at_[state.plan->plan.id] = state.plan->proposed_seq;
+    plan_of_event_[state.plan->proposed_seq] = state.plan->plan.id;
+  }
+}
+
 bool EventMatcher::Matches(const DecodedEvent& d) {
   bool match = true;
   if (!filter_.kinds.empty()) {

@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "eventlog/cluster_state.h"
 #include "eventlog/event_codec.h"
 #include "eventlog/event_log.h"
 
@@ -29,6 +30,10 @@ class EventMatcher {
   // be shown as a difference).
   explicit EventMatcher(EventFilter filter, bool from_start = true)
       : filter_(std::move(filter)), members_known_(from_start) {}
+
+  // Starts from the state just before the first event that will be fed (what `replay` shows),
+  // instead of from an empty log: members, committed topology and the plan in flight.
+  void Seed(const eventlog::ClusterState& state);
 
   // Whether `d` concerns the filter; also records `d` for later events. Call for every event.
   bool Matches(const eventlog::DecodedEvent& d);

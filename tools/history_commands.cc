@@ -108,12 +108,17 @@ int RunLog(const LogArgs& args) {
       return Fail(Status::InvalidArgument(fmt::format("unknown kind '{}'", k)));
     }
   }
-  // Node and slot filters need what came before (plans, members, topology): scan from 1.
-  const bool needs_context = filter.node || filter.slot;
-  EventMatcher matcher(filter, needs_context || from <= 1);
+  // Filters and descriptions need what came before (members, topology, the plan in flight):
+  // start from the state just before `from` (a snapshot plus a short fold).
+  EventMatcher matcher(filter);
+  if (from > 1 && (*log)->last_seq() > 0) {
+    auto before = StateAt(**log, from - 1);
+    if (!before.ok()) return Fail(before.status());
+    matcher.Seed(*before);
+  }
   EventPrinter printer(args.json, StdoutIsTerminal());
   printer.Header();
-  Seq next = needs_context ? 1 : from;
+  Seq next = from;
   auto print_until = [&](Seq last) -> Status {
     Status s = (*log)->Scan(next, last, [&](const DecodedEvent& d) {
       bool match = matcher.Matches(d);
