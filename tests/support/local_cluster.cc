@@ -2,6 +2,7 @@
 
 #include <thread>
 
+#include "common/slot.h"
 #include "support/redis_client.h"
 #include "support/subprocess.h"
 
@@ -122,6 +123,44 @@ int LocalCluster::IndexOf(const std::string& address) const {
     if (nodes_[i]->address() == address) return static_cast<int>(i);
   }
   return -1;
+}
+
+Result<int> LocalCluster::IndexOfSlotOwner(int slot) const {
+  Status last = Status::Unavailable("no running node to ask");
+  for (const auto& node : nodes_) {
+    if (!node->running() || node->paused()) continue;
+    auto client = node->Connect(std::chrono::milliseconds(1000));
+    if (!client.ok()) {
+      last = client.status();
+      continue;
+    }
+    auto slots = client->Command("CLUSTER", "SLOTS");
+    if (!slots.ok()) {
+      last = slots.status();
+      continue;
+    }
+    // Each entry: [first, last, [master ip, port, id, ...], replicas...].
+    for (const Reply& range : slots->elements) {
+      if (range.elements.size() < 3 || range.elements[2].elements.size() < 2) continue;
+      if (slot < range.elements[0].integer || slot > range.elements[1].integer) continue;
+      const Reply& master = range.elements[2];
+      int index =
+          IndexOf(master.elements[0].str + ":" + std::to_string(master.elements[1].integer));
+      if (index < 0) {
+        return Status::NotFound("slot " + std::to_string(slot) + " is served by " +
+                                master.elements[0].str + ", not a node of this cluster");
+      }
+      return index;
+    }
+    return Status::NotFound("slot " + std::to_string(slot) + " is not served according to " +
+                            node->address());
+  }
+  return last;
+}
+
+Result<RedisClient> LocalCluster::ConnectForKey(std::string_view key) const {
+  RS_ASSIGN_OR_RETURN(int index, IndexOfSlotOwner(KeySlot(key)));
+  return nodes_[index]->Connect();
 }
 
 std::string LocalCluster::LogTails(size_t lines) const {

@@ -7,6 +7,7 @@
 #include <chrono>
 #include <memory>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "common/status.h"
@@ -61,6 +62,10 @@ class LocalCluster {
   std::vector<pid_t> Pids() const;
   // Index of the node listening on host:port, or -1.
   int IndexOf(const std::string& address) const;
+  // Index of the master serving `slot`, as CLUSTER SLOTS of the first reachable node says.
+  Result<int> IndexOfSlotOwner(int slot) const;
+  // A connection to the master serving `key`'s slot, so a test can write without redirects.
+  Result<RedisClient> ConnectForKey(std::string_view key) const;
   // Log tails of every node, for failure messages.
   std::string LogTails(size_t lines = 15) const;
 

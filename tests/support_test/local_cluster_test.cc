@@ -48,6 +48,13 @@ TEST(LocalClusterTest, SixNodesFormAClusterAndAreAllStoppedAfterwards) {
     }
     EXPECT_EQ(hosts.size(), 3u);
     EXPECT_EQ(masters, 3);
+
+    // The owner found through CLUSTER SLOTS takes the write without a MOVED redirect.
+    for (const char* key : {"alpha", "beta", "{user1000}.profile", "gamma"}) {
+      RS_ASSERT_OK_AND_ASSIGN(auto owner, cluster.ConnectForKey(key));
+      RS_ASSERT_OK_AND_ASSIGN(Reply set, owner.Command("SET", key, "v"));
+      EXPECT_EQ(set.str, "OK") << key << ": " << set.ToString();
+    }
   }
   for (pid_t pid : pids) EXPECT_TRUE(PidGone(pid)) << "redis-server pid " << pid << " survived";
   EXPECT_FALSE(std::filesystem::exists(dir)) << dir;
