@@ -1,5 +1,7 @@
 // Bootstrap of a new cluster, adoption of an existing one, and committing what Redis changed.
 #include <algorithm>
+#include <functional>
+#include <set>
 
 #include <fmt/format.h>
 
@@ -9,6 +11,66 @@ namespace rs::planner {
 
 using eventlog::SlotRange;
 using eventlog::StepKind;
+
+namespace {
+
+// One replica per master: a bipartite matching of masters to the hosts of the candidates (never
+// the master's own host, each host as many times as it has candidates), augmenting paths so a
+// greedy early choice never strands a later master. Unmatched masters then take what is left.
+// Returns (replica, master) pairs.
+std::vector<std::pair<std::string, std::string>> MatchRound(
+    const ClusterView& v, const std::vector<std::string>& masters,
+    const std::vector<std::string>& candidates) {
+  std::map<std::string, std::vector<std::string>> by_host;
+  for (const std::string& c : candidates) by_host[v.Find(c)->host].push_back(c);
+  std::map<std::string, std::vector<size_t>> taken;  // Host -> masters matched to it.
+  std::vector<std::string> match(masters.size());
+  std::set<std::string> seen;
+  std::function<bool(size_t)> augment = [&](size_t m) {
+    const std::string& own = v.Find(masters[m])->host;
+    for (const auto& [h, cands] : by_host) {
+      if (h == own || seen.contains(h)) continue;
+      seen.insert(h);
+      std::vector<size_t>& on = taken[h];
+      if (on.size() < cands.size()) {
+        on.push_back(m);
+        match[m] = h;
+        return true;
+      }
+      for (size_t i = 0; i < on.size(); ++i) {
+        size_t other = on[i];
+        if (augment(other)) {
+          on[i] = m;
+          match[m] = h;
+          return true;
+        }
+      }
+    }
+    return false;
+  };
+  for (size_t m = 0; m < masters.size(); ++m) {
+    seen.clear();
+    augment(m);
+  }
+  std::vector<std::pair<std::string, std::string>> out;
+  std::map<std::string, size_t> used;
+  for (size_t m = 0; m < masters.size(); ++m) {
+    if (match[m].empty()) continue;
+    out.push_back({by_host[match[m]][used[match[m]]++], masters[m]});
+  }
+  std::vector<std::string> left;
+  for (const auto& [h, cands] : by_host) {
+    for (size_t i = used[h]; i < cands.size(); ++i) left.push_back(cands[i]);
+  }
+  std::sort(left.begin(), left.end());
+  size_t next = 0;
+  for (size_t m = 0; m < masters.size() && next < left.size(); ++m) {
+    if (match[m].empty()) out.push_back({left[next++], masters[m]});
+  }
+  return out;
+}
+
+}  // namespace
 
 Decision Bootstrap(const Context& ctx) {
   const ClusterView& v = ctx.view;
@@ -80,25 +142,13 @@ Decision Bootstrap(const Context& ctx) {
     b.Add(std::move(s));
   }
   for (const std::string& a : rest) b.Meet(a, masters[0]);
-  // Replicas: round after round, each master takes one from another host when there is one.
+  // Replicas: round after round, each master takes one, matched so that as few as possible
+  // share their master's host.
   while (!rest.empty()) {
-    bool placed = false;
-    for (const std::string& m : masters) {
-      if (rest.empty()) break;
-      auto pick = PickReplica(v, b.layout(), m, rest, /*allow_same_host=*/false);
-      if (!pick) continue;
-      b.Replicate(*pick, m);
-      std::erase(rest, *pick);
-      placed = true;
+    for (const auto& [replica, master] : MatchRound(v, masters, rest)) {
+      b.Replicate(replica, master);
+      std::erase(rest, replica);
     }
-    if (placed) continue;
-    // Only same-host candidates are left: give them to the masters with fewest replicas.
-    std::string m = masters[0];
-    for (const std::string& x : masters) {
-      if (b.layout().ReplicasOf(x).size() < b.layout().ReplicasOf(m).size()) m = x;
-    }
-    b.Replicate(rest.front(), m);
-    rest.erase(rest.begin());
   }
   return Decision::Propose(b.Finish());
 }

@@ -184,6 +184,27 @@ std::optional<Decision> ScaleOutAndRepair(const Context& ctx, const std::string*
     }
   }
 
+  // Still lacking: a surplus replica of another master moves over (Redis's own replica
+  // migration does the same when cluster-migration-barrier allows it).
+  for (bool same_host : {false, true}) {
+    for (const std::string& m : needy) {
+      if (live[m] >= want) continue;
+      std::vector<std::string> surplus;
+      for (const auto& [addr, n] : b.layout().nodes) {
+        if (!n.master && !n.down && Up(v, addr) && Wanted(v, addr) && n.master_address != m &&
+            live[n.master_address] > want) {
+          surplus.push_back(addr);
+        }
+      }
+      auto pick = PickReplica(v, b.layout(), m, surplus, same_host);
+      if (!pick) continue;
+      --live[b.layout().nodes.at(*pick).master_address];
+      b.Replicate(*pick, m);
+      ++live[m];
+      reasons.push_back(fmt::format("surplus replica {} moves to {}", *pick, m));
+    }
+  }
+
   // The rest become masters, each paired with a replica when one more is there.
   bool new_masters = false;
   while (!spares.empty()) {
@@ -202,16 +223,23 @@ std::optional<Decision> ScaleOutAndRepair(const Context& ctx, const std::string*
     reasons.push_back(std::move(why));
   }
 
-  // New (or emptied) masters receive slots by a minimal-movement rebalance.
+  // New (or emptied) masters receive slots by a minimal-movement rebalance, once every master
+  // holding slots can take part (a rebalance around a down master would be undone later).
   std::vector<MasterLoad> loads;
   bool empty_master = false;
+  std::string blocked;
   for (const auto& [addr, n] : b.layout().nodes) {
-    if (!n.master || n.down || !Up(v, addr) || !Wanted(v, addr)) continue;
+    if (!n.master) continue;
+    if (n.down || !Up(v, addr) || !Wanted(v, addr)) {
+      if (!n.slots.empty() && blocked.empty()) blocked = addr;
+      continue;
+    }
     loads.push_back({addr, n.slots, 1.0});
     empty_master = empty_master || n.slots.empty();
   }
-  // Masters that cannot take part (down, or being drained) keep their slots out of the sums.
-  if (new_masters || empty_master) {
+  if ((new_masters || empty_master) && !blocked.empty()) {
+    if (!b.empty()) reasons.push_back(fmt::format("rebalance waits for {}", blocked));
+  } else if (new_masters || empty_master) {
     std::vector<SlotMove> moves = Rebalance(loads, p.rebalance_threshold_pct);
     uint32_t moved = 0;
     for (const SlotMove& m : moves) {

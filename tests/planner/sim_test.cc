@@ -26,6 +26,7 @@ class SimRun {
   explicit SimRun(uint64_t seed) : seed_(seed), rng_(seed), sim_(seed) {
     hosts_ = 2 + static_cast<int>(rng_() % 4);
     operator_skew_allowed_ = rng_() % 2 == 0;
+    trace_ = std::getenv("PLANNER_SIM_TRACE") != nullptr;
   }
 
   // Returns the first violated invariant, or "".
@@ -67,7 +68,9 @@ class SimRun {
   }
 
   std::string Act() {
-    switch (rng_() % 11) {
+    int action = static_cast<int>(rng_() % 11);
+    if (trace_) fmt::print("action {}\n", action);
+    switch (action) {
       case 0:
       case 1:
         Add();
@@ -190,6 +193,7 @@ class SimRun {
         sim_.Emit(eventlog::OperatorRejected{d.request_id, d.reason});
         continue;
       }
+      if (trace_) fmt::print("{}\n", DecisionToString(d));
       if (d.kind != DecisionKind::kPlan) return "";
       if (Make(sim_.state(), policy_) != d) return "the same state gave a different decision";
       const eventlog::Plan& p = d.plan;
@@ -222,6 +226,13 @@ class SimRun {
   }
 
   std::string CheckQuiet(bool final) {
+    if (trace_) {
+      for (const auto& [a, n] : sim_.nodes()) {
+        fmt::print("{} host={} alive={} part={} in={} wanted={} master={} of={} slots={}\n", a,
+                   n.host, n.alive, n.partitioned, n.in_cluster, n.wanted, n.master,
+                   n.master_address, eventlog::CountSlots(n.slots));
+      }
+    }
     if (Status c = sim_.CheckSlotOwners(); !c.ok()) return c.ToString();
     std::vector<const SimNode*> masters, replicas;
     for (const auto& [a, n] : sim_.nodes()) {
@@ -273,6 +284,7 @@ class SimRun {
   bool operator_skew_allowed_ = false;
   bool skewed_ = false;
   bool no_moves_expected_ = false;
+  bool trace_ = false;
 };
 
 TEST(PlannerSimulationTest, RandomSequencesKeepEveryInvariant) {
