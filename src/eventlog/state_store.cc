@@ -97,6 +97,11 @@ Status StateStore::Snapshot() {
   return Status::Ok();
 }
 
+Result<RetentionReport> StateStore::CompactHistory(int64_t now_ms) {
+  if (options_.retain_health_ms <= 0) return RetentionReport{};
+  return CompactHealthHistory(*log_, now_ms - options_.retain_health_ms);
+}
+
 Status StateStore::Close() {
   if (closed_) return Status::Ok();
   closed_ = true;

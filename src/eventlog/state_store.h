@@ -14,12 +14,16 @@
 #include "common/status.h"
 #include "eventlog/cluster_state.h"
 #include "eventlog/event_log.h"
+#include "eventlog/retention.h"
 
 namespace rs::eventlog {
 
 struct StateStoreOptions {
   EventLogOptions log;
   uint64_t snapshot_every = 10000;  // Events between snapshots; 0 disables periodic ones.
+  // Health/observation events older than this may be compacted by CompactHistory (see
+  // retention.h for what an audit loses); 0 keeps everything forever.
+  int64_t retain_health_ms = 0;
 };
 
 class StateStore {
@@ -37,6 +41,9 @@ class StateStore {
 
   // Writes a snapshot of the current state now.
   Status Snapshot();
+  // Applies the retention policy (retain_health_ms) as of now_ms; one sequential read of the
+  // log up to the oldest snapshot, so the controller runs it rarely (e.g. hourly).
+  Result<RetentionReport> CompactHistory(int64_t now_ms);
   // Clean shutdown: a final snapshot and a sync.
   Status Close();
 

@@ -315,5 +315,25 @@ TEST(RetentionTest, CompactsOnlySupersededOldHealthAndKeepsSnapshotsEqualToTheFo
   EXPECT_TRUE(*at_end == (*store)->state());
 }
 
+TEST(RetentionTest, KeepsEverythingUnlessAnAgeIsConfigured) {
+  TempDir tmp;
+  StateStoreOptions o{Create(), 100};
+  auto store = StateStore::Open(tmp.path(), o);
+  ASSERT_TRUE(store.ok());
+  std::vector<Event> events = EventGen(12).Take(1000);
+  ASSERT_TRUE((*store)->AppendBatch(events, Durability::kSync).ok());
+  auto none = (*store)->CompactHistory(events.back().time_ms + 1'000'000'000);
+  ASSERT_TRUE(none.ok());
+  EXPECT_EQ(none->compacted, 0u);
+  StateStoreOptions aged{EventLogOptions{}, 100, /*retain_health_ms=*/1};
+  store->reset();
+  auto again = StateStore::Open(tmp.path(), aged);
+  ASSERT_TRUE(again.ok()) << again.status().ToString();
+  auto some = (*again)->CompactHistory(events.back().time_ms + 1'000'000'000);
+  ASSERT_TRUE(some.ok());
+  EXPECT_GT(some->compacted, 0u);
+  EXPECT_TRUE(Verify((*again)->log()).ok());
+}
+
 }  // namespace
 }  // namespace rs::eventlog
