@@ -82,20 +82,36 @@ ClusterView BuildView(const ClusterState& s) {
   }
   UnionFind uf(observed.size());
   for (size_t i = 0; i < observed.size(); ++i) {
+    if (!observed[i]->up()) continue;
     const auto& peers = observed[i]->obs->peers;
     auto join = [&](const eventlog::PeerView& p) {
       if (p.handshake) return false;
       auto it = index.find(p.id);
-      if (it != index.end()) uf.Unite(static_cast<int>(i), it->second);
+      if (it != index.end() && observed[it->second]->up()) uf.Unite(static_cast<int>(i), it->second);
       return true;
     };
     for (auto it = peers.begin(); it != peers.end() && !join(*it); ++it) {
     }
     for (auto it = peers.rbegin(); it != peers.rend() && !join(*it); ++it) {
     }
-    if (!observed[i]->obs->master_id.empty()) {
-      auto it = index.find(observed[i]->obs->master_id);
-      if (it != index.end()) uf.Unite(static_cast<int>(i), it->second);
+  }
+  // A node that is not up speaks from a stale observation: it belongs to a cluster only while
+  // a live node of that cluster still knows it (a forgotten node must drop out).
+  for (size_t i = 0; i < observed.size(); ++i) {
+    if (observed[i]->up()) continue;
+    int tried = 0;
+    for (const eventlog::PeerView& p : observed[i]->obs->peers) {
+      auto it = index.find(p.id);
+      if (it == index.end() || !observed[it->second]->up()) continue;
+      const auto& theirs = observed[it->second]->obs->peers;
+      auto known = std::lower_bound(
+          theirs.begin(), theirs.end(), observed[i]->id,
+          [](const eventlog::PeerView& x, const std::string& id) { return x.id < id; });
+      if (known != theirs.end() && known->id == observed[i]->id) {
+        uf.Unite(static_cast<int>(i), it->second);
+        break;
+      }
+      if (++tried == 3) break;
     }
   }
   std::map<int, int> component_of_root;

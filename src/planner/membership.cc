@@ -59,6 +59,11 @@ std::optional<eventlog::Plan> DrainPlan(const Context& ctx, const std::string& a
     std::vector<MasterLoad> loads;
     for (const auto& [addr, n] : v.layout.nodes) {
       if (!n.master) continue;
+      if (addr != address && !n.slots.empty() && !Up(v, addr)) {
+        // Spreading over the masters that happen to be up would pile the slots onto them.
+        *why = fmt::format("draining {} waits for master {} to be up", address, addr);
+        return std::nullopt;
+      }
       if (addr == address) {
         loads.push_back({addr, n.slots, 0.0});
       } else if (Up(v, addr) && Wanted(v, addr)) {
