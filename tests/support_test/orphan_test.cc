@@ -10,6 +10,7 @@
 #include <thread>
 
 #include "support/local_redis.h"
+#include "support/temp_dir.h"
 #include "support/test_status.h"
 
 namespace rs::test {
@@ -25,6 +26,8 @@ bool ProcessDead(pid_t pid) {
 }
 
 TEST(OrphanTest, RedisServerDiesWhenTheTestProcessIsKilled) {
+  // The parent owns the data dir: the killed child cannot clean up after itself.
+  RS_ASSERT_OK_AND_ASSIGN(TempDir dir, TempDir::Create("rs-orphan"));
   int fds[2];
   ASSERT_EQ(pipe(fds), 0);
   pid_t test_process = fork();
@@ -34,6 +37,7 @@ TEST(OrphanTest, RedisServerDiesWhenTheTestProcessIsKilled) {
     close(fds[0]);
     LocalRedisOptions options;
     options.cluster_enabled = false;
+    options.dir = dir.path() / "node";
     auto* redis = new LocalRedis(options);  // Never destroyed: no destructor will save us.
     pid_t server = redis->Start().ok() ? redis->pid() : -1;
     (void)!write(fds[1], &server, sizeof(server));
