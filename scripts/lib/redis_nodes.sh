@@ -32,7 +32,7 @@ bind-source-addr $host
 port $port
 protected-mode no
 daemonize no
-dir $dir
+dir "$dir"
 logfile ""
 save ""
 appendonly no

@@ -39,17 +39,16 @@ Status LocalRedis::WriteConfig() const {
        << "port " << port_ << "\n"
        << "protected-mode no\n"
        << "daemonize no\n"
-       << "dir " << dir_.string() << "\n"
+       << "dir \"" << dir_.string() << "\"\n"
        << "logfile \"\"\n"  // stdout, which Spawn appends to redis.log.
        << "save \"\"\n"
        << "appendonly no\n";
   if (options_.cluster_enabled) {
     conf << "cluster-enabled yes\n"
          << "cluster-config-file nodes.conf\n"
-         << "cluster-node-timeout " << options_.cluster_node_timeout_ms
-         << "\n"
-         // Peers learn a node's address from what it announces, not from the connection's source.
-         << "cluster-announce-ip " << options_.host << "\n";
+         << "cluster-node-timeout " << options_.cluster_node_timeout_ms << "\n";
+    // Peers learn a node's address from what it announces, not from the connection's source.
+    conf << "cluster-announce-ip " << options_.host << "\n";
   }
   if (!options_.password.empty()) {
     conf << "requirepass " << options_.password << "\n"
