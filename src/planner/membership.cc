@@ -262,25 +262,35 @@ std::optional<Decision> ScaleOutAndRepair(const Context& ctx, const std::string*
 std::optional<Decision> FixAntiAffinity(const Context& ctx) {
   const ClusterView& v = ctx.view;
   const Layout& l = v.layout;
+  struct Pair {
+    const std::string* replica;
+    const std::string* master;
+    const std::string* host;
+    const std::string* master_host;
+  };
+  std::vector<Pair> pairs;  // Live replicas of live masters, in address order.
+  for (const auto& [r, rn] : l.nodes) {
+    if (rn.master || !Up(v, r) || !Up(v, rn.master_address)) continue;
+    auto m = l.nodes.find(rn.master_address);
+    if (m == l.nodes.end()) continue;
+    pairs.push_back({&r, &m->first, &rn.host, &m->second.host});
+  }
   PlanBuilder b(ctx, "", {ctx.state.last_seq});
   std::vector<std::string> reasons;
-  std::set<std::string> moved;
-  for (const auto& [r, rn] : l.nodes) {
-    if (rn.master || moved.contains(r) || !Up(v, r)) continue;
-    const LayoutNode& m = l.nodes.at(rn.master_address);
-    if (m.host != rn.host || !Up(v, rn.master_address)) continue;
+  std::vector<bool> moved(pairs.size(), false);
+  for (size_t i = 0; i < pairs.size(); ++i) {
+    const Pair& p = pairs[i];
+    if (moved[i] || *p.host != *p.master_host) continue;
     // Swap with a replica R2 of another master M2 so that neither pair shares a host.
-    for (const auto& [r2, r2n] : l.nodes) {
-      if (r2n.master || r2 == r || moved.contains(r2) || !Up(v, r2)) continue;
-      if (r2n.master_address == rn.master_address) continue;
-      const LayoutNode& m2 = l.nodes.at(r2n.master_address);
-      if (m2.host == rn.host || r2n.host == m.host || !Up(v, r2n.master_address)) continue;
-      std::string m_addr = rn.master_address, m2_addr = r2n.master_address;
-      b.Replicate(r, m2_addr);
-      b.Replicate(r2, m_addr);
-      moved.insert(r);
-      moved.insert(r2);
-      reasons.push_back(fmt::format("{} shares a host with its master {}: swap with {}", r, m_addr, r2));
+    for (size_t j = 0; j < pairs.size(); ++j) {
+      const Pair& q = pairs[j];
+      if (j == i || moved[j] || *q.master == *p.master) continue;
+      if (*q.master_host == *p.host || *q.host == *p.master_host) continue;
+      b.Replicate(*p.replica, *q.master);
+      b.Replicate(*q.replica, *p.master);
+      moved[i] = moved[j] = true;
+      reasons.push_back(fmt::format("{} shares a host with its master {}: swap with {}", *p.replica,
+                                    *p.master, *q.replica));
       break;
     }
   }

@@ -1,0 +1,138 @@
+// Planning time for 500 masters + 500 replicas (every node observed, with its full peer list)
+// after a membership change: two members added, and one master removed. Prints
+// `name: value unit` lines; the value is the median over the repetitions.
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <string>
+#include <vector>
+
+#include <fmt/format.h>
+
+#include "eventlog/cluster_state.h"
+#include "planner/planner.h"
+
+namespace {
+
+using rs::eventlog::ClusterState;
+using rs::eventlog::Health;
+using rs::eventlog::NodeObservation;
+using rs::eventlog::PeerView;
+using rs::eventlog::Role;
+
+constexpr int kMasters = 500;
+constexpr int kHosts = 50;
+
+// Replicas sit on the host after their master's, so the layout already meets policy.
+int HostIndex(int i) { return i >= kMasters && i < 2 * kMasters ? (i - kMasters + 1) % kHosts : i % kHosts; }
+std::string Host(int i) { return fmt::format("10.1.{}.1", HostIndex(i)); }
+std::string Address(int i) { return fmt::format("{}:{}", Host(i), 7000 + i / kHosts); }
+std::string Id(int i) { return fmt::format("{:040x}", static_cast<uint64_t>(i) * 2654435761u + 1); }
+
+// Node i < kMasters is a master; kMasters + j replicates master j (on the next host).
+ClusterState Formed() {
+  ClusterState s;
+  s.last_time_ms = 1'000'000;
+  const int n = 2 * kMasters;
+  std::vector<PeerView> all(n);
+  for (int i = 0; i < n; ++i) {
+    all[i].id = Id(i);
+    all[i].address = Address(i);
+    all[i].role = i < kMasters ? Role::kMaster : Role::kReplica;
+    if (i >= kMasters) all[i].master_id = Id(i - kMasters);
+  }
+  std::vector<int> by_id(n);
+  for (int i = 0; i < n; ++i) by_id[i] = i;
+  std::sort(by_id.begin(), by_id.end(), [&](int a, int b) { return all[a].id < all[b].id; });
+  rs::eventlog::Topology t;
+  t.epoch = 7;
+  for (int i = 0; i < n; ++i) {
+    NodeObservation o;
+    o.id = Id(i);
+    o.role = i < kMasters ? Role::kMaster : Role::kReplica;
+    if (i < kMasters) {
+      uint16_t first = static_cast<uint16_t>(i * 16384 / kMasters);
+      uint16_t last = static_cast<uint16_t>((i + 1) * 16384 / kMasters - 1);
+      o.slots = {{first, last}};
+      o.config_epoch = i + 1;
+    } else {
+      o.master_id = Id(i - kMasters);
+    }
+    o.peers.reserve(n - 1);
+    for (int j : by_id) {
+      if (j != i) o.peers.push_back(all[j]);
+    }
+    s.observed[Address(i)] = std::move(o);
+    s.health[Address(i)] = {Health::kUp, rs::eventlog::HealthReason::kNone, "", 0};
+    s.members[Address(i)] = {static_cast<uint32_t>(i + 1), Address(i), Host(i)};
+  }
+  for (int i = 0; i < kMasters; ++i) {
+    rs::eventlog::Shard sh;
+    sh.master = {Address(i), Id(i)};
+    sh.slots = s.observed[Address(i)].slots;
+    sh.replicas = {{Address(kMasters + i), Id(kMasters + i)}};
+    t.shards.push_back(std::move(sh));
+  }
+  std::sort(t.shards.begin(), t.shards.end(),
+            [](const auto& a, const auto& b) { return a.master.address < b.master.address; });
+  s.topology = std::move(t);
+  s.membership_seq = 1;
+  s.last_seq = 2;
+  s.next_plan_id = 8;
+  return s;
+}
+
+double MedianMs(const ClusterState& s, const rs::planner::Policy& p, int reps, size_t* steps) {
+  std::vector<double> ms;
+  for (int r = 0; r < reps; ++r) {
+    auto start = std::chrono::steady_clock::now();
+    rs::planner::Decision d = rs::planner::Make(s, p);
+    auto end = std::chrono::steady_clock::now();
+    *steps = d.plan.steps.size();
+    ms.push_back(std::chrono::duration<double, std::milli>(end - start).count());
+  }
+  std::sort(ms.begin(), ms.end());
+  return ms[ms.size() / 2];
+}
+
+}  // namespace
+
+int main() {
+  const rs::planner::Policy policy;
+  const int reps = 21;
+
+  ClusterState add = Formed();
+  for (int k = 0; k < 2; ++k) {
+    int i = 2 * kMasters + k;
+    NodeObservation o;
+    o.id = Id(i);
+    o.role = Role::kMaster;
+    add.observed[Address(i)] = o;
+    add.health[Address(i)] = {Health::kUp, rs::eventlog::HealthReason::kNone, "", 0};
+    add.members[Address(i)] = {static_cast<uint32_t>(i + 1), Address(i), Host(i)};
+  }
+  size_t add_steps = 0;
+  double add_ms = MedianMs(add, policy, reps, &add_steps);
+
+  ClusterState remove = Formed();
+  remove.members.erase(Address(17));
+  size_t remove_steps = 0;
+  double remove_ms = MedianMs(remove, policy, reps, &remove_steps);
+
+  ClusterState steady = Formed();
+  size_t steady_steps = 0;
+  double steady_ms = MedianMs(steady, policy, reps, &steady_steps);
+
+  if (add_steps == 0 || remove_steps == 0) {
+    std::fprintf(stderr, "bench_planner: a scenario proposed no plan\n");
+    return 1;
+  }
+  fmt::print("planner_plan_time_1000_nodes: {:.2f} ms\n", std::max(add_ms, remove_ms));
+  fmt::print("planner_plan_time_add_2_members_1000_nodes: {:.2f} ms\n", add_ms);
+  fmt::print("planner_plan_time_remove_master_1000_nodes: {:.2f} ms\n", remove_ms);
+  fmt::print("planner_plan_time_steady_1000_nodes: {:.2f} ms\n", steady_ms);
+  fmt::print("planner_plan_steps_add_2_members: {} steps\n", add_steps);
+  fmt::print("planner_plan_steps_remove_master: {} steps\n", remove_steps);
+  fmt::print("planner_plan_time_target: 10 ms\n");
+  return 0;
+}
