@@ -95,7 +95,8 @@ bool EventMatcher::MatchesNode(const DecodedEvent& d, const std::string& addr) c
     }
     return false;
   }
-  if (auto* t = As<TopologyCommitted>(d)) return PlaceIn(t->topology, addr) != PlaceIn(topology_, addr);
+  if (auto* t = As<TopologyCommitted>(d))
+    return PlaceIn(t->topology, addr) != PlaceIn(topology_, addr);
   if (auto* a = As<AlertRaised>(d)) return a->subject.find(addr) != std::string::npos;
   return false;
 }

@@ -16,7 +16,7 @@
 namespace rs::svc {
 
 struct EventFilter {
-  std::set<std::string> kinds;     // Kind names; empty = all.
+  std::set<std::string> kinds;      // Kind names; empty = all.
   std::optional<std::string> node;  // Address.
   std::optional<uint16_t> slot;
   std::optional<uint64_t> plan;
@@ -56,8 +56,8 @@ class EventMatcher {
   EventFilter filter_;
   std::map<uint64_t, eventlog::Plan> plans_;
   std::map<uint64_t, eventlog::Seq> proposed_at_;
-  std::map<eventlog::Seq, uint64_t> plan_of_event_;  // Events that belong to a plan.
-  std::map<std::string, uint32_t> members_;          // Address -> instance.
+  std::map<eventlog::Seq, uint64_t> plan_of_event_;       // Events that belong to a plan.
+  std::map<std::string, uint32_t> members_;               // Address -> instance.
   std::map<eventlog::Seq, std::string> membership_diff_;  // Membership events, as differences.
   bool members_known_;
   eventlog::Topology topology_;

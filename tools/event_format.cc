@@ -32,28 +32,44 @@ json TopologyJson(const Topology& t) {
 }
 
 json HealthJson(const NodeHealth& h) {
-  return json{{"health", HealthName(h.health)}, {"reason", ReasonName(h.reason)},
-              {"detail", h.detail}, {"since", FormatTime(h.since_ms)}};
+  return json{{"health", HealthName(h.health)},
+              {"reason", ReasonName(h.reason)},
+              {"detail", h.detail},
+              {"since", FormatTime(h.since_ms)}};
 }
 
 json ObservationJson(const NodeObservation& o) {
   json open = json::array();
   for (const OpenSlot& s : o.open_slots) {
-    open.push_back({{"slot", s.slot}, {"state", s.migrating ? "migrating" : "importing"},
+    open.push_back({{"slot", s.slot},
+                    {"state", s.migrating ? "migrating" : "importing"},
                     {"peer", s.peer_id}});
   }
   json peers = json::array();
   for (const PeerView& p : o.peers) {
-    peers.push_back({{"id", p.id}, {"address", p.address}, {"role", RoleName(p.role)},
-                     {"master_id", p.master_id}, {"pfail", p.pfail}, {"fail", p.fail},
-                     {"handshake", p.handshake}, {"connected", p.connected},
-                     {"config_epoch", p.config_epoch}, {"slots", Ranges(p.slots)}});
+    peers.push_back({{"id", p.id},
+                     {"address", p.address},
+                     {"role", RoleName(p.role)},
+                     {"master_id", p.master_id},
+                     {"pfail", p.pfail},
+                     {"fail", p.fail},
+                     {"handshake", p.handshake},
+                     {"connected", p.connected},
+                     {"config_epoch", p.config_epoch},
+                     {"slots", Ranges(p.slots)}});
   }
-  return json{{"id", o.id}, {"role", RoleName(o.role)}, {"master_id", o.master_id},
-              {"slots", Ranges(o.slots)}, {"open_slots", open},
-              {"config_epoch", o.config_epoch}, {"current_epoch", o.current_epoch},
-              {"repl_offset", o.repl_offset}, {"master_link_up", o.master_link_up},
-              {"cluster_ok", o.cluster_ok}, {"keys", o.keys}, {"peers", peers}};
+  return json{{"id", o.id},
+              {"role", RoleName(o.role)},
+              {"master_id", o.master_id},
+              {"slots", Ranges(o.slots)},
+              {"open_slots", open},
+              {"config_epoch", o.config_epoch},
+              {"current_epoch", o.current_epoch},
+              {"repl_offset", o.repl_offset},
+              {"master_link_up", o.master_link_up},
+              {"cluster_ok", o.cluster_ok},
+              {"keys", o.keys},
+              {"peers", peers}};
 }
 
 json RequestJson(const OperatorRequest& r) {
@@ -76,7 +92,8 @@ json PlanJson(const Plan& p) {
 }
 
 std::string RequestText(const OperatorRequest& r) {
-  std::string out = fmt::format("{} asks {}", r.who.empty() ? "?" : r.who, OperatorKindName(r.kind));
+  std::string out =
+      fmt::format("{} asks {}", r.who.empty() ? "?" : r.who, OperatorKindName(r.kind));
   if (!r.slots.empty()) out += " slots " + RangesToString(r.slots);
   if (r.count) out += fmt::format(" count {}", r.count);
   if (!r.from.empty()) out += " from " + r.from;
@@ -115,8 +132,8 @@ struct Describer {
     return fmt::format("request {} rejected: {}", r.request_id, r.reason);
   }
   std::string operator()(const PlanProposed& p) const {
-    std::string out = fmt::format("plan {}: {} ({} steps)", p.plan.id, p.plan.reason,
-                                  p.plan.steps.size());
+    std::string out =
+        fmt::format("plan {}: {} ({} steps)", p.plan.id, p.plan.reason, p.plan.steps.size());
     if (p.request_id) out += fmt::format(" for request {}", p.request_id);
     return out;
   }
@@ -177,9 +194,13 @@ struct Jsoner {
   json operator()(const PlanProposed& p) const {
     return json{{"plan", PlanJson(p.plan)}, {"request_id", p.request_id}};
   }
-  json operator()(const StepStarted& s) const { return json{{"plan_id", s.plan_id}, {"step", s.step}}; }
+  json operator()(const StepStarted& s) const {
+    return json{{"plan_id", s.plan_id}, {"step", s.step}};
+  }
   json operator()(const StepProgress& s) const {
-    return json{{"plan_id", s.plan_id}, {"step", s.step}, {"slots_done", Ranges(s.slots_done)},
+    return json{{"plan_id", s.plan_id},
+                {"step", s.step},
+                {"slots_done", Ranges(s.slots_done)},
                 {"keys_moved", s.keys_moved}};
   }
   json operator()(const StepCompleted& s) const {
@@ -197,7 +218,9 @@ struct Jsoner {
   }
   json operator()(const ControllerStopped& c) const { return json{{"clean", c.clean}}; }
   json operator()(const AlertRaised& a) const {
-    return json{{"subject", a.subject}, {"kind", a.kind}, {"message", a.message},
+    return json{{"subject", a.subject},
+                {"kind", a.kind},
+                {"message", a.message},
                 {"delivered", a.delivered}};
   }
 };
@@ -206,83 +229,118 @@ struct Jsoner {
 
 std::string_view HealthName(Health h) {
   switch (h) {
-    case Health::kUnknown: return "unknown";
-    case Health::kUp: return "up";
-    case Health::kSuspect: return "suspect";
-    case Health::kDown: return "down";
+    case Health::kUnknown:
+      return "unknown";
+    case Health::kUp:
+      return "up";
+    case Health::kSuspect:
+      return "suspect";
+    case Health::kDown:
+      return "down";
   }
   return "?";
 }
 
 std::string_view ReasonName(HealthReason r) {
   switch (r) {
-    case HealthReason::kNone: return "none";
-    case HealthReason::kRefused: return "refused";
-    case HealthReason::kTimeout: return "timeout";
-    case HealthReason::kLoading: return "loading";
-    case HealthReason::kAuth: return "auth";
-    case HealthReason::kClusterDown: return "cluster-down";
-    case HealthReason::kError: return "error";
+    case HealthReason::kNone:
+      return "none";
+    case HealthReason::kRefused:
+      return "refused";
+    case HealthReason::kTimeout:
+      return "timeout";
+    case HealthReason::kLoading:
+      return "loading";
+    case HealthReason::kAuth:
+      return "auth";
+    case HealthReason::kClusterDown:
+      return "cluster-down";
+    case HealthReason::kError:
+      return "error";
   }
   return "?";
 }
 
 std::string_view RoleName(Role r) {
   switch (r) {
-    case Role::kUnknown: return "unknown";
-    case Role::kMaster: return "master";
-    case Role::kReplica: return "replica";
+    case Role::kUnknown:
+      return "unknown";
+    case Role::kMaster:
+      return "master";
+    case Role::kReplica:
+      return "replica";
   }
   return "?";
 }
 
 std::string_view StepStatusName(StepStatus s) {
   switch (s) {
-    case StepStatus::kPending: return "pending";
-    case StepStatus::kRunning: return "running";
-    case StepStatus::kDone: return "done";
-    case StepStatus::kFailed: return "failed";
+    case StepStatus::kPending:
+      return "pending";
+    case StepStatus::kRunning:
+      return "running";
+    case StepStatus::kDone:
+      return "done";
+    case StepStatus::kFailed:
+      return "failed";
   }
   return "?";
 }
 
 std::string_view OutcomeName(PlanOutcome o) {
   switch (o) {
-    case PlanOutcome::kCompleted: return "completed";
-    case PlanOutcome::kFailed: return "failed";
-    case PlanOutcome::kAborted: return "aborted";
-    case PlanOutcome::kSuperseded: return "superseded";
+    case PlanOutcome::kCompleted:
+      return "completed";
+    case PlanOutcome::kFailed:
+      return "failed";
+    case PlanOutcome::kAborted:
+      return "aborted";
+    case PlanOutcome::kSuperseded:
+      return "superseded";
   }
   return "?";
 }
 
 std::string_view OperatorKindName(OperatorKind k) {
   switch (k) {
-    case OperatorKind::kMigrate: return "migrate";
-    case OperatorKind::kRebalance: return "rebalance";
-    case OperatorKind::kFailover: return "failover";
-    case OperatorKind::kAddNode: return "add-node";
-    case OperatorKind::kRemoveNode: return "remove-node";
-    case OperatorKind::kPause: return "pause";
-    case OperatorKind::kResume: return "resume";
-    case OperatorKind::kFix: return "fix";
-    case OperatorKind::kAbort: return "abort";
+    case OperatorKind::kMigrate:
+      return "migrate";
+    case OperatorKind::kRebalance:
+      return "rebalance";
+    case OperatorKind::kFailover:
+      return "failover";
+    case OperatorKind::kAddNode:
+      return "add-node";
+    case OperatorKind::kRemoveNode:
+      return "remove-node";
+    case OperatorKind::kPause:
+      return "pause";
+    case OperatorKind::kResume:
+      return "resume";
+    case OperatorKind::kFix:
+      return "fix";
+    case OperatorKind::kAbort:
+      return "abort";
   }
   return "?";
 }
 
 std::string KindName(const DecodedEvent& d) {
   switch (d.kind) {
-    case RecordKind::kEvent: return std::string(EventKindName(d.event.payload));
-    case RecordKind::kCompacted: return "compacted(" + TagName(d.tag) + ")";
-    case RecordKind::kUnknown: return TagName(d.tag);
+    case RecordKind::kEvent:
+      return std::string(EventKindName(d.event.payload));
+    case RecordKind::kCompacted:
+      return "compacted(" + TagName(d.tag) + ")";
+    case RecordKind::kUnknown:
+      return TagName(d.tag);
   }
   return "?";
 }
 
 std::string Describe(const DecodedEvent& d) {
   switch (d.kind) {
-    case RecordKind::kEvent: return std::visit(Describer{}, d.event.payload);
+    case RecordKind::kEvent:
+      return std::visit(Describer{}, d.event.payload);
     case RecordKind::kCompacted:
       return fmt::format("{} event about {} removed by retention", TagName(d.tag), d.address);
     case RecordKind::kUnknown:
@@ -292,9 +350,9 @@ std::string Describe(const DecodedEvent& d) {
 }
 
 json EventToJson(const DecodedEvent& d) {
-  json j{{"seq", d.event.seq},        {"time", FormatTime(d.event.time_ms)},
+  json j{{"seq", d.event.seq},         {"time", FormatTime(d.event.time_ms)},
          {"time_ms", d.event.time_ms}, {"cause", d.event.cause},
-         {"source", d.event.source},  {"kind", KindName(d)}};
+         {"source", d.event.source},   {"kind", KindName(d)}};
   if (d.kind == RecordKind::kEvent) {
     j["data"] = std::visit(Jsoner{}, d.event.payload);
   } else if (d.kind == RecordKind::kCompacted) {
@@ -324,24 +382,35 @@ json StateToJson(const ClusterState& s) {
                        {"slots_done", Ranges(s.plan->slots_done[i])},
                        {"keys_moved", s.plan->keys_moved[i]}});
     }
-    plan = {{"id", s.plan->plan.id}, {"reason", s.plan->plan.reason}, {"steps", steps},
-            {"error", s.plan->error}, {"abort_requested", s.plan->abort_requested},
+    plan = {{"id", s.plan->plan.id},
+            {"reason", s.plan->plan.reason},
+            {"steps", steps},
+            {"error", s.plan->error},
+            {"abort_requested", s.plan->abort_requested},
             {"proposed_seq", s.plan->proposed_seq}};
   }
   json pending = json::array();
   for (const OperatorRequest& r : s.pending_requests) pending.push_back(RequestJson(r));
   json history = json::array();
   for (const PlanSummary& p : s.plan_history) {
-    history.push_back({{"id", p.id}, {"reason", p.reason}, {"outcome", OutcomeName(p.outcome)},
-                       {"detail", p.detail}, {"proposed_seq", p.proposed_seq},
+    history.push_back({{"id", p.id},
+                       {"reason", p.reason},
+                       {"outcome", OutcomeName(p.outcome)},
+                       {"detail", p.detail},
+                       {"proposed_seq", p.proposed_seq},
                        {"finished_seq", p.finished_seq}});
   }
-  return json{{"seq", s.last_seq},        {"time", FormatTime(s.last_time_ms)},
-              {"members", members},       {"membership_seq", s.membership_seq},
-              {"health", health},         {"observed", observed},
+  return json{{"seq", s.last_seq},
+              {"time", FormatTime(s.last_time_ms)},
+              {"members", members},
+              {"membership_seq", s.membership_seq},
+              {"health", health},
+              {"observed", observed},
               {"topology", TopologyJson(s.topology)},
-              {"plan", plan},             {"plan_history", history},
-              {"pending_requests", pending}, {"paused", s.paused}};
+              {"plan", plan},
+              {"plan_history", history},
+              {"pending_requests", pending},
+              {"paused", s.paused}};
 }
 
 void Table::Print(std::FILE* out, bool aligned) const {

@@ -58,16 +58,13 @@ class EventPrinter {
       std::printf("%s\n", j.dump().c_str());
     } else if (terminal_) {
       std::printf("%-8llu %-24s %-20s %-16s %-7s %s\n",
-                  static_cast<unsigned long long>(d.event.seq),
-                  FormatTime(d.event.time_ms).c_str(), KindName(d).c_str(),
-                  Shorten(d.event.source, 16).c_str(),
-                  d.event.cause ? std::to_string(d.event.cause).c_str() : "-",
-                  summary.c_str());
+                  static_cast<unsigned long long>(d.event.seq), FormatTime(d.event.time_ms).c_str(),
+                  KindName(d).c_str(), Shorten(d.event.source, 16).c_str(),
+                  d.event.cause ? std::to_string(d.event.cause).c_str() : "-", summary.c_str());
     } else {
       std::printf("%llu\t%s\t%s\t%s\t%llu\t%s\n", static_cast<unsigned long long>(d.event.seq),
-                  FormatTime(d.event.time_ms).c_str(), KindName(d).c_str(),
-                  d.event.source.c_str(), static_cast<unsigned long long>(d.event.cause),
-                  summary.c_str());
+                  FormatTime(d.event.time_ms).c_str(), KindName(d).c_str(), d.event.source.c_str(),
+                  static_cast<unsigned long long>(d.event.cause), summary.c_str());
     }
   }
 
@@ -273,13 +270,15 @@ int RunAudit(const AuditArgs& args) {
       json j = EventToJson(d);
       json cj = json::array();
       for (const DecodedEvent& c : chain) {
-        cj.push_back({{"seq", c.event.seq}, {"kind", KindName(c)}, {"summary", matcher.Describe(c)}});
+        cj.push_back(
+            {{"seq", c.event.seq}, {"kind", KindName(c)}, {"summary", matcher.Describe(c)}});
       }
       j["caused_by"] = cj;
       std::printf("%s\n", j.dump().c_str());
     } else if (tty) {
       std::printf("\n#%llu  %s  %s  %s\n", static_cast<unsigned long long>(d.event.seq),
-                  FormatTime(d.event.time_ms).c_str(), KindName(d).c_str(), matcher.Describe(d).c_str());
+                  FormatTime(d.event.time_ms).c_str(), KindName(d).c_str(),
+                  matcher.Describe(d).c_str());
       for (const DecodedEvent& c : chain) {
         std::printf("      <- #%llu %s: %s\n", static_cast<unsigned long long>(c.event.seq),
                     KindName(c).c_str(), matcher.Describe(c).c_str());
@@ -306,21 +305,26 @@ int RunVerify(const VerifyArgs& args) {
   if (args.json) {
     json by_kind = json::object();
     for (const auto& [tag, n] : r.by_tag) by_kind[TagName(tag)] = n;
-    std::printf("%s\n", json{{"ok", r.ok()}, {"records", r.records}, {"events", r.events},
-                             {"unknown", r.unknown}, {"compacted", r.compacted},
-                             {"first", r.first}, {"last", r.last},
+    std::printf("%s\n", json{{"ok", r.ok()},
+                             {"records", r.records},
+                             {"events", r.events},
+                             {"unknown", r.unknown},
+                             {"compacted", r.compacted},
+                             {"first", r.first},
+                             {"last", r.last},
                              {"snapshots", r.snapshots},
                              {"snapshots_checked", r.snapshots_checked},
-                             {"by_kind", by_kind}, {"errors", r.errors}}
+                             {"by_kind", by_kind},
+                             {"errors", r.errors}}
                             .dump()
                             .c_str());
   } else {
-    std::printf("%llu records (events %llu..%llu): %llu decoded, %llu of unknown kinds, "
-                "%llu compacted\n",
-                static_cast<unsigned long long>(r.records), static_cast<unsigned long long>(r.first),
-                static_cast<unsigned long long>(r.last), static_cast<unsigned long long>(r.events),
-                static_cast<unsigned long long>(r.unknown),
-                static_cast<unsigned long long>(r.compacted));
+    std::printf(
+        "%llu records (events %llu..%llu): %llu decoded, %llu of unknown kinds, "
+        "%llu compacted\n",
+        static_cast<unsigned long long>(r.records), static_cast<unsigned long long>(r.first),
+        static_cast<unsigned long long>(r.last), static_cast<unsigned long long>(r.events),
+        static_cast<unsigned long long>(r.unknown), static_cast<unsigned long long>(r.compacted));
     std::printf("%llu snapshots, %llu equal to the fold from event 1\n",
                 static_cast<unsigned long long>(r.snapshots),
                 static_cast<unsigned long long>(r.snapshots_checked));
@@ -356,14 +360,19 @@ int RunStats(const StatsArgs& args) {
   const uint64_t disk = (*log)->SizeOnDisk();
   const size_t snapshots = (*log)->SnapshotSeqs().size();
   if (args.json) {
-    std::printf("%s\n",
-                json{{"records", records}, {"undecodable", bad}, {"first", (*log)->first_seq()},
-                     {"last", (*log)->last_seq()}, {"first_time", FormatTime(first_ms)},
-                     {"last_time", FormatTime(last_ms)}, {"span_ms", last_ms - first_ms},
-                     {"size_on_disk", disk}, {"value_bytes", bytes}, {"snapshots", snapshots},
-                     {"by_kind", by_kind}}
-                    .dump()
-                    .c_str());
+    std::printf("%s\n", json{{"records", records},
+                             {"undecodable", bad},
+                             {"first", (*log)->first_seq()},
+                             {"last", (*log)->last_seq()},
+                             {"first_time", FormatTime(first_ms)},
+                             {"last_time", FormatTime(last_ms)},
+                             {"span_ms", last_ms - first_ms},
+                             {"size_on_disk", disk},
+                             {"value_bytes", bytes},
+                             {"snapshots", snapshots},
+                             {"by_kind", by_kind}}
+                            .dump()
+                            .c_str());
     return kExitOk;
   }
   const bool tty = StdoutIsTerminal();

@@ -37,8 +37,8 @@ int main(int argc, char** argv) {
   rs::svc::AuditArgs audit_args;
   auto* audit_cmd = app.add_subcommand("audit", "history of a slot, node or plan with causes");
   audit_cmd->add_option("--data-dir", audit_args.data_dir, "redis-ctl's data dir")->required();
-  auto* a_slot = audit_cmd->add_option("--slot", audit_args.slot, "a hash slot")
-                     ->check(CLI::Range(0, 16383));
+  auto* a_slot =
+      audit_cmd->add_option("--slot", audit_args.slot, "a hash slot")->check(CLI::Range(0, 16383));
   auto* a_node = audit_cmd->add_option("--node", audit_args.node, "a node address");
   auto* a_plan = audit_cmd->add_option("--plan", audit_args.plan, "a plan id");
   a_slot->excludes(a_node)->excludes(a_plan);

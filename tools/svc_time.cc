@@ -41,10 +41,11 @@ Result<int64_t> ParseRfc3339(std::string_view s) {
   auto bad = [&] {
     return Status::InvalidArgument(fmt::format(
         "'{}' is not a sequence, an RFC 3339 time (2026-11-24T19:05:52Z) or a relative time "
-        "(-1h)", s));
+        "(-1h)",
+        s));
   };
-  if (!Digits(s, 0, 4, y) || s.size() < 20 || s[4] != '-' || !Digits(s, 5, 2, mo) ||
-      s[7] != '-' || !Digits(s, 8, 2, d) || (s[10] != 'T' && s[10] != 't' && s[10] != ' ') ||
+  if (!Digits(s, 0, 4, y) || s.size() < 20 || s[4] != '-' || !Digits(s, 5, 2, mo) || s[7] != '-' ||
+      !Digits(s, 8, 2, d) || (s[10] != 'T' && s[10] != 't' && s[10] != ' ') ||
       !Digits(s, 11, 2, h) || s[13] != ':' || !Digits(s, 14, 2, mi) || s[16] != ':' ||
       !Digits(s, 17, 2, sec)) {
     return bad();
@@ -100,8 +101,11 @@ Result<LogPoint> ParseLogPoint(std::string_view text, int64_t now_ms) {
     int64_t n = 0;
     auto [ptr, ec] = std::from_chars(text.data() + 1, text.data() + text.size(), n);
     std::string_view unit(ptr, text.data() + text.size() - ptr);
-    int64_t scale = unit == "s" ? 1000 : unit == "m" ? 60'000 : unit == "h" ? 3'600'000
-                  : unit == "d" ? 86'400'000 : 0;
+    int64_t scale = unit == "s"   ? 1000
+                    : unit == "m" ? 60'000
+                    : unit == "h" ? 3'600'000
+                    : unit == "d" ? 86'400'000
+                                  : 0;
     if (ec != std::errc() || scale == 0) {
       return Status::InvalidArgument(
           fmt::format("bad relative time '{}': use -Ns, -Nm, -Nh or -Nd", text));
@@ -117,8 +121,8 @@ std::string FormatTime(int64_t ms) {
   std::time_t secs = static_cast<std::time_t>(ms / 1000);
   std::tm tm{};
   gmtime_r(&secs, &tm);
-  return fmt::format("{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:03}Z", tm.tm_year + 1900,
-                     tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, ms % 1000);
+  return fmt::format("{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:03}Z", tm.tm_year + 1900, tm.tm_mon + 1,
+                     tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, ms % 1000);
 }
 
 Result<eventlog::Seq> FirstAtOrAfter(const eventlog::EventLog& log, const LogPoint& p) {
@@ -128,7 +132,10 @@ Result<eventlog::Seq> FirstAtOrAfter(const eventlog::EventLog& log, const LogPoi
   while (lo < hi) {
     eventlog::Seq mid = lo + (hi - lo) / 2;
     RS_ASSIGN_OR_RETURN(int64_t t, TimeOf(log, mid));
-    if (t >= p.time_ms) hi = mid; else lo = mid + 1;
+    if (t >= p.time_ms)
+      hi = mid;
+    else
+      lo = mid + 1;
   }
   return lo;
 }

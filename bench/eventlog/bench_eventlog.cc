@@ -133,7 +133,8 @@ int main(int argc, char** argv) {
                 static_cast<double>(log->SizeOnDisk()) / (1 << 20));
   }
   const int millions = history / 1'000'000;
-  const std::string suffix = millions >= 1 ? std::to_string(millions) + "m" : std::to_string(history);
+  const std::string suffix =
+      millions >= 1 ? std::to_string(millions) + "m" : std::to_string(history);
   {
     auto start = Clock::now();
     StateStoreOptions o;

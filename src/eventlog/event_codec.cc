@@ -396,8 +396,7 @@ bool GetPayload(cs::Event::Payload::Reader p, DecodedEvent& out) {
     }
     case Which::PLAN_FINISHED: {
       auto x = p.getPlanFinished();
-      v = PlanFinished{x.getPlanId(), static_cast<PlanOutcome>(x.getOutcome()),
-                       Str(x.getReason())};
+      v = PlanFinished{x.getPlanId(), static_cast<PlanOutcome>(x.getOutcome()), Str(x.getReason())};
       return true;
     }
     case Which::TOPOLOGY_COMMITTED:
@@ -413,8 +412,7 @@ bool GetPayload(cs::Event::Payload::Reader p, DecodedEvent& out) {
       return true;
     case Which::ALERT_RAISED: {
       auto x = p.getAlertRaised();
-      v = AlertRaised{Str(x.getSubject()), Str(x.getKind()), Str(x.getMessage()),
-                      x.getDelivered()};
+      v = AlertRaised{Str(x.getSubject()), Str(x.getKind()), Str(x.getMessage()), x.getDelivered()};
       return true;
     }
     case Which::COMPACTED: {
@@ -450,7 +448,8 @@ std::string TagName(uint16_t tag) {
       // Build each alternative once to ask the model for its name.
       [&]<size_t... I>(std::index_sequence<I...>) {
         ((p.emplace<I>(), names.emplace_back(EventKindName(p))), ...);
-      }(std::make_index_sequence<std::variant_size_v<EventPayload>>());
+      }
+      (std::make_index_sequence<std::variant_size_v<EventPayload>>());
       return names;
     }();
     return kNames[tag];
@@ -502,9 +501,9 @@ Result<DecodedEvent> DecodeEvent(std::string_view bytes) {
     out.tag = static_cast<uint16_t>(payload.which());
     if (!GetPayload(payload, out)) out.kind = RecordKind::kUnknown;
   });
-  KJ_IF_MAYBE(e, ex) {
-    return Status::Corruption(fmt::format("undecodable event ({} bytes): {}", bytes.size(),
-                                          e->getDescription().cStr()));
+  KJ_IF_MAYBE (e, ex) {
+    return Status::Corruption(
+        fmt::format("undecodable event ({} bytes): {}", bytes.size(), e->getDescription().cStr()));
   }
   return out;
 }
@@ -597,17 +596,16 @@ Result<ClusterState> DecodeState(std::string_view bytes) {
       s.plan = std::move(f);
     }
     for (auto h : r.getPlanHistory()) {
-      s.plan_history.push_back(PlanSummary{h.getId(), Str(h.getReason()),
-                                           static_cast<PlanOutcome>(h.getOutcome()),
-                                           Str(h.getDetail()), h.getProposedSeq(),
-                                           h.getFinishedSeq()});
+      s.plan_history.push_back(
+          PlanSummary{h.getId(), Str(h.getReason()), static_cast<PlanOutcome>(h.getOutcome()),
+                      Str(h.getDetail()), h.getProposedSeq(), h.getFinishedSeq()});
     }
     for (auto q : r.getPendingRequests()) s.pending_requests.push_back(Get(q));
     s.paused = r.getPaused();
     s.next_plan_id = r.getNextPlanId();
     s.next_request_id = r.getNextRequestId();
   });
-  KJ_IF_MAYBE(e, ex) {
+  KJ_IF_MAYBE (e, ex) {
     return Status::Corruption(fmt::format("undecodable snapshot ({} bytes): {}", bytes.size(),
                                           e->getDescription().cStr()));
   }

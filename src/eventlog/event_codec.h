@@ -23,8 +23,8 @@ enum class RecordKind : uint8_t {
 struct DecodedEvent {
   Event event;
   RecordKind kind = RecordKind::kEvent;
-  uint16_t tag = 0;          // The persisted union tag (see events.capnp).
-  std::string address;       // kCompacted: the node the compacted event was about.
+  uint16_t tag = 0;     // The persisted union tag (see events.capnp).
+  std::string address;  // kCompacted: the node the compacted event was about.
 };
 
 // The persisted union tag of a payload (its ordinal in events.capnp's `payload` union).

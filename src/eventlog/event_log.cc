@@ -159,8 +159,8 @@ Result<std::unique_ptr<EventLog>> EventLog::Open(const std::string& dir,
           (fs::temp_directory_path() / fmt::format("rs-eventlog-secondary-{}-{}", getpid(),
                                                    reinterpret_cast<uintptr_t>(log.get())))
               .string();
-      s = rocksdb::DB::OpenAsSecondary(db_options, dir, log->secondary_dir_, descs,
-                                       &log->handles_, &raw);
+      s = rocksdb::DB::OpenAsSecondary(db_options, dir, log->secondary_dir_, descs, &log->handles_,
+                                       &raw);
       break;
     }
   }
@@ -173,9 +173,9 @@ Result<std::unique_ptr<EventLog>> EventLog::Open(const std::string& dir,
   if (fresh) {
     rocksdb::WriteOptions wo;
     wo.sync = true;
-    RS_RETURN_IF_ERROR(FromRocks(
-        log->db_->Put(wo, log->meta_, std::string(kFormatKey), std::string(kFormatValue)),
-        "writing the format marker"));
+    RS_RETURN_IF_ERROR(
+        FromRocks(log->db_->Put(wo, log->meta_, std::string(kFormatKey), std::string(kFormatValue)),
+                  "writing the format marker"));
     fs::remove(creating, ec);
     if (ec) return Status::IoError(fmt::format("removing {}: {}", creating.string(), ec.message()));
   } else {
@@ -188,8 +188,8 @@ Result<std::unique_ptr<EventLog>> EventLog::Open(const std::string& dir,
     RS_RETURN_IF_ERROR(FromRocks(ms, "reading the format marker"));
     if (marker != kFormatValue) {
       return Status::FailedPrecondition(
-          fmt::format("{}: unsupported event log format '{}' (this binary reads '{}')", dir,
-                      marker, kFormatValue));
+          fmt::format("{}: unsupported event log format '{}' (this binary reads '{}')", dir, marker,
+                      kFormatValue));
     }
   }
   RS_RETURN_IF_ERROR(log->LoadBounds());
@@ -232,8 +232,8 @@ Status EventLog::LoadBounds() {
   auto check = [&](const char* which) -> Result<Seq> {
     Seq key = KeySeq(it->key());
     if (it->key().size() != 8) {
-      return Status::Corruption(fmt::format("{}: {} event has a {}-byte key", dir_, which,
-                                            it->key().size()));
+      return Status::Corruption(
+          fmt::format("{}: {} event has a {}-byte key", dir_, which, it->key().size()));
     }
     auto d = DecodeEvent(std::string_view(it->value().data(), it->value().size()));
     if (!d.ok()) return d.status().WithContext(fmt::format("{}: event {}", dir_, key));
@@ -270,8 +270,8 @@ Status EventLog::WriteLocked(std::vector<Event>& events, Durability durability) 
   }
   rocksdb::WriteOptions wo;
   wo.sync = durability == Durability::kSync;
-  RS_RETURN_IF_ERROR(FromRocks(db_->Write(wo, &batch),
-                               fmt::format("appending event {}", events.front().seq)));
+  RS_RETURN_IF_ERROR(
+      FromRocks(db_->Write(wo, &batch), fmt::format("appending event {}", events.front().seq)));
   if (first_seq_.load() == 0) first_seq_ = events.front().seq;
   {
     std::lock_guard lock(wait_mu_);
@@ -350,8 +350,7 @@ Status EventLog::ScanRaw(Seq from, Seq to,
   return FromRocks(it->status(), fmt::format("{}: reading events", dir_));
 }
 
-Status EventLog::Scan(Seq from, Seq to,
-                      const std::function<bool(const DecodedEvent&)>& fn) const {
+Status EventLog::Scan(Seq from, Seq to, const std::function<bool(const DecodedEvent&)>& fn) const {
   if (from < first_seq()) from = first_seq();
   Seq expect = from;
   Status error;

@@ -50,7 +50,7 @@ struct EventLogOptions {
   OpenMode mode = OpenMode::kReadWrite;
   bool create_if_missing = false;  // Only with kReadWrite.
   std::chrono::milliseconds group_commit_interval{5};
-  size_t keep_snapshots = 3;       // Older snapshots are deleted when a new one is saved.
+  size_t keep_snapshots = 3;  // Older snapshots are deleted when a new one is saved.
 };
 
 // The marker in `meta` that makes a RocksDB directory an event log.
@@ -92,8 +92,7 @@ class EventLog {
   // One record; NotFound when there is none with that sequence.
   Result<DecodedEvent> Read(Seq seq) const;
   // Raw records (key sequence, bytes), no checks: for verify and retention.
-  Status ScanRaw(Seq from, Seq to,
-                 const std::function<bool(Seq, std::string_view)>& fn) const;
+  Status ScanRaw(Seq from, Seq to, const std::function<bool(Seq, std::string_view)>& fn) const;
   // Overwrites one record as is; retention (tombstones) and tests (corruption) use it.
   Status PutRaw(Seq seq, std::string_view bytes);
   // Several rewrites in one synced WriteBatch.

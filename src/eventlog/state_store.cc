@@ -12,8 +12,8 @@ Status FoldInto(const EventLog& log, Seq to, ClusterState& state) {
       state = Apply(std::move(state), d.event);
     } else {
       if (d.kind == RecordKind::kUnknown) {
-        spdlog::warn("event {}: unknown kind {} (written by a newer version), skipped",
-                     d.event.seq, d.tag);
+        spdlog::warn("event {}: unknown kind {} (written by a newer version), skipped", d.event.seq,
+                     d.tag);
       }
       // The record still moves the state's position; it changes nothing else.
       state.last_seq = d.event.seq;
@@ -40,9 +40,9 @@ Result<ClusterState> StateAt(const EventLog& log, Seq at, bool use_snapshots) {
     }
   }
   if (state.last_seq == 0 && log.first_seq() > 1) {
-    return Status::FailedPrecondition(fmt::format(
-        "{}: the log starts at event {} and no snapshot covers the events before it",
-        log.dir(), log.first_seq()));
+    return Status::FailedPrecondition(
+        fmt::format("{}: the log starts at event {} and no snapshot covers the events before it",
+                    log.dir(), log.first_seq()));
   }
   RS_RETURN_IF_ERROR(FoldInto(log, at, state));
   return state;

@@ -43,7 +43,8 @@ inline NodeRef DemoRef(int i) {
   return NodeRef{DemoAddr(i), std::string(39, "abcdefgh"[i % 8]) + std::to_string(i)};
 }
 
-inline Topology DemoTopology(uint64_t epoch, const std::vector<std::pair<int, std::vector<SlotRange>>>& masters,
+inline Topology DemoTopology(uint64_t epoch,
+                             const std::vector<std::pair<int, std::vector<SlotRange>>>& masters,
                              const std::map<int, int>& replica_of) {
   Topology t;
   t.epoch = epoch;
@@ -66,11 +67,15 @@ inline Status WriteDemoHistory(StateStore& store) {
   MembershipChanged all;
   all.source = "lainlet:http://lainlet.lain:9001";
   for (int i = 0; i < 8; ++i) {
-    all.members.push_back(Member{static_cast<uint32_t>(i + 1), DemoAddr(i), "host-" + std::string(1, "abcd"[i % 4])});
+    all.members.push_back(
+        Member{static_cast<uint32_t>(i + 1), DemoAddr(i), "host-" + std::string(1, "abcd"[i % 4])});
   }
   Seq joined = w.Add("discovery", 0, all, 2 * kSec);
   for (int i = 0; i < 8; ++i) {
-    w.Add("prober", joined, NodeHealthChanged{DemoAddr(i), NodeHealth{Health::kUp, HealthReason::kNone, "", kDemoStartMs}}, 300, Durability::kGroup);
+    w.Add("prober", joined,
+          NodeHealthChanged{DemoAddr(i),
+                            NodeHealth{Health::kUp, HealthReason::kNone, "", kDemoStartMs}},
+          300, Durability::kGroup);
   }
   // Bootstrap: 4 masters, 4 replicas.
   std::vector<std::pair<int, std::vector<SlotRange>>> masters{
@@ -79,9 +84,12 @@ inline Status WriteDemoHistory(StateStore& store) {
   Topology t1 = DemoTopology(1, masters, replicas);
   Plan boot{1, "bootstrap: 8 members up", {joined}, {}};
   for (int i = 1; i < 8; ++i) boot.steps.push_back(Step{StepKind::kMeet, DemoRef(i), DemoRef(0)});
-  for (const auto& [m, slots] : masters) boot.steps.push_back(Step{StepKind::kAssignSlots, DemoRef(m), {}, slots});
-  for (const auto& [r, m] : replicas) boot.steps.push_back(Step{StepKind::kReplicate, DemoRef(r), DemoRef(m)});
-  boot.steps.push_back(Step{StepKind::kCommitTopology, {}, {}, {}, 0, FailoverMode::kDefault, {}, t1});
+  for (const auto& [m, slots] : masters)
+    boot.steps.push_back(Step{StepKind::kAssignSlots, DemoRef(m), {}, slots});
+  for (const auto& [r, m] : replicas)
+    boot.steps.push_back(Step{StepKind::kReplicate, DemoRef(r), DemoRef(m)});
+  boot.steps.push_back(
+      Step{StepKind::kCommitTopology, {}, {}, {}, 0, FailoverMode::kDefault, {}, t1});
   Seq p1 = w.Add("planner", joined, PlanProposed{boot, 0}, 1 * kSec);
   Seq last = p1;
   for (uint32_t s = 0; s < boot.steps.size(); ++s) {
@@ -101,8 +109,15 @@ inline Status WriteDemoHistory(StateStore& store) {
     w.Add("prober", e1, NodeObserved{DemoAddr(m), o}, 500, Durability::kGroup);
   }
   // A flap on a replica.
-  Seq flap = w.Add("prober", 0, NodeHealthChanged{DemoAddr(5), NodeHealth{Health::kSuspect, HealthReason::kTimeout, "no reply in 1000 ms", kDemoStartMs + 600 * kSec}}, 600 * kSec, Durability::kGroup);
-  w.Add("prober", flap, NodeHealthChanged{DemoAddr(5), NodeHealth{Health::kUp, HealthReason::kNone, "", kDemoStartMs + 603 * kSec}}, 3 * kSec, Durability::kGroup);
+  Seq flap = w.Add(
+      "prober", 0,
+      NodeHealthChanged{DemoAddr(5), NodeHealth{Health::kSuspect, HealthReason::kTimeout,
+                                                "no reply in 1000 ms", kDemoStartMs + 600 * kSec}},
+      600 * kSec, Durability::kGroup);
+  w.Add("prober", flap,
+        NodeHealthChanged{DemoAddr(5), NodeHealth{Health::kUp, HealthReason::kNone, "",
+                                                  kDemoStartMs + 603 * kSec}},
+        3 * kSec, Durability::kGroup);
 
   // lainlet drops instance 4 (127.0.0.1:7003): a drain plan moves its slots away.
   MembershipChanged shrunk = all;
@@ -116,8 +131,15 @@ inline Status WriteDemoHistory(StateStore& store) {
   drain.steps.push_back(Step{StepKind::kMigrate, DemoRef(3), DemoRef(0), {{12288, 14335}}});
   drain.steps.push_back(Step{StepKind::kMigrate, DemoRef(3), DemoRef(1), {{14336, 16383}}});
   drain.steps.push_back(Step{StepKind::kReplicate, DemoRef(7), DemoRef(2)});
-  drain.steps.push_back(Step{StepKind::kCommitTopology, {}, {}, {}, 0, FailoverMode::kDefault, {}, t2});
-  drain.steps.push_back(Step{StepKind::kForget, DemoRef(3), {}, {}, 0, FailoverMode::kDefault, {DemoRef(0), DemoRef(1), DemoRef(2)}});
+  drain.steps.push_back(
+      Step{StepKind::kCommitTopology, {}, {}, {}, 0, FailoverMode::kDefault, {}, t2});
+  drain.steps.push_back(Step{StepKind::kForget,
+                             DemoRef(3),
+                             {},
+                             {},
+                             0,
+                             FailoverMode::kDefault,
+                             {DemoRef(0), DemoRef(1), DemoRef(2)}});
   drain.steps.push_back(Step{StepKind::kReset, DemoRef(3)});
   Seq p2 = w.Add("planner", dropped, PlanProposed{drain, 0}, 30 * kSec);
   Seq s1 = w.Add("executor", p2, StepStarted{2, 0}, 100);
@@ -148,12 +170,15 @@ inline Status WriteDemoHistory(StateStore& store) {
   q.slots = {{100, 199}};
   Seq asked = w.Add("operator:alice", 0, OperatorRequested{q}, 1800 * kSec);
   std::vector<std::pair<int, std::vector<SlotRange>>> masters3{
-      {0, {{0, 99}, {200, 4095}, {12288, 14335}}}, {1, {{4096, 8191}, {14336, 16383}}},
+      {0, {{0, 99}, {200, 4095}, {12288, 14335}}},
+      {1, {{4096, 8191}, {14336, 16383}}},
       {2, {{100, 199}, {8192, 12287}}}};
   Topology t3 = DemoTopology(3, masters3, replicas2);
-  Plan manual{3, "operator alice: migrate 100-199 from 127.0.0.1:7000 to 127.0.0.1:7002", {asked}, {}};
+  Plan manual{
+      3, "operator alice: migrate 100-199 from 127.0.0.1:7000 to 127.0.0.1:7002", {asked}, {}};
   manual.steps.push_back(Step{StepKind::kMigrate, DemoRef(0), DemoRef(2), {{100, 199}}});
-  manual.steps.push_back(Step{StepKind::kCommitTopology, {}, {}, {}, 0, FailoverMode::kDefault, {}, t3});
+  manual.steps.push_back(
+      Step{StepKind::kCommitTopology, {}, {}, {}, 0, FailoverMode::kDefault, {}, t3});
   Seq p3 = w.Add("planner", asked, PlanProposed{manual, 1}, 200);
   w.Add("executor", p3, StepStarted{3, 0}, 100);
   w.Add("executor", p3, StepProgress{3, 0, {{100, 199}}, 9876}, 1500);
@@ -164,8 +189,14 @@ inline Status WriteDemoHistory(StateStore& store) {
   w.Add("executor", p3, PlanFinished{3, PlanOutcome::kCompleted, ""}, 10);
 
   // A replica goes down; an alert follows; then the controller restarts.
-  Seq down = w.Add("prober", 0, NodeHealthChanged{DemoAddr(6), NodeHealth{Health::kDown, HealthReason::kRefused, "connect: Connection refused", kDemoStartMs + 9000 * kSec}}, 900 * kSec, Durability::kGroup);
-  w.Add("alerter", down, AlertRaised{"node " + DemoAddr(6), "node-down", "refused 3 probes in a row", true}, 3 * kSec);
+  Seq down = w.Add("prober", 0,
+                   NodeHealthChanged{DemoAddr(6), NodeHealth{Health::kDown, HealthReason::kRefused,
+                                                             "connect: Connection refused",
+                                                             kDemoStartMs + 9000 * kSec}},
+                   900 * kSec, Durability::kGroup);
+  w.Add("alerter", down,
+        AlertRaised{"node " + DemoAddr(6), "node-down", "refused 3 probes in a row", true},
+        3 * kSec);
   w.Add("controller", 0, ControllerStopped{true}, 60 * kSec);
   w.Add("controller", 0, ControllerStarted{"0.1.0", "3f9a1c"}, 5 * kSec);
   return w.status();

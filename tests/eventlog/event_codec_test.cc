@@ -66,8 +66,8 @@ TEST(EventCodecTest, CompactedTombstoneKeepsHeaderKindAndAddress) {
 }
 
 TEST(EventCodecTest, GarbageIsCorruptionNotACrash) {
-  for (std::string bad : {std::string("\xff\xff\xff\xff\xff\xff\xff\xff\x10", 9),
-                          std::string("x"), std::string()}) {
+  for (std::string bad :
+       {std::string("\xff\xff\xff\xff\xff\xff\xff\xff\x10", 9), std::string("x"), std::string()}) {
     auto d = DecodeEvent(bad);
     EXPECT_FALSE(d.ok());
     if (!d.ok()) EXPECT_EQ(d.status().code(), StatusCode::kCorruption);

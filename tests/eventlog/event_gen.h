@@ -63,7 +63,8 @@ class EventGen {
     int n = static_cast<int>(Uniform(1, 3));
     for (int i = 0; i < n; ++i) {
       uint16_t first = static_cast<uint16_t>(Uniform(0, kSlotCount - 1));
-      uint16_t last = static_cast<uint16_t>(std::min<uint64_t>(kSlotCount - 1, first + Uniform(0, 500)));
+      uint16_t last =
+          static_cast<uint16_t>(std::min<uint64_t>(kSlotCount - 1, first + Uniform(0, 500)));
       out.push_back(SlotRange{first, last});
     }
     return NormalizeRanges(std::move(out));
@@ -87,8 +88,10 @@ class EventGen {
     o.address = Address(i);
     o.observation.id = NodeId(i);
     o.observation.role = Chance(50) ? Role::kMaster : Role::kReplica;
-    if (o.observation.role == Role::kReplica) o.observation.master_id = NodeId(RandomNode());
-    else o.observation.slots = Ranges();
+    if (o.observation.role == Role::kReplica)
+      o.observation.master_id = NodeId(RandomNode());
+    else
+      o.observation.slots = Ranges();
     if (Chance(10)) {
       o.observation.open_slots.push_back(
           OpenSlot{static_cast<uint16_t>(Uniform(0, kSlotCount - 1)), Chance(50), NodeId(i + 1)});
@@ -148,10 +151,15 @@ class EventGen {
       e.source = "executor";
       uint32_t step = step_;
       switch (Uniform(0, 9)) {
-        case 0: case 1: return StepStarted{plan_id_, step};
-        case 2: case 3: case 4:
+        case 0:
+        case 1:
+          return StepStarted{plan_id_, step};
+        case 2:
+        case 3:
+        case 4:
           return StepProgress{plan_id_, step, Ranges(), Uniform(0, 5000)};
-        case 5: case 6:
+        case 5:
+        case 6:
           if (++step_ >= plan_steps_) step_ = 0;
           return StepCompleted{plan_id_, step};
         case 7:
@@ -159,20 +167,28 @@ class EventGen {
         default: {
           plan_steps_ = 0;
           auto outcome = static_cast<PlanOutcome>(Uniform(0, 2));
-          return PlanFinished{plan_id_, outcome, outcome == PlanOutcome::kCompleted ? "" : "gave up"};
+          return PlanFinished{plan_id_, outcome,
+                              outcome == PlanOutcome::kCompleted ? "" : "gave up"};
         }
       }
     }
     uint64_t r = Uniform(0, 99);
-    if (r < 40) { e.source = "prober"; return Health(); }
-    if (r < 65) { e.source = "prober"; return Observed(); }
+    if (r < 40) {
+      e.source = "prober";
+      return Health();
+    }
+    if (r < 65) {
+      e.source = "prober";
+      return Observed();
+    }
     if (r < 70) {
       e.source = "discovery";
       MembershipChanged m;
       m.source = "lainlet:http://lainlet.lain:9001";
       for (int i = 0; i < nodes_; ++i) {
-        if (Chance(85)) m.members.push_back(Member{static_cast<uint32_t>(i + 1), Address(i),
-                                                   "host" + std::to_string(i % 4)});
+        if (Chance(85))
+          m.members.push_back(
+              Member{static_cast<uint32_t>(i + 1), Address(i), "host" + std::to_string(i % 4)});
       }
       return m;
     }
@@ -190,7 +206,10 @@ class EventGen {
       q.plan_id = plan_id_;
       return OperatorRequested{q};
     }
-    if (r < 77) { e.source = "planner"; return OperatorRejected{Uniform(1, 5), "no such node"}; }
+    if (r < 77) {
+      e.source = "planner";
+      return OperatorRejected{Uniform(1, 5), "no such node"};
+    }
     if (r < 84) {
       e.source = "planner";
       PlanProposed p;
@@ -210,9 +229,18 @@ class EventGen {
       step_ = 0;
       return p;
     }
-    if (r < 90) { e.source = "executor"; return TopologyCommitted{RandomTopology()}; }
-    if (r < 92) { e.source = "controller"; return ControllerStarted{"0.1.0", "cafe1234"}; }
-    if (r < 93) { e.source = "controller"; return ControllerStopped{Chance(50)}; }
+    if (r < 90) {
+      e.source = "executor";
+      return TopologyCommitted{RandomTopology()};
+    }
+    if (r < 92) {
+      e.source = "controller";
+      return ControllerStarted{"0.1.0", "cafe1234"};
+    }
+    if (r < 93) {
+      e.source = "controller";
+      return ControllerStopped{Chance(50)};
+    }
     e.source = "alerter";
     return AlertRaised{"node " + Address(RandomNode()), "node-down", "refused 3 times", Chance(50)};
   }
@@ -239,37 +267,77 @@ inline Event FullEvent(size_t index) {
   std::vector<SlotRange> ranges{{0, 5460}, {6000, 6000}};
   Topology topo{9, {Shard{a, ranges, {b}}, Shard{b, {{5461, 5999}}, {a}}}};
   switch (index) {
-    case 0: e.payload = MembershipChanged{{Member{4, a.address, "host-a"}, Member{5, b.address, "host-b"}}, "lainlet:x"}; break;
-    case 1: e.payload = NodeHealthChanged{a.address, NodeHealth{Health::kSuspect, HealthReason::kTimeout, "timeout", 17}}; break;
+    case 0:
+      e.payload = MembershipChanged{
+          {Member{4, a.address, "host-a"}, Member{5, b.address, "host-b"}}, "lainlet:x"};
+      break;
+    case 1:
+      e.payload = NodeHealthChanged{
+          a.address, NodeHealth{Health::kSuspect, HealthReason::kTimeout, "timeout", 17}};
+      break;
     case 2: {
-      NodeObservation o{a.id, Role::kReplica, b.id, ranges, {OpenSlot{7, true, b.id}}, 3, 4, 5, true, true, 99, {}};
-      o.peers.push_back(PeerView{b.id, b.address, Role::kMaster, "", true, true, true, false, 8, ranges});
+      NodeObservation o{a.id, Role::kReplica, b.id, ranges, {OpenSlot{7, true, b.id}}, 3, 4, 5,
+                        true, true,           99,   {}};
+      o.peers.push_back(
+          PeerView{b.id, b.address, Role::kMaster, "", true, true, true, false, 8, ranges});
       e.payload = NodeObserved{a.address, o};
       break;
     }
     case 3: {
-      OperatorRequest q{7, "bob", OperatorKind::kRebalance, a.address, b.address, a.address, ranges, 12,
-                        FailoverMode::kTakeover, {{a.address, 1.5}, {b.address, 0.25}}, 3.5, 17};
+      OperatorRequest q{7,
+                        "bob",
+                        OperatorKind::kRebalance,
+                        a.address,
+                        b.address,
+                        a.address,
+                        ranges,
+                        12,
+                        FailoverMode::kTakeover,
+                        {{a.address, 1.5}, {b.address, 0.25}},
+                        3.5,
+                        17};
       e.payload = OperatorRequested{q};
       break;
     }
-    case 4: e.payload = OperatorRejected{7, "unknown node"}; break;
+    case 4:
+      e.payload = OperatorRejected{7, "unknown node"};
+      break;
     case 5: {
       Plan p{17, "drain 10.0.0.1:6379", {40, 41}, {}};
-      p.steps.push_back(Step{StepKind::kMigrate, a, b, ranges, 6, FailoverMode::kForce, {a, b}, topo});
-      p.steps.push_back(Step{StepKind::kCommitTopology, b, a, {}, 0, FailoverMode::kDefault, {}, topo});
+      p.steps.push_back(
+          Step{StepKind::kMigrate, a, b, ranges, 6, FailoverMode::kForce, {a, b}, topo});
+      p.steps.push_back(
+          Step{StepKind::kCommitTopology, b, a, {}, 0, FailoverMode::kDefault, {}, topo});
       e.payload = PlanProposed{p, 7};
       break;
     }
-    case 6: e.payload = StepStarted{17, 1}; break;
-    case 7: e.payload = StepProgress{17, 1, ranges, 1234}; break;
-    case 8: e.payload = StepCompleted{17, 1}; break;
-    case 9: e.payload = StepFailed{17, 1, "BUSYKEY"}; break;
-    case 10: e.payload = PlanFinished{17, PlanOutcome::kAborted, "operator"}; break;
-    case 11: e.payload = TopologyCommitted{topo}; break;
-    case 12: e.payload = ControllerStarted{"0.1.0", "abcdef"}; break;
-    case 13: e.payload = ControllerStopped{false}; break;
-    case 14: e.payload = AlertRaised{"node 10.0.0.1:6379", "node-down", "refused", true}; break;
+    case 6:
+      e.payload = StepStarted{17, 1};
+      break;
+    case 7:
+      e.payload = StepProgress{17, 1, ranges, 1234};
+      break;
+    case 8:
+      e.payload = StepCompleted{17, 1};
+      break;
+    case 9:
+      e.payload = StepFailed{17, 1, "BUSYKEY"};
+      break;
+    case 10:
+      e.payload = PlanFinished{17, PlanOutcome::kAborted, "operator"};
+      break;
+    case 11:
+      e.payload = TopologyCommitted{topo};
+      break;
+    case 12:
+      e.payload = ControllerStarted{"0.1.0", "abcdef"};
+      break;
+    case 13:
+      e.payload = ControllerStopped{false};
+      break;
+    case 14:
+      e.payload = AlertRaised{"node 10.0.0.1:6379", "node-down", "refused", true};
+      break;
   }
   return e;
 }

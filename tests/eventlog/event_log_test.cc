@@ -7,10 +7,10 @@
 #include <rocksdb/db.h>
 
 #include "event_gen.h"
-#include "future_kind.h"
 #include "eventlog/retention.h"
 #include "eventlog/state_store.h"
 #include "eventlog/verify.h"
+#include "future_kind.h"
 #include "temp_dir.h"
 
 namespace rs::eventlog {
@@ -110,7 +110,8 @@ TEST(EventLogTest, ConcurrentAppendsGetUniqueContiguousSequences) {
   for (int t = 0; t < 4; ++t) {
     threads.emplace_back([&, t] {
       EventGen gen(100 + t);
-      for (int i = 0; i < 100; ++i) ASSERT_TRUE(log->Append(gen.NextHealth(), Durability::kGroup).ok());
+      for (int i = 0; i < 100; ++i)
+        ASSERT_TRUE(log->Append(gen.NextHealth(), Durability::kGroup).ok());
     });
   }
   for (auto& th : threads) th.join();
@@ -148,15 +149,15 @@ TEST(EventLogTest, OpenRefusesARocksDbWithoutTheMarker) {
   }
   auto log = EventLog::Open(tmp.path(), Create());
   ASSERT_FALSE(log.ok());
-  EXPECT_NE(log.status().message().find("RocksDB database but not an event log"),
-            std::string::npos)
+  EXPECT_NE(log.status().message().find("RocksDB database but not an event log"), std::string::npos)
       << log.status().message();
 }
 
 // Deletes one event behind the log's back.
 void DeleteEvent(const std::string& dir, Seq seq) {
   std::vector<rocksdb::ColumnFamilyDescriptor> descs;
-  for (const char* n : {"default", "events", "snapshots", "meta"}) descs.emplace_back(n, rocksdb::ColumnFamilyOptions());
+  for (const char* n : {"default", "events", "snapshots", "meta"})
+    descs.emplace_back(n, rocksdb::ColumnFamilyOptions());
   std::vector<rocksdb::ColumnFamilyHandle*> h;
   rocksdb::DB* db = nullptr;
   ASSERT_TRUE(rocksdb::DB::Open(rocksdb::Options(), dir, descs, &h, &db).ok());

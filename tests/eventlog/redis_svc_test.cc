@@ -183,7 +183,8 @@ TEST_F(RedisSvcTest, AuditOfASlotChainsTheTopologyChangeBackToLainlet) {
   }
   ASSERT_FALSE(commit.empty()) << r.out;
   EXPECT_NE(commit.find("epoch 2"), std::string::npos);
-  EXPECT_NE(commit.find("#53 plan-proposed: plan 2: drain 127.0.0.1:7003"), std::string::npos) << commit;
+  EXPECT_NE(commit.find("#53 plan-proposed: plan 2: drain 127.0.0.1:7003"), std::string::npos)
+      << commit;
   EXPECT_NE(commit.find("#52 membership: 7 members from lainlet"), std::string::npos) << commit;
   EXPECT_NE(commit.find("-127.0.0.1:7003#4"), std::string::npos) << commit;
   EXPECT_EQ(r.out.find("plan 3"), std::string::npos) << "slot 13000 was not in plan 3";
@@ -252,7 +253,10 @@ TEST_F(RedisSvcTest, ReadsAndFollowsWhileTheWriterHasTheLogOpen) {
          std::chrono::steady_clock::now() < deadline) {
     char buf[4096];
     ssize_t n = read(out[0], buf, sizeof(buf));
-    if (n > 0) seen.append(buf, n); else std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    if (n > 0)
+      seen.append(buf, n);
+    else
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
   }
   kill(pid, SIGTERM);
   int status = 0;
