@@ -1,0 +1,56 @@
+// Discovery's output stage: raw snapshots from a source go through the debounce, re-evaluated
+// every second, and come out as MembershipChanged events on the sink, only when the wanted set
+// changes.
+// Thread contract: owned by its libuv loop thread (sources call OnSnapshot on that thread).
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <vector>
+
+#include <uv.h>
+
+#include "common/status.h"
+#include "discovery/debounce.h"
+#include "discovery/source.h"
+
+namespace rs::discovery {
+
+class Membership {
+ public:
+  // `reachable` is asked about missing members before a mass removal (the prober's view);
+  // `now_ms` is the wall clock unless a test passes its own.
+  Membership(uv_loop_t* loop, DebounceOptions options, std::string source, ReachableFn reachable,
+             EventSink sink, std::function<int64_t()> now_ms = {});
+  // Stop() must have been called and the loop run until its handle closed.
+  ~Membership();
+  Membership(const Membership&) = delete;
+  Membership& operator=(const Membership&) = delete;
+
+  // The member set already recorded in the event log (see MembershipDebounce::Restore).
+  void Restore(std::vector<eventlog::Member> members) { debounce_.Restore(std::move(members)); }
+  Status Start(int64_t tick_ms = 1000);
+  void Stop();
+
+  // Hand this to a source.
+  SnapshotFn snapshot_fn() {
+    return [this](std::vector<eventlog::Member> s) { OnSnapshot(std::move(s)); };
+  }
+  void OnSnapshot(std::vector<eventlog::Member> snapshot);
+  const MembershipDebounce& debounce() const { return debounce_; }
+
+ private:
+  void Emit(std::optional<eventlog::MembershipChanged> change);
+
+  uv_loop_t* loop_;
+  MembershipDebounce debounce_;
+  ReachableFn reachable_;
+  EventSink sink_;
+  std::function<int64_t()> now_ms_;
+  uv_timer_t tick_;
+  bool started_ = false;
+  bool closed_ = true;
+};
+
+}  // namespace rs::discovery
