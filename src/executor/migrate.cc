@@ -2,6 +2,7 @@
 // on the source, MIGRATE ... KEYS until empty, then SETSLOT NODE on the destination first, the
 // source next, every other master last. SETSLOT calls are pipelined per chunk of slots.
 #include <algorithm>
+#include <optional>
 #include <chrono>
 #include <thread>
 
@@ -180,20 +181,35 @@ Status StepRunner::ResolveBusyKeys(const NodeRef& source, const NodeRef& dest,
                                    const std::vector<std::string>& keys) {
   // A key on both sides is only replaced when both values are equal (redis-cli's rule): compare
   // DEBUG DIGEST-VALUE, or the DUMP payload where DEBUG is disabled.
+  // The slot is IMPORTING on the destination, so reads there need ASKING first.
+  auto asking = [&](const std::string& address,
+                    std::vector<std::string> args) -> Result<Reply> {
+    RS_ASSIGN_OR_RETURN(auto r, pool_->Pipeline(address, {{"ASKING"}, args}));
+    return std::move(r[1]);
+  };
+  // The digest of a key's value; nullopt when the node does not hold it (the keys of the batch
+  // before and after the busy one were moved, and a MIGRATING source answers ASK for them).
+  auto digest = [&](const std::string& address,
+                    const std::string& key) -> Result<std::optional<std::string>> {
+    RS_ASSIGN_OR_RETURN(Reply exists, asking(address, {"EXISTS", key}));
+    if (exists.ErrorStartsWith("ASK") || (!exists.is_error() && exists.integer == 0)) {
+      return std::optional<std::string>();
+    }
+    auto d = asking(address, {"DEBUG", "DIGEST-VALUE", key});
+    if (d.ok() && !d->is_error() && !d->elements.empty()) {
+      return std::optional<std::string>(d->elements[0].str);
+    }
+    RS_ASSIGN_OR_RETURN(Reply dump, ExpectOk(asking(address, {"DUMP", key}),
+                                             fmt::format("DUMP {} on {}", key, address)));
+    return std::optional<std::string>("dump:" + dump.str);
+  };
   std::vector<std::string> replace;
   for (const std::string& key : keys) {
-    RS_ASSIGN_OR_RETURN(Reply exists, ExpectOk(pool_->Command(dest.address, {"EXISTS", key}),
-                                               "EXISTS"));
-    if (exists.integer == 0) continue;
-    auto digest = [&](const std::string& address) -> Result<std::string> {
-      auto d = pool_->Command(address, {"DEBUG", "DIGEST-VALUE", key});
-      if (d.ok() && !d->is_error() && !d->elements.empty()) return d->elements[0].str;
-      RS_ASSIGN_OR_RETURN(Reply dump, ExpectOk(pool_->Command(address, {"DUMP", key}), "DUMP"));
-      return "dump:" + dump.str;
-    };
-    RS_ASSIGN_OR_RETURN(std::string a, digest(source.address));
-    RS_ASSIGN_OR_RETURN(std::string b, digest(dest.address));
-    if (a != b) {
+    RS_ASSIGN_OR_RETURN(auto a, digest(source.address, key));
+    if (!a) continue;  // Already moved.
+    RS_ASSIGN_OR_RETURN(auto b, digest(dest.address, key));
+    if (!b) continue;  // Not busy: the next MIGRATE moves it.
+    if (*a != *b) {
       return Status::Aborted(fmt::format(
           "key '{}' exists on both {} and {} with different values (BUSYKEY); resolve it by hand, "
           "nothing was overwritten",

@@ -1,0 +1,349 @@
+// The executor against real redis-server nodes: bootstrap a cluster step by step, migrate slots
+// holding keys, resume interrupted migrations, and refuse to overwrite differing keys.
+#include "executor/executor.h"
+
+#include <gtest/gtest.h>
+
+#include <mutex>
+
+#include "common/slot.h"
+#include "eventlog/cluster_state.h"
+#include "support/local_cluster.h"
+
+namespace rs::executor {
+namespace {
+
+using eventlog::NodeRef;
+using eventlog::SlotRange;
+using eventlog::Step;
+using eventlog::StepKind;
+
+// Records events in memory and folds them, as the controller does over RocksDB.
+class MemoryJournal : public Journal {
+ public:
+  Result<eventlog::Seq> Record(eventlog::EventPayload payload, eventlog::Seq cause,
+                               bool sync) override {
+    std::lock_guard lock(mu_);
+    eventlog::Event e;
+    e.seq = ++seq_;
+    e.cause = cause;
+    e.payload = std::move(payload);
+    events_.push_back(e);
+    state_ = eventlog::Apply(std::move(state_), e);
+    return e.seq;
+  }
+  eventlog::ClusterState State() override {
+    std::lock_guard lock(mu_);
+    return state_;
+  }
+  std::vector<eventlog::Event> Events() {
+    std::lock_guard lock(mu_);
+    return events_;
+  }
+
+ private:
+  std::mutex mu_;
+  eventlog::Seq seq_ = 0;
+  eventlog::ClusterState state_;
+  std::vector<eventlog::Event> events_;
+};
+
+class ExecutorTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    test::LocalClusterOptions o;
+    o.masters = 3;
+    o.replicas_per_master = 1;
+    o.hosts = {"127.0.0.1", "127.0.0.2", "127.0.0.3"};
+    o.cluster_node_timeout_ms = 5000;
+    cluster_ = std::make_unique<test::LocalCluster>(o);
+    ASSERT_TRUE(cluster_->StartNodes().ok());
+    for (size_t i = 0; i < cluster_->size(); ++i) {
+      auto id = cluster_->node(i).NodeId();
+      ASSERT_TRUE(id.ok()) << id.status().ToString();
+      nodes_.push_back({cluster_->node(i).address(), *id});
+    }
+  }
+
+  // A plan forming masters 0..2 with replicas 3..5, the way the planner's bootstrap does.
+  eventlog::Plan BootstrapPlan() {
+    eventlog::Plan plan;
+    plan.id = 1;
+    plan.reason = "bootstrap";
+    const SlotRange ranges[] = {{0, 5460}, {5461, 10922}, {10923, 16383}};
+    eventlog::Topology topo;
+    topo.epoch = 1;
+    for (int i = 0; i < 6; ++i) {
+      Step s;
+      s.kind = StepKind::kSetConfigEpoch;
+      s.target = nodes_[i];
+      s.config_epoch = i + 1;
+      plan.steps.push_back(s);
+    }
+    for (int i = 0; i < 3; ++i) {
+      Step s;
+      s.kind = StepKind::kAssignSlots;
+      s.target = nodes_[i];
+      s.slots = {ranges[i]};
+      plan.steps.push_back(s);
+    }
+    for (int i = 1; i < 6; ++i) {
+      Step s;
+      s.kind = StepKind::kMeet;
+      s.target = nodes_[i];
+      s.peer = nodes_[0];
+      plan.steps.push_back(s);
+    }
+    for (int i = 3; i < 6; ++i) {
+      Step s;
+      s.kind = StepKind::kReplicate;
+      s.target = nodes_[i];
+      s.peer = nodes_[i - 3];
+      plan.steps.push_back(s);
+    }
+    for (int i = 0; i < 3; ++i) {
+      topo.shards.push_back({nodes_[i], {ranges[i]}, {nodes_[i + 3]}});
+    }
+    Step commit;
+    commit.kind = StepKind::kCommitTopology;
+    commit.topology = topo;
+    plan.steps.push_back(commit);
+    return plan;
+  }
+
+  void Propose(MemoryJournal& journal, eventlog::Plan plan) {
+    ASSERT_TRUE(journal.Record(eventlog::PlanProposed{std::move(plan), 0}, 0, true).ok());
+  }
+
+  void Bootstrap(MemoryJournal& journal) {
+    Propose(journal, BootstrapPlan());
+    Executor ex(config_, &journal);
+    Status s = ex.RunPlan(nullptr);
+    ASSERT_TRUE(s.ok()) << s.ToString() << "\n" << cluster_->LogTails();
+    ASSERT_TRUE(cluster_->WaitForClusterOk(std::chrono::seconds(20)).ok());
+  }
+
+  test::RedisClient Client(size_t i) {
+    auto c = cluster_->node(i).Connect();
+    EXPECT_TRUE(c.ok());
+    return std::move(*c);
+  }
+
+  // Writes `n` keys whose slots fall in `range` straight to node `owner`.
+  std::vector<std::string> WriteKeys(size_t owner, SlotRange range, int n) {
+    auto c = Client(owner);
+    std::vector<std::string> keys;
+    for (int i = 0; keys.size() < static_cast<size_t>(n); ++i) {
+      std::string k = "key:" + std::to_string(i);
+      uint16_t slot = KeySlot(k);
+      if (slot < range.first || slot > range.last) continue;
+      c.Append({"SET", k, "value-" + k});
+      keys.push_back(k);
+    }
+    for (size_t i = 0; i < keys.size(); ++i) EXPECT_TRUE(c.GetReply().ok());
+    return keys;
+  }
+
+  ExecutorConfig config_;
+  std::unique_ptr<test::LocalCluster> cluster_;
+  std::vector<NodeRef> nodes_;
+};
+
+TEST_F(ExecutorTest, BootstrapPlanFormsClusterAndCommitsTopology) {
+  MemoryJournal journal;
+  Bootstrap(journal);
+  auto state = journal.State();
+  EXPECT_FALSE(state.plan.has_value());
+  ASSERT_EQ(state.topology.epoch, 1u);
+  EXPECT_EQ(state.topology.shards.size(), 3u);
+  ASSERT_EQ(state.plan_history.size(), 1u);
+  EXPECT_EQ(state.plan_history[0].outcome, eventlog::PlanOutcome::kCompleted);
+  // Every step was started (synced) before it completed.
+  int started = 0, completed = 0;
+  for (const auto& e : journal.Events()) {
+    started += std::holds_alternative<eventlog::StepStarted>(e.payload);
+    completed += std::holds_alternative<eventlog::StepCompleted>(e.payload);
+  }
+  EXPECT_EQ(started, 18);
+  EXPECT_EQ(completed, 18);
+}
+
+TEST_F(ExecutorTest, BootstrapIsIdempotentWhenRunAgain) {
+  MemoryJournal journal;
+  Bootstrap(journal);
+  auto plan = BootstrapPlan();
+  plan.id = 2;
+  Propose(journal, plan);
+  Executor ex(config_, &journal);
+  Status s = ex.RunPlan(nullptr);
+  EXPECT_TRUE(s.ok()) << s.ToString();
+}
+
+TEST_F(ExecutorTest, MigrateMovesEveryKeyAndOwnership) {
+  MemoryJournal journal;
+  Bootstrap(journal);
+  auto keys = WriteKeys(0, {0, 999}, 5000);
+  eventlog::Plan plan;
+  plan.id = 2;
+  Step m;
+  m.kind = StepKind::kMigrate;
+  m.target = nodes_[0];
+  m.peer = nodes_[1];
+  m.slots = {{0, 999}};
+  plan.steps.push_back(m);
+  Propose(journal, plan);
+  Executor ex(config_, &journal);
+  Status s = ex.RunPlan(nullptr);
+  ASSERT_TRUE(s.ok()) << s.ToString();
+  auto dest = Client(1);
+  for (const auto& k : keys) {
+    auto v = dest.CommandString("GET", k);
+    ASSERT_TRUE(v.ok()) << k;
+    EXPECT_EQ(*v, "value-" + k);
+  }
+  auto src = Client(0);
+  EXPECT_EQ(*src.CommandString("DBSIZE"), "0");
+  // Every node agrees that node 1 owns slot 500, and progress covered all 1000 slots.
+  for (size_t i = 0; i < 3; ++i) {
+    auto c = Client(i);
+    auto r = c.Command("CLUSTER", "SLOTS");
+    ASSERT_TRUE(r.ok());
+    bool found = false;
+    for (const auto& range : r->elements) {
+      if (range.elements[0].integer <= 500 && range.elements[1].integer >= 500) {
+        EXPECT_EQ(range.elements[2].elements[2].str, nodes_[1].id) << "view of node " << i;
+        found = true;
+      }
+    }
+    EXPECT_TRUE(found);
+  }
+  uint64_t keys_moved = 0;
+  std::vector<SlotRange> done;
+  for (const auto& e : journal.Events()) {
+    if (auto* p = std::get_if<eventlog::StepProgress>(&e.payload)) {
+      keys_moved += p->keys_moved;
+      done.insert(done.end(), p->slots_done.begin(), p->slots_done.end());
+    }
+  }
+  EXPECT_EQ(keys_moved, keys.size());
+  EXPECT_EQ(eventlog::NormalizeRanges(done), (std::vector<SlotRange>{{0, 999}}));
+}
+
+TEST_F(ExecutorTest, ResumesAHalfDoneMigrationWithoutLosingKeys) {
+  MemoryJournal journal;
+  Bootstrap(journal);
+  auto keys = WriteKeys(0, {100, 100}, 300);
+  // Leave slot 100 half migrated, as a crash between MIGRATE batches would.
+  auto dest = Client(1);
+  auto src = Client(0);
+  ASSERT_FALSE(dest.Command("CLUSTER", "SETSLOT", "100", "IMPORTING", nodes_[0].id)->is_error());
+  ASSERT_FALSE(src.Command("CLUSTER", "SETSLOT", "100", "MIGRATING", nodes_[1].id)->is_error());
+  std::vector<std::string> mig = {"MIGRATE", "127.0.0.2", std::to_string(cluster_->node(1).port()),
+                                  "", "0", "5000", "KEYS"};
+  mig.insert(mig.end(), keys.begin(), keys.begin() + 150);
+  auto r = src.Command(mig);
+  ASSERT_TRUE(r.ok());
+  ASSERT_FALSE(r->is_error()) << r->str;
+
+  eventlog::Plan plan;
+  plan.id = 2;
+  Step m;
+  m.kind = StepKind::kMigrate;
+  m.target = nodes_[0];
+  m.peer = nodes_[1];
+  m.slots = {{100, 100}};
+  plan.steps.push_back(m);
+  Propose(journal, plan);
+  Executor ex(config_, &journal);
+  Status s = ex.RunPlan(nullptr);
+  ASSERT_TRUE(s.ok()) << s.ToString();
+  for (const auto& k : keys) {
+    auto v = dest.CommandString("GET", k);
+    ASSERT_TRUE(v.ok()) << k;
+    EXPECT_EQ(*v, "value-" + k);
+  }
+  auto nodes = src.CommandString("CLUSTER", "NODES");
+  ASSERT_TRUE(nodes.ok());
+  EXPECT_EQ(nodes->find('['), std::string::npos) << "open slot left: " << *nodes;
+}
+
+TEST_F(ExecutorTest, BusyKeyWithDifferentValueStopsAndOverwritesNothing) {
+  MemoryJournal journal;
+  Bootstrap(journal);
+  auto keys = WriteKeys(0, {200, 200}, 20);
+  auto dest = Client(1);
+  // The destination already holds one of the keys with another value (while importing).
+  ASSERT_FALSE(dest.Command("CLUSTER", "SETSLOT", "200", "IMPORTING", nodes_[0].id)->is_error());
+  ASSERT_FALSE(dest.Command("ASKING")->is_error());
+  ASSERT_FALSE(dest.Command("SET", keys[3], "other")->is_error());
+
+  eventlog::Plan plan;
+  plan.id = 2;
+  Step m;
+  m.kind = StepKind::kMigrate;
+  m.target = nodes_[0];
+  m.peer = nodes_[1];
+  m.slots = {{200, 200}};
+  plan.steps.push_back(m);
+  Propose(journal, plan);
+  Executor ex(config_, &journal);
+  Status s = ex.RunPlan(nullptr);
+  ASSERT_FALSE(s.ok());
+  EXPECT_NE(s.message().find(keys[3]), std::string::npos) << s.ToString();
+  // Both values survive.
+  ASSERT_FALSE(dest.Command("ASKING")->is_error());
+  EXPECT_EQ(*dest.CommandString("GET", keys[3]), "other");
+  auto src = Client(0);
+  EXPECT_EQ(*src.CommandString("GET", keys[3]), "value-" + keys[3]);
+  auto state = journal.State();
+  ASSERT_EQ(state.plan_history.back().outcome, eventlog::PlanOutcome::kFailed);
+  EXPECT_NE(state.plan_history.back().detail.find("BUSYKEY"), std::string::npos);
+}
+
+TEST_F(ExecutorTest, BusyKeyWithEqualValueIsReplacedAndMigrationCompletes) {
+  MemoryJournal journal;
+  Bootstrap(journal);
+  auto keys = WriteKeys(0, {300, 300}, 20);
+  auto dest = Client(1);
+  ASSERT_FALSE(dest.Command("CLUSTER", "SETSLOT", "300", "IMPORTING", nodes_[0].id)->is_error());
+  ASSERT_FALSE(dest.Command("ASKING")->is_error());
+  ASSERT_FALSE(dest.Command("SET", keys[5], "value-" + keys[5])->is_error());
+
+  eventlog::Plan plan;
+  plan.id = 2;
+  Step m;
+  m.kind = StepKind::kMigrate;
+  m.target = nodes_[0];
+  m.peer = nodes_[1];
+  m.slots = {{300, 300}};
+  plan.steps.push_back(m);
+  Propose(journal, plan);
+  Executor ex(config_, &journal);
+  Status s = ex.RunPlan(nullptr);
+  ASSERT_TRUE(s.ok()) << s.ToString();
+  for (const auto& k : keys) EXPECT_EQ(*dest.CommandString("GET", k), "value-" + k);
+  EXPECT_EQ(*Client(0).CommandString("DBSIZE"), "0");
+}
+
+TEST_F(ExecutorTest, FailoverPromotesReplicaAndVerifiesWithRole) {
+  MemoryJournal journal;
+  Bootstrap(journal);
+  eventlog::Plan plan;
+  plan.id = 2;
+  Step f;
+  f.kind = StepKind::kFailover;
+  f.target = nodes_[3];
+  f.peer = nodes_[0];
+  plan.steps.push_back(f);
+  Propose(journal, plan);
+  Executor ex(config_, &journal);
+  Status s = ex.RunPlan(nullptr);
+  ASSERT_TRUE(s.ok()) << s.ToString();
+  auto c = Client(3);
+  auto role = c.Command("ROLE");
+  ASSERT_TRUE(role.ok());
+  EXPECT_EQ(role->elements[0].str, "master");
+}
+
+}  // namespace
+}  // namespace rs::executor
