@@ -94,8 +94,13 @@ std::optional<Decision> SafetyFailover(const Context& ctx) {
     }
     if (best == nullptr) continue;  // Nothing to promote; the alert is the controller's.
 
+    // FORCE still needs the votes of a majority of all masters; without it only TAKEOVER works,
+    // and only when policy allows it (it bumps the epoch without consensus).
     FailoverMode mode = FailoverMode::kForce;
-    if (ctx.policy.allow_takeover && masters_down * 2 > masters) mode = FailoverMode::kTakeover;
+    if ((masters - masters_down) < masters / 2 + 1) {
+      if (!ctx.policy.allow_takeover) continue;
+      mode = FailoverMode::kTakeover;
+    }
     PlanBuilder b(ctx, fmt::format("failover: master {} {}", addr, why), {s.last_seq});
     eventlog::Step step = MakeStep(StepKind::kFailover, v.Ref(*best), v.Ref(addr));
     step.mode = mode;

@@ -491,6 +491,19 @@ TEST_F(PlannerTest, DriftThatKeepsAntiAffinityIsLeftAlone) {
   EXPECT_EQ(d.plan.steps.size(), 1u) << DecisionToString(d);  // Only the commit.
 }
 
+TEST_F(PlannerTest, TakeoverOnlyWhenPolicyAllowsItAndNoMajorityAnswers) {
+  Formed(3, 3, 3);
+  sim_.Crash(masters_[0]);
+  sim_.Crash(masters_[1]);
+  sim_.Advance(1000);
+  Decision d = Next();
+  EXPECT_EQ(d.kind, DecisionKind::kNothing) << DecisionToString(d);  // FORCE could not win a vote.
+  policy_.allow_takeover = true;
+  d = Next();
+  ASSERT_EQ(d.kind, DecisionKind::kPlan);
+  EXPECT_EQ(StepsOf(d.plan, StepKind::kFailover)[0].mode, FailoverMode::kTakeover);
+}
+
 TEST_F(PlannerTest, SameStateGivesByteIdenticalPlans) {
   Formed(5, 5, 3);
   sim_.AddNode(Host(0));

@@ -42,9 +42,10 @@ void SimCluster::SetWanted(const std::string& address, bool wanted) {
   nodes_.at(address).wanted = wanted;
 }
 
-void SimCluster::Crash(const std::string& address) {
+void SimCluster::Crash(const std::string& address, bool host_down) {
   SimNode& n = nodes_.at(address);
   n.alive = false;
+  n.host_down = host_down;
   n.down_since_ms = now_ms_;
 }
 
@@ -52,6 +53,7 @@ void SimCluster::Restart(const std::string& address) {
   SimNode& n = nodes_.at(address);
   n.alive = true;
   n.partitioned = false;
+  n.host_down = false;
   n.open_slots.clear();
 }
 
@@ -90,7 +92,9 @@ uint64_t SimCluster::MaxEpoch() const {
 
 eventlog::NodeHealth SimCluster::HealthOf(const SimNode& n) const {
   eventlog::NodeHealth h;
-  if (!n.alive) {
+  if (!n.alive && n.host_down) {
+    h = {Health::kDown, HealthReason::kTimeout, "timeout", n.down_since_ms};
+  } else if (!n.alive) {
     h = {Health::kDown, HealthReason::kRefused, "connect: Connection refused", n.down_since_ms};
   } else if (n.partitioned) {
     h = {Health::kDown, HealthReason::kTimeout, "timeout", n.down_since_ms};
@@ -264,6 +268,17 @@ Status SimCluster::Apply(const Step& step) {
       if (step.mode != eventlog::FailoverMode::kDefault && old->alive) {
         return Status::Internal(fmt::format("FORCE/TAKEOVER failover while master {} is alive{}",
                                             old->address, old->partitioned ? " (partitioned)" : ""));
+      }
+      if (step.mode == eventlog::FailoverMode::kForce) {
+        int masters = 0, voters = 0;
+        for (const auto& [a, n] : nodes_) {
+          if (!n.in_cluster || !n.master || n.slots.empty()) continue;
+          ++masters;
+          voters += n.alive ? 1 : 0;
+        }
+        if (voters < masters / 2 + 1) {
+          return Status::Unavailable("FORCE failover without a majority of masters to vote");
+        }
       }
       if (step.mode == eventlog::FailoverMode::kDefault && !reachable(old)) {
         return Status::Unavailable("default failover needs the master");

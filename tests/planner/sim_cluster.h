@@ -23,6 +23,7 @@ struct SimNode {
   bool wanted = true;
   bool alive = true;
   bool partitioned = false;  // Alive, but the controller's probes time out.
+  bool host_down = false;    // Dead with its host: probes time out instead of being refused.
   bool in_cluster = false;
   bool master = true;
   std::string master_address;
@@ -41,7 +42,7 @@ class SimCluster {
   // The world.
   std::string AddNode(const std::string& host, bool wanted = true);  // A fresh redis-server.
   void SetWanted(const std::string& address, bool wanted);
-  void Crash(const std::string& address);
+  void Crash(const std::string& address, bool host_down = false);
   void Restart(const std::string& address);
   void Partition(const std::string& address, bool partitioned);
   void Advance(int64_t ms) { now_ms_ += ms; }

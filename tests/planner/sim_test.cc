@@ -94,7 +94,13 @@ class SimRun {
           had_replica = had_replica || (!n.master && n.master_address == a && n.alive);
         }
         bool master_with_slots = sim_.node(a).master && !sim_.node(a).slots.empty();
-        sim_.Crash(a);
+        int masters = 0;
+        for (const auto& [x, n] : sim_.nodes()) masters += n.in_cluster && n.master && !n.slots.empty();
+        // Without a majority of masters left to vote, no failover can succeed (TAKEOVER is off).
+        bool majority_left = masters - 1 >= masters / 2 + 1;
+        // A dead host times out rather than refusing: only the cluster's own verdict counts.
+        bool host_down = rng_() % 3 == 0;
+        sim_.Crash(a, host_down);
         sim_.Sync();
         Decision early = Make(sim_.state(), policy_);
         if (early.kind == DecisionKind::kPlan) {
@@ -107,7 +113,11 @@ class SimRun {
         if (std::string e = Settle(); !e.empty()) return e;
         sim_.Advance(policy_.refused_grace_ms);
         if (std::string e = Settle(); !e.empty()) return e;
-        if (master_with_slots && had_replica && !sim_.node(a).slots.empty()) {
+        if (host_down) {
+          sim_.Advance(SimCluster::kNodeTimeoutMs);
+          if (std::string e = Settle(); !e.empty()) return e;
+        }
+        if (master_with_slots && had_replica && majority_left && !sim_.node(a).slots.empty()) {
           return fmt::format("dead master {} with a live replica was not failed over", a);
         }
         return "";
