@@ -1,5 +1,7 @@
 #include "proxy/proxy.h"
 
+#include <csignal>
+
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
@@ -48,14 +50,23 @@ Proxy::Proxy(ProxyConfig config) : config_(std::move(config)) {}
 Proxy::~Proxy() { Stop(); }
 
 Status Proxy::Start() {
-  RS_ASSIGN_OR_RETURN(Address listen, Address::Parse(config_.listen.find(':') == std::string::npos
-                                                         ? "0.0.0.0:" + config_.listen
-                                                         : config_.listen));
-  host_ = listen.host;
-  port_ = listen.port;
+  // "host:port" or ":port" or "port"; port 0 picks a free one (Address::Parse refuses 0).
+  std::string listen = config_.listen;
+  size_t colon = listen.rfind(':');
+  host_ = colon == std::string::npos || colon == 0 ? "0.0.0.0" : listen.substr(0, colon);
+  if (host_.size() > 2 && host_.front() == '[') host_ = host_.substr(1, host_.size() - 2);
+  std::string port_text = colon == std::string::npos ? listen : listen.substr(colon + 1);
+  char* end = nullptr;
+  long port = std::strtol(port_text.c_str(), &end, 10);
+  if (port_text.empty() || *end != '\0' || port < 0 || port > 65535) {
+    return Status::InvalidArgument("--listen: bad port in '" + listen + "'");
+  }
+  port_ = static_cast<uint16_t>(port);
   started_ms_ = static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::milliseconds>(
                                           std::chrono::steady_clock::now().time_since_epoch())
                                           .count());
+  // A client that goes away makes the next write to it raise SIGPIPE; the proxy handles EPIPE.
+  signal(SIGPIPE, SIG_IGN);
   for (int i = 0; i < std::max(1, config_.threads); ++i) {
     auto w = std::make_unique<Worker>(this, i);
     Status s = w->Start(host_, port_);

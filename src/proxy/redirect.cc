@@ -18,7 +18,9 @@ Redirect ParseRedirect(std::string_view line) {
   bool moved = StartsWithWord(line, redis_errors::kMovedWord);
   bool ask = !moved && StartsWithWord(line, redis_errors::kAskWord);
   if (moved || ask) {
-    std::string_view rest = line.substr(moved ? 6 : 4);
+    size_t skip = moved ? 6 : 4;  // the word and its space
+    if (line.size() <= skip) return r;
+    std::string_view rest = line.substr(skip);
     size_t sp = rest.find(' ');
     if (sp == std::string_view::npos || sp == 0) return r;
     int slot = 0;

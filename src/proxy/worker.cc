@@ -690,9 +690,11 @@ void Worker::OnRetryTimer(uv_timer_t* h) {
 
 std::string Worker::BackendReport() {
   std::string out = "# Backends\r\n";
+  int i = 0;
   for (auto& [addr, b] : backends_) {
     uint64_t n = b->replies();
-    out += "backend_" + addr + ":connected=" + (b->connected() ? "1" : "0") +
+    out += "backend" + std::to_string(i++) + ":addr=" + addr +
+           ",connected=" + (b->connected() ? "1" : "0") +
            ",inflight=" + std::to_string(b->inflight()) + ",replies=" + std::to_string(n) +
            ",avg_latency_us=" + std::to_string(n ? b->latency_us_total() / n : 0) + "\r\n";
   }

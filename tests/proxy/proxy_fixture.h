@@ -1,0 +1,53 @@
+// Test harness: a real Redis Cluster (LocalCluster) with an in-process redis-proxy in front of it.
+#pragma once
+
+#include <chrono>
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "proxy/proxy.h"
+#include "support/local_cluster.h"
+#include "support/redis_client.h"
+
+namespace rs::test {
+
+// Thread contract: owned by the test's main thread (which must start the cluster).
+class ProxyHarness {
+ public:
+  // Starts `masters` masters with one replica each, then a proxy on 127.0.0.1:0 following them
+  // through --seeds (unless `config.controller` is set; then seeds are left as given).
+  Status Start(int masters, int node_timeout_ms, proxy::ProxyConfig config = {},
+               bool use_seeds = true);
+  // Only the cluster; StartProxy() later.
+  Status StartCluster(int masters, int node_timeout_ms);
+  Status StartProxy(proxy::ProxyConfig config);
+  void StopProxy();
+  ~ProxyHarness();
+
+  LocalCluster& cluster() { return *cluster_; }
+  proxy::Proxy& proxy() { return *proxy_; }
+  uint16_t port() const { return proxy_->port(); }
+  Result<RedisClient> Connect(std::chrono::milliseconds timeout = std::chrono::seconds(5));
+  // A direct connection to the node at "host:port".
+  Result<RedisClient> ConnectNode(const std::string& address);
+  // The current master address serving `slot`, asked from the cluster (CLUSTER SLOTS).
+  Result<std::string> OwnerOf(int slot);
+
+ private:
+  std::unique_ptr<LocalCluster> cluster_;
+  std::unique_ptr<proxy::Proxy> proxy_;
+};
+
+// A raw TCP exchange: sends `bytes`, half-closes nothing, reads until the peer closes or
+// `timeout` passes, returns what was read. `closed` says whether the peer closed.
+std::string RawExchange(uint16_t port, const std::string& bytes, std::chrono::milliseconds timeout,
+                        bool* closed = nullptr);
+
+// Moves `slot` from the master at `from` to the master at `to` in Redis's safe order, with
+// `between` run after the slot is MIGRATING/IMPORTING and before the keys move (for ASK tests).
+Status MigrateSlot(ProxyHarness& h, int slot, const std::string& from, const std::string& to,
+                   const std::function<void()>& between = nullptr);
+
+}  // namespace rs::test

@@ -1,0 +1,206 @@
+// Topology following: the controller's long-poll (served here by a tiny HTTP server built from the
+// real cluster's CLUSTER SLOTS), the seeds fallback, and ASK / MOVED during a live migration.
+#include <httplib.h>
+
+#include <gtest/gtest.h>
+
+#include <condition_variable>
+#include <mutex>
+#include <thread>
+
+#include "common/slot.h"
+#include "proxy_fixture.h"
+#include "support/test_status.h"
+
+namespace rs::test {
+namespace {
+
+using namespace std::chrono_literals;
+
+// Serves GET /v1/topology?after=E&wait=S like the controller: blocks until the epoch passes E or
+// the wait ends, then answers 304 (or 200 with the same epoch when `same_epoch_on_timeout`).
+class FakeController {
+ public:
+  explicit FakeController(bool same_epoch_on_timeout) : same_epoch_(same_epoch_on_timeout) {
+    server_.Get("/v1/topology", [this](const httplib::Request& req, httplib::Response& res) {
+      ++requests_;
+      uint64_t after = req.has_param("after") ? std::stoull(req.get_param_value("after")) : 0;
+      int wait = req.has_param("wait") ? std::stoi(req.get_param_value("wait")) : 0;
+      std::unique_lock<std::mutex> lock(mu_);
+      cv_.wait_for(lock, std::chrono::seconds(wait), [&] { return epoch_ > after || stop_; });
+      if (epoch_ <= after && !same_epoch_) {
+        res.status = 304;
+        return;
+      }
+      res.set_content(body_, "application/json");
+    });
+    port_ = server_.bind_to_any_port("127.0.0.1");
+    thread_ = std::thread([this] { server_.listen_after_bind(); });
+  }
+  ~FakeController() { Stop(); }
+  void Stop() {
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      stop_ = true;
+    }
+    cv_.notify_all();
+    server_.stop();
+    if (thread_.joinable()) thread_.join();
+  }
+
+  // Publishes the cluster's current CLUSTER SLOTS as the next epoch.
+  Status Commit(ProxyHarness& h, const std::string& any_node) {
+    RS_ASSIGN_OR_RETURN(RedisClient c, h.ConnectNode(any_node));
+    RS_ASSIGN_OR_RETURN(Reply slots, c.Command("CLUSTER", "SLOTS"));
+    std::map<std::string, std::string> shards;  // master -> "[a, b], ..."
+    for (const Reply& r : slots.elements) {
+      std::string master = r.elements[2].elements[0].str + ":" +
+                           std::to_string(r.elements[2].elements[1].integer);
+      std::string& s = shards[master];
+      if (!s.empty()) s += ", ";
+      s += "[" + std::to_string(r.elements[0].integer) + ", " +
+           std::to_string(r.elements[1].integer) + "]";
+    }
+    std::lock_guard<std::mutex> lock(mu_);
+    ++epoch_;
+    std::string body = "{\"epoch\": " + std::to_string(epoch_) + ", \"shards\": [";
+    bool first = true;
+    for (const auto& [master, ranges] : shards) {
+      if (!first) body += ", ";
+      first = false;
+      body += "{\"master\": {\"address\": \"" + master +
+              "\", \"id\": \"\"}, \"slots\": [" + ranges + "], \"replicas\": []}";
+    }
+    body_ = body + "]}";
+    cv_.notify_all();
+    return Status::Ok();
+  }
+
+  std::string url() const { return "http://127.0.0.1:" + std::to_string(port_); }
+  int requests() const { return requests_; }
+
+ private:
+  bool same_epoch_;
+  httplib::Server server_;
+  std::thread thread_;
+  int port_ = 0;
+  std::mutex mu_;
+  std::condition_variable cv_;
+  uint64_t epoch_ = 0;
+  bool stop_ = false;
+  std::string body_;
+  std::atomic<int> requests_{0};
+};
+
+bool WaitForEpoch(proxy::Proxy& p, uint64_t epoch) {
+  for (int i = 0; i < 200; ++i) {
+    if (auto t = p.latest_table(); t && t->epoch >= epoch) {
+      std::this_thread::sleep_for(50ms);
+      return true;
+    }
+    std::this_thread::sleep_for(20ms);
+  }
+  return false;
+}
+
+std::string Field(RedisClient& c, const char* name) {
+  auto info = c.Command("INFO");
+  return info.ok() ? InfoField(info->str, name) : "";
+}
+
+class ProxyTopologyTest : public ::testing::TestWithParam<bool> {};
+
+TEST_P(ProxyTopologyTest, FollowsTheControllersEpochsWithoutRedirects) {
+  ProxyHarness h;
+  FakeController controller(/*same_epoch_on_timeout=*/GetParam());
+  proxy::ProxyConfig cfg;
+  cfg.controller = controller.url();
+  cfg.topology_wait_seconds = 1;
+  // The proxy learns the cluster only from the controller (no seeds).
+  RS_ASSERT_OK(h.StartCluster(3, 2000));
+  RS_ASSERT_OK(controller.Commit(h, h.cluster().Addresses()[0]));
+  RS_ASSERT_OK(h.StartProxy(cfg));
+  ASSERT_TRUE(WaitForEpoch(h.proxy(), 1));
+  EXPECT_EQ(h.proxy().latest_table()->source, "controller");
+
+  RS_ASSERT_OK_AND_ASSIGN(RedisClient c, h.Connect());
+  RS_ASSERT_OK(c.CommandString("SET", "foo", "bar"));
+  // Move foo's slot to another master, commit epoch 2, and the proxy routes there directly.
+  int slot = KeySlot("foo");
+  RS_ASSERT_OK_AND_ASSIGN(std::string from, h.OwnerOf(slot));
+  std::string to;
+  for (const auto& a : h.proxy().latest_table()->masters) {
+    if (a != from) to = a;
+  }
+  RS_ASSERT_OK(MigrateSlot(h, slot, from, to));
+  RS_ASSERT_OK(controller.Commit(h, to));
+  ASSERT_TRUE(WaitForEpoch(h.proxy(), 2));
+  EXPECT_EQ(*h.proxy().latest_table()->OwnerOf(slot), to);
+  std::string moved_before = Field(c, "proxy_redirects_moved");
+  RS_ASSERT_OK_AND_ASSIGN(std::string v, c.CommandString("GET", "foo"));
+  EXPECT_EQ(v, "bar");
+  EXPECT_EQ(Field(c, "proxy_redirects_moved"), moved_before);
+  EXPECT_EQ(Field(c, "topology_epoch"), "2");
+  // The long-poll keeps polling across waits that end without a new epoch.
+  int before = controller.requests();
+  std::this_thread::sleep_for(2500ms);
+  EXPECT_GE(controller.requests(), before + 1);
+  EXPECT_EQ(h.proxy().latest_table()->epoch, 2u);
+}
+
+INSTANTIATE_TEST_SUITE_P(TimeoutReply, ProxyTopologyTest, ::testing::Values(false, true),
+                         [](const auto& info) { return info.param ? "SameEpoch200" : "NotModified304"; });
+
+TEST(ProxyTopologyFallbackTest, SeedsServeWhileTheControllerIsUnreachable) {
+  ProxyHarness h;
+  proxy::ProxyConfig cfg;
+  cfg.controller = "http://127.0.0.1:1";  // nothing listens there
+  cfg.connect_timeout_ms = 200;
+  RS_ASSERT_OK(h.Start(3, 2000, cfg));
+  EXPECT_EQ(h.proxy().latest_table()->source, "cluster-slots");
+  RS_ASSERT_OK_AND_ASSIGN(RedisClient c, h.Connect());
+  RS_ASSERT_OK(c.CommandString("SET", "k", "v"));
+  RS_ASSERT_OK_AND_ASSIGN(std::string v, c.CommandString("GET", "k"));
+  EXPECT_EQ(v, "v");
+}
+
+TEST(ProxyRedirectTest, FollowsAskDuringAMigrationAndMovedAfterIt) {
+  ProxyHarness h;
+  RS_ASSERT_OK(h.Start(3, 2000));
+  RS_ASSERT_OK_AND_ASSIGN(RedisClient c, h.Connect());
+  const std::string tag = "{mig}";
+  int slot = KeySlot("mig");
+  for (int i = 0; i < 20; ++i) RS_ASSERT_OK(c.CommandString("SET", tag + std::to_string(i), "old"));
+  RS_ASSERT_OK_AND_ASSIGN(std::string from, h.OwnerOf(slot));
+  std::string to;
+  for (const auto& a : h.proxy().latest_table()->masters) {
+    if (a != from) to = a;
+  }
+  bool checked = false;
+  RS_ASSERT_OK(MigrateSlot(h, slot, from, to, [&] {
+    // MIGRATING on the source: existing keys are served there, new keys get ASK to the target.
+    auto r = c.CommandString("SET", tag + "new", "fresh");
+    ASSERT_TRUE(r.ok()) << r.status().ToString();
+    auto g = c.CommandString("GET", tag + "new");
+    ASSERT_TRUE(g.ok()) << g.status().ToString();
+    EXPECT_EQ(*g, "fresh");
+    auto old = c.CommandString("GET", tag + "3");
+    ASSERT_TRUE(old.ok());
+    EXPECT_EQ(*old, "old");
+    checked = true;
+  }));
+  EXPECT_TRUE(checked);
+  EXPECT_NE(Field(c, "proxy_redirects_ask"), "0");
+  // Now the target owns the slot: the first request is MOVED and patches the table.
+  for (int i = 0; i < 20; ++i) {
+    RS_ASSERT_OK_AND_ASSIGN(std::string v, c.CommandString("GET", tag + std::to_string(i)));
+    EXPECT_EQ(v, "old");
+  }
+  RS_ASSERT_OK_AND_ASSIGN(std::string fresh, c.CommandString("GET", tag + "new"));
+  EXPECT_EQ(fresh, "fresh");
+  EXPECT_NE(Field(c, "proxy_redirects_moved"), "0");
+  EXPECT_EQ(Field(c, "proxy_errors"), "0");
+}
+
+}  // namespace
+}  // namespace rs::test
