@@ -7,11 +7,13 @@
 #include <string>
 #include <vector>
 
+#include "common/slot.h"
+
 namespace rs::eventlog {
 
 using Seq = uint64_t;  // Event sequence number; 0 means "none".
 
-inline constexpr int kSlotCount = 16384;
+using ::rs::kSlotCount;
 
 // An inclusive range of hash slots, first <= last < 16384.
 struct SlotRange {
