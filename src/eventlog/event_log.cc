@@ -209,6 +209,10 @@ EventLog::~EventLog() {
   if (db_ && options_.mode == OpenMode::kReadWrite) {
     auto s = db_->SyncWAL();
     if (!s.ok()) spdlog::error("event log {}: final sync failed: {}", dir_, s.ToString());
+    // Memtables to SST files, so the next open does not replay up to a memtable of WAL.
+    rocksdb::FlushOptions fo;
+    s = db_->Flush(fo, handles_);
+    if (!s.ok()) spdlog::warn("event log {}: flush on close failed: {}", dir_, s.ToString());
   }
   for (auto* h : handles_) db_->DestroyColumnFamilyHandle(h);
   handles_.clear();
