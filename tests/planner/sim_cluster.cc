@@ -252,6 +252,11 @@ Status SimCluster::Apply(const Step& step) {
         return Status::FailedPrecondition(fmt::format("source does not own {}",
                                                       eventlog::RangesToString(step.slots)));
       }
+      for (SimNode* n : {t, p}) {
+        std::erase_if(n->open_slots, [&](const eventlog::OpenSlot& o) {
+          return Contains(NormalizeRanges(step.slots), {{o.slot, o.slot}});
+        });
+      }
       t->slots = SubtractRanges(t->slots, NormalizeRanges(step.slots));
       auto s = p->slots;
       s.insert(s.end(), step.slots.begin(), step.slots.end());

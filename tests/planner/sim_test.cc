@@ -68,7 +68,7 @@ class SimRun {
   }
 
   std::string Act() {
-    int action = static_cast<int>(rng_() % 11);
+    int action = static_cast<int>(rng_() % 12);
     if (trace_) fmt::print("action {}\n", action);
     switch (action) {
       case 0:
@@ -165,6 +165,20 @@ class SimRun {
         skewed_ = true;
         return "";
       }
+      case 11: {  // Someone else's migration was interrupted: a consistent or one-sided slot.
+        if (Dead() > 0) return "";
+        std::string a = Pick([](const SimNode& n) { return n.in_cluster && n.master && !n.slots.empty(); });
+        std::string b = Pick([](const SimNode& n) { return n.in_cluster && n.master; });
+        if (a.empty() || b.empty() || a == b) return "";
+        SimNode& na = sim_.node(a);
+        SimNode& nb = sim_.node(b);
+        uint16_t slot = na.slots.front().first;
+        int shape = static_cast<int>(rng_() % 3);
+        if (shape != 2) na.open_slots.push_back({slot, true, nb.id});
+        if (shape != 1) nb.open_slots.push_back({slot, false, na.id});
+        if (shape == 0) skewed_ = true;  // Rolling forward moves a slot.
+        return "";
+      }
       default: {
         OperatorRequest r;
         r.who = "sim";
@@ -227,7 +241,12 @@ class SimRun {
                              DecisionToString(d));
         }
       }
-      if (d.request_id == 0 && moved > 0) skewed_ = false;  // An automatic full rebalance.
+      // Automatic full rebalances (scale out, drains) leave the masters balanced again.
+      if (d.request_id == 0 && moved > 0 &&
+          (p.reason.find("rebalance moves") != std::string::npos ||
+           p.reason.rfind("scale in", 0) == 0)) {
+        skewed_ = false;
+      }
       Status s = sim_.Execute(p, d.request_id);
       if (!s.ok()) return s.ToString() + "\n" + DecisionToString(d);
       if (Status c = sim_.CheckSlotOwners(); !c.ok()) return c.ToString() + "\n" + DecisionToString(d);
@@ -253,6 +272,9 @@ class SimRun {
       }
       if (!n.wanted) return fmt::format("unwanted {} still in the cluster", a);
       (n.master ? masters : replicas).push_back(&n);
+    }
+    for (const auto& [a, n] : sim_.nodes()) {
+      if (n.alive && !n.open_slots.empty()) return fmt::format("{} still has open slots", a);
     }
     // Replicas avoid their master's host when a swap could fix it.
     for (const SimNode* r : replicas) {
