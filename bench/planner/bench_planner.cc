@@ -24,7 +24,9 @@ constexpr int kMasters = 500;
 constexpr int kHosts = 50;
 
 // Replicas sit on the host after their master's, so the layout already meets policy.
-int HostIndex(int i) { return i >= kMasters && i < 2 * kMasters ? (i - kMasters + 1) % kHosts : i % kHosts; }
+int HostIndex(int i) {
+  return i >= kMasters && i < 2 * kMasters ? (i - kMasters + 1) % kHosts : i % kHosts;
+}
 std::string Host(int i) { return fmt::format("10.1.{}.1", HostIndex(i)); }
 std::string Address(int i) { return fmt::format("{}:{}", Host(i), 7000 + i / kHosts); }
 std::string Id(int i) { return fmt::format("{:040x}", static_cast<uint64_t>(i) * 2654435761u + 1); }

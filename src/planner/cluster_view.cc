@@ -87,7 +87,8 @@ ClusterView BuildView(const ClusterState& s) {
     auto join = [&](const eventlog::PeerView& p) {
       if (p.handshake) return false;
       auto it = index.find(p.id);
-      if (it != index.end() && observed[it->second]->up()) uf.Unite(static_cast<int>(i), it->second);
+      if (it != index.end() && observed[it->second]->up())
+        uf.Unite(static_cast<int>(i), it->second);
       return true;
     };
     for (auto it = peers.begin(); it != peers.end() && !join(*it); ++it) {

@@ -26,9 +26,9 @@ struct NodeInfo {
 };
 
 struct ClusterView {
-  std::map<std::string, NodeInfo> nodes;       // Members, probed and observed nodes, by address.
+  std::map<std::string, NodeInfo> nodes;          // Members, probed and observed nodes, by address.
   std::map<std::string, std::string> address_of;  // Node id -> address.
-  int components = 0;      // Distinct clusters seen among observed nodes.
+  int components = 0;                             // Distinct clusters seen among observed nodes.
   int managed = -1;        // The component we manage, -1 when there is none (or it is ambiguous).
   bool ambiguous = false;  // Several clusters hold slots and none is ours by the topology.
   Layout layout;           // The managed cluster, slot owners resolved by config epoch.

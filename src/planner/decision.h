@@ -19,8 +19,8 @@ enum class DecisionKind : uint8_t {
 struct Decision {
   DecisionKind kind = DecisionKind::kNothing;
   eventlog::Plan plan;
-  uint64_t request_id = 0;  // The operator request answered (kPlan or kReject), or 0.
-  std::string reason;       // For kNothing, kReject and kConflict.
+  uint64_t request_id = 0;         // The operator request answered (kPlan or kReject), or 0.
+  std::string reason;              // For kNothing, kReject and kConflict.
   std::vector<std::string> nodes;  // kConflict: the addresses involved, sorted.
 
   static Decision Nothing(std::string why);

@@ -15,7 +15,8 @@ using eventlog::StepStatus;
 namespace {
 
 // How many live masters other than `master` flag it fail? or fail, out of how many.
-std::pair<int, int> PeerFlags(const ClusterView& v, const std::string& master, const std::string& id) {
+std::pair<int, int> PeerFlags(const ClusterView& v, const std::string& master,
+                              const std::string& id) {
   int flagged = 0, voters = 0;
   for (const auto& [addr, ln] : v.layout.nodes) {
     if (!ln.master || ln.slots.empty() || addr == master) continue;
@@ -23,8 +24,9 @@ std::pair<int, int> PeerFlags(const ClusterView& v, const std::string& master, c
     if (n == nullptr || !n->up()) continue;
     ++voters;
     const auto& peers = n->obs->peers;  // Sorted by id.
-    auto it = std::lower_bound(peers.begin(), peers.end(), id,
-                               [](const eventlog::PeerView& p, const std::string& x) { return p.id < x; });
+    auto it = std::lower_bound(
+        peers.begin(), peers.end(), id,
+        [](const eventlog::PeerView& p, const std::string& x) { return p.id < x; });
     if (it != peers.end() && it->id == id && (it->pfail || it->fail)) ++flagged;
   }
   return {flagged, voters};
@@ -114,9 +116,9 @@ std::optional<Decision> SafetyFailover(const Context& ctx) {
         if (steps[i].kind != StepKind::kMigrate || s.plan->status[i] != StepStatus::kRunning) {
           continue;
         }
-        SlotMove move{steps[i].target.address, steps[i].peer.address,
-                      SubtractRanges(eventlog::NormalizeRanges(steps[i].slots),
-                                     s.plan->slots_done[i])};
+        SlotMove move{
+            steps[i].target.address, steps[i].peer.address,
+            SubtractRanges(eventlog::NormalizeRanges(steps[i].slots), s.plan->slots_done[i])};
         if (move.from == addr) move.from = *best;
         if (move.to == addr) move.to = *best;
         const NodeInfo* from = v.Find(move.from);

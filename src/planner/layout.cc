@@ -10,7 +10,7 @@ using eventlog::Step;
 using eventlog::StepKind;
 
 std::vector<SlotRange> SubtractRanges(const std::vector<SlotRange>& from,
-                                const std::vector<SlotRange>& remove) {
+                                      const std::vector<SlotRange>& remove) {
   std::vector<SlotRange> out;
   size_t j = 0;
   for (SlotRange r : from) {
@@ -96,7 +96,8 @@ void Layout::Apply(const Step& step, const LayoutNode* joining) {
       LayoutNode* old = find(step.peer);
       if (!promoted || !old) break;
       for (auto& [addr, n] : nodes) {
-        if (!n.master && n.master_address == step.peer.address) n.master_address = step.target.address;
+        if (!n.master && n.master_address == step.peer.address)
+          n.master_address = step.target.address;
       }
       promoted->master = true;
       promoted->master_address.clear();

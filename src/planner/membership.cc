@@ -154,7 +154,8 @@ std::optional<Decision> ScaleOutAndRepair(const Context& ctx, const std::string*
       if (!ln.master || !ln.slots.empty() || !Up(v, sh.master.address)) continue;
       if (!v.layout.ReplicasOf(sh.master.address).empty()) continue;
       for (const auto& [addr, n] : v.layout.nodes) {
-        if (n.master && std::any_of(n.slots.begin(), n.slots.end(), [&](const eventlog::SlotRange& r) {
+        if (n.master &&
+            std::any_of(n.slots.begin(), n.slots.end(), [&](const eventlog::SlotRange& r) {
               return r.first <= sh.slots.front().first && sh.slots.front().first <= r.last;
             })) {
           b.Replicate(sh.master.address, addr);

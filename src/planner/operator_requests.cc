@@ -26,7 +26,8 @@ std::string NotUpMaster(const ClusterView& v, const std::string& address, std::s
 
 Decision Migrate(const Context& ctx, const OperatorRequest& r) {
   const ClusterView& v = ctx.view;
-  if (std::string e = NotUpMaster(v, r.from, "source"); !e.empty()) return Decision::Reject(r.id, e);
+  if (std::string e = NotUpMaster(v, r.from, "source"); !e.empty())
+    return Decision::Reject(r.id, e);
   if (std::string e = NotUpMaster(v, r.to, "destination"); !e.empty()) {
     return Decision::Reject(r.id, e);
   }
@@ -144,7 +145,8 @@ Decision Failover(const Context& ctx, const OperatorRequest& r) {
   const bool master_up = m != nullptr && m->up();
   if (r.mode == FailoverMode::kDefault && !master_up) {
     return Decision::Reject(r.id, fmt::format("master {} is not up: the default failover needs its "
-                                              "handshake (ask for FORCE)", master));
+                                              "handshake (ask for FORCE)",
+                                              master));
   }
   if (r.mode == FailoverMode::kTakeover && !ctx.policy.allow_takeover) {
     return Decision::Reject(r.id, "TAKEOVER is not allowed by policy");
@@ -175,14 +177,15 @@ Decision AnswerRequest(const Context& ctx, const OperatorRequest& r) {
       const NodeInfo* n = v.Find(r.node);
       if (n == nullptr || !n->wanted) {
         return Decision::Reject(r.id, fmt::format("{} is not a wanted member: members come from "
-                                                  "discovery, add it there first", r.node));
+                                                  "discovery, add it there first",
+                                                  r.node));
       }
       if (v.InCluster(r.node)) {
         return Decision::Reject(r.id, fmt::format("{} is already in the cluster", r.node));
       }
       if (!n->up() || !n->fresh) {
-        return Decision::Reject(r.id, fmt::format("{} is not up, or belongs to another cluster",
-                                                  r.node));
+        return Decision::Reject(r.id,
+                                fmt::format("{} is not up, or belongs to another cluster", r.node));
       }
       if (v.managed < 0) return Decision::Reject(r.id, "there is no cluster yet to add it to");
       auto d = ScaleOutAndRepair(ctx, &r.node);
@@ -193,7 +196,8 @@ Decision AnswerRequest(const Context& ctx, const OperatorRequest& r) {
     }
     case OperatorKind::kRemoveNode: {
       std::string why;
-      auto plan = DrainPlan(ctx, r.node, fmt::format("operator {}: remove {}", r.who, r.node), &why);
+      auto plan =
+          DrainPlan(ctx, r.node, fmt::format("operator {}: remove {}", r.who, r.node), &why);
       if (!plan) return Decision::Reject(r.id, why);
       return Decision::Propose(std::move(*plan), r.id);
     }

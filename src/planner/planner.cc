@@ -13,7 +13,8 @@ Decision Make(const eventlog::ClusterState& state, const Policy& policy) {
   // Safety comes first: a dead master is failed over even while paused or while a plan runs
   // (the new plan supersedes the old one and rolls its running migration forward).
   if (auto d = SafetyFailover(ctx)) return *d;
-  if (state.plan) return Decision::Nothing(fmt::format("plan {} is in flight", state.plan->plan.id));
+  if (state.plan)
+    return Decision::Nothing(fmt::format("plan {} is in flight", state.plan->plan.id));
   if (!state.pending_requests.empty()) return AnswerRequest(ctx, state.pending_requests.front());
   if (state.paused) return Decision::Nothing("automation is paused");
   // An empty membership is never acted on: it is far likelier a broken source than a wish to

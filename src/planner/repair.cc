@@ -69,7 +69,8 @@ std::optional<Decision> RepairSlots(const Context& ctx, bool operator_fix) {
   }
   if (all_up) {
     std::vector<SlotRange> all;
-    for (const auto& [addr, ln] : v.layout.nodes) all.insert(all.end(), ln.slots.begin(), ln.slots.end());
+    for (const auto& [addr, ln] : v.layout.nodes)
+      all.insert(all.end(), ln.slots.begin(), ln.slots.end());
     uncovered = SubtractRanges({{0, eventlog::kSlotCount - 1}}, eventlog::NormalizeRanges(all));
   }
   if (roll_forward.empty() && close.empty() && uncovered.empty()) return std::nullopt;
@@ -79,8 +80,8 @@ std::optional<Decision> RepairSlots(const Context& ctx, bool operator_fix) {
   for (auto& [key, slots] : close) {
     eventlog::Step s = MakeStep(StepKind::kFixOpenSlot, v.Ref(key.first), peers[key]);
     s.slots = eventlog::NormalizeRanges(std::move(slots));
-    reasons.push_back(fmt::format("close open slots {} on {}", eventlog::RangesToString(s.slots),
-                                  key.first));
+    reasons.push_back(
+        fmt::format("close open slots {} on {}", eventlog::RangesToString(s.slots), key.first));
     b.Add(std::move(s));
   }
   for (auto& [key, slots] : roll_forward) {
@@ -105,7 +106,8 @@ std::optional<Decision> RepairSlots(const Context& ctx, bool operator_fix) {
       if (best == nullptr) break;
       eventlog::Step s = MakeStep(StepKind::kAssignSlots, v.Ref(*best));
       s.slots = {r};
-      reasons.push_back(fmt::format("cover slots {} on {}", eventlog::RangesToString(s.slots), *best));
+      reasons.push_back(
+          fmt::format("cover slots {} on {}", eventlog::RangesToString(s.slots), *best));
       b.Add(std::move(s));
     }
   }

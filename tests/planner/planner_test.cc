@@ -294,7 +294,8 @@ TEST_F(PlannerTest, FailoverOfDeadMasterInAPlanRollsItsMigrationForward) {
   ASSERT_EQ(mig.kind, DecisionKind::kPlan);
   sim_.ProposeAndStart(mig.plan, 0);
   uint16_t first = mig.plan.steps[0].slots.front().first;
-  sim_.Emit(eventlog::StepProgress{mig.plan.id, 0, {{first, static_cast<uint16_t>(first + 39)}}, 10});
+  sim_.Emit(
+      eventlog::StepProgress{mig.plan.id, 0, {{first, static_cast<uint16_t>(first + 39)}}, 10});
   sim_.Crash(masters_[1]);
   sim_.Advance(600);
   Decision d = Next();

@@ -43,7 +43,7 @@ TEST(RebalanceTest, NewEmptyMasterReceivesItsShareFromEveryone) {
 
 TEST(RebalanceTest, ImbalanceBelowThresholdMovesNothing) {
   std::vector<MasterLoad> loads = {{"a:1", {{0, 8200}}, 1.0}, {"b:1", {{8201, 16383}}, 1.0}};
-  EXPECT_TRUE(Rebalance(loads, 2).empty());   // 8201 vs 8183: 0.1% off.
+  EXPECT_TRUE(Rebalance(loads, 2).empty());  // 8201 vs 8183: 0.1% off.
   EXPECT_FALSE(Rebalance(loads, 0.01).empty());
 }
 

@@ -247,10 +247,11 @@ Status SimCluster::Apply(const Step& step) {
     case StepKind::kMigrate: {
       SimNode* p = find(step.peer);
       if (!reachable(t) || !reachable(p)) return Status::Unavailable("migrate needs both up");
-      if (!t->master || !p->master || !p->in_cluster) return Status::FailedPrecondition("not masters");
+      if (!t->master || !p->master || !p->in_cluster)
+        return Status::FailedPrecondition("not masters");
       if (!Contains(t->slots, step.slots)) {
-        return Status::FailedPrecondition(fmt::format("source does not own {}",
-                                                      eventlog::RangesToString(step.slots)));
+        return Status::FailedPrecondition(
+            fmt::format("source does not own {}", eventlog::RangesToString(step.slots)));
       }
       for (SimNode* n : {t, p}) {
         std::erase_if(n->open_slots, [&](const eventlog::OpenSlot& o) {
@@ -272,7 +273,8 @@ Status SimCluster::Apply(const Step& step) {
       }
       if (step.mode != eventlog::FailoverMode::kDefault && old->alive) {
         return Status::Internal(fmt::format("FORCE/TAKEOVER failover while master {} is alive{}",
-                                            old->address, old->partitioned ? " (partitioned)" : ""));
+                                            old->address,
+                                            old->partitioned ? " (partitioned)" : ""));
       }
       if (step.mode == eventlog::FailoverMode::kForce) {
         int masters = 0, voters = 0;

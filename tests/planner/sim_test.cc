@@ -95,7 +95,8 @@ class SimRun {
         }
         bool master_with_slots = sim_.node(a).master && !sim_.node(a).slots.empty();
         int masters = 0;
-        for (const auto& [x, n] : sim_.nodes()) masters += n.in_cluster && n.master && !n.slots.empty();
+        for (const auto& [x, n] : sim_.nodes())
+          masters += n.in_cluster && n.master && !n.slots.empty();
         // Without a majority of masters left to vote, no failover can succeed (TAKEOVER is off).
         bool majority_left = masters - 1 >= masters / 2 + 1;
         // A dead host times out rather than refusing: only the cluster's own verdict counts.
@@ -149,7 +150,8 @@ class SimRun {
         OperatorRequest r;
         r.who = "sim";
         r.kind = OperatorKind::kFailover;
-        r.node = Pick([](const SimNode& n) { return n.in_cluster && n.master && !n.slots.empty(); });
+        r.node =
+            Pick([](const SimNode& n) { return n.in_cluster && n.master && !n.slots.empty(); });
         if (!r.node.empty()) sim_.Request(r);
         return "";
       }
@@ -158,7 +160,8 @@ class SimRun {
         OperatorRequest r;
         r.who = "sim";
         r.kind = OperatorKind::kMigrate;
-        r.from = Pick([](const SimNode& n) { return n.in_cluster && n.master && !n.slots.empty(); });
+        r.from =
+            Pick([](const SimNode& n) { return n.in_cluster && n.master && !n.slots.empty(); });
         r.to = Pick([](const SimNode& n) { return n.in_cluster && n.master; });
         r.count = 1 + rng_() % 300;
         if (!r.from.empty()) sim_.Request(r);
@@ -167,7 +170,8 @@ class SimRun {
       }
       case 11: {  // Someone else's migration was interrupted: a consistent or one-sided slot.
         if (Dead() > 0) return "";
-        std::string a = Pick([](const SimNode& n) { return n.in_cluster && n.master && !n.slots.empty(); });
+        std::string a =
+            Pick([](const SimNode& n) { return n.in_cluster && n.master && !n.slots.empty(); });
         std::string b = Pick([](const SimNode& n) { return n.in_cluster && n.master; });
         if (a.empty() || b.empty() || a == b) return "";
         SimNode& na = sim_.node(a);
@@ -249,7 +253,8 @@ class SimRun {
       }
       Status s = sim_.Execute(p, d.request_id);
       if (!s.ok()) return s.ToString() + "\n" + DecisionToString(d);
-      if (Status c = sim_.CheckSlotOwners(); !c.ok()) return c.ToString() + "\n" + DecisionToString(d);
+      if (Status c = sim_.CheckSlotOwners(); !c.ok())
+        return c.ToString() + "\n" + DecisionToString(d);
     }
     return "the planner does not settle (still planning after 25 plans)";
   }
@@ -283,8 +288,9 @@ class SimRun {
       for (const SimNode* r2 : replicas) {
         const SimNode& m2 = sim_.node(r2->master_address);
         if (r2 != r && &m2 != &m && m2.host != r->host && r2->host != m.host) {
-          return fmt::format("replica {} shares a host with its master though a swap with {} exists",
-                             r->address, r2->address);
+          return fmt::format(
+              "replica {} shares a host with its master though a swap with {} exists", r->address,
+              r2->address);
         }
       }
     }
