@@ -1,10 +1,16 @@
 // Open slots and uncovered slots.
 //
-// The rule for open slots without a recorded intent (see docs/planner.md):
-//  - MIGRATING on the owner A to B and IMPORTING on B from A: someone started the move and keys
-//    may already be split over both; it is rolled forward (a kMigrate step A -> B).
-//  - Any one-sided state: a kFixOpenSlot step, which never changes the owner: keys of the slot
-//    found on the other node are moved to the owner, then the slot is made stable on both.
+// The rule for open slots without a recorded intent (see docs/planner.md; the executor's
+// kFixOpenSlot and kMigrate implement it): a half-done move is always finished toward the
+// importing side, since keys may already be on both sides, and nothing is ever deleted.
+//  - MIGRATING on the owner A to B, or IMPORTING on B from the owner A, with A and B both live
+//    masters of the cluster: rolled forward by a kMigrate step A -> B (the executor re-asserts
+//    IMPORTING/MIGRATING, moves the remaining keys, then SETSLOT NODE on B first).
+//  - Anything else (the peer is unknown, down or not a master; the MIGRATING node does not own
+//    the slot; the IMPORTING node's peer is not the owner): a kFixOpenSlot step on that node with
+//    no peer, which makes the slot STABLE there and never changes its owner.
+#include <set>
+
 #include <fmt/format.h>
 
 #include "planner/policies.h"
@@ -16,19 +22,14 @@ using eventlog::StepKind;
 
 namespace {
 
-bool HasOpen(const NodeInfo* n, uint16_t slot, bool migrating, const std::string& peer_id) {
-  if (n == nullptr || !n->up()) return false;
-  for (const eventlog::OpenSlot& o : n->obs->open_slots) {
-    if (o.slot == slot && o.migrating == migrating && o.peer_id == peer_id) return true;
+const std::string* OwnerOf(const Layout& l, uint16_t slot) {
+  for (const auto& [addr, n] : l.nodes) {
+    if (!n.master) continue;
+    for (const SlotRange& r : n.slots) {
+      if (r.first <= slot && slot <= r.last) return &addr;
+    }
   }
-  return false;
-}
-
-bool Owns(const LayoutNode& n, uint16_t slot) {
-  for (const SlotRange& r : n.slots) {
-    if (r.first <= slot && slot <= r.last) return true;
-  }
-  return false;
+  return nullptr;
 }
 
 }  // namespace
@@ -36,29 +37,35 @@ bool Owns(const LayoutNode& n, uint16_t slot) {
 std::optional<Decision> RepairSlots(const Context& ctx, bool operator_fix) {
   const ClusterView& v = ctx.view;
   using Pair = std::pair<std::string, std::string>;
-  std::map<Pair, std::vector<SlotRange>> roll_forward, close;
-  std::map<Pair, eventlog::NodeRef> peers;
+  std::map<Pair, std::set<uint16_t>> roll_forward;  // (owner, importer) -> slots.
+  std::map<std::string, std::set<uint16_t>> stabilize;
+  auto live_master = [&](const std::string& addr) {
+    auto it = v.layout.nodes.find(addr);
+    const NodeInfo* n = v.Find(addr);
+    return it != v.layout.nodes.end() && it->second.master && n != nullptr && n->up();
+  };
   for (const auto& [addr, ln] : v.layout.nodes) {
     const NodeInfo* n = v.Find(addr);
     if (n == nullptr || !n->up()) continue;
     for (const eventlog::OpenSlot& o : n->obs->open_slots) {
       auto it = v.address_of.find(o.peer_id);
-      std::string peer_addr = it == v.address_of.end() ? "" : it->second;
-      const NodeInfo* peer = peer_addr.empty() ? nullptr : v.Find(peer_addr);
-      Pair key{addr, peer_addr};
-      peers[key] = {peer_addr, o.peer_id};
-      if (o.migrating) {
-        if (Owns(ln, o.slot) && HasOpen(peer, o.slot, false, n->id) &&
-            v.layout.nodes.contains(peer_addr)) {
-          roll_forward[key].push_back({o.slot, o.slot});
-        } else {
-          close[key].push_back({o.slot, o.slot});
-        }
-      } else if (!HasOpen(peer, o.slot, true, n->id)) {
-        close[key].push_back({o.slot, o.slot});
-      }  // Else the migrating side handles it.
+      std::string peer = it == v.address_of.end() ? "" : it->second;
+      const std::string* owner = OwnerOf(v.layout, o.slot);
+      const bool both_live = !peer.empty() && live_master(addr) && live_master(peer);
+      if (o.migrating && both_live && owner != nullptr && *owner == addr) {
+        roll_forward[{addr, peer}].insert(o.slot);
+      } else if (!o.migrating && both_live && owner != nullptr && *owner == peer) {
+        roll_forward[{peer, addr}].insert(o.slot);
+      } else {
+        stabilize[addr].insert(o.slot);
+      }
     }
   }
+  auto ranges = [](const std::set<uint16_t>& slots) {
+    std::vector<SlotRange> out;
+    for (uint16_t s : slots) out.push_back({s, s});
+    return eventlog::NormalizeRanges(std::move(out));
+  };
 
   // Uncovered slots, only when every node is up and observed: an unobserved node may own them.
   std::vector<SlotRange> uncovered;
@@ -73,19 +80,19 @@ std::optional<Decision> RepairSlots(const Context& ctx, bool operator_fix) {
       all.insert(all.end(), ln.slots.begin(), ln.slots.end());
     uncovered = SubtractRanges({{0, eventlog::kSlotCount - 1}}, eventlog::NormalizeRanges(all));
   }
-  if (roll_forward.empty() && close.empty() && uncovered.empty()) return std::nullopt;
+  if (roll_forward.empty() && stabilize.empty() && uncovered.empty()) return std::nullopt;
 
   PlanBuilder b(ctx, "", {ctx.state.last_seq});
   std::vector<std::string> reasons;
-  for (auto& [key, slots] : close) {
-    eventlog::Step s = MakeStep(StepKind::kFixOpenSlot, v.Ref(key.first), peers[key]);
-    s.slots = eventlog::NormalizeRanges(std::move(slots));
+  for (const auto& [addr, slots] : stabilize) {
+    eventlog::Step s = MakeStep(StepKind::kFixOpenSlot, v.Ref(addr));
+    s.slots = ranges(slots);
     reasons.push_back(
-        fmt::format("close open slots {} on {}", eventlog::RangesToString(s.slots), key.first));
+        fmt::format("make open slots {} stable on {}", eventlog::RangesToString(s.slots), addr));
     b.Add(std::move(s));
   }
-  for (auto& [key, slots] : roll_forward) {
-    SlotMove m{key.first, key.second, eventlog::NormalizeRanges(std::move(slots))};
+  for (const auto& [key, slots] : roll_forward) {
+    SlotMove m{key.first, key.second, ranges(slots)};
     reasons.push_back(fmt::format("roll forward the migration of {} from {} to {}",
                                   eventlog::RangesToString(m.slots), m.from, m.to));
     b.Migrate(m);

@@ -443,14 +443,28 @@ TEST_F(PlannerTest, ConsistentOpenSlotWithoutIntentIsRolledForward) {
   EXPECT_EQ(m[0].slots, (std::vector<eventlog::SlotRange>{{100, 100}}));
 }
 
-TEST_F(PlannerTest, OneSidedOpenSlotIsClosedWithoutChangingItsOwner) {
+TEST_F(PlannerTest, ImportingWithoutMigratingIsRolledForwardTowardTheImporter) {
   Formed(3, 3, 3);
   sim_.node(masters_[1]).open_slots = {{100, false, sim_.node(masters_[0]).id}};
   Decision d = Next();
   ASSERT_EQ(d.kind, DecisionKind::kPlan) << DecisionToString(d);
+  auto m = StepsOf(d.plan, StepKind::kMigrate);
+  ASSERT_EQ(m.size(), 1u);
+  EXPECT_EQ(m[0].target.address, masters_[0]);
+  EXPECT_EQ(m[0].peer.address, masters_[1]);
+  ASSERT_TRUE(sim_.Execute(d.plan).ok());
+  EXPECT_EQ(Next().kind, DecisionKind::kNothing);
+}
+
+TEST_F(PlannerTest, OpenSlotTowardAnUnknownNodeIsMadeStableWithoutChangingItsOwner) {
+  Formed(3, 3, 3);
+  sim_.node(masters_[0]).open_slots = {{100, true, std::string(40, 'f')}};
+  Decision d = Next();
+  ASSERT_EQ(d.kind, DecisionKind::kPlan) << DecisionToString(d);
   auto f = StepsOf(d.plan, StepKind::kFixOpenSlot);
   ASSERT_EQ(f.size(), 1u);
-  EXPECT_EQ(f[0].target.address, masters_[1]);
+  EXPECT_EQ(f[0].target.address, masters_[0]);
+  EXPECT_TRUE(f[0].peer.id.empty());  // The executor makes the slot STABLE on the target.
   EXPECT_EQ(MovedSlots(d.plan), 0u);
   ASSERT_TRUE(sim_.Execute(d.plan).ok());
   EXPECT_EQ(Next().kind, DecisionKind::kNothing);

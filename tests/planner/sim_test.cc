@@ -180,7 +180,7 @@ class SimRun {
         int shape = static_cast<int>(rng_() % 3);
         if (shape != 2) na.open_slots.push_back({slot, true, nb.id});
         if (shape != 1) nb.open_slots.push_back({slot, false, na.id});
-        if (shape == 0) skewed_ = true;  // Rolling forward moves a slot.
+        skewed_ = true;  // Rolling forward moves a slot.
         return "";
       }
       default: {
