@@ -173,7 +173,11 @@ void Worker::OnAsync(uv_async_t* h) {
 }
 
 void Worker::InstallTable(RoutingTablePtr table) {
-  if (index_ == 0 && (!table_ || table_->epoch != table->epoch || table->source != table_->source)) {
+  // MOVED patches are routine during a reshard: debug level; published tables: info.
+  if (table->source == "moved") {
+    spdlog::debug("routing table: slot patched after MOVED");
+  } else if (index_ == 0 && (!table_ || table_->epoch != table->epoch ||
+                             table_->source == "moved" || table->source != table_->source)) {
     spdlog::info("routing table: epoch {} from {}, {} masters, {} slots assigned", table->epoch,
                  table->source, table->masters.size(), table->AssignedSlots());
   }

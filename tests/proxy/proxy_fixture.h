@@ -29,6 +29,8 @@ class ProxyHarness {
   LocalCluster& cluster() { return *cluster_; }
   proxy::Proxy& proxy() { return *proxy_; }
   uint16_t port() const { return proxy_->port(); }
+  // Until every replica reports master_link_status:up.
+  Status WaitForReplicasInSync(std::chrono::milliseconds timeout);
   Result<RedisClient> Connect(std::chrono::milliseconds timeout = std::chrono::seconds(5));
   // A direct connection to the node at "host:port".
   Result<RedisClient> ConnectNode(const std::string& address);
