@@ -66,7 +66,9 @@ TEST(EventLogCrashTest, SigkillNeverLosesAnAcknowledgedEventOrTearsOne) {
     // Every fifth round kills at any moment (also while the log is being created or opened);
     // the others wait until the child has the log open and kill it among its appends.
     Seq v = 0;
-    if (rounds % 5 != 0) ASSERT_EQ(read(fds[0], &v, sizeof(v)), static_cast<ssize_t>(sizeof(v)));
+    if (rounds % 5 != 0) {
+      ASSERT_EQ(read(fds[0], &v, sizeof(v)), static_cast<ssize_t>(sizeof(v)));
+    }
     std::this_thread::sleep_for(
         std::chrono::microseconds(std::uniform_int_distribution<int>(1'000, 40'000)(rng)));
     ASSERT_EQ(kill(pid, SIGKILL), 0);

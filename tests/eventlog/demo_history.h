@@ -60,6 +60,19 @@ inline Topology DemoTopology(uint64_t epoch,
   return t;
 }
 
+inline Step DemoStep(StepKind kind, NodeRef target = {}, NodeRef peer = {},
+                     std::vector<SlotRange> slots = {}, std::vector<NodeRef> nodes = {},
+                     Topology topology = {}) {
+  Step s;
+  s.kind = kind;
+  s.target = std::move(target);
+  s.peer = std::move(peer);
+  s.slots = std::move(slots);
+  s.nodes = std::move(nodes);
+  s.topology = std::move(topology);
+  return s;
+}
+
 inline Status WriteDemoHistory(StateStore& store) {
   DemoWriter w(store);
   constexpr int64_t kSec = 1000;
@@ -83,13 +96,13 @@ inline Status WriteDemoHistory(StateStore& store) {
   std::map<int, int> replicas{{4, 0}, {5, 1}, {6, 2}, {7, 3}};
   Topology t1 = DemoTopology(1, masters, replicas);
   Plan boot{1, "bootstrap: 8 members up", {joined}, {}};
-  for (int i = 1; i < 8; ++i) boot.steps.push_back(Step{StepKind::kMeet, DemoRef(i), DemoRef(0)});
+  for (int i = 1; i < 8; ++i)
+    boot.steps.push_back(DemoStep(StepKind::kMeet, DemoRef(i), DemoRef(0)));
   for (const auto& [m, slots] : masters)
-    boot.steps.push_back(Step{StepKind::kAssignSlots, DemoRef(m), {}, slots});
+    boot.steps.push_back(DemoStep(StepKind::kAssignSlots, DemoRef(m), {}, slots));
   for (const auto& [r, m] : replicas)
-    boot.steps.push_back(Step{StepKind::kReplicate, DemoRef(r), DemoRef(m)});
-  boot.steps.push_back(
-      Step{StepKind::kCommitTopology, {}, {}, {}, 0, FailoverMode::kDefault, {}, t1});
+    boot.steps.push_back(DemoStep(StepKind::kReplicate, DemoRef(r), DemoRef(m)));
+  boot.steps.push_back(DemoStep(StepKind::kCommitTopology, {}, {}, {}, {}, t1));
   Seq p1 = w.Add("planner", joined, PlanProposed{boot, 0}, 1 * kSec);
   Seq last = p1;
   for (uint32_t s = 0; s < boot.steps.size(); ++s) {
@@ -128,19 +141,13 @@ inline Status WriteDemoHistory(StateStore& store) {
   std::map<int, int> replicas2{{4, 0}, {5, 1}, {6, 2}, {7, 2}};
   Topology t2 = DemoTopology(2, masters2, replicas2);
   Plan drain{2, "drain 127.0.0.1:7003: lainlet no longer lists instance 4", {dropped}, {}};
-  drain.steps.push_back(Step{StepKind::kMigrate, DemoRef(3), DemoRef(0), {{12288, 14335}}});
-  drain.steps.push_back(Step{StepKind::kMigrate, DemoRef(3), DemoRef(1), {{14336, 16383}}});
-  drain.steps.push_back(Step{StepKind::kReplicate, DemoRef(7), DemoRef(2)});
+  drain.steps.push_back(DemoStep(StepKind::kMigrate, DemoRef(3), DemoRef(0), {{12288, 14335}}));
+  drain.steps.push_back(DemoStep(StepKind::kMigrate, DemoRef(3), DemoRef(1), {{14336, 16383}}));
+  drain.steps.push_back(DemoStep(StepKind::kReplicate, DemoRef(7), DemoRef(2)));
+  drain.steps.push_back(DemoStep(StepKind::kCommitTopology, {}, {}, {}, {}, t2));
   drain.steps.push_back(
-      Step{StepKind::kCommitTopology, {}, {}, {}, 0, FailoverMode::kDefault, {}, t2});
-  drain.steps.push_back(Step{StepKind::kForget,
-                             DemoRef(3),
-                             {},
-                             {},
-                             0,
-                             FailoverMode::kDefault,
-                             {DemoRef(0), DemoRef(1), DemoRef(2)}});
-  drain.steps.push_back(Step{StepKind::kReset, DemoRef(3)});
+      DemoStep(StepKind::kForget, DemoRef(3), {}, {}, {DemoRef(0), DemoRef(1), DemoRef(2)}));
+  drain.steps.push_back(DemoStep(StepKind::kReset, DemoRef(3)));
   Seq p2 = w.Add("planner", dropped, PlanProposed{drain, 0}, 30 * kSec);
   Seq s1 = w.Add("executor", p2, StepStarted{2, 0}, 100);
   w.Add("executor", s1, StepProgress{2, 0, {{12288, 13311}}, 52113}, 4 * kSec);
@@ -176,9 +183,8 @@ inline Status WriteDemoHistory(StateStore& store) {
   Topology t3 = DemoTopology(3, masters3, replicas2);
   Plan manual{
       3, "operator alice: migrate 100-199 from 127.0.0.1:7000 to 127.0.0.1:7002", {asked}, {}};
-  manual.steps.push_back(Step{StepKind::kMigrate, DemoRef(0), DemoRef(2), {{100, 199}}});
-  manual.steps.push_back(
-      Step{StepKind::kCommitTopology, {}, {}, {}, 0, FailoverMode::kDefault, {}, t3});
+  manual.steps.push_back(DemoStep(StepKind::kMigrate, DemoRef(0), DemoRef(2), {{100, 199}}));
+  manual.steps.push_back(DemoStep(StepKind::kCommitTopology, {}, {}, {}, {}, t3));
   Seq p3 = w.Add("planner", asked, PlanProposed{manual, 1}, 200);
   w.Add("executor", p3, StepStarted{3, 0}, 100);
   w.Add("executor", p3, StepProgress{3, 0, {{100, 199}}, 9876}, 1500);

@@ -70,7 +70,9 @@ TEST(EventCodecTest, GarbageIsCorruptionNotACrash) {
        {std::string("\xff\xff\xff\xff\xff\xff\xff\xff\x10", 9), std::string("x"), std::string()}) {
     auto d = DecodeEvent(bad);
     EXPECT_FALSE(d.ok());
-    if (!d.ok()) EXPECT_EQ(d.status().code(), StatusCode::kCorruption);
+    if (!d.ok()) {
+      EXPECT_EQ(d.status().code(), StatusCode::kCorruption);
+    }
   }
   std::string good = EncodeEvent(FullEvent(5));
   auto d = DecodeEvent(good.substr(0, good.size() / 2));

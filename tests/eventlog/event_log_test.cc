@@ -244,7 +244,9 @@ TEST(StateStoreTest, SnapshotPlusTailEqualsTheFullFoldOnDisk) {
         i += n;
       }
       // Drop without Close for half the seeds: start-up must not need the final snapshot.
-      if (seed % 2 == 0) ASSERT_TRUE((*store)->Close().ok());
+      if (seed % 2 == 0) {
+        ASSERT_TRUE((*store)->Close().ok());
+      }
     }
     ClusterState full;
     for (const Event& e : events) full = Apply(std::move(full), e);
