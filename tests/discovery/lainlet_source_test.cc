@@ -229,6 +229,31 @@ TEST_F(LainletSourceTest, LainletRestartWithEmptyCachesCausesNoMembershipChange)
   EXPECT_GE(source_->watch_attempts(), 2);
 }
 
+TEST_F(LainletSourceTest, MalformedEventIsNeverAnEmptySnapshot) {
+  fake_.SetProcs(Procs({1}));
+  StartSource(Options());
+  ASSERT_TRUE(RunUntil([&] { return LastIs(Want({1})); }));
+  fake_.SetProcs(R"([{"proc":{"not":"a list"}}])");
+  ASSERT_TRUE(RunUntil([&] { return source_->watch_attempts() >= 3; }));
+  EXPECT_EQ(snapshots_.size(), 1u);
+  fake_.SetProcs(Procs({1, 2}));
+  ASSERT_TRUE(RunUntil([&] { return LastIs(Want({1, 2})); }));
+}
+
+TEST_F(LainletSourceTest, PeriodicGetRefusedWith400ChangesNothing) {
+  fake_.SetProcs(Procs({1}));
+  LainletOptions o = Options();
+  o.resync_interval_ms = 100;
+  StartSource(o);
+  ASSERT_TRUE(RunUntil([&] { return LastIs(Want({1})); }));
+  fake_.RefuseWith("authorize failed, no permission");
+  ASSERT_TRUE(RunUntil([&] { return fake_.get_requests() >= 2; }));
+  RunFor(milliseconds(200));
+  EXPECT_EQ(snapshots_.size(), 1u);
+  EXPECT_EQ(source_->watch_attempts(), 1);
+  EXPECT_TRUE(source_->watching());
+}
+
 class FileSourceTest : public LainletSourceTest {
  protected:
   void SetUp() override {

@@ -1,6 +1,7 @@
 // The prober against real redis-server processes (started and stopped by pid by LocalRedis).
 #include "health/prober.h"
 
+#include <atomic>
 #include <chrono>
 #include <thread>
 
@@ -194,6 +195,43 @@ TEST_F(ProberTest, WrongPasswordIsSuspectAuth) {
   opts.password = "s3cret";
   StartProber(opts, {a});
   ASSERT_TRUE(RunUntil([&] { return LastHealthIs(a, Health::kUp); }, milliseconds(3000)));
+}
+
+TEST_F(ProberTest, LoadingNodeIsSuspectLoadingThenUp) {
+  test::LocalRedisOptions ropts;
+  // Slow, observable loading: 100 us per key, and answer clients every KB while loading.
+  ropts.extra_config = {"key-load-delay 100", "loading-process-events-interval-bytes 1024",
+                        "enable-debug-command local"};
+  test::LocalRedis redis(ropts);
+  ASSERT_TRUE(redis.Start().ok());
+  const std::string a = redis.address();
+  {
+    auto client = redis.Connect();
+    ASSERT_TRUE(client.ok());
+    ASSERT_TRUE(client->Command("CLUSTER", "ADDSLOTSRANGE", "0", "16383").ok());
+    auto r = client->Command("DEBUG", "POPULATE", "20000");
+    ASSERT_TRUE(r.ok() && !r->is_error()) << (r.ok() ? r->ToString() : r.status().ToString());
+    r = client->Command("SAVE");
+    ASSERT_TRUE(r.ok() && !r->is_error());
+  }
+  StartProber(FastOptions(), {a});
+  ASSERT_TRUE(RunUntil([&] { return LastHealthIs(a, Health::kUp); }, milliseconds(3000)));
+  // Restart blocks until the server answers PONG, so the loop runs on a helper thread meanwhile
+  // (the server itself must be started from this thread).
+  std::atomic<bool> done = false;
+  std::thread looper([&] {
+    while (!done) uv_run(&loop_, UV_RUN_ONCE);
+  });
+  Status restarted = redis.Restart();
+  done = true;
+  looper.join();
+  ASSERT_TRUE(restarted.ok()) << restarted.ToString();
+  ASSERT_TRUE(RunUntil([&] { return LastHealthIs(a, Health::kUp); }, milliseconds(5000)));
+  bool saw_loading = false;
+  for (const auto& h : HealthEvents(a)) {
+    saw_loading |= h.health == Health::kSuspect && h.reason == HealthReason::kLoading;
+  }
+  EXPECT_TRUE(saw_loading) << "expected suspect/loading while the dataset loaded";
 }
 
 TEST_F(ProberTest, DroppedTargetIsForgotten) {
