@@ -1,28 +1,60 @@
-// redis-ctl: the controller. Until the executor issue lands it only parses its flags.
-#include <cstdio>
+// redis-ctl: the controller daemon. See --help.
+#include <signal.h>
 
-#include <CLI/CLI.hpp>
+#include <atomic>
+#include <cstdio>
+#include <thread>
+
+#include <spdlog/spdlog.h>
 
 #include "common/logging.h"
-#include "common/version.h"
+#include "controller/config.h"
+#include "controller/controller.h"
 
 int main(int argc, char** argv) {
-  CLI::App app{"redis-ctl: runs a Redis Cluster from what discovery says (event-sourced controller)"};
-  app.set_version_flag("--version", rs::kVersion);
-  std::string log_level = "info", log_format = "plain";
-  app.add_option("--log-level", log_level, "trace, debug, info, warn, error or off")
-      ->capture_default_str();
-  app.add_option("--log-format", log_format, "plain or json")->capture_default_str();
-  CLI11_PARSE(app, argc, argv);
-  auto format = rs::ParseLogFormat(log_format);
+  rs::controller::Config config;
+  if (int code = rs::controller::ParseConfig(argc, argv, &config); code >= 0) return code;
+  if (auto s = rs::controller::Validate(config); !s.ok()) {
+    std::fprintf(stderr, "redis-ctl: %s\n", s.message().c_str());
+    return 2;
+  }
+  auto format = rs::ParseLogFormat(config.log_format);
   if (!format.ok()) {
     std::fprintf(stderr, "redis-ctl: %s\n", format.status().message().c_str());
     return 2;
   }
-  if (auto s = rs::SetupLogging(log_level, *format); !s.ok()) {
+  if (auto s = rs::SetupLogging(config.log_level, *format); !s.ok()) {
     std::fprintf(stderr, "redis-ctl: %s\n", s.message().c_str());
     return 2;
   }
-  std::fprintf(stderr, "redis-ctl: the controller loop is not built yet; see --help\n");
-  return 1;
+
+  // SIGTERM/SIGINT are taken by a dedicated thread with sigwait, so no handler runs inside the
+  // loops; every other thread inherits the blocked mask.
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGTERM);
+  sigaddset(&signals, SIGINT);
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+  signal(SIGPIPE, SIG_IGN);
+
+  auto controller = rs::controller::Controller::Open(config);
+  if (!controller.ok()) {
+    spdlog::error("{}", controller.status().message());
+    return 1;
+  }
+  std::atomic<bool> stop{false};
+  std::thread waiter([&] {
+    int sig = 0;
+    sigwait(&signals, &sig);
+    spdlog::info("signal {}: finishing the current batch, then stopping", sig);
+    stop = true;
+  });
+  waiter.detach();
+  rs::Status s = (*controller)->Run(stop);
+  if (!s.ok()) {
+    spdlog::error("redis-ctl stopped: {}", s.ToString());
+    return 1;
+  }
+  spdlog::info("redis-ctl stopped cleanly");
+  return 0;
 }

@@ -11,6 +11,7 @@
 
 #include "executor/crash_point.h"
 #include "executor/steps.h"
+#include "health/cluster_nodes_parser.h"
 
 namespace rs::executor {
 
@@ -57,6 +58,10 @@ Status StepRunner::Migrate(const Step& step, const std::vector<SlotRange>& done,
   const NodeRef& source = step.target;
   const NodeRef& dest = step.peer;
   std::vector<uint16_t> todo = Remaining(step.slots, done);
+  if (todo.empty()) return Status::Ok();
+  // SETSLOT names the peer by id: both must know each other (a node met a moment ago may not
+  // have been gossiped to the source yet).
+  RS_RETURN_IF_ERROR(WaitUntilAcquainted(source, dest));
   for (size_t begin = 0; begin < todo.size(); begin += options_.slots_per_chunk) {
     std::vector<uint16_t> chunk(todo.begin() + begin,
                                 todo.begin() + std::min(todo.size(), begin + options_.slots_per_chunk));
@@ -274,31 +279,44 @@ Status StepRunner::BroadcastOwner(const NodeRef& source, const NodeRef& dest,
 }
 
 Status StepRunner::FixOpenSlots(const Step& step, StepHooks* hooks) {
-  // The documented rule for open slots with no recorded intent (docs/executor.md): always finish
-  // the move toward the importing node, since keys may already be on both sides; never delete.
-  // Without a live importing peer, the slot is made STABLE on the node that holds it.
+  // The planner rolls half-done moves forward with kMigrate; this step is for the rest (the peer
+  // is gone or unknown): the slot is made STABLE on step.target, which never changes its owner.
+  // An IMPORTING node that already holds keys of the slot is refused instead: those keys would
+  // become unreachable, so that slot needs an operator (or the peer back).
   const NodeRef& node = step.target;
-  const NodeRef& peer = step.peer;
   std::vector<uint16_t> slots;
   for (const SlotRange& r : step.slots) {
     for (uint32_t s = r.first; s <= r.last; ++s) slots.push_back(static_cast<uint16_t>(s));
   }
-  if (peer.id.empty()) {
-    std::vector<std::vector<std::string>> cmds;
-    for (uint16_t s : slots) cmds.push_back({"CLUSTER", "SETSLOT", std::to_string(s), "STABLE"});
-    RS_ASSIGN_OR_RETURN(auto r, pool_->Pipeline(node.address, cmds));
-    for (size_t i = 0; i < r.size(); ++i) {
-      if (r[i].is_error()) {
-        return Status::Aborted(
-            fmt::format("SETSLOT {} STABLE on {}: {}", slots[i], node.address, r[i].str));
-      }
+  RS_ASSIGN_OR_RETURN(Reply nodes_text, ExpectOk(pool_->Command(node.address, {"CLUSTER", "NODES"}),
+                                                 fmt::format("CLUSTER NODES on {}", node.address)));
+  RS_ASSIGN_OR_RETURN(auto nodes, health::ParseClusterNodes(nodes_text.str));
+  std::vector<std::vector<std::string>> cmds;
+  for (uint16_t s : slots) cmds.push_back({"CLUSTER", "COUNTKEYSINSLOT", std::to_string(s)});
+  RS_ASSIGN_OR_RETURN(auto counts, pool_->Pipeline(node.address, cmds));
+  cmds.clear();
+  for (size_t i = 0; i < slots.size(); ++i) {
+    bool importing = false;
+    for (const eventlog::OpenSlot& o : nodes.open_slots) {
+      importing |= o.slot == slots[i] && !o.migrating;
     }
-    return Status::Ok();
+    if (importing && counts[i].integer > 0) {
+      return Status::FailedPrecondition(fmt::format(
+          "slot {} is IMPORTING on {} which already holds {} of its keys; not making it stable "
+          "(the keys would become unreachable): bring the source back or move the keys by hand",
+          slots[i], node.address, counts[i].integer));
+    }
+    cmds.push_back({"CLUSTER", "SETSLOT", std::to_string(slots[i]), "STABLE"});
   }
-  // node is the MIGRATING side (the owner), peer the IMPORTING side: complete the migration.
-  Step move = step;
-  move.kind = eventlog::StepKind::kMigrate;
-  return Migrate(move, {}, hooks);
+  CRASH_POINT("fix.before_stable");
+  RS_ASSIGN_OR_RETURN(auto r, pool_->Pipeline(node.address, cmds));
+  for (size_t i = 0; i < r.size(); ++i) {
+    if (r[i].is_error()) {
+      return Status::Aborted(
+          fmt::format("SETSLOT {} STABLE on {}: {}", slots[i], node.address, r[i].str));
+    }
+  }
+  return Status::Ok();
 }
 
 }  // namespace rs::executor

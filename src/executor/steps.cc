@@ -110,24 +110,37 @@ Status StepRunner::Run(const Step& step, const std::vector<SlotRange>& done, Ste
   return Status::InvalidArgument("unknown step kind");
 }
 
-Status StepRunner::Meet(const Step& step) {
-  auto knows = [&]() -> Status {
-    RS_ASSIGN_OR_RETURN(auto nodes, ClusterNodes(pool_, step.target.address));
+Status StepRunner::WaitUntilAcquainted(const NodeRef& a, const NodeRef& b) {
+  auto knows = [&](const NodeRef& x, const NodeRef& y) -> Status {
+    RS_ASSIGN_OR_RETURN(auto nodes, ClusterNodes(pool_, x.address));
     for (const eventlog::PeerView& n : nodes.peers) {
-      if (n.id == step.peer.id && !n.handshake && !n.address.empty()) return Status::Ok();
+      if (n.id == y.id && !n.handshake && !n.address.empty()) return Status::Ok();
     }
-    return Status::Unavailable(
-        fmt::format("{} does not know {} yet", step.target.address, step.peer.address));
+    return Status::Unavailable(fmt::format("{} does not know {} yet", x.address, y.address));
   };
-  if (knows().ok()) return Status::Ok();
-  CRASH_POINT("meet.before");
-  RS_RETURN_IF_ERROR(ExpectOk(pool_->Command(step.target.address,
-                                             {"CLUSTER", "MEET", HostOf(step.peer.address),
-                                              PortOf(step.peer.address)}),
-                              fmt::format("CLUSTER MEET on {}", step.target.address))
-                         .status());
-  CRASH_POINT("meet.after");
-  return WaitFor(options_.converge_timeout_ms, knows);
+  return WaitFor(options_.converge_timeout_ms, [&]() -> Status {
+    RS_RETURN_IF_ERROR(knows(a, b));
+    return knows(b, a);
+  });
+}
+
+Status StepRunner::Meet(const Step& step) {
+  auto nodes = ClusterNodes(pool_, step.target.address);
+  bool known = false;
+  if (nodes.ok()) {
+    for (const eventlog::PeerView& n : nodes->peers) known |= n.id == step.peer.id;
+  }
+  if (!known) {
+    CRASH_POINT("meet.before");
+    RS_RETURN_IF_ERROR(ExpectOk(pool_->Command(step.target.address,
+                                               {"CLUSTER", "MEET", HostOf(step.peer.address),
+                                                PortOf(step.peer.address)}),
+                                fmt::format("CLUSTER MEET on {}", step.target.address))
+                           .status());
+    CRASH_POINT("meet.after");
+  }
+  // Done when the handshake finished both ways (later steps name each other by id).
+  return WaitUntilAcquainted(step.target, step.peer);
 }
 
 Status StepRunner::AssignSlots(const Step& step) {

@@ -325,6 +325,30 @@ TEST_F(ExecutorTest, BusyKeyWithEqualValueIsReplacedAndMigrationCompletes) {
   EXPECT_EQ(*Client(0).CommandString("DBSIZE"), "0");
 }
 
+TEST_F(ExecutorTest, FixOpenSlotWithoutPeerMakesSlotsStable) {
+  MemoryJournal journal;
+  Bootstrap(journal);
+  auto dest = Client(1);
+  for (int s = 400; s < 410; ++s) {
+    ASSERT_FALSE(dest.Command("CLUSTER", "SETSLOT", std::to_string(s), "IMPORTING", nodes_[0].id)
+                     ->is_error());
+  }
+  eventlog::Plan plan;
+  plan.id = 2;
+  Step f;
+  f.kind = StepKind::kFixOpenSlot;
+  f.target = nodes_[1];
+  f.slots = {{400, 409}};
+  plan.steps.push_back(f);
+  Propose(journal, plan);
+  Executor ex(config_, &journal);
+  Status s = ex.RunPlan(nullptr);
+  ASSERT_TRUE(s.ok()) << s.ToString();
+  auto nodes = dest.CommandString("CLUSTER", "NODES");
+  ASSERT_TRUE(nodes.ok());
+  EXPECT_EQ(nodes->find('['), std::string::npos) << *nodes;
+}
+
 TEST_F(ExecutorTest, FailoverPromotesReplicaAndVerifiesWithRole) {
   MemoryJournal journal;
   Bootstrap(journal);

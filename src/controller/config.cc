@@ -1,0 +1,112 @@
+#include "controller/config.h"
+
+#include <cstdlib>
+
+#include <CLI/CLI.hpp>
+#include <fmt/format.h>
+
+#include "common/version.h"
+
+namespace rs::controller {
+
+int ParseConfig(int argc, char** argv, Config* c) {
+  CLI::App app{
+      "redis-ctl: runs a Redis Cluster from what discovery says. Every fact it learns and every "
+      "change it makes is an event in a RocksDB write-ahead log under --data-dir."};
+  app.set_version_flag("--version", kVersion);
+  app.add_option("--data-dir", c->data_dir, "Directory of the event log (created if missing)")
+      ->required();
+  app.add_option("--listen", c->listen, "Admin HTTP address (API, /v1/topology, /healthz)")
+      ->capture_default_str();
+  app.add_option("--discovery", c->discovery,
+                 "Where the wanted members come from: lainlet[:URL] (default, URL from "
+                 "LAINLET_ADDR, else lainlet.lain:9001), static:host:port,... or file:PATH "
+                 "(one 'host:port [host-label]' per line; edits are picked up)");
+  app.add_option("--appname", c->appname, "lain app to watch (default: $LAIN_APPNAME)");
+  app.add_option("--redis-proc", c->redis_proc, "lain proc whose instances are the Redis nodes")
+      ->capture_default_str();
+  app.add_option("--replicas", c->replicas, "Replicas per master")->capture_default_str();
+  app.add_option("--min-masters", c->min_masters, "Masters to form the cluster with")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 1000));
+  app.add_option("--redis-user", c->redis_user, "ACL user for the Redis nodes");
+  app.add_option("--redis-password", c->redis_password,
+                 "Password of the Redis nodes (default: $REDIS_PASSWORD)");
+  app.add_option("--admin-token", c->admin_tokens,
+                 "Token for mutating admin calls, as name:secret (repeatable; default: "
+                 "$REDIS_CTL_ADMIN_TOKEN)");
+  app.add_option("--log-format", c->log_format, "plain or json")->capture_default_str();
+  app.add_option("--log-level", c->log_level, "trace, debug, info, warn, error or off")
+      ->capture_default_str();
+  app.add_option("--probe-interval-ms", c->probe_interval_ms, "Health probe interval")
+      ->capture_default_str()
+      ->check(CLI::Range(50, 60000));
+  app.add_option("--probe-timeout-ms", c->probe_timeout_ms, "Health probe timeout")
+      ->capture_default_str()
+      ->check(CLI::Range(50, 60000));
+  app.add_option("--removal-grace-ms", c->removal_grace_ms,
+                 "How long a member must be absent from discovery before it is drained")
+      ->capture_default_str();
+  app.add_option("--mass-removal-grace-ms", c->mass_removal_grace_ms,
+                 "The same for an empty snapshot or one dropping more than half of the members")
+      ->capture_default_str();
+  app.add_option("--failover-grace-ms", c->failover_grace_ms,
+                 "How long a master must refuse connections before its replica is promoted")
+      ->capture_default_str();
+  app.add_option("--snapshot-every", c->snapshot_every, "Events between state snapshots")
+      ->capture_default_str();
+  app.add_option("--max-parallel-migrations", c->max_parallel_migrations,
+                 "Migrations of disjoint node pairs run at once")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 64));
+  app.add_option("--max-keys-per-second", c->max_keys_per_second,
+                 "Rate limit for migrations (0: none)")
+      ->capture_default_str();
+  app.add_option("--rebalance-threshold", c->rebalance_threshold_pct,
+                 "Percent of imbalance below which no slot moves")
+      ->capture_default_str();
+  app.add_flag("--allow-takeover", c->allow_takeover,
+               "Allow CLUSTER FAILOVER TAKEOVER when no majority of masters is reachable");
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    return app.exit(e);
+  }
+  return -1;
+}
+
+Status Validate(Config& c) {
+  if (c.appname.empty()) {
+    if (const char* env = std::getenv("LAIN_APPNAME")) c.appname = env;
+  }
+  if (c.redis_password.empty()) {
+    if (const char* env = std::getenv("REDIS_PASSWORD")) c.redis_password = env;
+  }
+  if (c.admin_tokens.empty()) {
+    if (const char* env = std::getenv("REDIS_CTL_ADMIN_TOKEN"); env && *env) {
+      c.admin_tokens.push_back(env);
+    }
+  }
+  if (c.discovery.empty()) c.discovery = "lainlet";
+  if (c.discovery == "lainlet" || c.discovery.rfind("lainlet:", 0) == 0) {
+    std::string url = c.discovery == "lainlet" ? "" : c.discovery.substr(8);
+    if (url.empty()) {
+      const char* env = std::getenv("LAINLET_ADDR");
+      url = env && *env ? env : "lainlet.lain:9001";
+    }
+    if (url.rfind("http://", 0) != 0) url = "http://" + url;
+    c.lainlet_url = url;
+    c.discovery = "lainlet";
+    if (c.appname.empty()) {
+      return Status::InvalidArgument(
+          "lainlet discovery needs --appname (or LAIN_APPNAME in the environment)");
+    }
+  }
+  if (c.replicas > 5) return Status::InvalidArgument("--replicas above 5 is not supported");
+  if (c.probe_timeout_ms > c.probe_interval_ms * 10) {
+    return Status::InvalidArgument("--probe-timeout-ms must be at most 10 x --probe-interval-ms");
+  }
+  return Status::Ok();
+}
+
+}  // namespace rs::controller

@@ -1,0 +1,269 @@
+#include "controller/controller.h"
+
+#include <chrono>
+#include <set>
+
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
+
+#include "common/version.h"
+#include "controller/discovery_runner.h"
+#include "planner/planner.h"
+
+namespace rs::controller {
+namespace {
+
+int64_t NowMs() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+// A short, stable digest of the settings that shape decisions, so an audit shows config changes.
+std::string ConfigHash(const Config& c) {
+  std::string s = fmt::format("{}|{}|{}|{}|{}|{}|{}|{}", c.discovery, c.appname, c.redis_proc,
+                              c.replicas, c.min_masters, c.allow_takeover, c.failover_grace_ms,
+                              c.rebalance_threshold_pct);
+  uint64_t h = 1469598103934665603ull;  // FNV-1a
+  for (unsigned char ch : s) h = (h ^ ch) * 1099511628211ull;
+  return fmt::format("{:016x}", h);
+}
+
+std::string_view SourceOf(const eventlog::EventPayload& p) {
+  if (std::holds_alternative<eventlog::MembershipChanged>(p)) return "discovery";
+  if (std::holds_alternative<eventlog::NodeHealthChanged>(p) ||
+      std::holds_alternative<eventlog::NodeObserved>(p)) {
+    return "prober";
+  }
+  if (std::holds_alternative<eventlog::PlanProposed>(p) ||
+      std::holds_alternative<eventlog::OperatorRejected>(p)) {
+    return "planner";
+  }
+  if (std::holds_alternative<eventlog::OperatorRequested>(p)) return "operator";
+  if (std::holds_alternative<eventlog::ControllerStarted>(p) ||
+      std::holds_alternative<eventlog::ControllerStopped>(p) ||
+      std::holds_alternative<eventlog::AlertRaised>(p)) {
+    return "controller";
+  }
+  return "executor";
+}
+
+}  // namespace
+
+Controller::Controller(Config config)
+    : config_(std::move(config)) {
+  policy_.replicas = static_cast<int>(config_.replicas);
+  policy_.min_masters = static_cast<int>(config_.min_masters);
+  policy_.rebalance_threshold_pct = config_.rebalance_threshold_pct;
+  policy_.refused_grace_ms = config_.failover_grace_ms;
+  policy_.allow_takeover = config_.allow_takeover;
+  policy_.max_parallel_migrations = static_cast<int>(config_.max_parallel_migrations);
+  executor_config_.connect.user = config_.redis_user;
+  executor_config_.connect.password = config_.redis_password;
+  executor_config_.max_parallel_migrations = config_.max_parallel_migrations;
+  executor_config_.max_keys_per_second = config_.max_keys_per_second;
+}
+
+Controller::~Controller() = default;
+
+Result<std::unique_ptr<Controller>> Controller::Open(Config config) {
+  std::unique_ptr<Controller> c(new Controller(std::move(config)));
+  eventlog::StateStoreOptions opts;
+  opts.log.mode = eventlog::OpenMode::kReadWrite;
+  opts.log.create_if_missing = true;
+  opts.snapshot_every = c->config_.snapshot_every;
+  auto store = eventlog::StateStore::Open(c->config_.data_dir, opts);
+  if (!store.ok()) {
+    const std::string& m = store.status().message();
+    if (m.find("lock") != std::string::npos || m.find("LOCK") != std::string::npos) {
+      return Status::FailedPrecondition(fmt::format(
+          "another redis-ctl is already running on {} (the event log is locked): {}",
+          c->config_.data_dir, m));
+    }
+    return store.status();
+  }
+  c->store_ = std::move(*store);
+  return c;
+}
+
+Result<eventlog::Seq> Controller::Record(eventlog::EventPayload payload, eventlog::Seq cause,
+                                         bool sync) {
+  eventlog::Event e;
+  e.time_ms = NowMs();
+  e.cause = cause;
+  e.source = std::string(SourceOf(payload));
+  e.payload = std::move(payload);
+  std::lock_guard lock(mu_);
+  auto seq = store_->Append(std::move(e), sync ? eventlog::Durability::kSync
+                                               : eventlog::Durability::kGroup);
+  if (seq.ok()) {
+    changed_seq_ = *seq;
+    changed_.notify_all();
+  }
+  return seq;
+}
+
+eventlog::ClusterState Controller::State() {
+  std::lock_guard lock(mu_);
+  return store_->state();
+}
+
+eventlog::Seq Controller::WaitForEvent(eventlog::Seq after, std::chrono::milliseconds timeout) {
+  std::unique_lock lock(mu_);
+  changed_.wait_for(lock, timeout, [&] { return changed_seq_ > after; });
+  return changed_seq_;
+}
+
+void Controller::UpdateProbeTargets() {
+  std::set<std::string> want;
+  {
+    auto state = State();
+    for (const auto& [addr, m] : state.members) want.insert(addr);
+    for (const auto& shard : state.topology.shards) {
+      want.insert(shard.master.address);
+      for (const auto& r : shard.replicas) want.insert(r.address);
+    }
+    // Nodes the cluster still knows (a removed member being drained, a node someone met by hand).
+    for (const auto& [addr, obs] : state.observed) {
+      if (!state.members.count(addr) && !state.health.count(addr)) continue;
+      for (const auto& peer : obs.peers) {
+        if (!peer.address.empty() && !peer.handshake) want.insert(peer.address);
+      }
+    }
+  }
+  std::vector<std::string> list(want.begin(), want.end());
+  std::lock_guard lock(targets_mu_);
+  if (list != targets_) {
+    targets_ = list;
+    if (prober_) prober_->SetTargets(list);
+  }
+}
+
+void Controller::SourcesThread() {
+  // Discovery and the prober share one libuv loop; a timer checks for shutdown and keeps the
+  // prober's targets in step with the state.
+  uv_timer_t tick;
+  uv_timer_init(&loop_, &tick);
+  tick.data = this;
+  uv_timer_start(
+      &tick,
+      [](uv_timer_t* t) {
+        auto* self = static_cast<Controller*>(t->data);
+        if (self->sources_stop_.load()) {
+          uv_timer_stop(t);
+          uv_close(reinterpret_cast<uv_handle_t*>(t), nullptr);
+          self->prober_->Stop();
+          self->discovery_->Stop();
+          return;
+        }
+        self->UpdateProbeTargets();
+      },
+      200, 200);
+  uv_run(&loop_, UV_RUN_DEFAULT);
+}
+
+void Controller::PlannerLoop(const std::atomic<bool>& stop) {
+  executor::Executor executor(executor_config_, this);
+  executor.SetPauseCheck([this] { return State().paused; });
+  std::string last_reason;
+  while (!stop.load()) {
+    eventlog::ClusterState state = State();
+    if (state.plan) {
+      (void)executor.RunPlan(&stop);  // Its outcome is recorded in the log.
+      // The observations in the state predate the plan's changes (the prober reports only what
+      // changed, in rounds): let it complete two rounds before planning on them again.
+      auto settle = std::chrono::milliseconds(2 * config_.probe_interval_ms +
+                                              config_.probe_timeout_ms);
+      for (auto until = std::chrono::steady_clock::now() + settle;
+           !stop.load() && std::chrono::steady_clock::now() < until;) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(50));
+      }
+      continue;
+    }
+    // Time enters the pure planner as an input: the state as of now.
+    state.last_time_ms = NowMs();
+    planner::Decision d = planner::Make(state, policy_);
+    switch (d.kind) {
+      case planner::DecisionKind::kPlan: {
+        spdlog::info("proposing {}", eventlog::PlanToString(d.plan));
+        eventlog::Seq cause = d.plan.causes.empty() ? 0 : d.plan.causes.back();
+        auto r = Record(eventlog::PlanProposed{std::move(d.plan), d.request_id}, cause, true);
+        if (!r.ok()) spdlog::error("recording plan: {}", r.status().ToString());
+        continue;
+      }
+      case planner::DecisionKind::kReject: {
+        spdlog::warn("rejecting operator request {}: {}", d.request_id, d.reason);
+        auto r = Record(eventlog::OperatorRejected{d.request_id, d.reason}, 0, true);
+        if (!r.ok()) spdlog::error("recording rejection: {}", r.status().ToString());
+        continue;
+      }
+      case planner::DecisionKind::kConflict:
+      case planner::DecisionKind::kNothing:
+        if (d.reason != last_reason) {
+          if (d.kind == planner::DecisionKind::kConflict) {
+            spdlog::error("conflict: {}", d.reason);
+            (void)Record(eventlog::AlertRaised{fmt::format("nodes {}", fmt::join(d.nodes, ",")),
+                                               "conflict", d.reason, false},
+                         0, true);
+          } else {
+            spdlog::info("planner: {}", d.reason);
+          }
+          last_reason = d.reason;
+        }
+        break;
+    }
+    WaitForEvent(state.last_seq, std::chrono::milliseconds(200));
+  }
+}
+
+Status Controller::Run(const std::atomic<bool>& stop) {
+  RS_RETURN_IF_ERROR(Record(eventlog::ControllerStarted{kVersion, ConfigHash(config_)}, 0, true)
+                         .status());
+  uv_loop_init(&loop_);
+  health::ProberOptions popts;
+  popts.interval_ms = config_.probe_interval_ms;
+  popts.timeout_ms = config_.probe_timeout_ms;
+  popts.password = config_.redis_password;
+  prober_ = std::make_unique<health::Prober>(&loop_, popts, [this](eventlog::EventPayload p) {
+    auto r = Record(std::move(p), 0, /*sync=*/false);
+    if (!r.ok()) spdlog::error("recording health: {}", r.status().ToString());
+  });
+  RS_RETURN_IF_ERROR(prober_->Start());
+  std::vector<eventlog::Member> restored;
+  for (const auto& [addr, m] : State().members) restored.push_back(m);
+  auto reachable = [this](std::string_view address) {
+    auto h = prober_->HealthOf(std::string(address));
+    return !h || h->health != eventlog::Health::kDown;
+  };
+  auto record_sync = [this](eventlog::EventPayload p) {
+    auto r = Record(std::move(p), 0, /*sync=*/true);
+    if (!r.ok()) spdlog::error("recording membership: {}", r.status().ToString());
+  };
+  RS_ASSIGN_OR_RETURN(discovery_, DiscoveryRunner::Create(&loop_, config_, std::move(restored),
+                                                          reachable, record_sync));
+  RS_RETURN_IF_ERROR(discovery_->Start());
+  UpdateProbeTargets();
+
+  admin::AdminServerOptions aopts;
+  aopts.listen = config_.listen;
+  admin_ = std::make_unique<admin::AdminServer>(aopts, this);
+  RS_RETURN_IF_ERROR(admin_->Start());
+
+  std::thread sources([this] { SourcesThread(); });
+  ready_ = true;
+  spdlog::info("redis-ctl {} running: data dir {}, discovery {}, admin on {}", kVersion,
+               config_.data_dir, config_.discovery, config_.listen);
+  PlannerLoop(stop);
+
+  spdlog::info("stopping: writing a clean snapshot");
+  ready_ = false;
+  admin_->Stop();
+  sources_stop_ = true;
+  sources.join();
+  uv_loop_close(&loop_);
+  RS_RETURN_IF_ERROR(Record(eventlog::ControllerStopped{true}, 0, true).status());
+  std::lock_guard lock(mu_);
+  return store_->Close();
+}
+
+}  // namespace rs::controller

@@ -1,0 +1,71 @@
+// The controller: sources -> event log -> fold -> planner -> executor, with one writer.
+// Every event goes through Record(), which appends to the log and folds under one mutex, so the
+// discovery loop, the prober, the executor and the admin API never race on the state.
+// Thread contract: Run() on the main thread; Record/State/WaitForEvent from any thread.
+#pragma once
+
+#include <atomic>
+#include <condition_variable>
+#include <memory>
+#include <mutex>
+#include <thread>
+
+#include <uv.h>
+
+#include "admin/admin_server.h"
+#include "controller/config.h"
+#include "eventlog/state_store.h"
+#include "executor/executor.h"
+#include "health/prober.h"
+#include "planner/policy.h"
+
+namespace rs::controller {
+
+class DiscoveryRunner;
+
+class Controller : public executor::Journal, public admin::ControllerView {
+ public:
+  // Opens (or creates) the event log; fails clearly when another redis-ctl holds it.
+  static Result<std::unique_ptr<Controller>> Open(Config config);
+  ~Controller() override;
+
+  // Runs until `stop` is set; then finishes the current batch, snapshots and returns.
+  Status Run(const std::atomic<bool>& stop);
+
+  // executor::Journal and admin::ControllerView.
+  Result<eventlog::Seq> Record(eventlog::EventPayload payload, eventlog::Seq cause,
+                               bool sync) override;
+  eventlog::ClusterState State() override;
+  eventlog::Seq WaitForEvent(eventlog::Seq after, std::chrono::milliseconds timeout) override;
+  bool Ready() override { return ready_.load(); }
+
+ private:
+  explicit Controller(Config config);
+
+  void SourcesThread();
+  void PlannerLoop(const std::atomic<bool>& stop);
+  // Keeps the prober's target list = members + every node of the managed cluster.
+  void UpdateProbeTargets();
+
+  Config config_;
+  planner::Policy policy_;
+  executor::ExecutorConfig executor_config_;
+
+  std::mutex mu_;  // Guards store_ (append + fold).
+  std::unique_ptr<eventlog::StateStore> store_;
+  std::condition_variable changed_;
+  eventlog::Seq changed_seq_ = 0;
+
+  std::atomic<bool> ready_{false};
+  std::atomic<bool> sources_stop_{false};
+
+  uv_loop_t loop_;
+  std::unique_ptr<health::Prober> prober_;
+  std::unique_ptr<DiscoveryRunner> discovery_;
+  std::mutex targets_mu_;
+  std::vector<std::string> targets_;
+
+  std::unique_ptr<admin::AdminServer> admin_;
+};
+
+}  // namespace rs::controller

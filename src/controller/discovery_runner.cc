@@ -1,0 +1,65 @@
+#include "controller/discovery_runner.h"
+
+#include <fmt/format.h>
+
+#include "common/address.h"
+#include "discovery/member_file.h"
+
+namespace rs::controller {
+
+Result<std::unique_ptr<DiscoveryRunner>> DiscoveryRunner::Create(
+    uv_loop_t* loop, const Config& config, std::vector<eventlog::Member> restored,
+    discovery::ReachableFn reachable, discovery::EventSink sink) {
+  std::unique_ptr<DiscoveryRunner> r(new DiscoveryRunner());
+  discovery::DebounceOptions debounce{config.removal_grace_ms, config.mass_removal_grace_ms};
+  std::string source_name;
+  if (config.discovery == "lainlet") {
+    std::string hostport = config.lainlet_url.substr(std::string("http://").size());
+    hostport = hostport.substr(0, hostport.find('/'));
+    RS_ASSIGN_OR_RETURN(Address addr, Address::Parse(hostport));
+    discovery::LainletOptions o;
+    o.host = addr.host;
+    o.port = addr.port;
+    o.appname = config.appname;
+    o.proc_name = config.redis_proc;
+    source_name = fmt::format("lainlet:{}", config.lainlet_url);
+    r->membership_ = std::make_unique<discovery::Membership>(loop, debounce, source_name,
+                                                             reachable, sink);
+    r->lainlet_ = std::make_unique<discovery::LainletSource>(loop, o,
+                                                             r->membership_->snapshot_fn());
+  } else {
+    RS_ASSIGN_OR_RETURN(discovery::DiscoverySpec spec, discovery::ParseDiscoverySpec(config.discovery));
+    source_name = config.discovery;
+    r->membership_ = std::make_unique<discovery::Membership>(loop, debounce, source_name,
+                                                             reachable, sink);
+    if (spec.kind == discovery::DiscoverySpec::Kind::kFile) {
+      r->file_ = std::make_unique<discovery::FileSource>(loop, spec.path,
+                                                         r->membership_->snapshot_fn());
+    } else if (spec.kind == discovery::DiscoverySpec::Kind::kStatic) {
+      r->static_ = std::make_unique<discovery::StaticSource>(spec.members,
+                                                             r->membership_->snapshot_fn());
+    } else {
+      return Status::InvalidArgument(fmt::format("unsupported --discovery '{}'", config.discovery));
+    }
+  }
+  r->membership_->Restore(std::move(restored));
+  return r;
+}
+
+DiscoveryRunner::~DiscoveryRunner() = default;
+
+Status DiscoveryRunner::Start() {
+  RS_RETURN_IF_ERROR(membership_->Start());
+  if (lainlet_) return lainlet_->Start();
+  if (file_) return file_->Start();
+  if (static_) static_->Start();
+  return Status::Ok();
+}
+
+void DiscoveryRunner::Stop() {
+  if (lainlet_) lainlet_->Stop();
+  if (file_) file_->Stop();
+  membership_->Stop();
+}
+
+}  // namespace rs::controller
