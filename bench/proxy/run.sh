@@ -1,0 +1,148 @@
+#!/usr/bin/env bash
+# redis-proxy side by side with direct Redis, on a local 3-master cluster (loopback, free ports).
+# Prints `name: value unit` lines:
+#   proxy_get_rps / direct_get_rps / proxy_get_ratio (same for set): redis-benchmark -t get,set
+#     -P 16 -c 50 -n $BENCH_N through the proxy (1 thread) and against the master owning the key;
+#   proxy_p50_overhead: -c 1 p50 latency of GET, proxy minus direct;
+#   proxy_mget10_rps / proxy_mget100_rps: MGET of 10 and 100 keys spread over the 3 masters;
+#   proxy_rss_per_idle_client: RSS growth of the proxy per idle client connection (10,000).
+# Everything started here is stopped by pid on exit.
+#   BUILD_DIR (default build), BENCH_N (default 2000000), BENCH_IDLE_CLIENTS (default 10000)
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+BUILD_DIR=${BUILD_DIR:-build}
+N=${BENCH_N:-2000000}
+IDLE=${BENCH_IDLE_CLIENTS:-10000}
+PROXY_BIN="$BUILD_DIR/bin/redis-proxy"
+
+if [ ! -f "$BUILD_DIR/CMakeCache.txt" ]; then
+  cmake -S . -B "$BUILD_DIR" -G Ninja >/dev/null
+fi
+cmake --build "$BUILD_DIR" -j "${JOBS:-2}" --target redis-proxy >&2
+
+WORK=$(mktemp -d "${TMPDIR:-/tmp}/rs-bench-proxy-XXXXXX")
+PIDS=()
+cleanup() {
+  for pid in "${PIDS[@]}"; do kill -9 "$pid" 2>/dev/null || true; done
+  for pid in "${PIDS[@]}"; do wait "$pid" 2>/dev/null || true; done
+  rm -rf "$WORK"
+}
+trap cleanup EXIT INT TERM
+
+free_port() {  # a free port whose +10000 (cluster bus) is free too
+  python3 - <<'PY'
+import socket
+while True:
+    s = socket.socket(); s.bind(("127.0.0.1", 0)); p = s.getsockname()[1]
+    if p + 10000 > 65535: s.close(); continue
+    t = socket.socket()
+    try:
+        t.bind(("127.0.0.1", p + 10000)); t.close(); s.close(); print(p); break
+    except OSError:
+        s.close(); t.close()
+PY
+}
+
+PORTS=()
+for i in 0 1 2; do
+  port=$(free_port)
+  mkdir -p "$WORK/n$port"
+  redis-server --port "$port" --bind 127.0.0.1 --cluster-enabled yes \
+    --cluster-config-file "$WORK/n$port/nodes.conf" --dir "$WORK/n$port" --save "" \
+    --appendonly no --logfile "$WORK/n$port/redis.log" &
+  PIDS+=($!)
+  PORTS+=("$port")
+done
+for port in "${PORTS[@]}"; do
+  for _ in $(seq 100); do redis-cli -p "$port" ping >/dev/null 2>&1 && break; sleep 0.05; done
+done
+redis-cli --cluster create "127.0.0.1:${PORTS[0]}" "127.0.0.1:${PORTS[1]}" "127.0.0.1:${PORTS[2]}" \
+  --cluster-yes >"$WORK/create.log" 2>&1
+for _ in $(seq 200); do
+  ok=1
+  for port in "${PORTS[@]}"; do
+    redis-cli -p "$port" cluster info | grep -q cluster_state:ok || ok=0
+  done
+  [ $ok = 1 ] && break
+  sleep 0.1
+done
+
+PROXY_PORT=$(free_port)
+ulimit -n $((IDLE + 2048)) 2>/dev/null || ulimit -n "$(ulimit -Hn)"
+"$PROXY_BIN" --listen "127.0.0.1:$PROXY_PORT" --threads 1 --seeds "127.0.0.1:${PORTS[0]}" \
+  --max-clients $((IDLE + 1000)) --log-level warn >"$WORK/proxy.log" 2>&1 &
+PROXY_PID=$!
+PIDS+=($PROXY_PID)
+for _ in $(seq 100); do redis-cli -p "$PROXY_PORT" get probe >/dev/null 2>&1 && break; sleep 0.05; done
+
+# The master owning redis-benchmark's key (it uses "key:__rand_int__" without -r).
+DIRECT_PORT=""
+for port in "${PORTS[@]}"; do
+  if ! redis-cli -p "$port" get key:__rand_int__ 2>&1 | grep -q MOVED; then DIRECT_PORT=$port; fi
+done
+
+per_second() { tr '\r' '\n' | sed -n 's/.*: \([0-9.]*\) requests per second.*/\1/p' | tail -1; }
+rps() {  # rps PORT TEST [extra args]: requests per second of one redis-benchmark -q run
+  local port=$1 test=$2
+  shift 2
+  redis-benchmark -p "$port" -t "$test" "$@" -q 2>/dev/null | per_second
+}
+p50() {  # p50 PORT: GET p50 latency in microseconds with one client, no pipelining
+  redis-benchmark -p "$1" -t get -c 1 -n 50000 -q 2>/dev/null | tr '\r' '\n' |
+    awk -F'p50=' '/requests per second/ {split($2, a, " "); print a[1] * 1000}' | tail -1
+}
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN {printf "%.2f", (b > 0 ? a / b : 0)}'; }
+
+for t in set get; do
+  direct=$(rps "$DIRECT_PORT" "$t" -P 16 -c 50 -n "$N")
+  proxy=$(rps "$PROXY_PORT" "$t" -P 16 -c 50 -n "$N")
+  echo "proxy_${t}_rps: ${proxy%.*} req/s"
+  echo "direct_${t}_rps: ${direct%.*} req/s"
+  echo "proxy_${t}_ratio: $(ratio "$proxy" "$direct")"
+done
+
+direct_p50=$(p50 "$DIRECT_PORT")
+proxy_p50=$(p50 "$PROXY_PORT")
+echo "direct_p50: ${direct_p50%.*} us"
+echo "proxy_p50: ${proxy_p50%.*} us"
+echo "proxy_p50_overhead: $(awk -v a="$proxy_p50" -v b="$direct_p50" 'BEGIN {printf "%d", a - b}') us"
+
+for n in 10 100; do
+  keys=()
+  for i in $(seq "$n"); do keys+=("mk:$i"); done
+  redis-cli -p "$PROXY_PORT" mset $(for k in "${keys[@]}"; do echo "$k v"; done) >/dev/null
+  r=$(redis-benchmark -p "$PROXY_PORT" -c 50 -P 4 -n $((N / 20 / (n / 10))) -q MGET "${keys[@]}" \
+        2>/dev/null | per_second)
+  echo "proxy_mget${n}_rps: ${r%.*} req/s"
+  echo "proxy_mget${n}_keys_per_sec: $(awk -v r="$r" -v n="$n" 'BEGIN {printf "%d", r * n}') keys/s"
+done
+
+# A fresh proxy, so memory freed by the runs above does not hide what idle clients cost.
+IDLE_PORT=$(free_port)
+"$PROXY_BIN" --listen "127.0.0.1:$IDLE_PORT" --threads 1 --seeds "127.0.0.1:${PORTS[0]}" \
+  --max-clients $((IDLE + 1000)) --log-level warn >"$WORK/proxy-idle.log" 2>&1 &
+IDLE_PROXY_PID=$!
+PIDS+=($IDLE_PROXY_PID)
+for _ in $(seq 100); do redis-cli -p "$IDLE_PORT" get probe >/dev/null 2>&1 && break; sleep 0.05; done
+rss() { awk '/VmRSS/ {print $2 * 1024}' "/proc/$IDLE_PROXY_PID/status"; }
+before=$(rss)
+python3 - "$IDLE_PORT" "$IDLE" "$WORK/idle.ready" <<'PY' &
+import socket, sys, time, os
+port, n, ready = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3]
+socks = []
+for i in range(n):
+    s = socket.create_connection(("127.0.0.1", port))
+    s.sendall(b"PING\r\n")
+    socks.append(s)
+for s in socks:
+    assert s.recv(16) == b"+PONG\r\n"
+open(ready, "w").close()
+time.sleep(60)
+PY
+IDLE_PID=$!
+PIDS+=($IDLE_PID)
+for _ in $(seq 1200); do [ -f "$WORK/idle.ready" ] && break; sleep 0.05; done
+sleep 1.5  # one idle sweep releases the per-client queues
+after=$(rss)
+echo "proxy_idle_clients: $(redis-cli -p "$IDLE_PORT" info | awk -F: '/^proxy_connected_clients/ {print $2+0}') clients"
+echo "proxy_rss_per_idle_client: $(( (after - before) / IDLE )) bytes"
