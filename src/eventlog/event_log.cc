@@ -449,7 +449,10 @@ Status EventLog::CatchUp() {
   if (options_.mode != OpenMode::kSecondary) return Status::Ok();
   RS_RETURN_IF_ERROR(FromRocks(db_->TryCatchUpWithPrimary(), "catching up with the writer"));
   Seq before = last_seq();
-  RS_RETURN_IF_ERROR(LoadBounds());
+  {
+    std::lock_guard lock(wait_mu_);  // So a waiter cannot miss the change.
+    RS_RETURN_IF_ERROR(LoadBounds());
+  }
   if (last_seq() != before) appended_.notify_all();
   return Status::Ok();
 }

@@ -11,6 +11,7 @@
 
 #include "demo_history.h"
 #include "eventlog/verify.h"
+#include "future_kind.h"
 #include "svc_time.h"
 #include "temp_dir.h"
 
@@ -264,6 +265,39 @@ TEST_F(RedisSvcTest, ReadsAndFollowsWhileTheWriterHasTheLogOpen) {
   close(out[0]);
   EXPECT_NE(seen.find("appended while redis-svc follows"), std::string::npos) << seen;
   EXPECT_NE(seen.find(std::to_string(*seq) + "\t"), std::string::npos) << seen;
+}
+
+TEST_F(RedisSvcTest, AnEventOfAFutureKindIsShownAndSkippedNotFatal) {
+  {
+    auto log = EventLog::Open(dir(), EventLogOptions{});
+    ASSERT_TRUE(log.ok());
+    Event header;
+    header.seq = last_ + 1;  // As a newer redis-ctl would append it.
+    header.time_ms = testing::kDemoStartMs;
+    header.source = "controller-v2";
+    ASSERT_TRUE((*log)->PutRaw(last_ + 1, testing::EncodeFutureKind(header, 77)).ok());
+  }
+  SvcRun r = RedisSvc({"verify", "--data-dir", dir()});
+  EXPECT_EQ(r.exit_code, 0) << r.out << r.err;
+  EXPECT_NE(r.out.find("1 of unknown kinds"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find(std::to_string(last_ + 1) + " records"), std::string::npos) << r.out;
+  r = RedisSvc({"log", "--data-dir", dir(), "--since", std::to_string(last_ + 1)});
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.out.find("unknown-77"), std::string::npos) << r.out;
+  r = RedisSvc({"replay", "--data-dir", dir(), "--at", std::to_string(last_ + 1), "--json"});
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(nlohmann::json::parse(r.out)["seq"], last_ + 1);
+}
+
+TEST(RedisSvcCliTest, HelpAndVersionWork) {
+  SvcRun r = RedisSvc({"--version"});
+  EXPECT_EQ(r.exit_code, 0);
+  EXPECT_NE(r.out.find("0.1.0"), std::string::npos) << r.out;
+  r = RedisSvc({"--help"});
+  EXPECT_EQ(r.exit_code, 0);
+  for (const char* cmd : {"log", "replay", "audit", "verify", "stats"}) {
+    EXPECT_NE(r.out.find(cmd), std::string::npos) << cmd;
+  }
 }
 
 }  // namespace
