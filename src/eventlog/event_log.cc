@@ -193,6 +193,13 @@ Result<std::unique_ptr<EventLog>> EventLog::Open(const std::string& dir,
     }
   }
   RS_RETURN_IF_ERROR(log->LoadBounds());
+  if (options.check_every_record && log->last_seq() > 0) {
+    if (log->first_seq() != 1) {
+      return Status::Corruption(
+          fmt::format("{}: the log starts at event {}, not 1", dir, log->first_seq()));
+    }
+    RS_RETURN_IF_ERROR(log->Scan(1, UINT64_MAX, [](const DecodedEvent&) { return true; }));
+  }
   if (writer) log->flusher_ = std::thread([l = log.get()] { l->FlushLoop(); });
   return log;
 }

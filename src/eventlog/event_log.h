@@ -51,6 +51,10 @@ struct EventLogOptions {
   bool create_if_missing = false;  // Only with kReadWrite.
   std::chrono::milliseconds group_commit_interval{5};
   size_t keep_snapshots = 3;  // Older snapshots are deleted when a new one is saved.
+  // Open always checks the first and last records; with this it also reads every record and
+  // fails on the first gap or undecodable one (one sequential read of the log). Start-up through
+  // StateStore checks every record after the newest snapshot either way.
+  bool check_every_record = false;
 };
 
 // The marker in `meta` that makes a RocksDB directory an event log.
@@ -63,7 +67,8 @@ class EventLog {
  public:
   // Fails with a message naming the directory when it is missing (and create_if_missing is
   // false), is not a RocksDB directory, or is a RocksDB database without the format marker.
-  // Checks that the first and last records decode and carry their key's sequence.
+  // Checks that the first and last records decode and carry their key's sequence (every record
+  // with check_every_record), failing with a message naming the sequence.
   static Result<std::unique_ptr<EventLog>> Open(const std::string& dir,
                                                 const EventLogOptions& options);
   ~EventLog();  // Syncs pending group-commit writes.

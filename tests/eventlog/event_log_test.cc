@@ -182,6 +182,12 @@ TEST(EventLogTest, AGapIsReportedWithItsSequence) {
   EXPECT_NE(r.errors[0].find("events 7..7 are missing"), std::string::npos) << r.errors[0];
   auto store = StateStore::Open(tmp.path(), StateStoreOptions{ReadOnly(), 0});
   EXPECT_FALSE(store.ok()) << "start-up must not silently fold across a gap";
+  EventLogOptions full = ReadOnly();
+  full.check_every_record = true;
+  auto checked = EventLog::Open(tmp.path(), full);
+  ASSERT_FALSE(checked.ok());
+  EXPECT_NE(checked.status().message().find("expected event 7"), std::string::npos)
+      << checked.status().message();
 }
 
 TEST(EventLogTest, ACorruptedValueMakesVerifyNameTheSequence) {
