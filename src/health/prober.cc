@@ -19,6 +19,8 @@ namespace {
 
 // The tick that starts rounds and enforces deadlines; bounds timing error to this much.
 constexpr int64_t kTickMs = 50;
+// How long a resolved host name is reused (pod IPs change on restart).
+constexpr int64_t kResolveTtlMs = 30'000;
 
 enum Command { kPing, kClusterNodes, kClusterInfo, kRole, kInfo, kCommandCount };
 
@@ -59,11 +61,20 @@ eventlog::NodeObservation StableView(eventlog::NodeObservation o) {
 
 }  // namespace
 
+struct Prober::PendingResolve {
+  uv_getaddrinfo_t req;
+  Node* node;  // nullptr once the node stopped waiting for it.
+};
+
 struct Prober::Node {
   Prober* prober = nullptr;
   std::string address;
   std::string host;
   int port = 0;
+  bool numeric_host = false;   // An IP literal: no resolving.
+  std::string ip;              // Resolved address of a host name.
+  int64_t ip_resolved_at = 0;  // uv_now
+  PendingResolve* resolving = nullptr;
   redisAsyncContext* ctx = nullptr;
   bool in_flight = false;
   int64_t deadline = 0;    // uv_now
@@ -170,6 +181,9 @@ void Prober::ApplyTargets() {
     node->address = a;
     node->host = parsed->host;
     node->port = parsed->port;
+    in6_addr scratch;
+    node->numeric_host = uv_inet_pton(AF_INET, node->host.c_str(), &scratch) == 0 ||
+                         uv_inet_pton(AF_INET6, node->host.c_str(), &scratch) == 0;
     node->next_round = uv_now(loop_);
     next.emplace(a, std::move(node));
   }
@@ -204,9 +218,70 @@ void Prober::StartRound(Node* n, int64_t now) {
   n->info.clear();
   n->role = eventlog::Role::kUnknown;
   n->role_offset = 0;
+  if (n->ctx == nullptr && !n->numeric_host &&
+      (n->ip.empty() || now - n->ip_resolved_at >= kResolveTtlMs)) {
+    Resolve(n);
+    return;
+  }
+  SendProbe(n);
+}
+
+// hiredis would resolve a name synchronously inside redisAsyncConnect, blocking the loop.
+void Prober::Resolve(Node* n) {
+  auto* r = new PendingResolve{{}, n};
+  r->req.data = r;
+  n->resolving = r;
+  addrinfo hints{};
+  hints.ai_family = AF_UNSPEC;
+  hints.ai_socktype = SOCK_STREAM;
+  int rc = uv_getaddrinfo(
+      loop_, &r->req,
+      [](uv_getaddrinfo_t* req, int status, addrinfo* res) {
+        auto* pending = static_cast<PendingResolve*>(req->data);
+        Node* node = pending->node;
+        std::string ip;
+        // Prefer IPv4: Redis often binds only 127.0.0.1 / the IPv4 address.
+        for (addrinfo* ai = res; ai != nullptr && status == 0; ai = ai->ai_next) {
+          char buf[64] = {0};
+          if (ai->ai_family == AF_INET) {
+            uv_ip4_name(reinterpret_cast<sockaddr_in*>(ai->ai_addr), buf, sizeof(buf));
+            ip = buf;
+            break;
+          }
+          if (ai->ai_family == AF_INET6 && ip.empty()) {
+            uv_ip6_name(reinterpret_cast<sockaddr_in6*>(ai->ai_addr), buf, sizeof(buf));
+            ip = buf;
+          }
+        }
+        if (res) uv_freeaddrinfo(res);
+        delete pending;
+        if (node == nullptr) return;  // Timed out or dropped meanwhile.
+        node->resolving = nullptr;
+        if (ip.empty()) {
+          node->prober->FinishRound(
+              node, ProbeResult{ProbeOutcome::kError,
+                                fmt::format("resolve {}: {}", node->host,
+                                            status == 0 ? "no address" : uv_strerror(status))});
+          return;
+        }
+        node->ip = ip;
+        node->ip_resolved_at = uv_now(node->prober->loop_);
+        node->prober->SendProbe(node);
+      },
+      n->host.c_str(), nullptr, &hints);
+  if (rc != 0) {
+    n->resolving = nullptr;
+    delete r;
+    FinishRound(n, ProbeResult{ProbeOutcome::kError,
+                               fmt::format("resolve {}: {}", n->host, uv_strerror(rc))});
+  }
+}
+
+void Prober::SendProbe(Node* n) {
   if (n->ctx == nullptr) {
     errno = 0;
-    redisAsyncContext* c = redisAsyncConnect(n->host.c_str(), n->port);
+    const std::string& ip = n->numeric_host ? n->host : n->ip;
+    redisAsyncContext* c = redisAsyncConnect(ip.c_str(), n->port);
     if (c == nullptr) {
       FinishRound(n, ProbeResult{ProbeOutcome::kError, "redisAsyncConnect: out of memory"});
       return;
@@ -316,6 +391,12 @@ void Prober::OnReply(redisAsyncContext* c, void* reply, void* privdata) {
 }
 
 void Prober::DropConnection(Node* n) {
+  if (n->resolving != nullptr) {
+    // The getaddrinfo callback still runs (and frees the request) but no longer sees the node.
+    n->resolving->node = nullptr;
+    uv_cancel(reinterpret_cast<uv_req_t*>(&n->resolving->req));
+    n->resolving = nullptr;
+  }
   if (n->ctx == nullptr) return;
   redisAsyncContext* c = n->ctx;
   n->ctx = nullptr;  // Callbacks run by the free below see a stale context and do nothing.

@@ -68,10 +68,13 @@ class Prober {
 
  private:
   struct Node;
+  struct PendingResolve;
 
   void ApplyTargets();
   void OnTick();
   void StartRound(Node* node, int64_t now);
+  void Resolve(Node* node);
+  void SendProbe(Node* node);
   void FinishRound(Node* node, ProbeResult result);
   void DropConnection(Node* node);
   void Publish(Node* node, const ProbeResult& result);

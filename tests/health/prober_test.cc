@@ -234,6 +234,23 @@ TEST_F(ProberTest, LoadingNodeIsSuspectLoadingThenUp) {
   EXPECT_TRUE(saw_loading) << "expected suspect/loading while the dataset loaded";
 }
 
+TEST_F(ProberTest, HostNameTargetIsResolvedAndProbed) {
+  test::LocalRedis redis;
+  ASSERT_TRUE(redis.Start().ok());
+  const std::string a = "localhost:" + std::to_string(redis.port());
+  StartProber(FastOptions(), {a, "no-such-host.invalid:6379"});
+  ASSERT_TRUE(RunUntil([&] { return LastHealthIs(a, Health::kUp); }, milliseconds(3000)));
+  ASSERT_TRUE(RunUntil(
+      [&] {
+        auto h = prober_->HealthOf("no-such-host.invalid:6379");
+        return h && h->health != Health::kUp;
+      },
+      milliseconds(5000)));
+  ASSERT_TRUE(redis.Kill().ok());
+  ASSERT_TRUE(RunUntil([&] { return LastHealthIs(a, Health::kDown, HealthReason::kRefused); },
+                       milliseconds(3000)));
+}
+
 TEST_F(ProberTest, DroppedTargetIsForgotten) {
   test::LocalRedis redis;
   ASSERT_TRUE(redis.Start().ok());
