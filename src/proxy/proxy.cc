@@ -97,6 +97,8 @@ void Proxy::Stop() {
   metrics_.reset();
 }
 
+int Proxy::metrics_port() const { return metrics_ ? metrics_->port() : 0; }
+
 void Proxy::PublishTable(RoutingTablePtr table) {
   std::lock_guard<std::mutex> lock(mu_);
   latest_ = table;

@@ -31,6 +31,8 @@ class Proxy {
   const ProxyConfig& config() const { return config_; }
   const std::string& host() const { return host_; }
   uint16_t port() const { return port_; }
+  // The metrics endpoint's port (for --metrics-listen with port 0), or 0 when off.
+  int metrics_port() const;
 
   // Installs `table` in every worker (a new epoch, or a fresh CLUSTER SLOTS view).
   void PublishTable(RoutingTablePtr table);

@@ -15,8 +15,9 @@ namespace rs::test {
 
 using namespace std::chrono_literals;
 
-Status ProxyHarness::StartCluster(int masters, int node_timeout_ms) {
+Status ProxyHarness::StartCluster(int masters, int node_timeout_ms, const std::string& password) {
   LocalClusterOptions opts;
+  opts.password = password;
   opts.masters = masters;
   opts.replicas_per_master = 1;
   opts.cluster_node_timeout_ms = node_timeout_ms;

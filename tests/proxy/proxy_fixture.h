@@ -21,7 +21,7 @@ class ProxyHarness {
   Status Start(int masters, int node_timeout_ms, proxy::ProxyConfig config = {},
                bool use_seeds = true);
   // Only the cluster; StartProxy() later.
-  Status StartCluster(int masters, int node_timeout_ms);
+  Status StartCluster(int masters, int node_timeout_ms, const std::string& password = "");
   Status StartProxy(proxy::ProxyConfig config);
   void StopProxy();
   ~ProxyHarness();

@@ -202,5 +202,43 @@ TEST(ProxyRedirectTest, FollowsAskDuringAMigrationAndMovedAfterIt) {
   EXPECT_EQ(Field(c, "proxy_errors"), "0");
 }
 
+TEST(ProxyBackendAuthTest, AuthenticatesToPasswordProtectedNodes) {
+  ProxyHarness h;
+  RS_ASSERT_OK(h.StartCluster(3, 2000, "nodepass"));
+  proxy::ProxyConfig cfg;
+  cfg.seeds = h.cluster().Addresses();
+  cfg.backend_password = "nodepass";
+  RS_ASSERT_OK(h.StartProxy(cfg));
+  RS_ASSERT_OK_AND_ASSIGN(RedisClient c, h.Connect());
+  RS_ASSERT_OK(c.CommandString("SET", "authed", "yes"));
+  RS_ASSERT_OK_AND_ASSIGN(std::string v, c.CommandString("GET", "authed"));
+  EXPECT_EQ(v, "yes");
+  RS_ASSERT_OK_AND_ASSIGN(Reply m, c.Command("MGET", "authed", "other"));
+  ASSERT_EQ(m.elements.size(), 2u) << m.ToString();
+  EXPECT_EQ(m.elements[0].str, "yes");
+  EXPECT_EQ(Field(c, "proxy_errors"), "0");
+}
+
+TEST(ProxyMetricsTest, ServesPrometheusText) {
+  ProxyHarness h;
+  RS_ASSERT_OK(h.StartCluster(3, 2000));
+  proxy::ProxyConfig cfg;
+  cfg.seeds = h.cluster().Addresses();
+  cfg.metrics_listen = "127.0.0.1:0";
+  RS_ASSERT_OK(h.StartProxy(cfg));
+  RS_ASSERT_OK_AND_ASSIGN(RedisClient c, h.Connect());
+  RS_ASSERT_OK(c.CommandString("SET", "m", "1"));
+  RS_ASSERT_OK(c.CommandString("GET", "m"));
+  ASSERT_GT(h.proxy().metrics_port(), 0);
+  httplib::Client http("127.0.0.1", h.proxy().metrics_port());
+  auto res = http.Get("/metrics");
+  ASSERT_TRUE(res);
+  EXPECT_EQ(res->status, 200);
+  EXPECT_NE(res->body.find("redis_proxy_connected_clients 1"), std::string::npos) << res->body;
+  EXPECT_NE(res->body.find("redis_proxy_command_calls_total{command=\"get\"} 1"),
+            std::string::npos)
+      << res->body;
+}
+
 }  // namespace
 }  // namespace rs::test
