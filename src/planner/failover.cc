@@ -51,8 +51,9 @@ bool InFlightFailsOver(const eventlog::ClusterState& s, const std::string& maste
   if (!s.plan) return false;
   const auto& steps = s.plan->plan.steps;
   for (size_t i = 0; i < steps.size(); ++i) {
+    // A planned (default) failover cannot work once the master is dead: supersede it.
     if (steps[i].kind == StepKind::kFailover && steps[i].peer.address == master &&
-        s.plan->status[i] != StepStatus::kFailed) {
+        steps[i].mode != FailoverMode::kDefault && s.plan->status[i] != StepStatus::kFailed) {
       return true;
     }
   }

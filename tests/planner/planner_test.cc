@@ -308,6 +308,25 @@ TEST_F(PlannerTest, FailoverOfDeadMasterInAPlanRollsItsMigrationForward) {
   EXPECT_EQ(eventlog::CountSlots(d.plan.steps[1].slots), 60u);
 }
 
+TEST_F(PlannerTest, PlannedHandoverOfAMasterThatDiesBecomesAForcedFailover) {
+  Formed(3, 3, 3);
+  OperatorRequest r;
+  r.kind = OperatorKind::kFailover;
+  r.node = masters_[0];
+  sim_.Request(r);
+  Decision handover = Next();
+  ASSERT_EQ(handover.kind, DecisionKind::kPlan);
+  sim_.ProposeAndStart(handover.plan, 0, handover.request_id);
+  EXPECT_EQ(Next().kind, DecisionKind::kNothing);
+  sim_.Crash(masters_[0]);
+  sim_.Advance(600);
+  Decision d = Next();
+  ASSERT_EQ(d.kind, DecisionKind::kPlan) << DecisionToString(d);
+  EXPECT_EQ(StepsOf(d.plan, StepKind::kFailover)[0].mode, FailoverMode::kForce);
+  ASSERT_TRUE(sim_.Execute(d.plan).ok());
+  EXPECT_EQ(Next().kind, DecisionKind::kNothing);  // The forced failover is not repeated.
+}
+
 TEST_F(PlannerTest, PausedAutomationProposesOnlySafetyFailovers) {
   Formed(3, 3, 3);
   OperatorRequest pause;

@@ -174,8 +174,8 @@ void SimCluster::LoseControllerDisk() {
   seq_ = 0;
 }
 
-void SimCluster::ProposeAndStart(const eventlog::Plan& plan, uint32_t step) {
-  Emit(eventlog::PlanProposed{plan, 0});
+void SimCluster::ProposeAndStart(const eventlog::Plan& plan, uint32_t step, uint64_t request_id) {
+  Emit(eventlog::PlanProposed{plan, request_id});
   Emit(eventlog::StepStarted{plan.id, step});
 }
 

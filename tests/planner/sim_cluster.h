@@ -61,7 +61,7 @@ class SimCluster {
   // The executor: proposes the plan and carries out every step, then commits its topology.
   Status Execute(const eventlog::Plan& plan, uint64_t request_id = 0);
   // Proposes the plan and starts (but does not finish) step `step`: a plan in flight.
-  void ProposeAndStart(const eventlog::Plan& plan, uint32_t step);
+  void ProposeAndStart(const eventlog::Plan& plan, uint32_t step, uint64_t request_id = 0);
 
   // Invariants.
   Status CheckSlotOwners() const;  // Every slot exactly one owner, once any slot is assigned.
