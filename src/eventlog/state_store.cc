@@ -56,11 +56,13 @@ Result<std::unique_ptr<StateStore>> StateStore::Open(const std::string& dir,
   RS_ASSIGN_OR_RETURN(store->state_, StateAt(*store->log_, store->log_->last_seq()));
   std::vector<Seq> seqs = store->log_->SnapshotSeqs();
   store->last_snapshot_seq_ = seqs.empty() ? 0 : seqs.back();
+  store->opened_ = true;
   return store;
 }
 
 StateStore::~StateStore() {
-  if (!closed_ && options_.log.mode == OpenMode::kReadWrite) {
+  // A store whose Open failed half-way has no log, or a partial state: never snapshot that.
+  if (opened_ && !closed_ && options_.log.mode == OpenMode::kReadWrite) {
     Status s = Close();
     if (!s.ok()) spdlog::error("closing the state store: {}", s.ToString());
   }

@@ -55,6 +55,7 @@ class StateStore {
   std::unique_ptr<EventLog> log_;
   ClusterState state_;
   Seq last_snapshot_seq_ = 0;
+  bool opened_ = false;  // Open completed: only then may the destructor snapshot and close.
   bool closed_ = false;
 };
 
