@@ -44,23 +44,28 @@ eventlog::NodeRef ClusterView::Ref(const std::string& address) const {
 
 ClusterView BuildView(const ClusterState& s) {
   ClusterView v;
-  auto node = [&](const std::string& address) -> NodeInfo& {
-    NodeInfo& n = v.nodes[address];
-    if (n.address.empty()) {
-      n.address = address;
-      n.host = HostOf(address);
+  // The state's maps are all sorted by address: merging with a moving hint keeps this linear.
+  auto merge = [&](auto& hint, const std::string& address) -> NodeInfo& {
+    while (hint != v.nodes.end() && hint->first < address) ++hint;
+    if (hint == v.nodes.end() || hint->first != address) {
+      hint = v.nodes.emplace_hint(hint, address, NodeInfo{});
+      hint->second.address = address;
+      hint->second.host = HostOf(address);
     }
-    return n;
+    return hint->second;
   };
+  auto hint = v.nodes.begin();
   for (const auto& [addr, m] : s.members) {
-    NodeInfo& n = node(addr);
+    NodeInfo& n = merge(hint, addr);
     n.wanted = true;
     if (!m.host.empty()) n.host = m.host;
   }
-  for (const auto& [addr, h] : s.health) node(addr).health = h;
+  hint = v.nodes.begin();
+  for (const auto& [addr, h] : s.health) merge(hint, addr).health = h;
+  hint = v.nodes.begin();
   for (const auto& [addr, o] : s.observed) {
     if (o.id.empty()) continue;
-    NodeInfo& n = node(addr);
+    NodeInfo& n = merge(hint, addr);
     n.obs = &o;
     n.id = o.id;
     v.address_of[o.id] = addr;
@@ -154,15 +159,19 @@ ClusterView BuildView(const ClusterState& s) {
 
   // Layout of the managed cluster. Slot owners are resolved the way Redis does: the highest
   // config epoch wins (a stale observation of a master that was failed over loses).
-  struct Claim {
-    uint64_t epoch = 0;
-    bool up = false;
-    const std::string* address = nullptr;
+  // One int per slot (64 KiB) keeps this off mmap and page faults on every call.
+  std::vector<int32_t> owner(eventlog::kSlotCount, -1);  // Index into `observed`.
+  auto wins = [&](int32_t mine, int32_t theirs) {
+    if (theirs < 0) return true;
+    uint64_t e1 = observed[mine]->obs->config_epoch, e2 = observed[theirs]->obs->config_epoch;
+    if (e1 != e2) return e1 > e2;
+    return observed[mine]->up() && !observed[theirs]->up();
   };
-  std::vector<Claim> owner(eventlog::kSlotCount);
-  for (const NodeInfo* n : observed) {
+  for (size_t i = 0; i < observed.size(); ++i) {
+    const NodeInfo* n = observed[i];
     if (n->component != v.managed) continue;
-    LayoutNode& ln = v.layout.nodes[n->address];
+    LayoutNode& ln =
+        v.layout.nodes.emplace_hint(v.layout.nodes.end(), n->address, LayoutNode{})->second;
     ln.id = n->id;
     ln.host = n->host;
     ln.down = n->down();
@@ -174,21 +183,16 @@ ClusterView BuildView(const ClusterState& s) {
       }
     }
     if (!ln.master) continue;
-    Claim mine{n->obs->config_epoch, n->up(), &n->address};
     for (const SlotRange& r : n->obs->slots) {
       for (uint32_t slot = r.first; slot <= r.last; ++slot) {
-        Claim& c = owner[slot];
-        if (c.address == nullptr || mine.epoch > c.epoch ||
-            (mine.epoch == c.epoch && mine.up && !c.up)) {
-          c = mine;
-        }
+        if (wins(static_cast<int32_t>(i), owner[slot])) owner[slot] = static_cast<int32_t>(i);
       }
     }
   }
   std::map<std::string, std::vector<SlotRange>> owned;
   for (uint32_t slot = 0; slot < eventlog::kSlotCount; ++slot) {
-    if (owner[slot].address == nullptr) continue;
-    auto& ranges = owned[*owner[slot].address];
+    if (owner[slot] < 0) continue;
+    auto& ranges = owned[observed[owner[slot]]->address];
     if (!ranges.empty() && ranges.back().last + 1u == slot) {
       ranges.back().last = static_cast<uint16_t>(slot);
     } else {

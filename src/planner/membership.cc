@@ -167,13 +167,14 @@ std::optional<Decision> ScaleOutAndRepair(const Context& ctx, const std::string*
   }
 
   // Masters lacking replicas get spares: first only from other hosts, then from any.
-  std::vector<std::string> needy;
+  // Masters holding slots first, then the empty ones; each group in address order.
+  std::vector<std::string> needy, empty;
   for (const auto& [addr, n] : b.layout().nodes) {
-    if (n.master && !n.down && Up(v, addr) && Wanted(v, addr)) needy.push_back(addr);
+    if (n.master && !n.down && Up(v, addr) && Wanted(v, addr)) {
+      (n.slots.empty() ? empty : needy).push_back(addr);
+    }
   }
-  std::stable_sort(needy.begin(), needy.end(), [&](const std::string& a, const std::string& c) {
-    return b.layout().nodes.at(a).slots.empty() < b.layout().nodes.at(c).slots.empty();
-  });
+  needy.insert(needy.end(), empty.begin(), empty.end());
   const size_t want = static_cast<size_t>(std::max(0, p.replicas));
   std::map<std::string, size_t> live = LiveReplicaCounts(b.layout());
   for (bool same_host : {false, true}) {
