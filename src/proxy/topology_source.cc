@@ -207,7 +207,8 @@ void TopologySource::RunController() {
 
 void TopologySource::RunSlots() {
   const bool have_controller = !config_.controller.empty();
-  Clock::time_point last_fetch = Clock::time_point::min();
+  // Far enough back that the first fetch is not rate limited (min() would overflow the subtraction).
+  Clock::time_point last_fetch = Clock::now() - std::chrono::hours(1);
   bool first = true;
   while (true) {
     {

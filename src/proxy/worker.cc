@@ -126,6 +126,12 @@ uint16_t Worker::bound_port() {
 void Worker::Run() {
   uv_update_time(&loop_);
   uv_run(&loop_, UV_RUN_DEFAULT);
+  // Clients closed during shutdown that were still on the flush list.
+  for (Client* c : dirty_clients_) {
+    c->dirty = false;
+    MaybeFree(c);
+  }
+  dirty_clients_.clear();
 }
 
 void Worker::Stop() {
