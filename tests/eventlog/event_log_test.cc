@@ -344,5 +344,19 @@ TEST(RetentionTest, KeepsEverythingUnlessAnAgeIsConfigured) {
   EXPECT_TRUE(Verify((*again)->log()).ok());
 }
 
+TEST(StateStoreTest, ASecondWriterIsRefusedAndLeavesTheLogAlone) {
+  TempDir tmp;
+  auto first = StateStore::Open(tmp.path(), StateStoreOptions{Create(), 10});
+  ASSERT_TRUE(first.ok());
+  ASSERT_TRUE((*first)->AppendBatch(EventGen(13).Take(25), Durability::kSync).ok());
+  std::vector<Seq> snapshots = (*first)->log().SnapshotSeqs();
+  {
+    auto second = StateStore::Open(tmp.path(), StateStoreOptions{EventLogOptions{}, 10});
+    ASSERT_FALSE(second.ok()) << "RocksDB's lock keeps a second redis-ctl out";
+  }
+  EXPECT_EQ((*first)->log().SnapshotSeqs(), snapshots);
+  ASSERT_TRUE((*first)->Append(EventGen(14).Next(), Durability::kSync).ok());
+}
+
 }  // namespace
 }  // namespace rs::eventlog
