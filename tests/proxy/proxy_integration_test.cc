@@ -227,6 +227,29 @@ TEST_F(ProxyClusterTest, RequirepassMakesClientsAuthenticate) {
   EXPECT_TRUE(get.is_nil());
 }
 
+TEST_F(ProxyClusterTest, SeveralWorkerThreadsShareTheListeningPort) {
+  h_.StopProxy();
+  proxy::ProxyConfig cfg;
+  cfg.seeds = h_.cluster().Addresses();
+  cfg.threads = 3;
+  RS_ASSERT_OK(h_.StartProxy(cfg));
+  std::vector<RedisClient> clients;
+  for (int i = 0; i < 30; ++i) {
+    RS_ASSERT_OK_AND_ASSIGN(RedisClient c, h_.Connect());
+    RS_ASSERT_OK(c.CommandString("SET", "t" + std::to_string(i), std::to_string(i)));
+    clients.push_back(std::move(c));
+  }
+  for (int i = 0; i < 30; ++i) {
+    RS_ASSERT_OK_AND_ASSIGN(Reply r, clients[i].Command("MGET", "t" + std::to_string(i), "t0"));
+    ASSERT_EQ(r.elements.size(), 2u);
+    EXPECT_EQ(r.elements[0].str, std::to_string(i));
+    EXPECT_EQ(r.elements[1].str, "0");
+  }
+  RS_ASSERT_OK_AND_ASSIGN(Reply info, clients[0].Command("INFO"));
+  EXPECT_EQ(InfoField(info.str, "proxy_threads"), "3");
+  EXPECT_EQ(InfoField(info.str, "proxy_connected_clients"), "30");
+}
+
 TEST_F(ProxyClusterTest, PipelinedInlineCommandsAndProtocolErrors) {
   bool closed = false;
   std::string inline_out =
