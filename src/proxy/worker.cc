@@ -397,13 +397,15 @@ void Worker::FlushClient(Client* c) {
 void Worker::OnCheck(uv_check_t* h) { static_cast<Worker*>(h->data)->FlushAll(); }
 
 void Worker::FlushAll() {
-  // Backends first: requests parsed this turn go out in one write per node.
-  while (!dirty_backends_.empty()) {
-    std::vector<Backend*> list;
-    list.swap(dirty_backends_);
-    for (Backend* b : list) b->Flush();
-  }
-  while (!dirty_clients_.empty()) {
+  // Backends first: requests parsed this turn go out in one write per node. Flushing a client can
+  // resume its reading and queue new requests (and a failed backend write completes replies), so
+  // repeat until both lists stay empty; otherwise those writes would wait for the next event.
+  while (!dirty_backends_.empty() || !dirty_clients_.empty()) {
+    while (!dirty_backends_.empty()) {
+      std::vector<Backend*> list;
+      list.swap(dirty_backends_);
+      for (Backend* b : list) b->Flush();
+    }
     std::vector<Client*> list;
     list.swap(dirty_clients_);
     for (Client* c : list) {

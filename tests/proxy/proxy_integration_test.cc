@@ -250,6 +250,28 @@ TEST_F(ProxyClusterTest, SeveralWorkerThreadsShareTheListeningPort) {
   EXPECT_EQ(InfoField(info.str, "proxy_connected_clients"), "30");
 }
 
+TEST_F(ProxyClusterTest, DeepPipelineBeyondThePendingCapIsPausedAndResumed) {
+  h_.StopProxy();
+  proxy::ProxyConfig cfg;
+  cfg.seeds = h_.cluster().Addresses();
+  cfg.max_pending_per_client = 16;  // reading pauses every 16 requests in flight
+  RS_ASSERT_OK(h_.StartProxy(cfg));
+  RS_ASSERT_OK_AND_ASSIGN(RedisClient c, h_.Connect());
+  for (int i = 0; i < 5000; ++i) {
+    c.Append({"SET", "p" + std::to_string(i), std::to_string(i)});
+    c.Append({"PING"});  // answered by the proxy itself, still in order
+    c.Append({"GET", "p" + std::to_string(i)});
+  }
+  for (int i = 0; i < 5000; ++i) {
+    RS_ASSERT_OK_AND_ASSIGN(Reply set, c.GetReply());
+    ASSERT_EQ(set.str, "OK") << i;
+    RS_ASSERT_OK_AND_ASSIGN(Reply pong, c.GetReply());
+    ASSERT_EQ(pong.str, "PONG") << i;
+    RS_ASSERT_OK_AND_ASSIGN(Reply get, c.GetReply());
+    ASSERT_EQ(get.str, std::to_string(i)) << i;
+  }
+}
+
 TEST_F(ProxyClusterTest, PipelinedInlineCommandsAndProtocolErrors) {
   bool closed = false;
   std::string inline_out =
