@@ -66,7 +66,9 @@ class Migrator {
 
 TEST(ProxyLoadTest, LiveReshardingUnderPipelinedLoadHasNoErrorsOrMismatches) {
   ProxyHarness h;
-  RS_ASSERT_OK(h.Start(3, 2000));
+  proxy::ProxyConfig cfg;
+  cfg.slowlog_usec = 5000;  // slow requests are logged with their time at the node
+  RS_ASSERT_OK(h.Start(3, 2000, cfg));
   std::vector<std::string> masters = h.proxy().latest_table()->masters;
   // masters[a] owns slot 0 (and the low range) in a fresh redis-cli cluster.
   RS_ASSERT_OK_AND_ASSIGN(std::string owner0, h.OwnerOf(0));
