@@ -60,7 +60,8 @@ void Backend::Send(Op&& op) {
     }
     Connect();
     if (state_ == State::kDisconnected) {
-      worker_->FailOp(op, "ERR proxy: backend " + address_ + " is unavailable (" + last_error_ + ")");
+      worker_->FailOp(op,
+                      "ERR proxy: backend " + address_ + " is unavailable (" + last_error_ + ")");
       return;
     }
   }
@@ -148,8 +149,8 @@ void Backend::Flush() {
   // Gather the unwritten tail as iovecs and try one writev; what the kernel does not take is
   // copied into a uv_write request (which also keeps later writes in order).
   size_t first = ops_.size() - unwritten_;
-  std::vector<uv_buf_t> bufs;
-  bufs.reserve(unwritten_);
+  std::vector<uv_buf_t>& bufs = iov_;  // reused: no allocation per flush
+  bufs.clear();
   size_t total = 0;
   for (size_t i = first; i < ops_.size(); ++i) {
     Op& op = ops_[i];
@@ -276,7 +277,8 @@ void Backend::Close() {
   if (tcp_ != nullptr) {
     uv_handle_t* h = reinterpret_cast<uv_handle_t*>(tcp_);
     h->data = nullptr;
-    if (!uv_is_closing(h)) uv_close(h, [](uv_handle_t* hh) { delete reinterpret_cast<uv_tcp_t*>(hh); });
+    if (!uv_is_closing(h))
+      uv_close(h, [](uv_handle_t* hh) { delete reinterpret_cast<uv_tcp_t*>(hh); });
     tcp_ = nullptr;
   }
   // A pending connect request is cancelled by uv_close and its callback sees UV_ECANCELED.

@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <deque>
 #include <string>
+#include <vector>
 
 #include "common/resp_scanner.h"
 #include "proxy/buffer.h"
@@ -61,6 +62,7 @@ class Backend {
   std::deque<Op> ops_;       // sent or queued, oldest first
   size_t unwritten_ = 0;     // ops at the tail of ops_ not written yet
   bool dirty_ = false;
+  std::vector<uv_buf_t> iov_;
   Buffer rbuf_;
   resp::ReplyScanner scanner_;
   uint64_t down_until_ms_ = 0;

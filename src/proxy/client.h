@@ -42,17 +42,17 @@ class Client {
   Buffer out;
   std::unique_ptr<std::deque<PendingReply>> queue;
   std::string name;
-  size_t inflight = 0;           // ops in backends that point here
-  size_t writing = 0;            // bytes handed to uv_write, not yet confirmed
+  size_t inflight = 0;  // ops in backends that point here
+  size_t writing = 0;   // bytes handed to uv_write, not yet confirmed
   uint64_t last_active_ms = 0;
   bool authed = false;
-  bool closing = false;          // handle close requested
-  bool closed = false;           // handle close callback ran
+  bool closing = false;            // handle close requested
+  bool closed = false;             // handle close callback ran
   bool close_after_flush = false;  // QUIT, protocol error
   bool reading = true;
   bool in_refused_multi = false;
-  bool dirty = false;            // on the worker's flush list
-  Client* prev = nullptr;        // worker's list of live clients
+  bool dirty = false;      // on the worker's flush list
+  Client* prev = nullptr;  // worker's list of live clients
   Client* next = nullptr;
 };
 

@@ -35,8 +35,8 @@ const Row kRows[] = {
     {"xgroup xinfo object", K::kKeyed, 2, 2, 1, 0},
     // Two or more keys, one slot required.
     {"rename renamenx smove lmove rpoplpush copy geosearchstore lcs", K::kKeyed, 1, 2, 1, 0},
-    {"sinter sunion sdiff sinterstore sunionstore sdiffstore pfcount pfmerge", K::kKeyed, 1, -1,
-     1, 0},
+    {"sinter sunion sdiff sinterstore sunionstore sdiffstore pfcount pfmerge", K::kKeyed, 1, -1, 1,
+     0},
     {"msetnx", K::kKeyed, 1, -1, 2, 0},
     {"bitop", K::kKeyed, 2, -1, 1, 0},
     {"zunionstore zinterstore zdiffstore", K::kKeyed, 1, 0, 0, 2},

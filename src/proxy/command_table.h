@@ -8,15 +8,15 @@
 namespace rs::proxy {
 
 enum class CommandKind : uint8_t {
-  kKeyed,       // keys at fixed positions (or after a numkeys argument), all in one slot
-  kSplit,       // MGET / MSET / DEL / UNLINK / EXISTS / TOUCH: split per slot and merged
-  kKeyless,     // no key: any master may answer (COMMAND, TIME, PUBLISH, unknown commands)
-  kSumMasters,  // DBSIZE: integer sum over all masters
-  kBroadcast,   // SCRIPT LOAD / FUNCTION LOAD ...: sent to every master, first reply returned
-  kInfo,        // INFO: proxy section plus the backends' aggregate
-  kProxy,       // answered by the proxy itself (PING, AUTH, HELLO, CLIENT, CLUSTER INFO, ...)
-  kRefused,     // harmful admin commands; allowed with --allow-admin-commands
-  kUnsupported, // blocking, pub/sub, WATCH, SCAN: a clear error until their issue lands
+  kKeyed,        // keys at fixed positions (or after a numkeys argument), all in one slot
+  kSplit,        // MGET / MSET / DEL / UNLINK / EXISTS / TOUCH: split per slot and merged
+  kKeyless,      // no key: any master may answer (COMMAND, TIME, PUBLISH, unknown commands)
+  kSumMasters,   // DBSIZE: integer sum over all masters
+  kBroadcast,    // SCRIPT LOAD / FUNCTION LOAD ...: sent to every master, first reply returned
+  kInfo,         // INFO: proxy section plus the backends' aggregate
+  kProxy,        // answered by the proxy itself (PING, AUTH, HELLO, CLIENT, CLUSTER INFO, ...)
+  kRefused,      // harmful admin commands; allowed with --allow-admin-commands
+  kUnsupported,  // blocking, pub/sub, WATCH, SCAN: a clear error until their issue lands
 };
 
 enum class SplitKind : uint8_t { kNone, kMget, kMset, kSumInt };
@@ -34,7 +34,7 @@ struct CommandInfo {
   int16_t numkeys_arg = 0;
   SplitKind split = SplitKind::kNone;
   bool streams_keyword = false;  // XREAD / XREADGROUP: keys follow STREAMS
-  uint16_t index = 0;  // position in the table, for per-command counters
+  uint16_t index = 0;            // position in the table, for per-command counters
 };
 
 // Thread contract: immutable after construction; shared by all workers.

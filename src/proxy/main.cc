@@ -3,10 +3,10 @@
 #include <signal.h>
 #include <sys/resource.h>
 
+#include <spdlog/spdlog.h>
 #include <CLI/CLI.hpp>
 #include <csignal>
 #include <cstdio>
-#include <spdlog/spdlog.h>
 
 #include "common/logging.h"
 #include "common/version.h"

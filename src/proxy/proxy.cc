@@ -15,9 +15,9 @@ namespace rs::proxy {
 namespace {
 
 struct Totals {
-  uint64_t clients = 0, clients_total = 0, rejected = 0, requests = 0, errors = 0,
-           proxy_errors = 0, moved = 0, ask = 0, tryagain = 0, slow_consumers = 0,
-           slow_requests = 0, protocol_errors = 0;
+  uint64_t clients = 0, clients_total = 0, rejected = 0, requests = 0, errors = 0, proxy_errors = 0,
+           moved = 0, ask = 0, tryagain = 0, slow_consumers = 0, slow_requests = 0,
+           protocol_errors = 0;
   std::vector<uint64_t> per_command;
 };
 

@@ -32,8 +32,8 @@ std::string Lower(std::string_view s) {
 
 std::string UnknownSubcommand(std::string_view cmd, std::string_view sub) {
   std::string out;
-  resp::AppendError(&out, fmt::format("ERR unknown subcommand '{}'. Try {} HELP.", sub,
-                                      std::string(cmd)));
+  resp::AppendError(
+      &out, fmt::format("ERR unknown subcommand '{}'. Try {} HELP.", sub, std::string(cmd)));
   return out;
 }
 
@@ -150,8 +150,7 @@ void Worker::AnswerProxy(Client* c, resp::Request& req, const CommandInfo& info)
     for (; i < argc; ++i) {
       if (EqualsIgnoreCase(args[i], "auth") && i + 2 < argc) {
         std::string_view user = args[i + 1], pass = args[i + 2];
-        if (cfg.requirepass.empty() ? false
-                                    : (user == "default" && pass == cfg.requirepass)) {
+        if (cfg.requirepass.empty() ? false : (user == "default" && pass == cfg.requirepass)) {
           c->authed = true;
         } else if (!cfg.requirepass.empty()) {
           resp::AppendError(&out, redis_errors::kWrongPass);
@@ -163,17 +162,18 @@ void Worker::AnswerProxy(Client* c, resp::Request& req, const CommandInfo& info)
         setname = std::string(args[i + 1]);
         i += 1;
       } else {
-        resp::AppendError(&out, fmt::format("ERR Syntax error in HELLO option '{}'",
-                                            std::string(args[i])));
+        resp::AppendError(
+            &out, fmt::format("ERR Syntax error in HELLO option '{}'", std::string(args[i])));
         ok = false;
         break;
       }
     }
     if (ok && !c->authed) {
-      resp::AppendError(&out, "NOAUTH HELLO must be called with the client already "
-                              "authenticated, otherwise the HELLO <proto> AUTH <user> <pass> "
-                              "option can be used to authenticate the client and select the "
-                              "RESP protocol version at the same time");
+      resp::AppendError(&out,
+                        "NOAUTH HELLO must be called with the client already "
+                        "authenticated, otherwise the HELLO <proto> AUTH <user> <pass> "
+                        "option can be used to authenticate the client and select the "
+                        "RESP protocol version at the same time");
       ok = false;
     }
     if (ok) {
@@ -198,8 +198,9 @@ void Worker::AnswerProxy(Client* c, resp::Request& req, const CommandInfo& info)
     std::string sub = argc >= 2 ? Lower(args[1]) : "";
     if (sub == "setname" && argc == 3) {
       if (args[2].find_first_of(" \n\r") != std::string_view::npos) {
-        resp::AppendError(&out, "ERR Client names cannot contain spaces, newlines or special "
-                                "characters.");
+        resp::AppendError(&out,
+                          "ERR Client names cannot contain spaces, newlines or special "
+                          "characters.");
       } else {
         c->name = std::string(args[2]);
         out = "+OK\r\n";
@@ -232,15 +233,14 @@ void Worker::AnswerProxy(Client* c, resp::Request& req, const CommandInfo& info)
     } else if (sub == "info" && argc == 2) {
       uint64_t epoch = table_ ? table_->epoch : 0;
       bool ok = table_ && table_->AssignedSlots() == kSlotCount;
-      resp::AppendBulk(&out, fmt::format(
-                                 "cluster_state:{}\r\ncluster_slots_assigned:16384\r\n"
-                                 "cluster_slots_ok:16384\r\ncluster_slots_pfail:0\r\n"
-                                 "cluster_slots_fail:0\r\ncluster_known_nodes:1\r\n"
-                                 "cluster_size:1\r\ncluster_current_epoch:{}\r\n"
-                                 "cluster_my_epoch:{}\r\ncluster_stats_messages_sent:0\r\n"
-                                 "cluster_stats_messages_received:0\r\n"
-                                 "total_cluster_links_buffer_limit_exceeded:0\r\n",
-                                 ok ? "ok" : "fail", epoch, epoch));
+      resp::AppendBulk(&out, fmt::format("cluster_state:{}\r\ncluster_slots_assigned:16384\r\n"
+                                         "cluster_slots_ok:16384\r\ncluster_slots_pfail:0\r\n"
+                                         "cluster_slots_fail:0\r\ncluster_known_nodes:1\r\n"
+                                         "cluster_size:1\r\ncluster_current_epoch:{}\r\n"
+                                         "cluster_my_epoch:{}\r\ncluster_stats_messages_sent:0\r\n"
+                                         "cluster_stats_messages_received:0\r\n"
+                                         "total_cluster_links_buffer_limit_exceeded:0\r\n",
+                                         ok ? "ok" : "fail", epoch, epoch));
     } else if (sub == "slots" && argc == 2) {
       resp::AppendArrayHeader(&out, 1);
       resp::AppendArrayHeader(&out, 3);
@@ -288,8 +288,9 @@ void Worker::AnswerProxy(Client* c, resp::Request& req, const CommandInfo& info)
     }
   } else if (name == "multi") {
     c->in_refused_multi = true;
-    resp::AppendError(&out, "ERR proxy: MULTI is not supported by the proxy yet; every command "
-                            "up to EXEC or DISCARD will be refused");
+    resp::AppendError(&out,
+                      "ERR proxy: MULTI is not supported by the proxy yet; every command "
+                      "up to EXEC or DISCARD will be refused");
   } else if (name == "exec") {
     resp::AppendError(&out, "ERR EXEC without MULTI");
   } else if (name == "discard") {

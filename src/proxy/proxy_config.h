@@ -10,10 +10,10 @@ namespace rs::proxy {
 struct ProxyConfig {
   std::string listen = "127.0.0.1:8889";
   int threads = 1;
-  std::string controller;          // "http://host:port"; empty: none
-  std::vector<std::string> seeds;  // "host:port"
-  int topology_wait_seconds = 30;  // the long-poll's wait
-  int refresh_interval_ms = 10000; // CLUSTER SLOTS refresh when following seeds
+  std::string controller;           // "http://host:port"; empty: none
+  std::vector<std::string> seeds;   // "host:port"
+  int topology_wait_seconds = 30;   // the long-poll's wait
+  int refresh_interval_ms = 10000;  // CLUSTER SLOTS refresh when following seeds
   int backend_timeout_ms = 2000;
   int reconnect_interval_ms = 200;
   int connect_timeout_ms = 1000;

@@ -31,8 +31,8 @@ Redirect ParseRedirect(std::string_view line) {
     }
     std::string_view addr = rest.substr(sp + 1);
     size_t colon = addr.rfind(':');
-    if (addr.empty() || colon == std::string_view::npos || colon == 0 ||
-        colon + 1 == addr.size() || addr.find(' ') != std::string_view::npos) {
+    if (addr.empty() || colon == std::string_view::npos || colon == 0 || colon + 1 == addr.size() ||
+        addr.find(' ') != std::string_view::npos) {
       return r;
     }
     r.kind = moved ? RedirectKind::kMoved : RedirectKind::kAsk;

@@ -25,14 +25,14 @@ struct PendingReply {
 struct Op {
   Client* client = nullptr;  // nullptr: the proxy's own command (AUTH, ASKING), reply dropped
   PendingReply* pending = nullptr;
-  int32_t part = -1;         // index in pending->merger, or -1 for a whole reply
+  int32_t part = -1;  // index in pending->merger, or -1 for a whole reply
   uint8_t redirects = 0;
   uint8_t retries = 0;
-  bool asking = false;       // send ASKING first (an ASK redirect for this request only)
-  int slot = -1;             // the slot routed by, -1 for keyless
-  std::string command;       // the request bytes, kept for redirects and retries
-  uint64_t queued_ms = 0;    // loop time when queued, for the backend timeout
-  uint64_t sent_ns = 0;      // batch time when written, for latency
+  bool asking = false;     // send ASKING first (an ASK redirect for this request only)
+  int slot = -1;           // the slot routed by, -1 for keyless
+  std::string command;     // the request bytes, kept for redirects and retries
+  uint64_t queued_ms = 0;  // loop time when queued, for the backend timeout
+  uint64_t sent_ns = 0;    // batch time when written, for latency
 };
 
 }  // namespace rs::proxy

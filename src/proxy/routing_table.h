@@ -18,9 +18,9 @@ namespace rs::proxy {
 struct RoutingTable {
   static constexpr int16_t kUnassigned = -1;
 
-  uint64_t epoch = 0;           // the controller's epoch; 0 when learned from CLUSTER SLOTS
-  std::string source;           // "controller", "cluster-slots" or "moved"
-  std::vector<std::string> masters;                // "host:port"
+  uint64_t epoch = 0;                // the controller's epoch; 0 when learned from CLUSTER SLOTS
+  std::string source;                // "controller", "cluster-slots" or "moved"
+  std::vector<std::string> masters;  // "host:port"
   std::vector<std::vector<std::string>> replicas;  // parallel to masters
   std::array<int16_t, kSlotCount> owner;           // index into masters, or kUnassigned
 

@@ -50,9 +50,9 @@ class Merger {
  private:
   MergeKind kind_;
   size_t remaining_;
-  std::vector<std::string> parts_;    // raw reply of each part (kFirst, kAllOk, kInfo, errors)
+  std::vector<std::string> parts_;  // raw reply of each part (kFirst, kAllOk, kInfo, errors)
   std::vector<bool> is_error_;
-  std::vector<std::string> values_;   // MGET: one element per key
+  std::vector<std::string> values_;  // MGET: one element per key
   int64_t sum_ = 0;
   std::string prefix_;
   std::vector<std::vector<uint32_t>> outputs_;  // MGET: outputs of each part

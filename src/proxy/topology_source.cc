@@ -41,8 +41,8 @@ Result<RoutingTable> ParseClusterSlots(const redisReply* r, const std::string& a
       }
       std::string host(node->element[0]->str, node->element[0]->len);
       if (host.empty() || host == "?") host = asked_host;  // "" means the node answering
-      std::string address = Address{host, static_cast<uint16_t>(node->element[1]->integer)}
-                                .ToString();
+      std::string address =
+          Address{host, static_cast<uint16_t>(node->element[1]->integer)}.ToString();
       if (n == 2) {
         master = table.AddMaster(address);
       } else {
@@ -207,7 +207,8 @@ void TopologySource::RunController() {
 
 void TopologySource::RunSlots() {
   const bool have_controller = !config_.controller.empty();
-  // Far enough back that the first fetch is not rate limited (min() would overflow the subtraction).
+  // Far enough back that the first fetch is not rate limited (min() would overflow the
+  // subtraction).
   Clock::time_point last_fetch = Clock::now() - std::chrono::hours(1);
   bool first = true;
   while (true) {

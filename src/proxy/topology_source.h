@@ -50,8 +50,8 @@ class TopologySource {
   const ProxyConfig& config_;
   std::mutex mu_;
   std::condition_variable cv_;
-  bool stop_ = false;      // guarded by mu_
-  bool refresh_ = false;   // guarded by mu_
+  bool stop_ = false;     // guarded by mu_
+  bool refresh_ = false;  // guarded by mu_
   std::atomic<bool> controller_ok_{false};
   std::atomic<uint64_t> controller_epoch_{0};
   std::unique_ptr<httplib::Client> http_;

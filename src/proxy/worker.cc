@@ -40,7 +40,8 @@ void ClientAlloc(uv_handle_t* h, size_t, uv_buf_t* buf) {
   auto* c = static_cast<Client*>(h->data);
   if (c->in.empty()) {
     // Idle clients own no buffer: read into the worker's, keep only an unfinished tail.
-    *buf = uv_buf_init(c->worker->read_buffer(), static_cast<unsigned>(c->worker->read_buffer_size()));
+    *buf =
+        uv_buf_init(c->worker->read_buffer(), static_cast<unsigned>(c->worker->read_buffer_size()));
   } else {
     char* p = c->in.Reserve(16 * 1024);
     *buf = uv_buf_init(p, static_cast<unsigned>(c->in.spare()));
@@ -386,8 +387,7 @@ void Worker::FlushClient(Client* c) {
     CloseClient(c, nullptr);
     return;
   }
-  if (!c->reading && !c->close_after_flush &&
-      c->queued() < config().max_pending_per_client / 2) {
+  if (!c->reading && !c->close_after_flush && c->queued() < config().max_pending_per_client / 2) {
     c->reading = true;
     uv_read_start(reinterpret_cast<uv_stream_t*>(&c->tcp), ClientAlloc, ClientRead);
     if (!c->in.empty()) ClientReadable(c, nullptr, 0);
@@ -455,8 +455,9 @@ void Worker::HandleRequest(Client* c, resp::Request& req) {
       c->in_refused_multi = false;
       Reply(c, "+OK\r\n");
     } else {
-      ReplyError(c, "ERR proxy: command refused inside a MULTI block (transactions are not "
-                    "supported by the proxy)");
+      ReplyError(c,
+                 "ERR proxy: command refused inside a MULTI block (transactions are not "
+                 "supported by the proxy)");
     }
     return;
   }
@@ -502,13 +503,15 @@ void Worker::HandleRequest(Client* c, resp::Request& req) {
           SplitRequest(c, req, *info, keys_scratch_);
         } else if (name == "msetnx") {
           stats_.proxy_errors.Inc();
-          ReplyError(c, "ERR proxy: MSETNX with keys in several slots is refused (it could not be "
-                        "atomic); use keys with one {hash tag}");
+          ReplyError(c,
+                     "ERR proxy: MSETNX with keys in several slots is refused (it could not be "
+                     "atomic); use keys with one {hash tag}");
         } else if (name == "eval" || name == "evalsha" || name == "eval_ro" ||
                    name == "evalsha_ro" || name == "fcall" || name == "fcall_ro") {
           stats_.proxy_errors.Inc();
-          ReplyError(c, "ERR proxy: scripts with keys in several slots are not supported by the "
-                        "proxy yet");
+          ReplyError(c,
+                     "ERR proxy: scripts with keys in several slots are not supported by the "
+                     "proxy yet");
         } else {
           stats_.errors.Inc();
           ReplyError(c, redis_errors::kCrossSlot);
@@ -612,7 +615,8 @@ void Worker::OnReply(Op& op, std::string_view reply, bool is_error, std::string_
       ++op.redirects;
       if (r.kind == RedirectKind::kMoved) {
         stats_.moved.Inc();
-        if (table_ && (table_->owner[r.slot] < 0 || table_->masters[table_->owner[r.slot]] != r.address)) {
+        if (table_ &&
+            (table_->owner[r.slot] < 0 || table_->masters[table_->owner[r.slot]] != r.address)) {
           InstallTable(table_->WithSlotOwner(r.slot, r.address));
         }
         RequestRefresh();

@@ -165,14 +165,15 @@ Status MigrateSlot(ProxyHarness& h, int slot, const std::string& from, const std
   RS_ASSIGN_OR_RETURN(RedisClient dst, h.ConnectNode(to));
   RS_ASSIGN_OR_RETURN(Address to_addr, Address::Parse(to));
   std::string s = std::to_string(slot);
-  RS_RETURN_IF_ERROR(Expect(dst.Command("CLUSTER", "SETSLOT", s, "IMPORTING", from_id), "importing"));
+  RS_RETURN_IF_ERROR(
+      Expect(dst.Command("CLUSTER", "SETSLOT", s, "IMPORTING", from_id), "importing"));
   RS_RETURN_IF_ERROR(Expect(src.Command("CLUSTER", "SETSLOT", s, "MIGRATING", to_id), "migrating"));
   if (between) between();
   while (true) {
     RS_ASSIGN_OR_RETURN(Reply keys, src.Command("CLUSTER", "GETKEYSINSLOT", s, "100"));
     if (keys.elements.empty()) break;
-    std::vector<std::string> argv = {"MIGRATE", to_addr.host, std::to_string(to_addr.port), "",
-                                     "0", "5000", "KEYS"};
+    std::vector<std::string> argv = {"MIGRATE", to_addr.host, std::to_string(to_addr.port), "", "0",
+                                     "5000",    "KEYS"};
     for (const Reply& k : keys.elements) argv.push_back(k.str);
     RS_RETURN_IF_ERROR(Expect(src.Command(argv), "migrate"));
   }

@@ -99,8 +99,8 @@ TEST_F(ProxyClusterTest, CrossSlotAndMsetnxGetClearErrors) {
   EXPECT_NE(msetnx.str.find("MSETNX"), std::string::npos) << msetnx.str;
   RS_ASSERT_OK_AND_ASSIGN(Reply one, c.Command("MSETNX", "{t}a", "1", "{t}b", "2"));
   EXPECT_EQ(one.integer, 1);
-  RS_ASSERT_OK_AND_ASSIGN(Reply eval, c.Command("EVAL", "return redis.call('get', KEYS[1])", "1",
-                                                "{t}a"));
+  RS_ASSERT_OK_AND_ASSIGN(Reply eval,
+                          c.Command("EVAL", "return redis.call('get', KEYS[1])", "1", "{t}a"));
   EXPECT_EQ(eval.str, "1");
   RS_ASSERT_OK_AND_ASSIGN(Reply eval2, c.Command("EVAL", "return 1", "2", "a", "b"));
   EXPECT_NE(eval2.str.find("not supported by the proxy"), std::string::npos) << eval2.ToString();
@@ -137,10 +137,16 @@ TEST_F(ProxyClusterTest, HarmfulAndUnsupportedCommandsAreRefused) {
   RS_ASSERT_OK_AND_ASSIGN(RedisClient c, h_.Connect());
   RS_ASSERT_OK(c.CommandString("SET", "survivor", "1"));
   for (std::vector<std::string> cmd :
-       std::vector<std::vector<std::string>>{{"FLUSHALL"}, {"FLUSHDB"}, {"KEYS", "*"},
-                                             {"CONFIG", "SET", "maxmemory", "1"}, {"SHUTDOWN"},
-                                             {"DEBUG", "SLEEP", "0"}, {"CLUSTER", "RESET"},
-                                             {"REPLICAOF", "NO", "ONE"}, {"MONITOR"}, {"SAVE"}}) {
+       std::vector<std::vector<std::string>>{{"FLUSHALL"},
+                                             {"FLUSHDB"},
+                                             {"KEYS", "*"},
+                                             {"CONFIG", "SET", "maxmemory", "1"},
+                                             {"SHUTDOWN"},
+                                             {"DEBUG", "SLEEP", "0"},
+                                             {"CLUSTER", "RESET"},
+                                             {"REPLICAOF", "NO", "ONE"},
+                                             {"MONITOR"},
+                                             {"SAVE"}}) {
     RS_ASSERT_OK_AND_ASSIGN(Reply r, c.Command(cmd));
     EXPECT_TRUE(r.is_error()) << cmd[0];
     EXPECT_NE(r.str.find("refused by the proxy"), std::string::npos) << r.str;
@@ -298,7 +304,8 @@ TEST_F(ProxyClusterTest, PipelinedInlineCommandsAndProtocolErrors) {
 TEST_F(ProxyClusterTest, ClientClosingMidWriteAndMidReplyLeavesTheProxyServing) {
   // Many pipelined requests, then the socket closes before the replies are read.
   std::string many;
-  for (int i = 0; i < 20000; ++i) many += "*2\r\n$3\r\nGET\r\n$5\r\nkey" + std::to_string(10 + i % 90) + "\r\n";
+  for (int i = 0; i < 20000; ++i)
+    many += "*2\r\n$3\r\nGET\r\n$5\r\nkey" + std::to_string(10 + i % 90) + "\r\n";
   for (int round = 0; round < 5; ++round) RawExchange(h_.port(), many, 1ms);
   // Half a request, then close.
   RawExchange(h_.port(), "*3\r\n$3\r\nSET\r\n$1\r\nk\r\n$10\r\nabc", 10ms);
@@ -342,7 +349,8 @@ TEST_F(ProxyClusterTest, FiveThousandConcurrentClients) {
     ASSERT_EQ(r.str, "OK") << i;
   }
   for (int i = 0; i < 5000; i += 7) {
-    RS_ASSERT_OK_AND_ASSIGN(std::string v, clients[i].CommandString("GET", "c" + std::to_string(i)));
+    RS_ASSERT_OK_AND_ASSIGN(std::string v,
+                            clients[i].CommandString("GET", "c" + std::to_string(i)));
     EXPECT_EQ(v, std::to_string(i));
   }
   RS_ASSERT_OK_AND_ASSIGN(RedisClient probe, h_.Connect());
@@ -356,12 +364,12 @@ TEST_F(ProxyClusterTest, RedisCliWorksThroughTheProxy) {
   RS_ASSERT_OK_AND_ASSIGN(TempDir dir, TempDir::Create("proxy-cli"));
   auto out = dir.path() / "cli.txt";
   std::string port = std::to_string(h_.port());
-  RS_ASSERT_OK_AND_ASSIGN(int rc, RunCommand({"redis-cli", "-p", port, "MSET", "x1", "a", "x2",
-                                              "b", "x3", "c"},
-                                             out, 10s));
+  RS_ASSERT_OK_AND_ASSIGN(
+      int rc,
+      RunCommand({"redis-cli", "-p", port, "MSET", "x1", "a", "x2", "b", "x3", "c"}, out, 10s));
   EXPECT_EQ(rc, 0);
-  RS_ASSERT_OK_AND_ASSIGN(rc, RunCommand({"redis-cli", "-p", port, "MGET", "x3", "x1", "x2"}, out,
-                                         10s));
+  RS_ASSERT_OK_AND_ASSIGN(
+      rc, RunCommand({"redis-cli", "-p", port, "MGET", "x3", "x1", "x2"}, out, 10s));
   EXPECT_EQ(rc, 0);
   std::ifstream f(out);
   std::string text((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
@@ -403,8 +411,8 @@ print("python ok")
   for (const char* python : {"python3", "/usr/bin/python3"}) {
     auto probe = RunCommand({python, "-c", "import redis"}, out, 10s);
     if (!probe.ok() || *probe != 0) continue;
-    RS_ASSERT_OK_AND_ASSIGN(rc, RunCommand({python, script.string(), std::to_string(h_.port())},
-                                           out, 60s));
+    RS_ASSERT_OK_AND_ASSIGN(
+        rc, RunCommand({python, script.string(), std::to_string(h_.port())}, out, 60s));
     break;
   }
   EXPECT_EQ(rc, 0) << TailOfFile(out, 30);
@@ -414,11 +422,10 @@ print("python ok")
 TEST_F(ProxyClusterTest, RedisBenchmarkQuickRunHasNoErrors) {
   RS_ASSERT_OK_AND_ASSIGN(TempDir dir, TempDir::Create("proxy-bench"));
   auto out = dir.path() / "bench.txt";
-  RS_ASSERT_OK_AND_ASSIGN(
-      int rc, RunCommand({"redis-benchmark", "-p", std::to_string(h_.port()), "-t",
-                          "set,get,incr,lpush,mset", "-n", "20000", "-P", "8", "-c", "20", "-r",
-                          "10000", "-q"},
-                         out, 60s));
+  RS_ASSERT_OK_AND_ASSIGN(int rc, RunCommand({"redis-benchmark", "-p", std::to_string(h_.port()),
+                                              "-t", "set,get,incr,lpush,mset", "-n", "20000", "-P",
+                                              "8", "-c", "20", "-r", "10000", "-q"},
+                                             out, 60s));
   EXPECT_EQ(rc, 0) << TailOfFile(out, 20);
   std::string tail = TailOfFile(out, 20);
   EXPECT_EQ(tail.find("ERR"), std::string::npos) << tail;

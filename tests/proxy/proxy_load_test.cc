@@ -39,7 +39,7 @@ class Migrator {
       RS_ASSIGN_OR_RETURN(Reply keys, clients_[from].Command("CLUSTER", "GETKEYSINSLOT", s, "200"));
       if (keys.elements.empty()) break;
       std::vector<std::string> argv = {"MIGRATE", dst.host, std::to_string(dst.port), "", "0",
-                                       "5000", "KEYS"};
+                                       "5000",    "KEYS"};
       for (const Reply& k : keys.elements) argv.push_back(k.str);
       RS_RETURN_IF_ERROR(Ok(clients_[from].Command(argv)));
     }
@@ -108,7 +108,8 @@ TEST(ProxyLoadTest, LiveReshardingUnderPipelinedLoadHasNoErrorsOrMismatches) {
                                         : set->ToString() + " / " + get->ToString();
           }
         } else if (get->str != "v" + std::to_string(round) + ":" + k) {
-          if (mismatches++ == 0 && errors == 0) first_problem = "mismatch on " + k + ": " + get->str;
+          if (mismatches++ == 0 && errors == 0)
+            first_problem = "mismatch on " + k + ": " + get->str;
         }
       }
       int64_t us = std::chrono::duration_cast<std::chrono::microseconds>(Clock::now() - t0).count();
@@ -137,16 +138,16 @@ TEST(ProxyLoadTest, LiveReshardingUnderPipelinedLoadHasNoErrorsOrMismatches) {
   load.join();
   RS_ASSERT_OK_AND_ASSIGN(RedisClient c, h.Connect());
   RS_ASSERT_OK_AND_ASSIGN(Reply info, c.Command("INFO"));
-  std::printf("reshard: 2000 slot moves in %.1f s; %llu SET/GET pairs in %llu batches; worst "
-              "batch %lld us (batch #%llu), %llu batches over 10 ms; moved=%s ask=%s retries=%s\n",
-              seconds, static_cast<unsigned long long>(pairs.load()),
-              static_cast<unsigned long long>(batches.load()),
-              static_cast<long long>(worst_us.load()),
-              static_cast<unsigned long long>(worst_batch.load()),
-              static_cast<unsigned long long>(slow_batches.load()),
-              InfoField(info.str, "proxy_redirects_moved").c_str(),
-              InfoField(info.str, "proxy_redirects_ask").c_str(),
-              InfoField(info.str, "proxy_retries").c_str());
+  std::printf(
+      "reshard: 2000 slot moves in %.1f s; %llu SET/GET pairs in %llu batches; worst "
+      "batch %lld us (batch #%llu), %llu batches over 10 ms; moved=%s ask=%s retries=%s\n",
+      seconds, static_cast<unsigned long long>(pairs.load()),
+      static_cast<unsigned long long>(batches.load()), static_cast<long long>(worst_us.load()),
+      static_cast<unsigned long long>(worst_batch.load()),
+      static_cast<unsigned long long>(slow_batches.load()),
+      InfoField(info.str, "proxy_redirects_moved").c_str(),
+      InfoField(info.str, "proxy_redirects_ask").c_str(),
+      InfoField(info.str, "proxy_retries").c_str());
   EXPECT_EQ(errors, 0u) << first_problem;
   EXPECT_EQ(mismatches, 0u) << first_problem;
   EXPECT_GE(keys_touched, 200000u);

@@ -54,8 +54,8 @@ class FakeController {
     RS_ASSIGN_OR_RETURN(Reply slots, c.Command("CLUSTER", "SLOTS"));
     std::map<std::string, std::string> shards;  // master -> "[a, b], ..."
     for (const Reply& r : slots.elements) {
-      std::string master = r.elements[2].elements[0].str + ":" +
-                           std::to_string(r.elements[2].elements[1].integer);
+      std::string master =
+          r.elements[2].elements[0].str + ":" + std::to_string(r.elements[2].elements[1].integer);
       std::string& s = shards[master];
       if (!s.empty()) s += ", ";
       s += "[" + std::to_string(r.elements[0].integer) + ", " +
@@ -68,8 +68,8 @@ class FakeController {
     for (const auto& [master, ranges] : shards) {
       if (!first) body += ", ";
       first = false;
-      body += "{\"master\": {\"address\": \"" + master +
-              "\", \"id\": \"\"}, \"slots\": [" + ranges + "], \"replicas\": []}";
+      body += "{\"master\": {\"address\": \"" + master + "\", \"id\": \"\"}, \"slots\": [" +
+              ranges + "], \"replicas\": []}";
     }
     body_ = body + "]}";
     cv_.notify_all();
@@ -149,7 +149,9 @@ TEST_P(ProxyTopologyTest, FollowsTheControllersEpochsWithoutRedirects) {
 }
 
 INSTANTIATE_TEST_SUITE_P(TimeoutReply, ProxyTopologyTest, ::testing::Values(false, true),
-                         [](const auto& info) { return info.param ? "SameEpoch200" : "NotModified304"; });
+                         [](const auto& info) {
+                           return info.param ? "SameEpoch200" : "NotModified304";
+                         });
 
 TEST(ProxyTopologyFallbackTest, SeedsServeWhileTheControllerIsUnreachable) {
   ProxyHarness h;
@@ -235,8 +237,7 @@ TEST(ProxyMetricsTest, ServesPrometheusText) {
   ASSERT_TRUE(res);
   EXPECT_EQ(res->status, 200);
   EXPECT_NE(res->body.find("redis_proxy_connected_clients 1"), std::string::npos) << res->body;
-  EXPECT_NE(res->body.find("redis_proxy_command_calls_total{command=\"get\"} 1"),
-            std::string::npos)
+  EXPECT_NE(res->body.find("redis_proxy_command_calls_total{command=\"get\"} 1"), std::string::npos)
       << res->body;
 }
 

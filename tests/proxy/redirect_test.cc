@@ -17,9 +17,9 @@ TEST(RedirectTest, ParsesMovedAndAsk) {
 }
 
 TEST(RedirectTest, MalformedRedirectsAreNotFollowed) {
-  for (const char* bad : {"MOVED", "MOVED 3999", "MOVED x 1.2.3.4:5", "MOVED 16384 1.2.3.4:5",
-                          "MOVED 1 nohostport", "MOVED 1 1.2.3.4:", "MOVEDX 1 1.2.3.4:5",
-                          "ASK 1 :", "ERR MOVED 1 1.2.3.4:5"}) {
+  for (const char* bad :
+       {"MOVED", "MOVED 3999", "MOVED x 1.2.3.4:5", "MOVED 16384 1.2.3.4:5", "MOVED 1 nohostport",
+        "MOVED 1 1.2.3.4:", "MOVEDX 1 1.2.3.4:5", "ASK 1 :", "ERR MOVED 1 1.2.3.4:5"}) {
     EXPECT_EQ(ParseRedirect(bad).kind, RedirectKind::kNone) << bad;
   }
 }

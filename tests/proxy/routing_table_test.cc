@@ -25,12 +25,13 @@ TEST(RoutingTableTest, ParsesTheControllersTopology) {
 }
 
 TEST(RoutingTableTest, RejectsBadTopologies) {
-  for (const char* bad :
-       {"", "[]", "{}", R"({"epoch": -1, "shards": []})", R"({"epoch": 1})",
-        R"({"epoch": 1, "shards": [{"slots": [[0, 1]]}]})",
-        R"({"epoch": 1, "shards": [{"master": {"address": "nohost"}, "slots": []}]})",
-        R"({"epoch": 1, "shards": [{"master": {"address": "1.2.3.4:5"}, "slots": [[5, 1]]}]})",
-        R"({"epoch": 1, "shards": [{"master": {"address": "1.2.3.4:5"}, "slots": [[0, 16384]]}]})"}) {
+  for (
+      const char* bad :
+      {"", "[]", "{}", R"({"epoch": -1, "shards": []})", R"({"epoch": 1})",
+       R"({"epoch": 1, "shards": [{"slots": [[0, 1]]}]})",
+       R"({"epoch": 1, "shards": [{"master": {"address": "nohost"}, "slots": []}]})",
+       R"({"epoch": 1, "shards": [{"master": {"address": "1.2.3.4:5"}, "slots": [[5, 1]]}]})",
+       R"({"epoch": 1, "shards": [{"master": {"address": "1.2.3.4:5"}, "slots": [[0, 16384]]}]})"}) {
     EXPECT_FALSE(RoutingTable::FromTopologyJson(bad).ok()) << bad;
   }
 }

@@ -75,10 +75,12 @@ TEST(SplitterTest, SameSlotDetectsHashTags) {
 }
 
 TEST(SplitterTest, InfoSumsCountersAndKeyspace) {
-  std::string a = "# Server\r\nredis_version:7.0.15\r\ntcp_port:7001\r\n# Clients\r\n"
-                  "connected_clients:3\r\n# Keyspace\r\ndb0:keys=10,expires=1,avg_ttl=0\r\n";
-  std::string b = "# Server\r\nredis_version:7.0.15\r\ntcp_port:7002\r\n# Clients\r\n"
-                  "connected_clients:4\r\n# Keyspace\r\ndb0:keys=5,expires=2,avg_ttl=0\r\n";
+  std::string a =
+      "# Server\r\nredis_version:7.0.15\r\ntcp_port:7001\r\n# Clients\r\n"
+      "connected_clients:3\r\n# Keyspace\r\ndb0:keys=10,expires=1,avg_ttl=0\r\n";
+  std::string b =
+      "# Server\r\nredis_version:7.0.15\r\ntcp_port:7002\r\n# Clients\r\n"
+      "connected_clients:4\r\n# Keyspace\r\ndb0:keys=5,expires=2,avg_ttl=0\r\n";
   std::string out = AggregateInfo({a, b});
   EXPECT_NE(out.find("redis_version:7.0.15\r\n"), std::string::npos) << out;
   EXPECT_NE(out.find("tcp_port:7001\r\n"), std::string::npos) << out;
