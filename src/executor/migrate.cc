@@ -62,6 +62,14 @@ Status StepRunner::Migrate(const Step& step, const std::vector<SlotRange>& done,
   // SETSLOT names the peer by id: both must know each other (a node met a moment ago may not
   // have been gossiped to the source yet).
   RS_RETURN_IF_ERROR(WaitUntilAcquainted(source, dest));
+  // A node that joined a moment ago answers CLUSTERDOWN to RESTORE-ASKING until gossip has told
+  // it the owner of every slot.
+  RS_RETURN_IF_ERROR(WaitFor(options_.converge_timeout_ms, [&]() -> Status {
+    RS_ASSIGN_OR_RETURN(Reply info, ExpectOk(pool_->Command(dest.address, {"CLUSTER", "INFO"}),
+                                             "CLUSTER INFO"));
+    if (info.str.find("cluster_state:ok") != std::string::npos) return Status::Ok();
+    return Status::Unavailable(fmt::format("{} does not see the cluster as ok yet", dest.address));
+  }));
   for (size_t begin = 0; begin < todo.size(); begin += options_.slots_per_chunk) {
     std::vector<uint16_t> chunk(todo.begin() + begin,
                                 todo.begin() + std::min(todo.size(), begin + options_.slots_per_chunk));
@@ -162,6 +170,13 @@ Result<uint64_t> StepRunner::MoveKeys(const NodeRef& source, const NodeRef& dest
         }
         if (r->str.find("IOERR") != std::string::npos) {
           batch_keys_ = std::max(options_.batch_keys_min, batch_keys_ / 2);
+        }
+        if (r->str.find("CLUSTERDOWN") != std::string::npos ||
+            r->str.find("TRYAGAIN") != std::string::npos ||
+            r->str.find("IOERR") != std::string::npos) {
+          // Transient: the step is retried with backoff and resumes where it stopped.
+          return Status::Unavailable(fmt::format("MIGRATE slot {} from {} to {}: {}", slot,
+                                                 source.address, dest.address, r->str));
         }
         return Status::Aborted(fmt::format("MIGRATE slot {} from {} to {}: {}", slot,
                                            source.address, dest.address, r->str));

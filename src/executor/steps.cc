@@ -192,7 +192,17 @@ Status StepRunner::Replicate(const Step& step) {
     return Status::Unavailable(fmt::format("{} is not a replica of {} yet", step.target.address,
                                            step.peer.address));
   };
-  if (is_replica().ok()) return Status::Ok();
+  // Done when the first sync completed: until then the replica protects nothing, and the
+  // planner never promotes a replica that has not synced.
+  auto synced = [&]() -> Status {
+    RS_ASSIGN_OR_RETURN(Reply info, ExpectOk(pool_->Command(step.target.address,
+                                                            {"INFO", "replication"}),
+                                             "INFO replication"));
+    if (info.str.find("master_link_status:up") != std::string::npos) return Status::Ok();
+    return Status::Unavailable(fmt::format("{} has not completed its first sync from {}",
+                                           step.target.address, step.peer.address));
+  };
+  if (is_replica().ok()) return WaitFor(options_.converge_timeout_ms, synced);
   // The replica must know the master first (gossip after MEET takes a moment).
   Status last;
   RS_RETURN_IF_ERROR(WaitFor(options_.converge_timeout_ms, [&]() -> Status {
@@ -205,7 +215,8 @@ Status StepRunner::Replicate(const Step& step) {
     return Status::Ok();
   }));
   CRASH_POINT("replicate.after");
-  return WaitFor(options_.converge_timeout_ms, is_replica);
+  RS_RETURN_IF_ERROR(WaitFor(options_.converge_timeout_ms, is_replica));
+  return WaitFor(options_.converge_timeout_ms, synced);
 }
 
 Status StepRunner::Failover(const Step& step) {
@@ -265,10 +276,40 @@ Status StepRunner::Reset(const Step& step) {
       .status();
 }
 
+Status StepRunner::VerifyOwnerFromPeers(const eventlog::Topology& topology,
+                                        const eventlog::Shard& down) {
+  for (const eventlog::Shard& other : topology.shards) {
+    if (other.master.address == down.master.address) continue;
+    auto owners = SlotOwners(pool_, other.master.address);
+    if (!owners.ok()) continue;
+    std::vector<uint16_t> slots;
+    for (int s = 0; s < kSlotCount; ++s) {
+      if ((*owners)[s] == down.master.id) slots.push_back(static_cast<uint16_t>(s));
+    }
+    if (Compress(slots) != down.slots) {
+      return Status::FailedPrecondition(fmt::format(
+          "{} (unreachable) owns {} in the view of {}, the plan says {}", down.master.address,
+          eventlog::RangesToString(Compress(slots)), other.master.address,
+          eventlog::RangesToString(down.slots)));
+    }
+    return Status::Ok();
+  }
+  return Status::Unavailable(
+      fmt::format("no master answers to confirm the slots of {}", down.master.address));
+}
+
 Status StepRunner::VerifyTopology(const Step& step) {
   return WaitFor(options_.converge_timeout_ms, [&]() -> Status {
     for (const eventlog::Shard& shard : step.topology.shards) {
-      RS_ASSIGN_OR_RETURN(auto owners, SlotOwners(pool_, shard.master.address));
+      auto own_view = SlotOwners(pool_, shard.master.address);
+      if (!own_view.ok() && (own_view.status().code() == StatusCode::kUnavailable ||
+                             own_view.status().code() == StatusCode::kTimeout)) {
+        // A master that is down keeps its slots in the topology (they must stay routed until
+        // its replica takes over): check them in the view of the other masters instead.
+        RS_RETURN_IF_ERROR(VerifyOwnerFromPeers(step.topology, shard));
+        continue;
+      }
+      RS_ASSIGN_OR_RETURN(auto owners, std::move(own_view));
       std::vector<uint16_t> mine;
       for (int s = 0; s < eventlog::kSlotCount; ++s) {
         if (owners[s] == shard.master.id) mine.push_back(static_cast<uint16_t>(s));
@@ -290,7 +331,12 @@ Status StepRunner::VerifyTopology(const Step& step) {
             fmt::format("{} still has open slots", shard.master.address));
       }
       for (const NodeRef& replica : shard.replicas) {
-        RS_ASSIGN_OR_RETURN(auto role, Role(pool_, replica.address));
+        auto role_or = Role(pool_, replica.address);
+        if (!role_or.ok() && (role_or.status().code() == StatusCode::kUnavailable ||
+                              role_or.status().code() == StatusCode::kTimeout)) {
+          continue;  // A replica that is down cannot disagree; the prober reports it.
+        }
+        RS_ASSIGN_OR_RETURN(auto role, std::move(role_or));
         if (role.first != "slave" || role.second != shard.master.address) {
           return Status::FailedPrecondition(fmt::format("{} is not a replica of {}",
                                                         replica.address, shard.master.address));

@@ -55,6 +55,7 @@ class StepRunner {
   Status Reset(const eventlog::Step& step);
   Status FixOpenSlots(const eventlog::Step& step, StepHooks* hooks);
   Status VerifyTopology(const eventlog::Step& step);
+  Status VerifyOwnerFromPeers(const eventlog::Topology& topology, const eventlog::Shard& down);
 
   // Moves the keys of `slots` (already IMPORTING/MIGRATING) from source to destination.
   Result<uint64_t> MoveKeys(const eventlog::NodeRef& source, const eventlog::NodeRef& dest,

@@ -1,5 +1,6 @@
 #include "health/prober.h"
 
+#include <algorithm>
 #include <cerrno>
 #include <chrono>
 #include <cstring>
@@ -374,11 +375,14 @@ void Prober::OnReply(redisAsyncContext* c, void* reply, void* privdata) {
     std::string_view role(r->element[0]->str, r->element[0]->len);
     if (role == "master") {
       n->role = eventlog::Role::kMaster;
-      if (r->element[1]->type == REDIS_REPLY_INTEGER) n->role_offset = r->element[1]->integer;
+      if (r->element[1]->type == REDIS_REPLY_INTEGER) {
+        n->role_offset = std::max<long long>(0, r->element[1]->integer);
+      }
     } else if (role == "slave") {
       n->role = eventlog::Role::kReplica;
       if (r->elements >= 5 && r->element[4]->type == REDIS_REPLY_INTEGER) {
-        n->role_offset = r->element[4]->integer;
+        // -1 until the first sync completed and again once the link dropped.
+        n->role_offset = std::max<long long>(0, r->element[4]->integer);
       }
     }
   }
@@ -429,7 +433,11 @@ void Prober::Publish(Node* n, const ProbeResult& in) {
       ApplyClusterNodes(*nodes, &o);
       if (n->role != eventlog::Role::kUnknown) o.role = n->role;
       o.current_epoch = fields.GetUint("cluster_current_epoch").value_or(0);
-      o.repl_offset = n->role_offset;
+      // A replica's INFO offset survives a lost link (the cached master), unlike ROLE's: the
+      // planner needs it after the master died. 0 means it never completed a sync.
+      o.repl_offset = o.role == eventlog::Role::kReplica
+                          ? fields.GetUint("slave_repl_offset").value_or(n->role_offset)
+                          : n->role_offset;
       o.master_link_up = fields.Get("master_link_status") == "up";
       o.keys = fields.Db0Keys();
       obs = std::move(o);

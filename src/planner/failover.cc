@@ -90,6 +90,9 @@ std::optional<Decision> SafetyFailover(const Context& ctx) {
     for (const std::string& r : v.layout.ReplicasOf(addr)) {
       const NodeInfo* n = v.Find(r);
       if (n == nullptr || !n->up() || n->obs->role != eventlog::Role::kReplica) continue;
+      // Offset 0: it never completed a sync (Redis may delay the first one by seconds);
+      // promoting it would make an empty node the owner of the master's keys.
+      if (n->obs->repl_offset == 0) continue;
       if (best == nullptr || n->obs->repl_offset > best_offset) {
         best = &n->address;
         best_offset = n->obs->repl_offset;

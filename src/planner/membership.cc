@@ -230,8 +230,10 @@ std::optional<Decision> ScaleOutAndRepair(const Context& ctx, const std::string*
     reasons.push_back(std::move(why));
   }
 
-  // New (or emptied) masters receive slots by a minimal-movement rebalance, once every master
-  // holding slots can take part (a rebalance around a down master would be undone later).
+  // Masters are kept balanced by a minimal-movement rebalance (nothing moves within the
+  // threshold), once every master holding slots can take part (a rebalance around a down master
+  // would be undone later). New and emptied masters get their slots this way, and so does a
+  // master left half-filled by a plan that failed part-way.
   std::vector<MasterLoad> loads;
   bool empty_master = false;
   std::string blocked;
@@ -244,9 +246,11 @@ std::optional<Decision> ScaleOutAndRepair(const Context& ctx, const std::string*
     loads.push_back({addr, n.slots, 1.0});
     empty_master = empty_master || n.slots.empty();
   }
-  if ((new_masters || empty_master) && !blocked.empty()) {
-    if (!b.empty()) reasons.push_back(fmt::format("rebalance waits for {}", blocked));
-  } else if (new_masters || empty_master) {
+  if (!blocked.empty()) {
+    if ((new_masters || empty_master) && !b.empty()) {
+      reasons.push_back(fmt::format("rebalance waits for {}", blocked));
+    }
+  } else {
     std::vector<SlotMove> moves = Rebalance(loads, p.rebalance_threshold_pct);
     uint32_t moved = 0;
     for (const SlotMove& m : moves) {

@@ -282,6 +282,28 @@ TEST_F(PlannerTest, FailoverPromotesTheReplicaWithTheBestOffset) {
   EXPECT_EQ(StepsOf(d.plan, StepKind::kFailover)[0].target.address, reps[1]);
 }
 
+TEST_F(PlannerTest, ReplicaThatNeverSyncedIsNeverPromoted) {
+  Formed(3, 3, 3);
+  std::string dead = masters_[0];
+  std::vector<std::string> reps;
+  for (const auto& [addr, n] : sim_.nodes()) {
+    if (!n.master && n.master_address == dead) reps.push_back(addr);
+  }
+  ASSERT_EQ(reps.size(), 1u);
+  sim_.Crash(dead);
+  sim_.Advance(1000);
+  sim_.Sync();
+  sim_.mutable_state().observed[reps[0]].repl_offset = 0;
+  Decision d = Make(sim_.state(), policy_);
+  EXPECT_TRUE(d.kind != DecisionKind::kPlan || StepsOf(d.plan, StepKind::kFailover).empty())
+      << DecisionToString(d);
+  // Once it reports a synced offset, it is promoted.
+  sim_.mutable_state().observed[reps[0]].repl_offset = 42;
+  d = Make(sim_.state(), policy_);
+  ASSERT_EQ(d.kind, DecisionKind::kPlan) << DecisionToString(d);
+  EXPECT_EQ(StepsOf(d.plan, StepKind::kFailover)[0].target.address, reps[0]);
+}
+
 TEST_F(PlannerTest, FailoverOfDeadMasterInAPlanRollsItsMigrationForward) {
   Formed(4, 4, 4);
   OperatorRequest r;

@@ -1,0 +1,187 @@
+// redis-ctl as a real process against real redis-server nodes: forming, growing, shrinking and
+// healing a cluster from a file discovery source, adoption, and crash safety.
+#include <gtest/gtest.h>
+
+#include <chrono>
+#include <filesystem>
+#include <set>
+
+#include "controller_fixture.h"
+#include "support/redis_client.h"
+#include "support/subprocess.h"
+#include "support/test_status.h"
+
+namespace rs::test {
+namespace {
+
+using namespace std::chrono_literals;
+
+std::vector<size_t> Range(size_t n) {
+  std::vector<size_t> v;
+  for (size_t i = 0; i < n; ++i) v.push_back(i);
+  return v;
+}
+
+class ControllerTest : public ControllerFixture {
+ protected:
+  // Forms a 3 x 2 cluster from 6 members; returns how long it took.
+  std::chrono::milliseconds Form(int nodes = 8, int node_timeout_ms = 15000) {
+    StartNodes(nodes, node_timeout_ms);
+    SetMembers(Range(6));
+    auto start = std::chrono::steady_clock::now();
+    StartController();
+    bool ok = WaitFor(30s, [&] { return Converged(Range(6), 3, 1); });
+    EXPECT_TRUE(ok) << ControllerLog();
+    return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() -
+                                                                  start);
+  }
+
+  // Each replica on another host than its master (the hosts are 127.0.0.1-3).
+  void ExpectAntiAffinity(size_t view) {
+    auto nodes = Nodes(view);
+    std::map<std::string, std::string> host_of;
+    for (const auto& n : nodes) host_of[n.id] = n.address.substr(0, n.address.rfind(':'));
+    for (const auto& n : nodes) {
+      if (n.master) continue;
+      EXPECT_NE(host_of[n.id], host_of[n.master_id]) << n.address << " shares its master's host";
+    }
+  }
+};
+
+TEST_F(ControllerTest, SixMembersFormThreeMastersWithReplicasOnOtherHosts) {
+  auto took = Form();
+  EXPECT_LT(took, 10s) << "forming took " << took.count() << " ms";
+  ExpectAntiAffinity(0);
+  std::string topo = HttpGet("/v1/topology");
+  EXPECT_NE(topo.find("\"epoch\":"), std::string::npos) << topo;
+  EXPECT_EQ(HttpGet("/healthz"), "ok\n");
+}
+
+TEST_F(ControllerTest, AddingTwoMembersGivesFourBalancedMastersAndKeepsKeys) {
+  Form();
+  ASSERT_TRUE(WriteKeys(20000));
+  SetMembers(Range(8));
+  bool ok = WaitFor(60s, [&] {
+    if (!Converged(Range(8), 4, 1)) return false;
+    for (const auto& [addr, n] : SlotCounts(0)) {
+      if (n < 4096 * 0.97 || n > 4096 * 1.03) return false;
+    }
+    return true;
+  });
+  ASSERT_TRUE(ok) << ControllerLog();
+  EXPECT_EQ(MissingKeys(20000), 0);
+  ExpectAntiAffinity(0);
+}
+
+TEST_F(ControllerTest, RemovedMasterIsDrainedForgottenAndResetWithoutLosingKeys) {
+  Form(8);
+  SetMembers(Range(8));
+  ASSERT_TRUE(WaitFor(60s, [&] { return Converged(Range(8), 4, 1); })) << ControllerLog();
+  ASSERT_TRUE(WriteKeys(20000));
+  // Remove a master that holds slots.
+  size_t victim = 0;
+  for (const auto& n : Nodes(0)) {
+    if (n.master && n.slots > 0 && !n.myself) {
+      victim = static_cast<size_t>(cluster_->IndexOf(n.address));
+      break;
+    }
+  }
+  std::vector<size_t> rest;
+  for (size_t i = 0; i < 8; ++i) {
+    if (i != victim) rest.push_back(i);
+  }
+  SetMembers(rest);
+  // Its replica is re-homed or removed with it: 3 masters remain, each with a replica where
+  // members allow (7 members: 3 masters + 3 replicas + 1 spare).
+  bool ok = WaitFor(90s, [&] {
+    if (!Converged(rest, 3, 1)) return false;
+    for (size_t i : rest) {
+      for (const auto& n : Nodes(i)) {
+        if (n.address == cluster_->node(victim).address()) return false;
+      }
+    }
+    auto own = Nodes(victim);
+    return own.size() == 1;  // Reset: it knows only itself.
+  });
+  ASSERT_TRUE(ok) << ControllerLog();
+  EXPECT_EQ(MissingKeys(20000), 0);
+}
+
+TEST_F(ControllerTest, KilledMasterIsFailedOverQuicklyAndReturnsAsReplica) {
+  Form(6, 15000);
+  ASSERT_TRUE(WriteKeys(5000));
+  size_t victim = 0;
+  std::string victim_id;
+  for (const auto& n : Nodes(0)) {
+    if (n.master && n.slots > 0 && !n.myself) {
+      victim = static_cast<size_t>(cluster_->IndexOf(n.address));
+      victim_id = n.id;
+      break;
+    }
+  }
+  auto killed_at = std::chrono::steady_clock::now();
+  ASSERT_TRUE(cluster_->node(victim).Kill().ok());
+  size_t other = victim == 0 ? 1 : 0;
+  // Redis alone needs ~20 s at node timeout 15000; the controller promotes the replica itself.
+  bool promoted = WaitFor(10s, [&] {
+    int masters = 0;
+    for (const auto& n : Nodes(other)) masters += n.master && n.slots > 0 && !n.fail && n.id != victim_id;
+    return masters == 3;
+  });
+  auto took = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() -
+                                                                   killed_at);
+  ASSERT_TRUE(promoted) << ControllerLog();
+  EXPECT_LT(took, 5s) << "failover took " << took.count() << " ms";
+  EXPECT_EQ(MissingKeys(5000), 0) << "keys lost by the failover";
+  RS_ASSERT_OK(cluster_->node(victim).Restart());
+  bool rejoined = WaitFor(30s, [&] {
+    for (const auto& n : Nodes(victim)) {
+      if (n.myself) return !n.master;
+    }
+    return false;
+  });
+  EXPECT_TRUE(rejoined) << ControllerLog();
+  EXPECT_EQ(MissingKeys(5000), 0);
+}
+
+TEST_F(ControllerTest, AdoptsAnExistingClusterWithoutMovingSlots) {
+  StartNodes(6);
+  // Form it with redis-cli, as an operator would have, then give it to a fresh controller.
+  ASSERT_TRUE(cluster_->Create().ok()) << cluster_->LogTails();
+  ASSERT_TRUE(WriteKeys(10000));
+  auto before = SlotCounts(0);
+  SetMembers(Range(6));
+  StartController();
+  ASSERT_TRUE(WaitFor(30s, [&] { return HttpGet("/v1/topology").find("\"epoch\":0") == std::string::npos &&
+                                        !HttpGet("/v1/topology").empty(); }))
+      << ControllerLog();
+  EXPECT_EQ(SlotCounts(0), before);
+  EXPECT_EQ(MissingKeys(10000), 0);
+  // Lose the controller's disk and start again: adopted again, nothing moved or reset.
+  ASSERT_EQ(StopController(), 0);
+  std::filesystem::remove_all(data_dir_);
+  StartController();
+  ASSERT_TRUE(WaitFor(30s, [&] { return HttpGet("/v1/topology").find("\"epoch\":0") == std::string::npos &&
+                                        !HttpGet("/v1/topology").empty(); }))
+      << ControllerLog();
+  EXPECT_EQ(SlotCounts(0), before);
+  EXPECT_EQ(MissingKeys(10000), 0);
+}
+
+TEST_F(ControllerTest, SecondControllerOnTheSameDataDirRefusesToStart) {
+  StartNodes(1);
+  SetMembers({0});
+  StartController();
+  ASSERT_TRUE(WaitFor(10s, [&] { return HttpGet("/healthz") == "ok\n"; })) << ControllerLog();
+  auto out = (dir_->path() / "second.log").string();
+  auto rc = RunCommand({RedisCtlBinary(), "--data-dir", data_dir_, "--discovery",
+                        "file:" + members_file_, "--listen", "127.0.0.1:1"},
+                       out, 20s);
+  ASSERT_TRUE(rc.ok()) << rc.status().ToString();
+  EXPECT_NE(*rc, 0);
+  EXPECT_NE(TailOfFile(out, 5).find("another redis-ctl"), std::string::npos) << TailOfFile(out, 5);
+  EXPECT_EQ(StopController(), 0);  // SIGTERM: clean exit.
+}
+
+}  // namespace
+}  // namespace rs::test
