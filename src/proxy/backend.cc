@@ -221,6 +221,7 @@ void Backend::OnRead(ssize_t nread) {
     return;
   }
   rbuf_.Commit(static_cast<size_t>(nread));
+  worker_->StampBatch();
   ConsumeReplies();
 }
 
@@ -247,7 +248,7 @@ void Backend::ConsumeReplies() {
       if (is_error) spdlog::warn("backend {}: {}", address_, info.line);
     } else {
       --op.client->inflight;
-      worker_->OnReply(op, reply, is_error, info.line);
+      worker_->OnReply(op, reply, is_error, info.line, address_);
     }
     rbuf_.Consume(len);
   }

@@ -279,7 +279,7 @@ void Worker::MarkDirty(Backend* b) { dirty_backends_.push_back(b); }
 
 void Worker::ClientReadable(Client* c, const char* data, size_t n) {
   if (c->closing || c->close_after_flush) return;
-  batch_ns_ = uv_hrtime();
+  StampBatch();
   c->last_active_ms = now_ms();
   const bool from_shared = data != nullptr;
   std::string_view buf = from_shared ? std::string_view(data, n) : c->in.view();
@@ -461,7 +461,6 @@ void Worker::HandleRequest(Client* c, resp::Request& req) {
     }
     return;
   }
-  if (config().slowlog_usec > 0) batch_ns_ = uv_hrtime();
   CommandKind kind = info ? RefineKind(*info, req.args) : CommandKind::kKeyless;
   switch (kind) {
     case CommandKind::kProxy:
@@ -606,7 +605,8 @@ void Worker::SplitRequest(Client* c, resp::Request& req, const CommandInfo& info
   }
 }
 
-void Worker::OnReply(Op& op, std::string_view reply, bool is_error, std::string_view line) {
+void Worker::OnReply(Op& op, std::string_view reply, bool is_error, std::string_view line,
+                     const std::string& backend) {
   Client* c = op.client;
   if (is_error) {
     Redirect r = ParseRedirect(line);
@@ -646,8 +646,8 @@ void Worker::OnReply(Op& op, std::string_view reply, bool is_error, std::string_
       for (char& ch : cmd) {
         if (ch == '\r' || ch == '\n') ch = ' ';
       }
-      spdlog::warn("slow request: {} us total, {} us at backend, {} redirects: {}", total_us,
-                   backend_us, op.redirects, cmd);
+      spdlog::warn("slow request: {} us total, {} us at backend {}, {} redirects: {}", total_us,
+                   backend_us, backend, op.redirects, cmd);
     }
   }
   if (c->closing) {

@@ -48,10 +48,13 @@ class Worker {
   uv_loop_t* loop() { return &loop_; }
   uint64_t now_ms() { return uv_now(&loop_); }
   uint64_t batch_ns() const { return batch_ns_; }
+  // Reads the clock once per batch of input (a client's or a backend's read).
+  void StampBatch() { batch_ns_ = uv_hrtime(); }
   Proxy* proxy() { return proxy_; }
 
   // Called by backends and clients.
-  void OnReply(Op& op, std::string_view reply, bool is_error, std::string_view error_line);
+  void OnReply(Op& op, std::string_view reply, bool is_error, std::string_view error_line,
+               const std::string& backend);
   void FailOp(Op& op, std::string_view error_text);
   void MarkDirty(Backend* b);
   void MarkDirty(Client* c);
