@@ -45,7 +45,7 @@ class ControllerFixture : public ::testing::Test {
   // CLUSTER NODES as seen by node i (empty when it does not answer).
   std::vector<NodeLine> Nodes(size_t i);
   // True when every running member node reports cluster_state:ok, all 16384 slots, no open
-  // slots, `masters` masters with slots and every one of them with `replicas` replicas.
+  // slots, `masters` masters with slots and every one of them with at least `replicas` replicas.
   bool Converged(const std::vector<size_t>& members, int masters, int replicas);
   // Slots per master address (from node i's view).
   std::map<std::string, int> SlotCounts(size_t i);

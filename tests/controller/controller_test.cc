@@ -91,8 +91,8 @@ TEST_F(ControllerTest, RemovedMasterIsDrainedForgottenAndResetWithoutLosingKeys)
     if (i != victim) rest.push_back(i);
   }
   SetMembers(rest);
-  // Its replica is re-homed or removed with it: 3 masters remain, each with a replica where
-  // members allow (7 members: 3 masters + 3 replicas + 1 spare).
+  // Its replica is re-homed: 3 masters remain, each with a replica (7 members: 3 masters and 4
+  // replicas, the spare one doubling up a master).
   bool ok = WaitFor(90s, [&] {
     if (!Converged(rest, 3, 1)) return false;
     for (size_t i : rest) {
