@@ -185,3 +185,67 @@ TEST_F(ControllerTest, SecondControllerOnTheSameDataDirRefusesToStart) {
 
 }  // namespace
 }  // namespace rs::test
+
+namespace rs::test {
+namespace {
+
+// Kills redis-ctl at a named crash point in the middle of a rebalance of a cluster holding
+// 100,000 keys, restarts it, and checks that it converges without losing a key.
+class CrashTest : public ControllerFixture, public ::testing::WithParamInterface<const char*> {};
+
+TEST_P(CrashTest, RebalanceKilledAtCrashPointConvergesWithEveryKey) {
+  using namespace std::chrono_literals;
+  const std::string point = GetParam();
+  constexpr int kKeys = 100000;
+  StartNodes(8);
+  SetMembers({0, 1, 2, 3, 4, 5});
+  StartController();
+  ASSERT_TRUE(WaitFor(30s, [&] { return Converged({0, 1, 2, 3, 4, 5}, 3, 1); })) << ControllerLog();
+  ASSERT_TRUE(WriteKeys(kKeys));
+  ASSERT_EQ(StopController(), 0) << ControllerLog();
+
+  // The crash build dies at the third time it reaches the point, in the middle of the plan.
+  SetMembers({0, 1, 2, 3, 4, 5, 6, 7});
+  StartController({}, {{"RS_CRASH_AT", point}, {"RS_CRASH_AFTER", "2"}}, RedisCtlCrashBinary());
+  ASSERT_TRUE(WaitFor(120s, [&] { return !ControllerRunning(); })) << ControllerLog();
+  ASSERT_NE(ControllerLog(5).find("crash point reached"), std::string::npos) << ControllerLog();
+
+  StartController();
+  bool ok = WaitFor(120s, [&] {
+    if (!Converged({0, 1, 2, 3, 4, 5, 6, 7}, 4, 1)) return false;
+    for (const auto& [addr, n] : SlotCounts(0)) {
+      if (n < 4096 * 0.97 || n > 4096 * 1.03) return false;
+    }
+    return true;
+  });
+  ASSERT_TRUE(ok) << ControllerLog();
+  EXPECT_EQ(MissingKeys(kKeys), 0);
+  ASSERT_EQ(StopController(), 0);
+
+  // The audit shows the interrupted plan: its steps started, and the plan completed.
+  auto out = (dir_->path() / "audit.txt").string();
+  auto rc = RunCommand({RedisSvcBinary(), "audit", "--data-dir", data_dir_, "--plan", "2"}, out,
+                       30s);
+  ASSERT_TRUE(rc.ok()) << rc.status().ToString();
+  std::string audit = TailOfFile(out, 100000);
+  EXPECT_EQ(*rc, 0) << audit;
+  EXPECT_NE(audit.find("started"), std::string::npos) << audit;
+  EXPECT_NE(audit.find("completed"), std::string::npos) << audit;
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    MigrationPath, CrashTest,
+    ::testing::Values("step.after_started", "migrate.after_importing", "migrate.after_migrating",
+                      "migrate.after_batch", "migrate.after_keys", "migrate.after_node_on_dest",
+                      "migrate.after_node_on_source", "migrate.before_progress",
+                      "migrate.after_progress", "step.before_completed"),
+    [](const ::testing::TestParamInfo<const char*>& info) {
+      std::string name = info.param;
+      for (char& c : name) {
+        if (c == '.') c = '_';
+      }
+      return name;
+    });
+
+}  // namespace
+}  // namespace rs::test
