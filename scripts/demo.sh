@@ -19,6 +19,7 @@
 #   DEMO_PROXY=host:port  redis-proxy (default 127.0.0.1:8889)
 #   DEMO_NODE_TIMEOUT=ms  cluster-node-timeout (default 15000, Redis's default)
 #   DEMO_SKIP_SETUP=1     do not run scripts/setup.sh first
+#   BUILD_DIR=dir         where the binaries were built (default: build)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$(pwd)
@@ -30,7 +31,7 @@ for arg in "$@"; do
   case "$arg" in
     --check) CHECK=1 ;;
     -h | --help)
-      sed -n '2,22p' "$0" | sed 's/^# \{0,1\}//'
+      sed -n '2,23p' "$0" | sed 's/^# \{0,1\}//'
       exit 0
       ;;
     *)
@@ -52,7 +53,10 @@ MEMBERS=6
 if [ "${DEMO_SKIP_SETUP:-0}" != 1 ]; then
   scripts/setup.sh
 fi
-BIN=$ROOT/$BUILD_DIR/bin
+case "$BUILD_DIR" in
+  /*) BIN=$BUILD_DIR/bin ;;
+  *) BIN=$ROOT/$BUILD_DIR/bin ;;
+esac
 
 SERVICE_PIDS=()
 cleanup() {
