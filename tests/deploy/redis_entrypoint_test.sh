@@ -1,0 +1,177 @@
+#!/usr/bin/env bash
+# deploy/lain/redis-entrypoint.sh run as lain would run it (LAIN_* and DEPLOYD_* set, a temp dir as
+# the persistent volume): the generated config, a real redis-server in cluster mode, and the same
+# node id after a restart. With a redis-ctl binary as $2, six such nodes must become one healthy
+# cluster under the controller, and a restarted node must rejoin it under its old id.
+#
+# Usage: redis_entrypoint_test.sh ENTRYPOINT [REDIS_CTL]
+set -euo pipefail
+
+entrypoint=$1
+redis_ctl=${2:-}
+tmp=$(mktemp -d "${TMPDIR:-/tmp}/rs-entrypoint.XXXXXX")
+pids=()
+
+cleanup() {
+  local pid
+  for pid in "${pids[@]}"; do
+    kill "$pid" 2>/dev/null || true
+  done
+  for pid in "${pids[@]}"; do
+    wait "$pid" 2>/dev/null || true
+  done
+  rm -rf "$tmp"
+}
+trap cleanup EXIT
+
+fail() {
+  echo "FAIL: $*" >&2
+  exit 1
+}
+
+free_port() {
+  python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
+}
+
+# Waits up to $1 tenths of a second for the command after it to succeed.
+wait_for() {
+  local tries=$1
+  shift
+  for ((i = 0; i < tries; i++)); do
+    if "$@" >/dev/null 2>&1; then return 0; fi
+    sleep 0.1
+  done
+  return 1
+}
+
+lain_env() {
+  env LAIN_APPNAME=redis-service LAIN_PROCNAME=redis DEPLOYD_POD_INSTANCE_NO="$1" \
+    DEPLOYD_POD_NAME=redis-service.worker.redis REDIS_ANNOUNCE_IP=127.0.0.1 \
+    REDIS_CLUSTER_NODE_TIMEOUT=2000 "${@:2}"
+}
+
+# Starts instance $1 on port $2 with data dir $3 (plus env assignments after); the entrypoint
+# execs, so the pid recorded is redis-server's.
+start_node() {
+  local inst=$1 port=$2 dir=$3
+  # A plain command, not the lain_env function: a function would run in a subshell whose pid is
+  # not redis-server's.
+  env LAIN_APPNAME=redis-service LAIN_PROCNAME=redis DEPLOYD_POD_INSTANCE_NO="$inst" \
+    DEPLOYD_POD_NAME=redis-service.worker.redis REDIS_ANNOUNCE_IP=127.0.0.1 \
+    REDIS_CLUSTER_NODE_TIMEOUT=2000 REDIS_PORT="$port" REDIS_DATA_DIR="$dir" "${@:4}" \
+    "$entrypoint" >>"$tmp/node-$inst.log" 2>&1 &
+  pids+=("$!")
+  last_pid=$!
+  wait_for 100 redis-cli -p "$port" ping || fail "node $inst on port $port did not answer PING"
+}
+
+# Stops a pid this script started and forgets it, so cleanup never signals a reused pid.
+stop_pid() {
+  local keep=() pid
+  kill "$1"
+  wait "$1" 2>/dev/null || true
+  for pid in "${pids[@]}"; do
+    [ "$pid" = "$1" ] || keep+=("$pid")
+  done
+  pids=("${keep[@]}")
+}
+
+echo "--- generated config"
+conf=$(lain_env 1 REDIS_ENTRYPOINT_DRY_RUN=1 REDIS_DATA_DIR=/persistent REDIS_PORT=7000 \
+  REDIS_MEMORY_LIMIT_BYTES=1073741824 REDIS_PASSWORD=pa55 "$entrypoint")
+grep -qx 'cluster-enabled yes' <<<"$conf" || fail "no cluster-enabled"
+grep -qx 'cluster-config-file "/persistent/nodes.conf"' <<<"$conf" || fail "nodes.conf not on the volume"
+grep -qx 'dir "/persistent"' <<<"$conf" || fail "data not on the volume"
+grep -qx 'appendonly yes' <<<"$conf" || fail "no AOF"
+grep -qx 'port 7000' <<<"$conf" || fail "REDIS_PORT ignored"
+grep -qx 'cluster-announce-ip 127.0.0.1' <<<"$conf" || fail "REDIS_ANNOUNCE_IP ignored"
+grep -qx 'cluster-node-timeout 2000' <<<"$conf" || fail "REDIS_CLUSTER_NODE_TIMEOUT ignored"
+grep -qx 'repl-diskless-sync-delay 0' <<<"$conf" || fail "repl-diskless-sync-delay"
+# 75% of 1 GiB: a quarter stays free for fork copy-on-write and buffers.
+grep -qx 'maxmemory 805306368' <<<"$conf" || fail "maxmemory is not 75% of the limit"
+grep -qx 'requirepass "pa55"' <<<"$conf" || fail "no requirepass"
+grep -qx 'masterauth "pa55"' <<<"$conf" || fail "no masterauth"
+conf=$(lain_env 1 REDIS_DATA_DIR=/persistent REDIS_MEMORY_LIMIT_BYTES=max "$entrypoint" --print-config)
+grep -qx 'maxmemory 0' <<<"$conf" || fail "an unlimited cgroup must give maxmemory 0"
+grep -q 'requirepass' <<<"$conf" && fail "requirepass without a password"
+grep -qx 'port 6379' <<<"$conf" || fail "default port is not 6379"
+conf=$(lain_env 1 REDIS_MAXMEMORY=300mb REDIS_MEMORY_LIMIT_BYTES=1073741824 "$entrypoint" --print-config)
+grep -qx 'maxmemory 300mb' <<<"$conf" || fail "REDIS_MAXMEMORY does not win over the limit"
+conf=$(lain_env 1 REDIS_MEMORY_LIMIT_BYTES=9223372036854771712 "$entrypoint" --print-config)
+grep -qx 'maxmemory 0' <<<"$conf" || fail "cgroup v1 'unlimited' must give maxmemory 0"
+echo pa55-from-file >"$tmp/secret"
+conf=$(lain_env 1 REDIS_PASSWORD_FILE="$tmp/secret" "$entrypoint" --print-config)
+grep -qx 'requirepass "pa55-from-file"' <<<"$conf" || fail "REDIS_PASSWORD_FILE ignored"
+if lain_env 1 REDIS_PORT=abc "$entrypoint" --print-config >/dev/null 2>&1; then
+  fail "a bad REDIS_PORT was accepted"
+fi
+
+echo "--- one node, restarted"
+port=$(free_port)
+start_node 1 "$port" "$tmp/vol1" REDIS_PASSWORD=pa55
+pid=$last_pid
+[ "$(ps -o comm= -p "$pid")" = redis-server ] || fail "the entrypoint did not exec redis-server"
+redis-cli -p "$port" ping 2>&1 | grep -q NOAUTH || fail "no password required"
+info=$(redis-cli -p "$port" --no-auth-warning -a pa55 cluster info)
+grep -q '^cluster_state:' <<<"$info" || fail "CLUSTER INFO did not answer: $info"
+[ "$(redis-cli -p "$port" --no-auth-warning -a pa55 info cluster | tr -d '\r' | grep cluster_enabled)" \
+  = cluster_enabled:1 ] || fail "cluster mode is off"
+id1=$(redis-cli -p "$port" --no-auth-warning -a pa55 cluster myid | tr -d '\r')
+[ ${#id1} -eq 40 ] || fail "bad node id '$id1'"
+redis-cli -p "$port" --no-auth-warning -a pa55 set k{x} v >/dev/null 2>&1 || true
+[ -f "$tmp/vol1/nodes.conf" ] || fail "nodes.conf is not on the persistent dir"
+[ -d "$tmp/vol1/appendonlydir" ] || fail "the AOF is not on the persistent dir"
+[ "$(stat -c %a "$tmp/vol1/redis.conf")" = 600 ] || fail "the config holding the password is readable by others"
+stop_pid "$pid"
+start_node 1 "$port" "$tmp/vol1" REDIS_PASSWORD=pa55
+id2=$(redis-cli -p "$port" --no-auth-warning -a pa55 cluster myid | tr -d '\r')
+[ "$id1" = "$id2" ] || fail "node id changed across a restart: $id1 -> $id2"
+grep -q 'restarting as the node recorded' "$tmp/node-1.log" || fail "the restart was not logged"
+stop_pid "$last_pid"
+echo "node id kept across a restart: $id1"
+
+if [ -z "$redis_ctl" ]; then
+  echo "no redis-ctl given: skipping the controller part"
+  exit 0
+fi
+
+echo "--- six nodes under redis-ctl"
+ports=()
+node_pids=()
+seeds=""
+for inst in 1 2 3 4 5 6; do
+  p=$(free_port)
+  ports+=("$p")
+  start_node "$inst" "$p" "$tmp/c$inst"
+  node_pids+=("$last_pid")
+  seeds+="${seeds:+,}127.0.0.1:$p"
+done
+ctl_port=$(free_port)
+"$redis_ctl" --data-dir "$tmp/eventlog" --listen "127.0.0.1:$ctl_port" --discovery "static:$seeds" \
+  --probe-interval-ms 200 --removal-grace-ms 60000 >"$tmp/ctl.log" 2>&1 &
+pids+=("$!")
+cluster_ok() {
+  local p
+  for p in "${ports[@]}"; do
+    redis-cli -p "$p" cluster info | grep -q 'cluster_state:ok' || return 1
+    [ "$(redis-cli -p "$p" cluster info | tr -d '\r' | awk -F: '/cluster_known_nodes/ {print $2}')" = 6 ] \
+      || return 1
+  done
+}
+if ! wait_for 600 cluster_ok; then
+  tail -n 30 "$tmp/ctl.log" >&2
+  fail "redis-ctl did not form a cluster of the six entrypoint nodes within 60 s"
+fi
+echo "cluster formed"
+# Restart a master: it must come back under the same id and the cluster must be whole again.
+victim=${ports[0]}
+victim_id=$(redis-cli -p "$victim" cluster myid | tr -d '\r')
+stop_pid "${node_pids[0]}"
+start_node 1 "$victim" "$tmp/c1"
+[ "$(redis-cli -p "$victim" cluster myid | tr -d '\r')" = "$victim_id" ] \
+  || fail "a restarted cluster member got a new id"
+wait_for 600 cluster_ok || fail "the cluster did not heal after a member restarted"
+nodes=$(redis-cli -p "${ports[1]}" cluster nodes)
+grep -q "^$victim_id 127.0.0.1:$victim" <<<"$nodes" || fail "peers do not know $victim_id at its address"
+echo "restarted member rejoined as $victim_id"
+echo PASS
