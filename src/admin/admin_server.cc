@@ -2,16 +2,28 @@
 
 #include <httplib.h>
 
+#include <algorithm>
+#include <set>
+
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
+#include "admin/alerts.h"
+#include "admin/auth.h"
+#include "admin/metrics.h"
+#include "admin/operation_json.h"
 #include "admin/topology_json.h"
+#include "admin/web_assets.h"
 #include "common/address.h"
+#include "event_filter.h"
+#include "event_format.h"
 
 namespace rs::admin {
 namespace {
 
-void JsonReply(httplib::Response& res, int code, const nlohmann::json& body) {
+using nlohmann::json;
+
+void JsonReply(httplib::Response& res, int code, const json& body) {
   res.status = code;
   res.set_content(body.dump(), "application/json");
 }
@@ -25,17 +37,172 @@ Result<uint64_t> UintParam(const httplib::Request& req, const char* name, uint64
   if (!req.has_param(name)) return fallback;
   const std::string v = req.get_param_value(name);
   if (v.empty() || v.size() > 19 || v.find_first_not_of("0123456789") != std::string::npos) {
-    return Status::InvalidArgument(fmt::format("{} must be a non-negative integer, got '{}'", name, v));
+    return Status::InvalidArgument(
+        fmt::format("{} must be a non-negative integer, got '{}'", name, v));
   }
   return std::stoull(v);
+}
+
+// Node id -> address, from every observation (the committed topology may lag).
+std::map<std::string, std::string> AddressesById(const eventlog::ClusterState& s) {
+  std::map<std::string, std::string> out;
+  for (const auto& [addr, o] : s.observed) {
+    if (!o.id.empty()) out[o.id] = addr;
+  }
+  for (const auto& shard : s.topology.shards) {
+    if (!shard.master.id.empty()) out[shard.master.id] = shard.master.address;
+    for (const auto& r : shard.replicas) {
+      if (!r.id.empty()) out[r.id] = r.address;
+    }
+  }
+  return out;
+}
+
+json ClusterJson(const eventlog::ClusterState& s) {
+  std::map<std::string, int> by_health;
+  for (const auto& [addr, h] : s.health) by_health[std::string(svc::HealthName(h.health))]++;
+  uint32_t covered = 0;
+  for (const auto& shard : s.topology.shards) covered += eventlog::CountSlots(shard.slots);
+  bool open_slots = false;
+  for (const auto& [addr, o] : s.observed) open_slots |= !o.open_slots.empty();
+  std::string state = "ok";
+  if (s.topology.epoch == 0) {
+    state = "forming";
+  } else if (covered < kSlotCount || by_health.count("down") || open_slots) {
+    state = "degraded";
+  }
+  if (s.plan) state = state == "ok" ? "changing" : state;
+  std::set<std::string> hosts;
+  for (const auto& [addr, m] : s.members) hosts.insert(m.host);
+  return json{{"state", state},
+              {"epoch", s.topology.epoch},
+              {"last_seq", s.last_seq},
+              {"paused", s.paused},
+              {"members", s.members.size()},
+              {"masters", s.topology.shards.size()},
+              {"slots_covered", covered},
+              {"open_slots", open_slots},
+              {"health", by_health},
+              {"hosts", std::vector<std::string>(hosts.begin(), hosts.end())},
+              {"plan", s.plan ? json(s.plan->plan.id) : json(nullptr)},
+              {"pending_requests", s.pending_requests.size()}};
+}
+
+json NodesJson(const eventlog::ClusterState& s, ControllerView* view) {
+  std::set<std::string> addrs;
+  for (const auto& [a, m] : s.members) addrs.insert(a);
+  for (const auto& [a, h] : s.health) addrs.insert(a);
+  for (const auto& [a, o] : s.observed) addrs.insert(a);
+  auto by_id = AddressesById(s);
+  json nodes = json::array();
+  for (const std::string& addr : addrs) {
+    json n{{"address", addr}};
+    auto m = s.members.find(addr);
+    n["member"] = m != s.members.end();
+    n["instance"] = m != s.members.end() ? m->second.instance : 0;
+    n["host"] = m != s.members.end() ? m->second.host : addr.substr(0, addr.rfind(':'));
+    auto h = s.health.find(addr);
+    n["health"] = h != s.health.end() ? svc::HealthName(h->second.health) : "unknown";
+    n["reason"] = h != s.health.end() ? svc::ReasonName(h->second.reason) : "none";
+    n["detail"] = h != s.health.end() ? h->second.detail : "";
+    auto o = s.observed.find(addr);
+    if (o != s.observed.end()) {
+      const auto& v = o->second;
+      n["id"] = v.id;
+      n["role"] = svc::RoleName(v.role);
+      n["master"] = v.role == eventlog::Role::kReplica && by_id.count(v.master_id)
+                        ? json(by_id[v.master_id])
+                        : json(nullptr);
+      n["slots"] = eventlog::RangesToString(v.slots);
+      n["slot_count"] = eventlog::CountSlots(v.slots);
+      n["open_slots"] = v.open_slots.size();
+      n["keys"] = v.keys;
+      n["link_up"] = v.master_link_up;
+      n["cluster_ok"] = v.cluster_ok;
+    } else {
+      n["role"] = "unknown";
+      n["master"] = nullptr;
+      n["slots"] = "";
+      n["slot_count"] = 0;
+    }
+    auto samples = view->Samples(addr);
+    if (!samples.empty()) {
+      n["ops_per_sec"] = samples.back().ops_per_sec;
+      n["used_memory"] = samples.back().used_memory;
+      n["keys"] = samples.back().keys;
+    } else {
+      n["ops_per_sec"] = nullptr;
+      n["used_memory"] = nullptr;
+    }
+    nodes.push_back(std::move(n));
+  }
+  return nodes;
+}
+
+json HistoryJson(const eventlog::PlanSummary& p) {
+  return json{{"id", p.id},
+              {"reason", p.reason},
+              {"state", svc::OutcomeName(p.outcome)},
+              {"detail", p.detail},
+              {"proposed_seq", p.proposed_seq},
+              {"finished_seq", p.finished_seq},
+              {"progress", p.outcome == eventlog::PlanOutcome::kCompleted ? 1.0 : 0.0}};
+}
+
+json DryRunJson(const DryRunResult& r) {
+  switch (r.kind) {
+    case DryRunResult::Kind::kPlan:
+      return json{{"dry_run", true},
+                  {"decision", "plan"},
+                  {"reason", r.plan.reason},
+                  {"steps", PlanStepsToJson(r.plan)}};
+    case DryRunResult::Kind::kReject:
+      return json{{"dry_run", true}, {"decision", "reject"}, {"reason", r.reason}};
+    case DryRunResult::Kind::kWait:
+      break;
+  }
+  return json{{"dry_run", true}, {"decision", "wait"}, {"reason", r.reason}};
+}
+
+std::string Downsampled(const std::vector<MetricSample>& samples, const std::string& metric,
+                        int64_t since_ms, int points, json* out) {
+  std::vector<std::pair<int64_t, double>> raw;
+  for (const auto& s : samples) {
+    if (s.time_ms < since_ms) continue;
+    double v = metric == "ops"      ? s.ops_per_sec
+               : metric == "memory" ? static_cast<double>(s.used_memory)
+                                    : static_cast<double>(s.keys);
+    raw.emplace_back(s.time_ms, v);
+  }
+  // Average buckets of consecutive samples so a chart gets at most `points` points.
+  size_t per = std::max<size_t>(1, (raw.size() + points - 1) / points);
+  *out = json::array();
+  for (size_t i = 0; i < raw.size(); i += per) {
+    double sum = 0;
+    size_t n = 0;
+    for (size_t k = i; k < std::min(raw.size(), i + per); ++k, ++n) sum += raw[k].second;
+    out->push_back({raw[std::min(raw.size(), i + per) - 1].first, sum / n});
+  }
+  return "";
 }
 
 }  // namespace
 
 AdminServer::AdminServer(AdminServerOptions options, ControllerView* view)
-    : options_(std::move(options)), view_(view), server_(std::make_unique<httplib::Server>()) {
+    : options_(std::move(options)),
+      view_(view),
+      settings_(view->Settings()),
+      server_(std::make_unique<httplib::Server>()),
+      metrics_(std::make_unique<MetricsFollower>()) {
   int threads = options_.threads;
   server_->new_task_queue = [threads] { return new httplib::ThreadPool(threads); };
+  alerter_ = std::make_unique<Alerter>(
+      settings_.alert_webhook, std::chrono::seconds(settings_.alert_cooldown_s),
+      [this](const Alert& a, bool delivered) {
+        auto r = view_->Record(eventlog::AlertRaised{a.subject, a.kind, a.message, delivered},
+                               a.cause, false);
+        if (!r.ok()) spdlog::error("recording alert: {}", r.status().ToString());
+      });
   Routes();
 }
 
@@ -54,7 +221,8 @@ void AdminServer::Routes() {
     }
   });
   // GET /v1/topology[?after=EPOCH&wait=SECONDS]: with `after`, waits until the committed epoch is
-  // greater than EPOCH (or `wait` passes, then answers 304 Not Modified).
+  // greater than EPOCH (or `wait` passes, then answers 304 Not Modified). Always open: the
+  // proxies read it without a token.
   server_->Get("/v1/topology", [this](const httplib::Request& req, httplib::Response& res) {
     auto after = UintParam(req, "after", 0);
     auto wait = UintParam(req, "wait", 0);
@@ -77,21 +245,304 @@ void AdminServer::Routes() {
       view_->WaitForEvent(state.last_seq, std::min(left, std::chrono::milliseconds(1000)));
     }
   });
+  server_->Get("/metrics", [this](const httplib::Request&, httplib::Response& res) {
+    res.set_content(metrics_->Render(view_->State()), "text/plain; version=0.0.4");
+  });
+  ApiRoutes();
+  ConsoleRoutes();
+}
+
+void AdminServer::ApiRoutes() {
+  auto tokens = std::make_shared<TokenSet>(settings_.tokens);
+  // Returns the caller's name, or answers 401/403 and returns nullopt.
+  auto authorize = [tokens](const httplib::Request& req,
+                            httplib::Response& res) -> std::optional<std::string> {
+    if (tokens->empty()) {
+      ErrorReply(res, 403,
+                 "no admin token is configured (--admin-token, --admin-token-file or "
+                 "REDIS_CTL_ADMIN_TOKEN), so this call is refused");
+      return std::nullopt;
+    }
+    auto who = tokens->Check(req.get_header_value("Authorization"));
+    if (!who) {
+      res.set_header("WWW-Authenticate", "Bearer");
+      ErrorReply(res, 401, "a valid 'Authorization: Bearer <token>' header is required");
+    }
+    return who;
+  };
+  const bool open_reads = settings_.open_reads;
+  auto can_read = [authorize, open_reads](const httplib::Request& req, httplib::Response& res) {
+    return open_reads || authorize(req, res).has_value();
+  };
+
+  server_->Get("/v1/cluster",
+               [this, can_read](const httplib::Request& req, httplib::Response& res) {
+                 if (!can_read(req, res)) return;
+                 JsonReply(res, 200, ClusterJson(view_->State()));
+               });
+  server_->Get("/v1/nodes", [this, can_read](const httplib::Request& req, httplib::Response& res) {
+    if (!can_read(req, res)) return;
+    auto state = view_->State();
+    json nodes = NodesJson(state, view_);
+    for (auto& n : nodes) n["muted"] = alerter_->Muted(n["address"].get<std::string>());
+    JsonReply(res, 200, json{{"nodes", nodes}});
+  });
+  // GET /v1/events?after=SEQ&limit=N&kind=K[,K]&node=ADDR&slot=S&plan=ID
+  server_->Get("/v1/events", [this, can_read](const httplib::Request& req, httplib::Response& res) {
+    if (!can_read(req, res)) return;
+    auto after = UintParam(req, "after", 0);
+    auto limit = UintParam(req, "limit", 100);
+    auto slot = UintParam(req, "slot", 0);
+    auto plan = UintParam(req, "plan", 0);
+    for (const auto* r : {&after, &limit, &slot, &plan}) {
+      if (!r->ok()) return ErrorReply(res, 400, r->status().message());
+    }
+    if (*limit == 0 || *limit > 1000) return ErrorReply(res, 400, "limit must be 1..1000");
+    svc::EventFilter filter;
+    if (req.has_param("kind")) {
+      std::string kinds = req.get_param_value("kind");
+      for (size_t pos = 0; pos <= kinds.size();) {
+        size_t comma = std::min(kinds.find(',', pos), kinds.size());
+        if (comma > pos) filter.kinds.insert(kinds.substr(pos, comma - pos));
+        pos = comma + 1;
+      }
+    }
+    if (req.has_param("node")) filter.node = req.get_param_value("node");
+    if (req.has_param("slot")) {
+      if (*slot >= kSlotCount) return ErrorReply(res, 400, "slot must be 0..16383");
+      filter.slot = static_cast<uint16_t>(*slot);
+    }
+    if (req.has_param("plan")) filter.plan = *plan;
+    const bool newest = req.get_param_value("order") != "asc" && !req.has_param("after");
+    // The matcher learns plans and topology from earlier events, so it reads from the start;
+    // the log is the source of truth and is read-only here.
+    svc::EventMatcher matcher(filter);
+    std::deque<json> out;
+    auto st = view_->ScanEvents(1, UINT64_MAX, [&](const eventlog::DecodedEvent& d) {
+      bool match = matcher.Matches(d);
+      if (d.event.seq <= *after || !match) return true;
+      json j = svc::EventToJson(d);
+      j["summary"] = matcher.Describe(d);
+      j["cause_of"] = matcher.CauseOf(d);
+      out.push_back(std::move(j));
+      if (newest) {
+        if (out.size() > *limit) out.pop_front();
+        return true;
+      }
+      return out.size() < *limit;
+    });
+    if (!st.ok()) return ErrorReply(res, 500, st.message());
+    json events = json::array();
+    if (newest) {
+      for (auto it = out.rbegin(); it != out.rend(); ++it) events.push_back(std::move(*it));
+    } else {
+      for (auto& j : out) events.push_back(std::move(j));
+    }
+    JsonReply(res, 200, json{{"events", events}, {"last_seq", view_->State().last_seq}});
+  });
+  server_->Get("/v1/plans", [this, can_read](const httplib::Request& req, httplib::Response& res) {
+    if (!can_read(req, res)) return;
+    auto s = view_->State();
+    json history = json::array();
+    for (auto it = s.plan_history.rbegin(); it != s.plan_history.rend(); ++it) {
+      history.push_back(HistoryJson(*it));
+    }
+    json pending = json::array();
+    for (const auto& r : s.pending_requests) {
+      pending.push_back({{"id", r.id}, {"kind", svc::OperatorKindName(r.kind)}, {"who", r.who}});
+    }
+    JsonReply(res, 200,
+              json{{"current", s.plan ? PlanInFlightToJson(*s.plan) : json(nullptr)},
+                   {"history", history},
+                   {"pending_requests", pending}});
+  });
+  server_->Get(R"(/v1/plans/(\d+))", [this, can_read](const httplib::Request& req,
+                                                      httplib::Response& res) {
+    if (!can_read(req, res)) return;
+    uint64_t id = std::stoull(req.matches[1]);
+    auto s = view_->State();
+    if (s.plan && s.plan->plan.id == id) return JsonReply(res, 200, PlanInFlightToJson(*s.plan));
+    for (const auto& p : s.plan_history) {
+      if (p.id != id) continue;
+      json j = HistoryJson(p);
+      (void)view_->ScanEvents(p.proposed_seq, p.proposed_seq, [&](const eventlog::DecodedEvent& d) {
+        if (const auto* pp = std::get_if<eventlog::PlanProposed>(&d.event.payload)) {
+          j["steps"] = PlanStepsToJson(pp->plan);
+          j["causes"] = pp->plan.causes;
+        }
+        return false;
+      });
+      return JsonReply(res, 200, j);
+    }
+    ErrorReply(res, 404,
+               fmt::format("no plan {} (in flight or in the last {})", id,
+                           eventlog::ClusterState::kMaxPlanHistory));
+  });
+  server_->Delete(R"(/v1/plans/(\d+))",
+                  [this, authorize](const httplib::Request& req, httplib::Response& res) {
+                    auto who = authorize(req, res);
+                    if (!who) return;
+                    uint64_t id = std::stoull(req.matches[1]);
+                    std::lock_guard lock(request_mu_);
+                    auto s = view_->State();
+                    if (!s.plan || s.plan->plan.id != id) {
+                      return ErrorReply(res, 404, fmt::format("plan {} is not in flight", id));
+                    }
+                    eventlog::OperatorRequest r;
+                    r.who = *who;
+                    r.kind = eventlog::OperatorKind::kAbort;
+                    r.plan_id = id;
+                    uint64_t request_id = s.next_request_id;
+                    auto seq = view_->Record(eventlog::OperatorRequested{r}, 0, true);
+                    if (!seq.ok()) return ErrorReply(res, 500, seq.status().message());
+                    JsonReply(res, 202, json{{"id", request_id}, {"seq", *seq}, {"plan_id", id}});
+                  });
+  server_->Post(
+      "/v1/operations", [this, authorize](const httplib::Request& req, httplib::Response& res) {
+        auto who = authorize(req, res);
+        if (!who) return;
+        json body = json::parse(req.body, nullptr, /*allow_exceptions=*/false);
+        if (body.is_discarded()) return ErrorReply(res, 400, "the body is not valid JSON");
+        std::lock_guard lock(request_mu_);
+        auto s = view_->State();
+        const std::string kind = body.is_object() ? body.value("kind", "") : "";
+        if (kind == "mute" || kind == "unmute") {
+          if (!body.contains("node") || !body["node"].is_string() ||
+              !KnownNode(s, body["node"].get<std::string>())) {
+            return ErrorReply(res, 400, "\"node\" must be a known node address");
+          }
+          std::string node = body["node"].get<std::string>();
+          auto seq = view_->Record(
+              eventlog::AlertRaised{"node " + node, kind,
+                                    fmt::format("alerts for {} {}d by {}", node, kind, *who), true},
+              0, true);
+          if (!seq.ok()) return ErrorReply(res, 500, seq.status().message());
+          return JsonReply(res, 202, json{{"seq", *seq}, {"kind", kind}, {"node", node}});
+        }
+        auto request = OperationFromJson(body, s, *who);
+        if (!request.ok()) return ErrorReply(res, 400, request.status().message());
+        if (req.get_param_value("dry_run") == "1" || req.get_param_value("dry_run") == "true") {
+          return JsonReply(res, 200, DryRunJson(view_->DryRun(*request)));
+        }
+        uint64_t request_id = s.next_request_id;
+        auto seq = view_->Record(eventlog::OperatorRequested{*request}, 0, true);
+        if (!seq.ok()) return ErrorReply(res, 500, seq.status().message());
+        JsonReply(res, 202, json{{"id", request_id}, {"seq", *seq}});
+      });
+  // GET /v1/operations/ID: what became of a request (pending, rejected with a reason, or the
+  // plan that answers it).
+  server_->Get(R"(/v1/operations/(\d+))", [this, can_read](const httplib::Request& req,
+                                                           httplib::Response& res) {
+    if (!can_read(req, res)) return;
+    uint64_t id = std::stoull(req.matches[1]);
+    auto s = view_->State();
+    for (const auto& r : s.pending_requests) {
+      if (r.id == id) return JsonReply(res, 200, json{{"id", id}, {"state", "pending"}});
+    }
+    if (id >= s.next_request_id) return ErrorReply(res, 404, fmt::format("no request {}", id));
+    json answer = {{"id", id}, {"state", "done"}};
+    (void)view_->ScanEvents(1, UINT64_MAX, [&](const eventlog::DecodedEvent& d) {
+      if (const auto* r = std::get_if<eventlog::OperatorRejected>(&d.event.payload)) {
+        if (r->request_id == id) {
+          answer = {{"id", id}, {"state", "rejected"}, {"reason", r->reason}, {"seq", d.event.seq}};
+        }
+      } else if (const auto* p = std::get_if<eventlog::PlanProposed>(&d.event.payload)) {
+        if (p->request_id == id) {
+          answer = {
+              {"id", id}, {"state", "planned"}, {"plan_id", p->plan.id}, {"seq", d.event.seq}};
+        }
+      }
+      return true;
+    });
+    JsonReply(res, 200, answer);
+  });
+  // GET /v1/metrics/series?node=ADDR&metric=ops|memory|keys&range=SECONDS (default 3600)
+  server_->Get(
+      "/v1/metrics/series", [this, can_read](const httplib::Request& req, httplib::Response& res) {
+        if (!can_read(req, res)) return;
+        auto range = UintParam(req, "range", 3600);
+        if (!range.ok()) return ErrorReply(res, 400, range.status().message());
+        const std::string node = req.get_param_value("node");
+        const std::string metric = req.has_param("metric") ? req.get_param_value("metric") : "ops";
+        if (metric != "ops" && metric != "memory" && metric != "keys") {
+          return ErrorReply(res, 400, "metric must be ops, memory or keys");
+        }
+        if (node.empty() || !KnownNode(view_->State(), node)) {
+          return ErrorReply(res, 400, "node must be a known node address");
+        }
+        const int64_t now = std::chrono::duration_cast<std::chrono::milliseconds>(
+                                std::chrono::system_clock::now().time_since_epoch())
+                                .count();
+        json points;
+        Downsampled(view_->Samples(node), metric, now - static_cast<int64_t>(*range) * 1000, 120,
+                    &points);
+        JsonReply(res, 200, json{{"node", node}, {"metric", metric}, {"points", points}});
+      });
+  // Unknown /v1 paths get a JSON 404, not httplib's empty one.
+  server_->set_error_handler([](const httplib::Request& req, httplib::Response& res) {
+    if (req.path.rfind("/v1/", 0) == 0 && res.body.empty()) {
+      ErrorReply(res, res.status, fmt::format("no such endpoint: {} {}", req.method, req.path));
+    }
+  });
+}
+
+void AdminServer::ConsoleRoutes() {
+  auto serve = [](const httplib::Request& req, httplib::Response& res) {
+    std::string path = req.path == "/" ? "/index.html" : req.path;
+    const WebAsset* a = FindWebAsset(path);
+    if (!a) {
+      res.status = 404;
+      res.set_content("not found\n", "text/plain");
+      return;
+    }
+    res.set_header("ETag", std::string(a->etag));
+    res.set_header("Cache-Control", "no-cache");
+    if (req.get_header_value("If-None-Match") == a->etag) {
+      res.status = 304;
+      return;
+    }
+    res.set_content(a->body.data(), a->body.size(), std::string(a->content_type).c_str());
+  };
+  server_->Get("/", serve);
+  server_->Get(R"(/([a-z0-9_\-]+\.(html|js|css|svg)))", serve);
+}
+
+void AdminServer::FollowLog() {
+  // Metrics count from the first event; alerts only fire for events after start-up.
+  const eventlog::Seq live_from = view_->State().last_seq;
+  eventlog::Seq next = 1;
+  while (!stop_.load()) {
+    auto st = view_->ScanEvents(next, UINT64_MAX, [&](const eventlog::DecodedEvent& d) {
+      metrics_->Observe(d);
+      alerter_->Observe(d, d.event.seq > live_from);
+      next = d.event.seq + 1;
+      return !stop_.load();
+    });
+    if (!st.ok()) {
+      spdlog::warn("admin follower: {}", st.ToString());
+      std::this_thread::sleep_for(std::chrono::seconds(1));
+    }
+    view_->WaitForEvent(next - 1, std::chrono::milliseconds(500));
+  }
 }
 
 Status AdminServer::Start() {
   RS_ASSIGN_OR_RETURN(Address addr, Address::Parse(options_.listen));
   if (addr.port == 0) return Status::InvalidArgument("admin listen port must not be 0");
   if (!server_->bind_to_port(addr.host, addr.port)) {
-    return Status::Unavailable(fmt::format("cannot listen on {} (address in use?)", options_.listen));
+    return Status::Unavailable(
+        fmt::format("cannot listen on {} (address in use?)", options_.listen));
   }
   port_ = addr.port;
   thread_ = std::thread([this] { server_->listen_after_bind(); });
-  spdlog::info("admin HTTP on {}", options_.listen);
+  follower_ = std::thread([this] { FollowLog(); });
+  spdlog::info("admin HTTP on {} (console at /)", options_.listen);
   return Status::Ok();
 }
 
 void AdminServer::Stop() {
+  stop_ = true;
+  if (follower_.joinable()) follower_.join();
   if (thread_.joinable()) {
     server_->stop();
     thread_.join();

@@ -1,22 +1,55 @@
-// The controller's HTTP server: health checks and the topology long-poll the proxies follow.
-// (The full admin API and the console build on it.)
+// The controller's HTTP server: health checks, the topology long-poll the proxies follow, the
+// JSON admin API (/v1/...), Prometheus /metrics and the embedded web console at /.
 // Thread contract: Start/Stop from the owner; handlers run on the server's own thread pool and
-// reach controller state only through ControllerView, which must be thread-safe.
+// reach controller state only through ControllerView, which must be thread-safe. A follower
+// thread reads the event log in order for the metrics counters and the alerts.
 #pragma once
 
+#include <atomic>
 #include <chrono>
+#include <functional>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include "common/status.h"
 #include "eventlog/cluster_state.h"
+#include "eventlog/event_codec.h"
 
 namespace httplib {
 class Server;
 }
 
 namespace rs::admin {
+
+class Alerter;
+class MetricsFollower;
+
+// One prober sample of a node (the health module's Sample, without depending on it).
+struct MetricSample {
+  int64_t time_ms = 0;
+  double ops_per_sec = 0;
+  uint64_t used_memory = 0;
+  uint64_t keys = 0;
+};
+
+// What the planner would answer to a request, computed on a copy of the state (no side effects).
+struct DryRunResult {
+  enum class Kind { kPlan, kReject, kWait };
+  Kind kind = Kind::kWait;
+  eventlog::Plan plan;  // kPlan.
+  std::string reason;   // kReject: why; kWait: what the planner would do first.
+};
+
+// Settings the admin server takes from redis-ctl's configuration.
+struct AdminSettings {
+  std::vector<std::string> tokens;  // "name:secret" (or "secret", named "admin").
+  bool open_reads = true;           // false: GETs of /v1 (except topology) need a token too.
+  std::string alert_webhook;        // http://host:port/path; empty: alerts are only recorded.
+  int alert_cooldown_s = 300;
+};
 
 class ControllerView {
  public:
@@ -26,6 +59,17 @@ class ControllerView {
   virtual eventlog::Seq WaitForEvent(eventlog::Seq after, std::chrono::milliseconds timeout) = 0;
   // True once the controller has replayed its log and is running its loop.
   virtual bool Ready() = 0;
+  // Appends an event through the controller's single writer (operator requests, alerts).
+  virtual Result<eventlog::Seq> Record(eventlog::EventPayload payload, eventlog::Seq cause,
+                                       bool sync) = 0;
+  // Reads the log in order from `from` to `to` (inclusive) until fn returns false.
+  virtual Status ScanEvents(eventlog::Seq from, eventlog::Seq to,
+                            const std::function<bool(const eventlog::DecodedEvent&)>& fn) = 0;
+  // The prober's recent samples of a node, oldest first.
+  virtual std::vector<MetricSample> Samples(const std::string& address) = 0;
+  // The planner's answer if `request` were recorded now.
+  virtual DryRunResult DryRun(const eventlog::OperatorRequest& request) = 0;
+  virtual AdminSettings Settings() = 0;
 };
 
 struct AdminServerOptions {
@@ -46,11 +90,22 @@ class AdminServer {
 
  private:
   void Routes();
+  void ApiRoutes();
+  void ConsoleRoutes();
+  void FollowLog();
 
   AdminServerOptions options_;
   ControllerView* view_;
+  AdminSettings settings_;
   std::unique_ptr<httplib::Server> server_;
+  std::unique_ptr<MetricsFollower> metrics_;
+  std::unique_ptr<Alerter> alerter_;
   std::thread thread_;
+  std::thread follower_;
+  std::atomic<bool> stop_{false};
+  // Serialises operator requests so the id read before Record is the one the fold assigns
+  // (operator requests are only recorded here).
+  std::mutex request_mu_;
   int port_ = 0;
 };
 

@@ -35,7 +35,8 @@ nlohmann::json TopologyToJson(const eventlog::Topology& topology) {
 
 Result<eventlog::Topology> TopologyFromJson(std::string_view text) {
   nlohmann::json j = nlohmann::json::parse(text, nullptr, /*allow_exceptions=*/false);
-  if (j.is_discarded() || !j.is_object()) return Status::InvalidArgument("topology is not a JSON object");
+  if (j.is_discarded() || !j.is_object())
+    return Status::InvalidArgument("topology is not a JSON object");
   if (!j.contains("epoch") || !j["epoch"].is_number_unsigned()) {
     return Status::InvalidArgument("topology without a numeric epoch");
   }
@@ -46,7 +47,8 @@ Result<eventlog::Topology> TopologyFromJson(std::string_view text) {
   }
   for (const auto& js : j["shards"]) {
     eventlog::Shard s;
-    if (!js.is_object() || !js.contains("master")) return Status::InvalidArgument("shard without a master");
+    if (!js.is_object() || !js.contains("master"))
+      return Status::InvalidArgument("shard without a master");
     RS_ASSIGN_OR_RETURN(s.master, NodeFrom(js["master"]));
     if (js.contains("slots") && js["slots"].is_array()) {
       for (const auto& r : js["slots"]) {

@@ -1,6 +1,7 @@
 #include "controller/config.h"
 
 #include <cstdlib>
+#include <fstream>
 
 #include <CLI/CLI.hpp>
 #include <fmt/format.h>
@@ -35,6 +36,18 @@ int ParseConfig(int argc, char** argv, Config* c) {
   app.add_option("--admin-token", c->admin_tokens,
                  "Token for mutating admin calls, as name:secret (repeatable; default: "
                  "$REDIS_CTL_ADMIN_TOKEN)");
+  app.add_option("--admin-token-file", c->admin_token_file,
+                 "File of admin tokens, one name:secret per line ('#' comments)");
+  app.add_option("--open-reads", c->open_reads,
+                 "Whether admin API reads (GET /v1/...) work without a token (/v1/topology, "
+                 "/metrics and health checks are always open)")
+      ->capture_default_str();
+  app.add_option("--alert-webhook", c->alert_webhook,
+                 "URL (http://host:port/path) that alerts are POSTed to as JSON");
+  app.add_option("--alert-cooldown-s", c->alert_cooldown_s,
+                 "Seconds before the same alert subject is sent again")
+      ->capture_default_str()
+      ->check(CLI::Range(0, 86400));
   app.add_option("--log-format", c->log_format, "plain or json")->capture_default_str();
   app.add_option("--log-level", c->log_level, "trace, debug, info, warn, error or off")
       ->capture_default_str();
@@ -86,6 +99,18 @@ Status Validate(Config& c) {
     if (const char* env = std::getenv("REDIS_CTL_ADMIN_TOKEN"); env && *env) {
       c.admin_tokens.push_back(env);
     }
+  }
+  if (!c.admin_token_file.empty()) {
+    std::ifstream in(c.admin_token_file);
+    if (!in) return Status::InvalidArgument("cannot read --admin-token-file " + c.admin_token_file);
+    for (std::string line; std::getline(in, line);) {
+      while (!line.empty() && (line.back() == '\r' || line.back() == ' ')) line.pop_back();
+      if (line.empty() || line[0] == '#') continue;
+      c.admin_tokens.push_back(line);
+    }
+  }
+  if (c.alert_webhook.rfind("http://", 0) != 0 && !c.alert_webhook.empty()) {
+    return Status::InvalidArgument("--alert-webhook must be an http:// URL");
   }
   if (c.discovery.empty()) c.discovery = "lainlet";
   if (c.discovery == "lainlet" || c.discovery.rfind("lainlet:", 0) == 0) {

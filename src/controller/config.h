@@ -21,6 +21,10 @@ struct Config {
   std::string redis_user;
   std::string redis_password;
   std::vector<std::string> admin_tokens;  // "name:secret" or "secret".
+  std::string admin_token_file;            // Lines "name:secret"; read at start-up.
+  bool open_reads = true;                  // false: admin GETs need a token too.
+  std::string alert_webhook;               // http://host:port/path for alert POSTs.
+  int alert_cooldown_s = 300;              // Per subject.
   std::string log_format = "plain";
   std::string log_level = "info";
 

@@ -39,6 +39,14 @@ class Controller : public executor::Journal, public admin::ControllerView {
   eventlog::Seq WaitForEvent(eventlog::Seq after, std::chrono::milliseconds timeout) override;
   bool Ready() override { return ready_.load(); }
 
+  // admin::ControllerView (implemented in controller_admin.cc)
+  Status ScanEvents(eventlog::Seq from, eventlog::Seq to,
+                    const std::function<bool(const eventlog::DecodedEvent&)>& fn) override;
+  std::vector<admin::MetricSample> Samples(const std::string& address) override;
+  admin::DryRunResult DryRun(const eventlog::OperatorRequest& request) override;
+  admin::AdminSettings Settings() override;
+  // end admin::ControllerView
+
  private:
   explicit Controller(Config config);
 

@@ -1,0 +1,142 @@
+#include "admin/alerts.h"
+
+#include <httplib.h>
+
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
+#include <nlohmann/json.hpp>
+
+#include "event_format.h"
+
+namespace rs::admin {
+
+Alerter::Alerter(std::string webhook, std::chrono::seconds cooldown, RecordFn record)
+    : webhook_(std::move(webhook)), cooldown_(cooldown), record_(std::move(record)) {
+  sender_ = std::thread([this] { SenderThread(); });
+}
+
+Alerter::~Alerter() {
+  {
+    std::lock_guard lock(mu_);
+    stop_ = true;
+  }
+  cv_.notify_all();
+  sender_.join();
+}
+
+bool Alerter::Muted(const std::string& node) const {
+  std::lock_guard lock(mu_);
+  return muted_.count(node) > 0;
+}
+
+void Alerter::Observe(const eventlog::DecodedEvent& d, bool live) {
+  if (d.kind != eventlog::RecordKind::kEvent) return;
+  const auto& p = d.event.payload;
+  const eventlog::Seq seq = d.event.seq;
+  if (const auto* a = std::get_if<eventlog::AlertRaised>(&p)) {
+    // Mutes are keyed by address; the subject is "node ADDR".
+    std::string node = a->subject.rfind("node ", 0) == 0 ? a->subject.substr(5) : a->subject;
+    std::lock_guard lock(mu_);
+    if (a->kind == "mute") muted_.insert(node);
+    if (a->kind == "unmute") muted_.erase(node);
+    return;
+  }
+  if (const auto* h = std::get_if<eventlog::NodeHealthChanged>(&p)) {
+    if (live && h->health.health == eventlog::Health::kDown && !Muted(h->address)) {
+      Raise({"node " + h->address, "node-down",
+             fmt::format("{} is down ({}: {})", h->address, svc::ReasonName(h->health.reason),
+                         h->health.detail),
+             seq});
+    }
+  } else if (const auto* pp = std::get_if<eventlog::PlanProposed>(&p)) {
+    bool failover = false;
+    for (const auto& s : pp->plan.steps) failover |= s.kind == eventlog::StepKind::kFailover;
+    plan_has_failover_[pp->plan.id] = failover;
+    plan_running_ = true;
+    while (plan_has_failover_.size() > 16) plan_has_failover_.erase(plan_has_failover_.begin());
+  } else if (const auto* f = std::get_if<eventlog::PlanFinished>(&p)) {
+    plan_running_ = false;
+    if (live && f->outcome == eventlog::PlanOutcome::kFailed) {
+      Raise({fmt::format("plan {}", f->plan_id), "plan-failed",
+             fmt::format("plan {} failed: {}", f->plan_id, f->reason), seq});
+    }
+    if (live && f->outcome == eventlog::PlanOutcome::kCompleted && plan_has_failover_[f->plan_id]) {
+      Raise({fmt::format("plan {}", f->plan_id), "failover-done",
+             fmt::format("plan {} completed a failover", f->plan_id), seq});
+    }
+  } else if (const auto* t = std::get_if<eventlog::TopologyCommitted>(&p)) {
+    epoch_ = t->topology.epoch;
+  } else if (const auto* o = std::get_if<eventlog::NodeObserved>(&p)) {
+    // Only a formed cluster with no plan moving slots can have "uncovered" slots worth a page.
+    if (epoch_ == 0 || plan_running_) return;
+    const auto& v = o->observation;
+    uint32_t covered = v.role == eventlog::Role::kMaster ? eventlog::CountSlots(v.slots) : 0;
+    for (const auto& peer : v.peers) {
+      if (peer.role == eventlog::Role::kMaster && !peer.fail) {
+        covered += eventlog::CountSlots(peer.slots);
+      }
+    }
+    if (v.peers.empty()) return;  // Not in a cluster (yet): nothing to say.
+    if (covered < kSlotCount) {
+      if (uncovered_seen_.insert(o->address).second && live && !Muted(o->address)) {
+        Raise({"cluster", "uncovered-slots",
+               fmt::format("{} sees {} of 16384 slots served", o->address, covered), seq});
+      }
+    } else {
+      uncovered_seen_.erase(o->address);
+    }
+  }
+}
+
+void Alerter::Raise(Alert a) {
+  auto now = std::chrono::steady_clock::now();
+  std::string key = a.subject + "|" + a.kind;
+  auto it = last_sent_.find(key);
+  if (it != last_sent_.end() && now - it->second < cooldown_) return;
+  last_sent_[key] = now;
+  {
+    std::lock_guard lock(mu_);
+    queue_.push_back(std::move(a));
+  }
+  cv_.notify_all();
+}
+
+void Alerter::SenderThread() {
+  std::unique_lock lock(mu_);
+  while (true) {
+    cv_.wait(lock, [&] { return stop_ || !queue_.empty(); });
+    if (queue_.empty()) return;  // stop_ and nothing left.
+    Alert a = std::move(queue_.front());
+    queue_.pop_front();
+    lock.unlock();
+    bool delivered = !webhook_.empty() && Post(a);
+    record_(a, delivered);
+    lock.lock();
+  }
+}
+
+bool Alerter::Post(const Alert& a) {
+  // "http://host:port/path": httplib::Client takes scheme://host:port, the path goes to Post.
+  auto scheme_end = webhook_.find("://");
+  auto path_start = webhook_.find('/', scheme_end == std::string::npos ? 0 : scheme_end + 3);
+  std::string base = path_start == std::string::npos ? webhook_ : webhook_.substr(0, path_start);
+  std::string path = path_start == std::string::npos ? "/" : webhook_.substr(path_start);
+  httplib::Client client(base);
+  client.set_connection_timeout(2, 0);
+  client.set_read_timeout(5, 0);
+  client.set_write_timeout(5, 0);
+  nlohmann::json body{{"subject", a.subject},
+                      {"kind", a.kind},
+                      {"message", a.message},
+                      {"cause_seq", a.cause},
+                      {"source", "redis-ctl"}};
+  auto res = client.Post(path, body.dump(), "application/json");
+  if (!res || res->status / 100 != 2) {
+    spdlog::warn("alert webhook {}: {}", webhook_,
+                 res ? fmt::format("HTTP {}", res->status) : httplib::to_string(res.error()));
+    return false;
+  }
+  return true;
+}
+
+}  // namespace rs::admin

@@ -1,0 +1,68 @@
+// Webhook alerts: derives triggers from events as the follower reads them (node down, failover
+// done, plan failed, uncovered slots), applies a cool-down per subject and per-node mutes, POSTs
+// a JSON body to --alert-webhook on its own thread, and records each alert as an AlertRaised
+// event (delivered or not). Mutes are AlertRaised events of kind "mute"/"unmute", so they
+// survive restarts.
+// Thread contract: Observe from the follower thread; the sender thread is internal.
+#pragma once
+
+#include <chrono>
+#include <condition_variable>
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <map>
+#include <mutex>
+#include <set>
+#include <string>
+#include <thread>
+
+#include "common/status.h"
+#include "eventlog/event_codec.h"
+
+namespace rs::admin {
+
+struct Alert {
+  std::string subject;  // "node 127.0.0.1:7000", "plan 12", "cluster".
+  std::string kind;     // node-down, failover-done, plan-failed, uncovered-slots, ...
+  std::string message;
+  eventlog::Seq cause = 0;
+};
+
+class Alerter {
+ public:
+  using RecordFn = std::function<void(const Alert&, bool delivered)>;
+  // webhook: "http://host:port/path" or empty (alerts are recorded, not sent).
+  Alerter(std::string webhook, std::chrono::seconds cooldown, RecordFn record);
+  ~Alerter();
+
+  // Feed every event in order. `live`: false while catching up on history (only mutes and
+  // the state the triggers need are learnt, nothing is sent).
+  void Observe(const eventlog::DecodedEvent& d, bool live);
+  bool Muted(const std::string& node) const;
+
+ private:
+  void Raise(Alert a);
+  void SenderThread();
+  bool Post(const Alert& a);
+
+  std::string webhook_;
+  std::chrono::seconds cooldown_;
+  RecordFn record_;
+
+  // Follower-thread state.
+  std::map<std::string, std::chrono::steady_clock::time_point> last_sent_;
+  std::map<uint64_t, bool> plan_has_failover_;
+  uint64_t epoch_ = 0;
+  bool plan_running_ = false;
+  std::set<std::string> uncovered_seen_;  // Nodes whose view last showed uncovered slots.
+
+  mutable std::mutex mu_;
+  std::set<std::string> muted_;
+  std::deque<Alert> queue_;
+  std::condition_variable cv_;
+  bool stop_ = false;
+  std::thread sender_;
+};
+
+}  // namespace rs::admin
