@@ -12,12 +12,23 @@ redis_ctl=${2:-}
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/rs-entrypoint.XXXXXX")
 pids=()
 
+# Stops every process this script started (by pid), also when a check failed. redis-server refuses
+# SIGTERM when its final save fails, so whatever is still there after 10 s gets SIGKILL.
 cleanup() {
-  local pid
+  local pid i
   for pid in "${pids[@]}"; do
     kill "$pid" 2>/dev/null || true
   done
+  for ((i = 0; i < 100; i++)); do
+    local alive=0
+    for pid in "${pids[@]}"; do
+      kill -0 "$pid" 2>/dev/null && alive=1
+    done
+    [ "$alive" = 0 ] && break
+    sleep 0.1
+  done
   for pid in "${pids[@]}"; do
+    kill -9 "$pid" 2>/dev/null || true
     wait "$pid" 2>/dev/null || true
   done
   rm -rf "$tmp"
@@ -29,8 +40,22 @@ fail() {
   exit 1
 }
 
+# A free port whose cluster bus port (+10000) is free too, so below 55536.
 free_port() {
-  python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
+  python3 -c '
+import random, socket
+while True:
+    port = random.randint(20000, 45000)
+    try:
+        for p in (port, port + 10000):
+            s = socket.socket()
+            s.bind(("127.0.0.1", p))
+            s.close()
+    except OSError:
+        continue
+    print(port)
+    break
+'
 }
 
 # Waits up to $1 tenths of a second for the command after it to succeed.
