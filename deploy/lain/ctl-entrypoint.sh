@@ -7,7 +7,8 @@
 #   REDIS_CTL_LISTEN            admin HTTP address (default 0.0.0.0:8080, the proc's port)
 #   REDIS_CTL_REDIS_PROC        proc whose instances are the Redis nodes (default redis)
 #   REDIS_PASSWORD_FILE         file holding the nodes' password (a lain secret_file)
-#   REDIS_CTL_ADMIN_TOKEN_FILE  file holding the admin token, name:secret
+#   REDIS_CTL_ADMIN_TOKEN_FILE  file of admin tokens, one name:secret a line (a lain secret_file),
+#                               passed as --admin-token-file
 #   LAINLET_ADDR                lainlet host:port (redis-ctl's default: lainlet.lain:9001)
 #   REDIS_CTL                   the binary (default: redis-ctl on PATH)
 # Arguments are passed on to redis-ctl (e.g. --replicas 1 --min-masters 3).
@@ -23,8 +24,7 @@ if [ -n "${REDIS_PASSWORD_FILE:-}" ]; then
 fi
 if [ -n "${REDIS_CTL_ADMIN_TOKEN_FILE:-}" ]; then
   [ -r "$REDIS_CTL_ADMIN_TOKEN_FILE" ] || die "cannot read REDIS_CTL_ADMIN_TOKEN_FILE"
-  REDIS_CTL_ADMIN_TOKEN=$(head -n 1 "$REDIS_CTL_ADMIN_TOKEN_FILE")
-  export REDIS_CTL_ADMIN_TOKEN
+  set -- --admin-token-file "$REDIS_CTL_ADMIN_TOKEN_FILE" "$@"
 fi
 
 exec "${REDIS_CTL:-redis-ctl}" \
