@@ -4,11 +4,18 @@
 # node id after a restart. With a redis-ctl binary as $2, six such nodes must become one healthy
 # cluster under the controller, and a restarted node must rejoin it under its old id.
 #
-# Usage: redis_entrypoint_test.sh ENTRYPOINT [REDIS_CTL]
+# With redis-ctl, the rest of the lain deployment runs too: a fake lainlet lists the nodes,
+# ctl-entrypoint.sh starts the controller with lainlet discovery, and with redis-proxy as $3,
+# proxy-entrypoint.sh finds both through lainlet and serves keys on every slot.
+#
+# Usage: redis_entrypoint_test.sh ENTRYPOINT [REDIS_CTL [REDIS_PROXY]]
 set -euo pipefail
 
 entrypoint=$1
 redis_ctl=${2:-}
+redis_proxy=${3:-}
+here=$(cd "$(dirname "$0")" && pwd)
+deploy_dir=$(cd "$(dirname "$entrypoint")" && pwd)
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/rs-entrypoint.XXXXXX")
 pids=()
 
@@ -160,20 +167,32 @@ if [ -z "$redis_ctl" ]; then
   exit 0
 fi
 
-echo "--- six nodes under redis-ctl"
+echo "--- six nodes under redis-ctl, started as on lain"
 ports=()
 node_pids=()
-seeds=""
+pods=""
 for inst in 1 2 3 4 5 6; do
   p=$(free_port)
   ports+=("$p")
   start_node "$inst" "$p" "$tmp/c$inst"
   node_pids+=("$last_pid")
-  seeds+="${seeds:+,}127.0.0.1:$p"
+  pods+="${pods:+,}{\"InstanceNo\":$inst,\"IP\":\"127.0.0.1\",\"Port\":$p,\"ProcName\":\"redis\"}"
 done
 ctl_port=$(free_port)
-"$redis_ctl" --data-dir "$tmp/eventlog" --listen "127.0.0.1:$ctl_port" --discovery "static:$seeds" \
-  --probe-interval-ms 200 --removal-grace-ms 60000 >"$tmp/ctl.log" 2>&1 &
+# What lainlet's procwatcher would list for the app: the redis proc and the redis-ctl proc.
+printf '[{"proc":[%s]},{"proc":[{"InstanceNo":1,"IP":"127.0.0.1","Port":%s,"ProcName":"redis-ctl"}]}]\n' \
+  "$pods" "$ctl_port" >"$tmp/pods.json"
+python3 "$here/fake_lainlet.py" redis-service "$tmp/pods.json" "$tmp/lainlet.port" \
+  >"$tmp/lainlet.log" 2>&1 &
+pids+=("$!")
+wait_for 100 test -s "$tmp/lainlet.port" || fail "the fake lainlet did not start"
+lainlet="127.0.0.1:$(cat "$tmp/lainlet.port")"
+# The redis-ctl proc's cmd, through its entrypoint, which execs redis-ctl.
+env LAIN_APPNAME=redis-service LAIN_PROCNAME=redis-ctl DEPLOYD_POD_INSTANCE_NO=1 \
+  LAINLET_ADDR="$lainlet" REDIS_CTL="$redis_ctl" REDIS_CTL_DATA_DIR="$tmp/ctl/eventlog" \
+  REDIS_CTL_LISTEN="127.0.0.1:$ctl_port" \
+  "$deploy_dir/ctl-entrypoint.sh" --probe-interval-ms 200 --removal-grace-ms 60000 \
+  >"$tmp/ctl.log" 2>&1 &
 pids+=("$!")
 cluster_ok() {
   local p
@@ -185,7 +204,7 @@ cluster_ok() {
 }
 if ! wait_for 600 cluster_ok; then
   tail -n 30 "$tmp/ctl.log" >&2
-  fail "redis-ctl did not form a cluster of the six entrypoint nodes within 60 s"
+  fail "redis-ctl (lainlet discovery) did not form a cluster of the six entrypoint nodes in 60 s"
 fi
 echo "cluster formed"
 # Restart a master: it must come back under the same id and the cluster must be whole again.
@@ -199,4 +218,35 @@ wait_for 600 cluster_ok || fail "the cluster did not heal after a member restart
 nodes=$(redis-cli -p "${ports[1]}" cluster nodes)
 grep -q "^$victim_id 127.0.0.1:$victim" <<<"$nodes" || fail "peers do not know $victim_id at its address"
 echo "restarted member rejoined as $victim_id"
+
+if [ -n "$redis_proxy" ]; then
+  echo "--- the portal"
+  proxy_port=$(free_port)
+  env LAIN_APPNAME=redis-service LAIN_PROCNAME=portal-redis DEPLOYD_POD_INSTANCE_NO=0 \
+    LAINLET_ADDR="$lainlet" REDIS_PROXY="$redis_proxy" REDIS_PROXY_LISTEN="127.0.0.1:$proxy_port" \
+    REDIS_CTL_PORT="$ctl_port" REDIS_PROXY_THREADS=1 \
+    "$deploy_dir/proxy-entrypoint.sh" >"$tmp/proxy.log" 2>&1 &
+  pids+=("$!")
+  wait_for 100 redis-cli -p "$proxy_port" ping || fail "the portal's redis-proxy did not answer"
+  grep -q "controller http://127.0.0.1:$ctl_port" "$tmp/proxy.log" \
+    || fail "the portal did not find redis-ctl through lainlet: $(cat "$tmp/proxy.log")"
+  # Keys on many slots, so every master is reached through the proxy.
+  # redis-cli exits 0 on error replies too, so the reply itself is compared.
+  set_ok() { [ "$(redis-cli -p "$proxy_port" set "$1" "$2")" = OK ]; }
+  for i in $(seq 1 50); do
+    wait_for 50 set_ok "key:$i" "v$i" || fail "SET key:$i through the portal"
+  done
+  for i in 1 17 37 50; do
+    [ "$(redis-cli -p "$proxy_port" get "key:$i")" = "v$i" ] || fail "GET key:$i through the portal"
+  done
+  # And the keys are really spread over the cluster's masters, not kept by the proxy.
+  total=0
+  for p in "${ports[@]}"; do
+    if redis-cli -p "$p" role | head -n 1 | grep -q master; then
+      total=$((total + $(redis-cli -p "$p" dbsize)))
+    fi
+  done
+  [ "$total" -eq 50 ] || fail "the masters hold $total keys, not 50"
+  echo "50 keys written and read through the portal"
+fi
 echo PASS
