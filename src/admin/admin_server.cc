@@ -113,8 +113,13 @@ json NodesJson(const eventlog::ClusterState& s, ControllerView* view) {
       n["master"] = v.role == eventlog::Role::kReplica && by_id.count(v.master_id)
                         ? json(by_id[v.master_id])
                         : json(nullptr);
-      n["slots"] = eventlog::RangesToString(v.slots);
-      n["slot_count"] = eventlog::CountSlots(v.slots);
+      // A master's slots as the committed topology has them, else as the node reports them.
+      std::vector<eventlog::SlotRange> slots = v.slots;
+      for (const auto& shard : s.topology.shards) {
+        if (shard.master.address == addr && slots.empty()) slots = shard.slots;
+      }
+      n["slots"] = slots.empty() ? "" : eventlog::RangesToString(slots);
+      n["slot_count"] = eventlog::CountSlots(slots);
       n["open_slots"] = v.open_slots.size();
       n["keys"] = v.keys;
       n["link_up"] = v.master_link_up;

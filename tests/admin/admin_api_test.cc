@@ -1,0 +1,365 @@
+// The admin API against a real redis-ctl with real redis-server nodes: every endpoint, tokens on
+// mutations, bad inputs answered with 400 and a reason, a migration run end to end, alerts.
+#include <gtest/gtest.h>
+#include <httplib.h>
+
+#include <chrono>
+#include <fstream>
+#include <mutex>
+#include <thread>
+
+#include <nlohmann/json.hpp>
+
+#include "controller_fixture.h"
+#include "support/free_port.h"
+#include "support/subprocess.h"
+
+namespace rs::test {
+namespace {
+
+using namespace std::chrono_literals;
+using nlohmann::json;
+
+constexpr const char* kToken = "s3cret-token";
+
+class AdminApiTest : public ControllerFixture {
+ protected:
+  httplib::Client Client() {
+    httplib::Client c("127.0.0.1", admin_port_);
+    c.set_read_timeout(10, 0);
+    return c;
+  }
+  httplib::Headers Auth(const std::string& token = kToken) {
+    return {{"Authorization", "Bearer " + token}};
+  }
+  json GetJson(const std::string& path, int want = 200) {
+    auto c = Client();
+    auto r = c.Get(path);
+    if (!r) return json();  // Not listening yet (callers wait) or gone (their checks fail).
+    EXPECT_EQ(r->status, want) << path << ": " << r->body;
+    return json::parse(r->body, nullptr, false);
+  }
+  // POSTs a body; returns (status, JSON body).
+  std::pair<int, json> Post(const std::string& path, const std::string& body,
+                            httplib::Headers headers) {
+    auto c = Client();
+    auto r = c.Post(path, headers, body, "application/json");
+    if (!r) return {0, json()};
+    return {r->status, json::parse(r->body, nullptr, false)};
+  }
+  std::pair<int, json> Op(const json& body) { return Post("/v1/operations", body.dump(), Auth()); }
+
+  void Form() {
+    StartNodes(6);
+    SetMembers({0, 1, 2, 3, 4, 5});
+    StartController({"--admin-token", std::string("alice:") + kToken});
+    ASSERT_TRUE(WaitFor(40s, [&] {
+      return Converged({0, 1, 2, 3, 4, 5}, 3, 1) && !GetJson("/v1/cluster").is_null() &&
+             GetJson("/v1/cluster")["state"] == "ok";
+    })) << ControllerLog();
+  }
+  std::vector<std::string> Masters() {
+    std::vector<std::string> out;
+    json nodes = GetJson("/v1/nodes")["nodes"];
+    for (const auto& n : nodes) {
+      if (n["role"] == "master" && n["slot_count"].get<int>() > 0) out.push_back(n["address"]);
+    }
+    return out;
+  }
+};
+
+TEST_F(AdminApiTest, ReadEndpointsDescribeAFormedCluster) {
+  Form();
+  json c = GetJson("/v1/cluster");
+  EXPECT_EQ(c["slots_covered"], 16384);
+  EXPECT_EQ(c["masters"], 3);
+  EXPECT_EQ(c["paused"], false);
+  EXPECT_GE(c["epoch"].get<int>(), 1);
+
+  json nodes = GetJson("/v1/nodes")["nodes"];
+  ASSERT_EQ(nodes.size(), 6u);
+  int masters = 0, replicas = 0;
+  for (const auto& n : nodes) {
+    EXPECT_EQ(n["health"], "up") << n.dump();
+    EXPECT_TRUE(n["member"].get<bool>());
+    EXPECT_FALSE(n["host"].get<std::string>().empty());
+    if (n["role"] == "master") ++masters;
+    if (n["role"] == "replica") {
+      ++replicas;
+      EXPECT_TRUE(n["master"].is_string()) << n.dump();
+    }
+  }
+  EXPECT_EQ(masters, 3);
+  EXPECT_EQ(replicas, 3);
+
+  json ev = GetJson("/v1/events?limit=5");
+  EXPECT_EQ(ev["events"].size(), 5u);
+  EXPECT_GT(ev["events"][0]["seq"], ev["events"][4]["seq"]) << "newest first";
+  json proposed = GetJson("/v1/events?kind=plan-proposed&order=asc");
+  ASSERT_FALSE(proposed["events"].empty());
+  for (const auto& e : proposed["events"]) EXPECT_EQ(e["kind"], "plan-proposed");
+  json after = GetJson("/v1/events?after=2&limit=1");
+  EXPECT_EQ(after["events"][0]["seq"], 3);
+  GetJson("/v1/events?limit=abc", 400);
+  GetJson("/v1/events?slot=20000", 400);
+  json slot_events = GetJson("/v1/events?slot=0&kind=topology-committed");
+  EXPECT_FALSE(slot_events["events"].empty());
+
+  json plans = GetJson("/v1/plans");
+  ASSERT_FALSE(plans["history"].empty());
+  uint64_t first = plans["history"].back()["id"];
+  EXPECT_EQ(plans["history"].back()["state"], "completed");
+  json plan = GetJson("/v1/plans/" + std::to_string(first));
+  EXPECT_FALSE(plan["steps"].empty()) << plan.dump();
+  GetJson("/v1/plans/99999", 404);
+
+  json topo = GetJson("/v1/topology");
+  EXPECT_EQ(topo["shards"].size(), 3u);
+
+  json series = GetJson("/v1/metrics/series?node=" + nodes[0]["address"].get<std::string>() +
+                        "&metric=memory&range=600");
+  EXPECT_FALSE(series["points"].empty());
+  GetJson("/v1/metrics/series?node=10.9.9.9:1&metric=ops", 400);
+  GetJson("/v1/metrics/series?node=" + nodes[0]["address"].get<std::string>() + "&metric=cpu", 400);
+  GetJson("/v1/no-such-thing", 404);
+
+  auto client = Client();
+  auto m = client.Get("/metrics");
+  ASSERT_TRUE(m);
+  EXPECT_EQ(m->status, 200);
+  EXPECT_NE(m->body.find("redis_ctl_events_total{kind=\"plan-proposed\"}"), std::string::npos);
+  EXPECT_NE(m->body.find("redis_ctl_plans_total{outcome=\"completed\"}"), std::string::npos);
+  EXPECT_NE(m->body.find("redis_ctl_topology_epoch"), std::string::npos);
+  EXPECT_NE(m->body.find("redis_ctl_node_health{node="), std::string::npos);
+  EXPECT_NE(m->body.find("redis_ctl_step_duration_seconds_count{step=\"assign-slots\"}"),
+            std::string::npos)
+      << m->body;
+
+  auto page = client.Get("/");
+  ASSERT_TRUE(page);
+  EXPECT_EQ(page->status, 200);
+  EXPECT_EQ(page->get_header_value("Content-Type"), "text/html; charset=utf-8");
+  EXPECT_NE(page->body.find("slot-map"), std::string::npos);
+  std::string etag = page->get_header_value("ETag");
+  ASSERT_FALSE(etag.empty());
+  auto again = client.Get("/", {{"If-None-Match", etag}});
+  ASSERT_TRUE(again);
+  EXPECT_EQ(again->status, 304);
+  auto js = client.Get("/app.js");
+  ASSERT_TRUE(js);
+  EXPECT_EQ(js->get_header_value("Content-Type"), "text/javascript; charset=utf-8");
+  EXPECT_EQ(client.Get("/nope.js")->status, 404);
+  EXPECT_EQ(HttpGet("/healthz"), "ok\n");
+  EXPECT_EQ(HttpGet("/readyz"), "ready\n");
+}
+
+TEST_F(AdminApiTest, MutationsNeedATokenAndBadInputsGet400WithAReason) {
+  Form();
+  auto masters = Masters();
+  ASSERT_EQ(masters.size(), 3u) << GetJson("/v1/nodes").dump();
+  auto [s1, b1] = Post("/v1/operations", R"({"kind":"pause"})", {});
+  EXPECT_EQ(s1, 401);
+  EXPECT_TRUE(b1.contains("error"));
+  auto [s2, b2] = Post("/v1/operations", R"({"kind":"pause"})", Auth("wrong"));
+  EXPECT_EQ(s2, 401);
+  auto [s3, b3] = Post("/v1/operations", R"({"kind":"pause"})", Auth(std::string(kToken) + "x"));
+  EXPECT_EQ(s3, 401);
+
+  auto bad = [&](const std::string& body, const std::string& reason) {
+    auto [s, b] = Post("/v1/operations", body, Auth());
+    EXPECT_EQ(s, 400) << body;
+    ASSERT_TRUE(b.contains("error")) << body;
+    EXPECT_NE(b["error"].get<std::string>().find(reason), std::string::npos)
+        << body << " -> " << b["error"];
+  };
+  bad("{not json", "not valid JSON");
+  bad("[1,2]", "JSON object");
+  bad(R"({"kind":"explode"})", "unknown kind");
+  bad(R"({"kind":"migrate","from":"10.1.1.1:1","to":")" + masters[1] + R"(","count":5})",
+      "unknown node");
+  bad(R"({"kind":"migrate","from":")" + masters[0] + R"(","to":")" + masters[0] + R"(","count":5})",
+      "same node");
+  bad(R"({"kind":"migrate","from":")" + masters[0] + R"(","to":")" + masters[1] +
+          R"(","slots":"5-x"})",
+      "not a number");
+  bad(R"({"kind":"migrate","from":")" + masters[0] + R"(","to":")" + masters[1] + R"("})",
+      "exactly one");
+  bad(R"({"kind":"failover","node":")" + masters[0] + R"(","mode":"force"})",
+      "I accept possible data loss");
+  bad(R"({"kind":"failover","node":")" + masters[0] + R"(","mode":"sideways"})", "mode");
+  bad(R"({"kind":"rebalance","threshold":-3})", "threshold");
+  bad(R"({"kind":"remove-node"})", "node");
+
+  auto [d404, _] = [&] {
+    auto c = Client();
+    auto r = c.Delete("/v1/plans/424242", Auth());
+    return std::make_pair(r ? r->status : 0, 0);
+  }();
+  EXPECT_EQ(d404, 404);
+  auto c = Client();
+  auto unauth_delete = c.Delete("/v1/plans/1");
+  ASSERT_TRUE(unauth_delete);
+  EXPECT_EQ(unauth_delete->status, 401);
+
+  // Nothing above reached the log.
+  json requests = GetJson("/v1/events?kind=operator-request");
+  EXPECT_TRUE(requests["events"].empty()) << requests.dump();
+
+  // Pause and resume are recorded with who asked, and show in /v1/cluster.
+  auto [sp, bp] = Op({{"kind", "pause"}});
+  EXPECT_EQ(sp, 202) << bp.dump();
+  EXPECT_TRUE(bp["id"].is_number());
+  EXPECT_TRUE(WaitFor(5s, [&] { return GetJson("/v1/cluster")["paused"] == true; }));
+  auto [sr, br] = Op({{"kind", "resume"}});
+  EXPECT_EQ(sr, 202);
+  EXPECT_TRUE(WaitFor(5s, [&] { return GetJson("/v1/cluster")["paused"] == false; }));
+  json recorded = GetJson("/v1/events?kind=operator-request&order=asc");
+  ASSERT_EQ(recorded["events"].size(), 2u);
+  EXPECT_EQ(recorded["events"][0]["data"]["who"], "alice");
+
+  // Mute shows on the node.
+  auto [sm, bm] = Op({{"kind", "mute"}, {"node", masters[0]}});
+  EXPECT_EQ(sm, 202) << bm.dump();
+  EXPECT_TRUE(WaitFor(5s, [&] {
+    json nodes = GetJson("/v1/nodes")["nodes"];
+    for (const auto& n : nodes) {
+      if (n["address"] == masters[0]) return n["muted"].get<bool>();
+    }
+    return false;
+  }));
+}
+
+TEST_F(AdminApiTest, DryRunPreviewsAMigrationThenTheRequestRunsIt) {
+  Form();
+  auto masters = Masters();
+  ASSERT_EQ(masters.size(), 3u) << GetJson("/v1/nodes").dump();
+  ASSERT_TRUE(WriteKeys(300));
+  json body{{"kind", "migrate"}, {"from", masters[0]}, {"to", masters[1]}, {"count", 100}};
+  const uint64_t seq_before = GetJson("/v1/cluster")["last_seq"];
+  auto [sd, preview] = Post("/v1/operations?dry_run=1", body.dump(), Auth());
+  ASSERT_EQ(sd, 200) << preview.dump();
+  EXPECT_EQ(preview["decision"], "plan") << preview.dump();
+  bool has_migrate = false;
+  for (const auto& s : preview["steps"]) has_migrate |= s["kind"] == "migrate";
+  EXPECT_TRUE(has_migrate) << preview.dump();
+  EXPECT_TRUE(GetJson("/v1/events?kind=operator-request")["events"].empty())
+      << "a dry run records nothing (last_seq was " << seq_before << ")";
+
+  auto before = SlotCounts(0);
+  auto [s, r] = Op(body);
+  ASSERT_EQ(s, 202) << r.dump();
+  const uint64_t id = r["id"];
+  json answer;
+  ASSERT_TRUE(WaitFor(30s, [&] {
+    answer = GetJson("/v1/operations/" + std::to_string(id));
+    return answer["state"] == "planned";
+  })) << answer.dump();
+  const uint64_t plan_id = answer["plan_id"];
+  json plan;
+  ASSERT_TRUE(WaitFor(60s,
+                      [&] {
+                        plan = GetJson("/v1/plans/" + std::to_string(plan_id));
+                        return plan.value("state", "") == "completed";
+                      }))
+      << plan.dump() << ControllerLog();
+  EXPECT_EQ(plan["progress"], 1.0);
+  auto after = SlotCounts(0);
+  EXPECT_EQ(after[masters[0]], before[masters[0]] - 100);
+  EXPECT_EQ(after[masters[1]], before[masters[1]] + 100);
+  EXPECT_EQ(MissingKeys(300), 0);
+  // The plan's proposal names the request as its cause chain's start.
+  json proposed = GetJson("/v1/events?kind=plan-proposed&plan=" + std::to_string(plan_id));
+  ASSERT_EQ(proposed["events"].size(), 1u);
+  EXPECT_EQ(proposed["events"][0]["data"]["request_id"], id);
+
+  auto client = Client();
+  auto m = client.Get("/metrics");
+  ASSERT_TRUE(m);
+  EXPECT_EQ(m->body.find("redis_ctl_slots_migrated_total 0\n"), std::string::npos) << m->body;
+}
+
+TEST_F(AdminApiTest, WithoutTokensMutationsAre403AndClosedReadsNeedAToken) {
+  StartNodes(1);
+  SetMembers({0});
+  StartController({"--open-reads", "false"});
+  ASSERT_TRUE(WaitFor(10s, [&] { return HttpGet("/readyz") == "ready\n"; })) << ControllerLog();
+  auto [s, b] = Post("/v1/operations", R"({"kind":"pause"})", Auth("anything"));
+  EXPECT_EQ(s, 403);
+  EXPECT_NE(b["error"].get<std::string>().find("no admin token"), std::string::npos);
+  GetJson("/v1/cluster", 403);
+  GetJson("/v1/topology", 200);
+  auto c = Client();
+  EXPECT_EQ(c.Get("/metrics")->status, 200);
+}
+
+TEST_F(AdminApiTest, TokenFileGrantsMutationsAndClosedReads) {
+  StartNodes(1);
+  SetMembers({0});
+  std::string file = (dir_->path() / "tokens").string();
+  std::ofstream(file) << "# operators\nbob:from-file\n";
+  StartController({"--admin-token-file", file, "--open-reads", "false"});
+  ASSERT_TRUE(WaitFor(10s, [&] { return HttpGet("/readyz") == "ready\n"; })) << ControllerLog();
+  GetJson("/v1/cluster", 401);
+  auto c = Client();
+  auto r = c.Get("/v1/cluster", Auth("from-file"));
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 200);
+  auto [s, b] = Post("/v1/operations", R"({"kind":"pause"})", Auth("from-file"));
+  EXPECT_EQ(s, 202) << b.dump();
+}
+
+TEST_F(AdminApiTest, NodeDownIsPostedToTheWebhookOnceAndRecorded) {
+  // A webhook receiver in the test.
+  httplib::Server hook;
+  std::mutex mu;
+  std::vector<json> received;
+  hook.Post("/hook", [&](const httplib::Request& req, httplib::Response& res) {
+    std::lock_guard lock(mu);
+    received.push_back(json::parse(req.body, nullptr, false));
+    res.set_content("{}", "application/json");
+  });
+  int hook_port = hook.bind_to_any_port("127.0.0.1");
+  ASSERT_GT(hook_port, 0);
+  std::thread hook_thread([&] { hook.listen_after_bind(); });
+
+  StartNodes(2);
+  SetMembers({0, 1});
+  StartController({"--admin-token", std::string("alice:") + kToken, "--alert-webhook",
+                   "http://127.0.0.1:" + std::to_string(hook_port) + "/hook", "--alert-cooldown-s",
+                   "600"});
+  ASSERT_TRUE(WaitFor(10s, [&] {
+    json n = GetJson("/v1/nodes");
+    return n.contains("nodes") && n["nodes"].size() == 2 && n["nodes"][1]["health"] == "up";
+  })) << ControllerLog();
+  const std::string victim = cluster_->node(1).address();
+  ASSERT_TRUE(cluster_->node(1).Kill().ok());
+  bool got = WaitFor(15s, [&] {
+    std::lock_guard lock(mu);
+    for (const auto& a : received) {
+      if (a["kind"] == "node-down" && a["subject"] == "node " + victim) return true;
+    }
+    return false;
+  });
+  EXPECT_TRUE(got) << ControllerLog();
+  json alerts;
+  EXPECT_TRUE(WaitFor(5s, [&] {
+    alerts = GetJson("/v1/events?kind=alert");
+    for (const auto& e : alerts["events"]) {
+      if (e["data"]["kind"] == "node-down" && e["data"]["delivered"] == true) return true;
+    }
+    return false;
+  })) << alerts.dump();
+  // The cool-down holds further alerts about the same subject.
+  std::this_thread::sleep_for(1s);
+  {
+    std::lock_guard lock(mu);
+    int n = 0;
+    for (const auto& a : received) n += a["subject"] == "node " + victim;
+    EXPECT_EQ(n, 1);
+  }
+  hook.stop();
+  hook_thread.join();
+}
+
+}  // namespace
+}  // namespace rs::test
