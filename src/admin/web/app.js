@@ -182,19 +182,39 @@ function stepsTable(steps) {
     '</tbody></table>';
 }
 
-let lastPlanShown = null;
+function hashParam(name) {
+  const q = (location.hash.split('?')[1] || '');
+  return new URLSearchParams(q).get(name);
+}
+
+// The plan answering a request this console submitted (#plans?request=ID), followed to its end
+// even when it finished before the page looked.
+async function renderFollowed() {
+  const box = $('#followed');
+  const id = hashParam('request');
+  if (!id) { box.innerHTML = ''; return; }
+  const op = await api('/v1/operations/' + id);
+  if (op.state === 'pending') {
+    box.innerHTML = `<h2>Request ${esc(id)}</h2><p>waiting for the planner…</p>`;
+  } else if (op.state === 'rejected') {
+    box.innerHTML = `<h2>Request ${esc(id)}</h2><p class="error">rejected: ${esc(op.reason)}</p>`;
+  } else if (op.state === 'planned') {
+    const p = await api('/v1/plans/' + op.plan_id);
+    box.innerHTML = `<h2>Request ${esc(id)} → plan ${p.id}</h2><p>${esc(p.reason)} ${progressBar(p.progress, 'plan-progress')} ` +
+      `<strong class="outcome">${esc(p.state)}</strong> ${esc(p.detail || p.error || '')}</p>` + stepsTable(p.steps || []);
+  } else {
+    box.innerHTML = `<h2>Request ${esc(id)}</h2><p>done (no plan needed)</p>`;
+  }
+}
+
 async function renderPlans() {
   const p = await api('/v1/plans');
+  await renderFollowed();
   const cur = $('#current-plan');
   if (p.current) {
-    lastPlanShown = p.current.id;
-    cur.innerHTML = `<p>plan <strong>${p.current.id}</strong>: ${esc(p.current.reason)} ${progressBar(p.current.progress, 'plan-progress')}` +
+    cur.innerHTML = `<p>plan <strong>${p.current.id}</strong>: ${esc(p.current.reason)} ${progressBar(p.current.progress)}` +
       ` <button type="button" id="abort" data-plan="${p.current.id}">Abort at next safe point</button></p>` +
       (p.current.abort_requested ? '<p class="error">abort requested</p>' : '') + stepsTable(p.current.steps);
-  } else if (lastPlanShown && p.history.length && p.history[0].id === lastPlanShown) {
-    // The plan just finished: keep showing it, at its final state.
-    const h = p.history[0];
-    cur.innerHTML = `<p>plan <strong>${h.id}</strong>: ${esc(h.reason)} ${progressBar(h.state === 'completed' ? 1 : 0, 'plan-progress')} <strong class="outcome">${esc(h.state)}</strong> ${esc(h.detail)}</p>`;
   } else {
     cur.innerHTML = '<p>none</p>';
   }
@@ -300,8 +320,9 @@ $('#submit').addEventListener('click', async () => {
       !confirm(`A ${body.mode.toUpperCase()} failover may lose acknowledged writes. Go ahead?`)) return;
   try {
     const r = await api('/v1/operations', { method: 'POST', body: JSON.stringify(body) });
-    $('#action-result').innerHTML = `<p id="request-recorded">recorded${r.id ? ' as request ' + r.id : ''} (event #${r.seq}). <a href="#plans">Follow it in Plans</a></p>`;
+    $('#action-result').innerHTML = `<p id="request-recorded">recorded${r.id ? ' as request ' + r.id : ''} (event #${r.seq}).</p>`;
     $('#submit').disabled = true;
+    if (r.id) location.hash = '#plans?request=' + r.id;
   } catch (e) {
     $('#action-result').innerHTML = `<p class="error">${esc(e.message)}</p>`;
   }
