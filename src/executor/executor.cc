@@ -122,15 +122,19 @@ Status Executor::RunPlan(const std::atomic<bool>* stop) {
       ++i;
       continue;
     }
-    // A run of consecutive migrate steps between disjoint node pairs goes in parallel.
+    // A run of consecutive migrate steps goes in parallel when no node is the source of two of
+    // them or both a source and a destination; several sources may feed one destination (it
+    // imports distinct slots from each).
     uint32_t end = i + 1;
     if (steps[i].kind == StepKind::kMigrate) {
-      std::set<std::string> busy = {steps[i].target.address, steps[i].peer.address};
+      std::set<std::string> sources = {steps[i].target.address};
+      std::set<std::string> dests = {steps[i].peer.address};
       while (end < steps.size() && end - i < config_.max_parallel_migrations &&
              steps[end].kind == StepKind::kMigrate && plan.status[end] != StepStatus::kDone &&
-             !busy.count(steps[end].target.address) && !busy.count(steps[end].peer.address)) {
-        busy.insert(steps[end].target.address);
-        busy.insert(steps[end].peer.address);
+             !sources.count(steps[end].target.address) &&
+             !dests.count(steps[end].target.address) && !sources.count(steps[end].peer.address)) {
+        sources.insert(steps[end].target.address);
+        dests.insert(steps[end].peer.address);
         ++end;
       }
     }

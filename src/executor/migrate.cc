@@ -120,79 +120,113 @@ Status StepRunner::Migrate(const Step& step, const std::vector<SlotRange>& done,
   return Status::Ok();
 }
 
+std::vector<std::string> StepRunner::MigrateCommand(const NodeRef& dest,
+                                                    const std::vector<std::string>& keys,
+                                                    bool replace) const {
+  std::vector<std::string> cmd = {"MIGRATE", Host(dest.address), Port(dest.address), "", "0",
+                                  std::to_string(options_.migrate_timeout_ms)};
+  if (replace) cmd.push_back("REPLACE");
+  const auto& auth = pool_->options();
+  if (!auth.password.empty()) {
+    if (auth.user.empty()) {
+      cmd.insert(cmd.end(), {"AUTH", auth.password});
+    } else {
+      cmd.insert(cmd.end(), {"AUTH2", auth.user, auth.password});
+    }
+  }
+  cmd.push_back("KEYS");
+  cmd.insert(cmd.end(), keys.begin(), keys.end());
+  return cmd;
+}
+
 Result<uint64_t> StepRunner::MoveKeys(const NodeRef& source, const NodeRef& dest,
                                       const std::vector<uint16_t>& slots, StepHooks* hooks) {
   uint64_t moved = 0;
   if (slots.empty()) return moved;
-  // Most slots of a fresh or small cluster are empty: ask for all counts in one round trip.
-  std::vector<std::vector<std::string>> counts;
-  for (uint16_t s : slots) counts.push_back({"CLUSTER", "COUNTKEYSINSLOT", std::to_string(s)});
-  RS_ASSIGN_OR_RETURN(auto count_replies, pool_->Pipeline(source.address, counts));
-  const auto& auth = pool_->options();
+  // Round trips dominate on small slots, so every round is two pipelines over all the slots
+  // still holding keys: GETKEYSINSLOT for each, then one MIGRATE ... KEYS per slot.
+  std::vector<std::vector<std::string>> cmds;
+  for (uint16_t s : slots) cmds.push_back({"CLUSTER", "COUNTKEYSINSLOT", std::to_string(s)});
+  RS_ASSIGN_OR_RETURN(auto counts, pool_->Pipeline(source.address, cmds));
+  std::vector<uint16_t> pending;
   for (size_t i = 0; i < slots.size(); ++i) {
-    if (count_replies[i].is_error() || count_replies[i].integer == 0) continue;
-    uint16_t slot = slots[i];
-    while (true) {
-      RS_ASSIGN_OR_RETURN(
-          Reply keys, ExpectOk(pool_->Command(source.address,
-                                              {"CLUSTER", "GETKEYSINSLOT", std::to_string(slot),
-                                               std::to_string(batch_keys_)}),
-                               fmt::format("GETKEYSINSLOT {} on {}", slot, source.address)));
-      if (keys.elements.empty()) break;
-      std::vector<std::string> cmd = {"MIGRATE", Host(dest.address), Port(dest.address), "", "0",
-                                      std::to_string(options_.migrate_timeout_ms)};
-      if (!auth.password.empty()) {
-        if (auth.user.empty()) {
-          cmd.insert(cmd.end(), {"AUTH", auth.password});
-        } else {
-          cmd.insert(cmd.end(), {"AUTH2", auth.user, auth.password});
-        }
+    if (!counts[i].is_error() && counts[i].integer > 0) pending.push_back(slots[i]);
+  }
+  while (!pending.empty()) {
+    cmds.clear();
+    for (uint16_t s : pending) {
+      cmds.push_back({"CLUSTER", "GETKEYSINSLOT", std::to_string(s), std::to_string(batch_keys_)});
+    }
+    RS_ASSIGN_OR_RETURN(auto key_replies, pool_->Pipeline(source.address, cmds));
+    std::vector<uint16_t> batch_slots;
+    std::vector<std::vector<std::string>> batches;
+    std::vector<uint16_t> still;
+    size_t bytes = 0;
+    for (size_t i = 0; i < pending.size(); ++i) {
+      if (key_replies[i].is_error()) {
+        return Status::Aborted(fmt::format("GETKEYSINSLOT {} on {}: {}", pending[i],
+                                           source.address, key_replies[i].str));
       }
-      cmd.push_back("KEYS");
-      std::vector<std::string> batch;
-      size_t bytes = 0;
-      for (const Reply& k : keys.elements) {
-        batch.push_back(k.str);
+      if (key_replies[i].elements.empty()) continue;
+      std::vector<std::string> keys;
+      for (const Reply& k : key_replies[i].elements) {
+        keys.push_back(k.str);
         bytes += k.str.size();
       }
-      cmd.insert(cmd.end(), batch.begin(), batch.end());
-      auto started = std::chrono::steady_clock::now();
-      auto r = pool_->Command(source.address, cmd);
-      if (!r.ok()) {
-        // A timeout may mean the batch was too big to move within the MIGRATE timeout.
-        batch_keys_ = std::max(options_.batch_keys_min, batch_keys_ / 2);
-        return r.status().WithContext(fmt::format("MIGRATE slot {} to {}", slot, dest.address));
+      // A full batch may mean more keys wait in that slot.
+      if (keys.size() >= batch_keys_) still.push_back(pending[i]);
+      batch_slots.push_back(pending[i]);
+      batches.push_back(std::move(keys));
+    }
+    cmds.clear();
+    for (const auto& keys : batches) cmds.push_back(MigrateCommand(dest, keys, false));
+    auto started = std::chrono::steady_clock::now();
+    auto replies = pool_->Pipeline(source.address, cmds);
+    if (!replies.ok()) {
+      // A timeout may mean the batches were too big to move within the MIGRATE timeout.
+      batch_keys_ = std::max(options_.batch_keys_min, batch_keys_ / 2);
+      return replies.status().WithContext(fmt::format("MIGRATE to {}", dest.address));
+    }
+    uint64_t round = 0;
+    for (size_t i = 0; i < replies->size(); ++i) {
+      const Reply& r = (*replies)[i];
+      const uint16_t slot = batch_slots[i];
+      if (!r.is_error()) {
+        round += batches[i].size();
+        continue;
       }
-      if (r->is_error()) {
-        if (r->str.find("BUSYKEY") != std::string::npos) {
-          RS_RETURN_IF_ERROR(ResolveBusyKeys(source, dest, batch));
-          continue;
-        }
-        if (r->str.find("IOERR") != std::string::npos) {
+      if (r.str.find("BUSYKEY") != std::string::npos) {
+        RS_RETURN_IF_ERROR(ResolveBusyKeys(source, dest, batches[i]));
+        if (std::find(still.begin(), still.end(), slot) == still.end()) still.push_back(slot);
+        continue;
+      }
+      if (r.str.find("CLUSTERDOWN") != std::string::npos ||
+          r.str.find("TRYAGAIN") != std::string::npos ||
+          r.str.find("IOERR") != std::string::npos) {
+        if (r.str.find("IOERR") != std::string::npos) {
           batch_keys_ = std::max(options_.batch_keys_min, batch_keys_ / 2);
         }
-        if (r->str.find("CLUSTERDOWN") != std::string::npos ||
-            r->str.find("TRYAGAIN") != std::string::npos ||
-            r->str.find("IOERR") != std::string::npos) {
-          // Transient: the step is retried with backoff and resumes where it stopped.
-          return Status::Unavailable(fmt::format("MIGRATE slot {} from {} to {}: {}", slot,
-                                                 source.address, dest.address, r->str));
-        }
-        return Status::Aborted(fmt::format("MIGRATE slot {} from {} to {}: {}", slot,
-                                           source.address, dest.address, r->str));
+        // Transient: the step is retried with backoff and resumes where it stopped.
+        return Status::Unavailable(fmt::format("MIGRATE slot {} from {} to {}: {}", slot,
+                                               source.address, dest.address, r.str));
       }
-      moved += batch.size();
-      CRASH_POINT("migrate.after_batch");
-      // Adapt: grow while batches are quick and small, shrink when they are slow or heavy.
-      auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(
-                    std::chrono::steady_clock::now() - started).count();
-      if (ms > 200 || bytes > options_.batch_bytes_max) {
-        batch_keys_ = std::max(options_.batch_keys_min, batch_keys_ / 2);
-      } else if (ms < 50 && batch.size() == batch_keys_) {
-        batch_keys_ = std::min(options_.batch_keys_max, batch_keys_ * 2);
-      }
-      RS_RETURN_IF_ERROR(hooks->Checkpoint(batch.size()));
+      return Status::Aborted(fmt::format("MIGRATE slot {} from {} to {}: {}", slot,
+                                         source.address, dest.address, r.str));
     }
+    moved += round;
+    CRASH_POINT("migrate.after_batch");
+    // Adapt the per-slot batch: grow while rounds are quick and light, shrink when slow or heavy.
+    auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                  std::chrono::steady_clock::now() - started)
+                  .count();
+    if (ms > 500 || bytes > options_.batch_bytes_max) {
+      batch_keys_ = std::max(options_.batch_keys_min, batch_keys_ / 2);
+    } else if (ms < 100 && !still.empty()) {
+      batch_keys_ = std::min(options_.batch_keys_max, batch_keys_ * 2);
+    }
+    RS_RETURN_IF_ERROR(hooks->Checkpoint(round));
+    std::sort(still.begin(), still.end());
+    pending = std::move(still);
   }
   return moved;
 }
@@ -238,20 +272,10 @@ Status StepRunner::ResolveBusyKeys(const NodeRef& source, const NodeRef& dest,
     replace.push_back(key);
   }
   if (replace.empty()) return Status::Ok();
-  std::vector<std::string> cmd = {"MIGRATE", Host(dest.address), Port(dest.address), "", "0",
-                                  std::to_string(options_.migrate_timeout_ms), "REPLACE"};
-  const auto& auth = pool_->options();
-  if (!auth.password.empty()) {
-    if (auth.user.empty()) {
-      cmd.insert(cmd.end(), {"AUTH", auth.password});
-    } else {
-      cmd.insert(cmd.end(), {"AUTH2", auth.user, auth.password});
-    }
-  }
-  cmd.push_back("KEYS");
-  cmd.insert(cmd.end(), replace.begin(), replace.end());
   spdlog::info("replacing {} equal keys already present on {}", replace.size(), dest.address);
-  return ExpectOk(pool_->Command(source.address, cmd), "MIGRATE REPLACE of equal keys").status();
+  return ExpectOk(pool_->Command(source.address, MigrateCommand(dest, replace, true)),
+                  "MIGRATE REPLACE of equal keys")
+      .status();
 }
 
 Status StepRunner::BroadcastOwner(const NodeRef& source, const NodeRef& dest,

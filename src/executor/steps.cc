@@ -138,6 +138,16 @@ Status StepRunner::Meet(const Step& step) {
                                 fmt::format("CLUSTER MEET on {}", step.target.address))
                            .status());
     CRASH_POINT("meet.after");
+    // Meeting every master at once (not just one, leaving the rest to gossip) lets the new node
+    // learn every slot's owner in one round, so it can import slots a moment later.
+    auto masters = KnownMasters(pool_, step.peer.address);
+    if (masters.ok()) {
+      for (const NodeRef& m : *masters) {
+        if (m.address == step.peer.address || m.address == step.target.address) continue;
+        (void)pool_->Command(step.target.address,
+                             {"CLUSTER", "MEET", HostOf(m.address), PortOf(m.address)});
+      }
+    }
   }
   // Done when the handshake finished both ways (later steps name each other by id).
   return WaitUntilAcquainted(step.target, step.peer);

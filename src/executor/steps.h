@@ -60,6 +60,9 @@ class StepRunner {
   // Moves the keys of `slots` (already IMPORTING/MIGRATING) from source to destination.
   Result<uint64_t> MoveKeys(const eventlog::NodeRef& source, const eventlog::NodeRef& dest,
                             const std::vector<uint16_t>& slots, StepHooks* hooks);
+  std::vector<std::string> MigrateCommand(const eventlog::NodeRef& dest,
+                                          const std::vector<std::string>& keys,
+                                          bool replace) const;
   Status ResolveBusyKeys(const eventlog::NodeRef& source, const eventlog::NodeRef& dest,
                          const std::vector<std::string>& keys);
   // Tells every master the cluster knows (from dest's view) that dest owns `slots`.

@@ -56,6 +56,7 @@ class ExecutorTest : public ::testing::Test {
     o.replicas_per_master = 1;
     o.hosts = {"127.0.0.1", "127.0.0.2", "127.0.0.3"};
     o.cluster_node_timeout_ms = 5000;
+    o.extra_config = {"repl-diskless-sync-delay 0"};
     cluster_ = std::make_unique<test::LocalCluster>(o);
     ASSERT_TRUE(cluster_->StartNodes().ok());
     for (size_t i = 0; i < cluster_->size(); ++i) {

@@ -1,0 +1,178 @@
+#!/usr/bin/env bash
+# redis-ctl against real redis-server nodes on loopback, with redis-cli as the baseline.
+# Prints `name: value unit` lines:
+#   controller_form_ms: 6 members -> cluster_state:ok on every node (target <= 5000 ms)
+#   controller_failover_ms: kill -9 of a master -> first successful write to one of its keys,
+#     with cluster-node-timeout 15000 (target <= 2000 ms; Redis alone takes about 20 s)
+#   controller_scale_out_ms / rediscli_scale_out_ms / controller_scale_out_ratio: 3 -> 4 masters
+#     holding BENCH_KEYS keys (default 1,000,000), on identical data. redis-ctl: from adding 2
+#     members to the file to 4 balanced masters; redis-cli: `--cluster add-node` (master, then
+#     its replica) and `--cluster rebalance --cluster-use-empty-masters --cluster-pipeline 1000`.
+#     Both include Redis's own rejoin delay for a new master (up to 5 s; target ratio <= 0.7).
+# Everything started here is stopped by pid on exit.
+#   BUILD_DIR (default build), BENCH_KEYS (default 1000000), BENCH_BASE_PORT (default 27101)
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+ROOT=$(pwd)
+BUILD_DIR=${BUILD_DIR:-build}
+KEYS=${BENCH_KEYS:-1000000}
+BASE=${BENCH_BASE_PORT:-27101}
+case "$BUILD_DIR" in /*) BIN=$BUILD_DIR/bin ;; *) BIN=$ROOT/$BUILD_DIR/bin ;; esac
+# shellcheck source=scripts/lib/redis_nodes.sh
+source scripts/lib/redis_nodes.sh
+
+cmake --build "$BUILD_DIR" -j "${JOBS:-2}" --target redis-ctl redis-proxy >&2
+
+WORK=$(mktemp -d "${TMPDIR:-/tmp}/rs-bench-controller-XXXXXX")
+OTHER_PIDS=()
+cleanup() {
+  local pid
+  for pid in "${OTHER_PIDS[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
+  for pid in "${OTHER_PIDS[@]}"; do wait "$pid" 2>/dev/null || true; done
+  OTHER_PIDS=()
+  rs_stop_nodes
+}
+trap 'cleanup; rm -rf "$WORK"' EXIT INT TERM
+
+HOSTS=(127.0.0.1 127.0.0.2 127.0.0.3 127.0.0.1 127.0.0.2 127.0.0.3 127.0.0.2 127.0.0.3)
+ms() { date +%s%3N; }
+
+# start_nodes TAG: 8 empty cluster nodes; sets ADDRS.
+start_nodes() {
+  local tag=$1 i
+  ADDRS=()
+  for i in "${!HOSTS[@]}"; do
+    local port=$((BASE + i)) dir="$WORK/$tag/n$i"
+    rs_write_node_conf "$dir" "${HOSTS[$i]}" "$port" 15000
+    echo "repl-diskless-sync-delay 0" >>"$dir/redis.conf"
+    rs_start_node "$dir"
+    ADDRS+=("${HOSTS[$i]}:$port")
+  done
+  for a in "${ADDRS[@]}"; do rs_wait_ready "${a%:*}" "${a##*:}" 10; done
+}
+
+members() {  # members N: the first N nodes into the members file
+  local i
+  : >"$WORK/members.tmp"
+  for ((i = 0; i < $1; i++)); do echo "${ADDRS[$i]} host-${HOSTS[$i]}" >>"$WORK/members.tmp"; done
+  mv "$WORK/members.tmp" "$WORK/members.txt"
+}
+
+masters_with_slots() {
+  redis-cli -h "${ADDRS[0]%:*}" -p "${ADDRS[0]##*:}" cluster nodes | tr -d '\r' |
+    awk '$3 ~ /master/ && $3 !~ /fail/ && NF > 8' | grep -vc '\[' || true
+}
+
+balanced4() {  # 4 masters, each within 3% of 4096 slots, no open slots, state ok
+  local out
+  out=$(redis-cli -h "${ADDRS[0]%:*}" -p "${ADDRS[0]##*:}" cluster nodes | tr -d '\r')
+  echo "$out" | grep -q '\[' && return 1
+  echo "$out" | awk '$3 ~ /master/ && NF > 8 {
+      n = 0; for (i = 9; i <= NF; i++) { split($i, r, "-"); n += (r[2] == "" ? 1 : r[2] - r[1] + 1) }
+      m++; if (n < 3973 || n > 4219) bad = 1 }
+    END { exit !(m == 4 && !bad) }'
+}
+
+# load_keys PROXY_PORT: KEYS keys of 16-byte values through a proxy with --pipe.
+load_keys() {
+  "$ROOT/bench/controller/gen_sets.sh" "$KEYS" |
+    redis-cli -h 127.0.0.1 -p "$1" --pipe >"$WORK/pipe.log" 2>&1
+}
+
+wait_until() {  # wait_until SECONDS CMD...
+  local deadline=$((SECONDS + $1))
+  shift
+  until "$@"; do
+    if ((SECONDS >= deadline)); then
+      echo "bench: timed out waiting for: $*" >&2
+      return 1
+    fi
+    sleep 0.05
+  done
+}
+
+all_ok() { rs_wait_cluster_ok 1 "${ADDRS[@]:0:6}" 2>/dev/null && [ "$(masters_with_slots)" = 3 ]; }
+
+# --- redis-ctl: form, fill, grow, fail over ---
+start_nodes ctl
+members 6
+t0=$(ms)
+"$BIN/redis-ctl" --data-dir "$WORK/eventlog" --discovery "file:$WORK/members.txt" \
+  --listen 127.0.0.1:$((BASE + 20)) --probe-interval-ms 200 >"$WORK/redis-ctl.log" 2>&1 &
+OTHER_PIDS+=($!)
+wait_until 60 all_ok
+t1=$(ms)
+echo "controller_form_ms: $((t1 - t0)) ms"
+echo "controller_form_target: 5000 ms"
+
+"$BIN/redis-proxy" --listen 127.0.0.1:$((BASE + 21)) --seeds "${ADDRS[0]}" \
+  >"$WORK/redis-proxy.log" 2>&1 &
+OTHER_PIDS+=($!)
+wait_until 10 sh -c "[ \"\$(redis-cli -p $((BASE + 21)) ping 2>/dev/null)\" = PONG ]"
+load_keys $((BASE + 21))
+members 8
+t0=$(ms)
+wait_until 600 balanced4
+t1=$(ms)
+ctl_ms=$((t1 - t0))
+echo "controller_scale_out_ms: $ctl_ms ms"
+dbsize=0
+for a in "${ADDRS[@]}"; do
+  if redis-cli -h "${a%:*}" -p "${a##*:}" role | head -1 | grep -q master; then
+    dbsize=$((dbsize + $(redis-cli -h "${a%:*}" -p "${a##*:}" dbsize)))
+  fi
+done
+echo "controller_rebalance_keys: $dbsize keys"
+
+# Failover: kill -9 a master (not node 0), then SET a key of its slots until it succeeds.
+victim=""
+while read -r id addr flags rest; do
+  if [[ "$flags" == master* ]] && [ "${addr%@*}" != "${ADDRS[0]}" ]; then
+    victim=${addr%@*}
+    slot=$(echo "$rest" | awk '{print $NF}' | cut -d- -f1)
+    break
+  fi
+done < <(redis-cli -h "${ADDRS[0]%:*}" -p "${ADDRS[0]##*:}" cluster nodes | awk 'NF > 8')
+key=""
+for i in $(seq 1 100000); do
+  if [ "$(redis-cli -h "${ADDRS[0]%:*}" -p "${ADDRS[0]##*:}" cluster keyslot "k$i")" = "$slot" ]; then
+    key="k$i"
+    break
+  fi
+done
+for i in "${!ADDRS[@]}"; do
+  if [ "${ADDRS[$i]}" = "$victim" ]; then victim_pid=${RS_NODE_PIDS[$i]}; fi
+done
+t0=$(ms)
+kill -9 "$victim_pid"
+until [ "$(redis-cli -c -h "${ADDRS[0]%:*}" -p "${ADDRS[0]##*:}" set "$key" after 2>/dev/null)" = OK ]; do
+  sleep 0.01
+  if (($(ms) - t0 > 60000)); then echo "bench: no failover within 60 s" >&2; exit 1; fi
+done
+t1=$(ms)
+echo "controller_failover_ms: $((t1 - t0)) ms"
+echo "controller_failover_target: 2000 ms"
+cleanup
+
+# --- baseline: redis-cli create, the same keys, add-node, rebalance ---
+start_nodes cli
+redis-cli --cluster create "${ADDRS[@]:0:6}" --cluster-replicas 1 --cluster-yes >"$WORK/create.log" 2>&1
+wait_until 60 all_ok
+"$BIN/redis-proxy" --listen 127.0.0.1:$((BASE + 21)) --seeds "${ADDRS[0]}" \
+  >"$WORK/redis-proxy-cli.log" 2>&1 &
+OTHER_PIDS+=($!)
+wait_until 10 sh -c "[ \"\$(redis-cli -p $((BASE + 21)) ping 2>/dev/null)\" = PONG ]"
+load_keys $((BASE + 21))
+t0=$(ms)
+redis-cli --cluster add-node "${ADDRS[6]}" "${ADDRS[0]}" >"$WORK/add.log" 2>&1
+wait_until 30 sh -c "redis-cli -h ${ADDRS[6]%:*} -p ${ADDRS[6]##*:} cluster info | grep -q cluster_state:ok"
+new_id=$(redis-cli -h "${ADDRS[6]%:*}" -p "${ADDRS[6]##*:}" cluster myid)
+redis-cli --cluster add-node "${ADDRS[7]}" "${ADDRS[0]}" --cluster-slave --cluster-master-id "$new_id" \
+  >>"$WORK/add.log" 2>&1
+redis-cli --cluster rebalance "${ADDRS[0]}" --cluster-use-empty-masters --cluster-pipeline 1000 \
+  >"$WORK/rebalance.log" 2>&1
+t1=$(ms)
+cli_ms=$((t1 - t0))
+echo "rediscli_scale_out_ms: $cli_ms ms"
+awk -v a="$ctl_ms" -v b="$cli_ms" 'BEGIN { printf "controller_scale_out_ratio: %.2f x\n", a / b }'
+echo "controller_scale_out_ratio_target: 0.7 x"
