@@ -69,7 +69,8 @@ int ParseConfig(int argc, char** argv, Config* c) {
   app.add_option("--snapshot-every", c->snapshot_every, "Events between state snapshots")
       ->capture_default_str();
   app.add_option("--max-parallel-migrations", c->max_parallel_migrations,
-                 "Migrations of disjoint node pairs run at once")
+                 "Migrate steps run at once (no node is the source of two, or both a source "
+                 "and a destination)")
       ->capture_default_str()
       ->check(CLI::Range(1, 64));
   app.add_option("--max-keys-per-second", c->max_keys_per_second,
