@@ -12,8 +12,14 @@ PACKAGES=(
   libuv1-dev libhiredis-dev librocksdb-dev capnproto libcapnp-dev
   libspdlog-dev libfmt-dev libgtest-dev libgmock-dev libbenchmark-dev
   nlohmann-json3-dev libcli11-dev libcpp-httplib-dev
-  redis-server redis-tools python3 python3-redis curl procps
+  redis-server redis-tools python3 python3-redis python3-yaml curl procps
+  chromium
 )
+# The browser tests drive Chromium with playwright-core from npm: Debian's node and npm unless
+# the machine already has them.
+if ! command -v npm >/dev/null 2>&1; then
+  PACKAGES+=(nodejs npm)
+fi
 
 missing=()
 for p in "${PACKAGES[@]}"; do
