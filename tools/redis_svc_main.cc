@@ -1,14 +1,18 @@
 // redis-svc: the operator's tool for the controller's history and operations.
 #include <cstdio>
+#include <map>
+#include <string>
 
 #include <CLI/CLI.hpp>
 
 #include "common/logging.h"
 #include "common/version.h"
 #include "history_commands.h"
+#include "remote_commands.h"
 
 int main(int argc, char** argv) {
-  CLI::App app{"redis-svc: read, replay and audit redis-ctl's event log"};
+  CLI::App app{
+      "redis-svc: read, replay and audit redis-ctl's event log; operate a running redis-ctl"};
   app.set_version_flag("--version", rs::kVersion);
   app.require_subcommand(0, 1);
   std::string log_level = "warn";
@@ -61,6 +65,46 @@ int main(int argc, char** argv) {
   stats_cmd->add_option("--data-dir", stats_args.data_dir, "redis-ctl's data dir")->required();
   stats_cmd->add_flag("--json", stats_args.json, "JSON");
 
+  // Online subcommands: talk to a running redis-ctl (remote_commands.h).
+  rs::svc::RemoteArgs remote;
+  std::map<std::string, CLI::App*> remote_cmds;
+  auto add_remote = [&](const std::string& name, const std::string& help) {
+    auto* cmd = app.add_subcommand(name, help);
+    cmd->add_option("--ctl", remote.ctl, "redis-ctl's admin URL")->capture_default_str();
+    cmd->add_option("--token", remote.token, "admin token (default: $REDIS_SVC_TOKEN)");
+    cmd->add_flag("--json", remote.json, "JSON");
+    remote_cmds[name] = cmd;
+    return cmd;
+  };
+  add_remote("status", "the cluster's state, epoch, slot coverage and health");
+  add_remote("nodes", "nodes with role, health, memory, ops/s and keys");
+  add_remote("plans", "the plan in flight with its steps, and past plans");
+  auto operation = [&](const std::string& name, const std::string& help) {
+    auto* cmd = add_remote(name, help);
+    cmd->add_flag("--dry-run", remote.dry_run,
+                  "show the plan the planner would run; record nothing");
+    cmd->add_flag("--no-wait", remote.no_wait, "return once the request is recorded");
+    return cmd;
+  };
+  auto* mig = operation("migrate", "move slots between masters (through the planner and executor)");
+  mig->add_option("--from", remote.from, "source master address")->required();
+  mig->add_option("--to", remote.to, "destination master address")->required();
+  auto* mslots = mig->add_option("--slots", remote.slots, "slots, e.g. 0-100,200");
+  auto* mcount = mig->add_option("--count", remote.count, "or a number of slots");
+  mslots->excludes(mcount);
+  auto* reb = operation("rebalance", "even out slots by weight");
+  reb->add_option("--weight", remote.weights, "ADDR=WEIGHT (repeatable)");
+  reb->add_option("--threshold", remote.threshold, "percent of imbalance to tolerate");
+  auto* fo = operation("failover", "promote a replica (of NODE if it is a master)");
+  fo->add_option("--node", remote.node, "node address")->required();
+  fo->add_option("--mode", remote.mode, "default, force or takeover")
+      ->check(CLI::IsMember({"default", "force", "takeover"}))
+      ->capture_default_str();
+  fo->add_flag("--i-accept-possible-data-loss", remote.yes_data_loss,
+               "required for force and takeover: writes the old master acknowledged may be lost");
+  operation("pause", "stop automatic plans (safety failovers still run)");
+  operation("resume", "resume automatic plans");
+
   CLI11_PARSE(app, argc, argv);
   auto format = rs::LogFormat::kPlain;
   if (rs::Status s = rs::SetupLogging(log_level, format); !s.ok()) {
@@ -72,6 +116,13 @@ int main(int argc, char** argv) {
   if (audit_cmd->parsed()) return rs::svc::RunAudit(audit_args);
   if (verify_cmd->parsed()) return rs::svc::RunVerify(verify_args);
   if (stats_cmd->parsed()) return rs::svc::RunStats(stats_args);
+  for (const auto& [name, cmd] : remote_cmds) {
+    if (!cmd->parsed()) continue;
+    if (name == "status") return rs::svc::RunStatus(remote);
+    if (name == "nodes") return rs::svc::RunNodes(remote);
+    if (name == "plans") return rs::svc::RunPlans(remote);
+    return rs::svc::RunOperation(name, remote);
+  }
   std::printf("%s", app.help().c_str());
   return 0;
 }

@@ -4,7 +4,9 @@
 #include <httplib.h>
 
 #include <chrono>
+#include <filesystem>
 #include <fstream>
+#include <iterator>
 #include <mutex>
 #include <thread>
 
@@ -276,6 +278,55 @@ TEST_F(AdminApiTest, DryRunPreviewsAMigrationThenTheRequestRunsIt) {
   auto m = client.Get("/metrics");
   ASSERT_TRUE(m);
   EXPECT_EQ(m->body.find("redis_ctl_slots_migrated_total 0\n"), std::string::npos) << m->body;
+}
+
+TEST_F(AdminApiTest, RedisSvcOperatesTheClusterThroughTheApi) {
+  Form();
+  auto masters = Masters();
+  ASSERT_EQ(masters.size(), 3u);
+  const std::string ctl = "http://127.0.0.1:" + std::to_string(admin_port_);
+  auto svc = [&](std::vector<std::string> args, std::string* out) {
+    std::vector<std::string> argv = {RedisSvcBinary()};
+    argv.insert(argv.end(), args.begin(), args.end());
+    argv.push_back("--ctl");
+    argv.push_back(ctl);
+    auto path = dir_->path() / "svc.out";
+    std::filesystem::remove(path);
+    auto rc = RunCommand(argv, path, 60s);
+    std::ifstream in(path);
+    out->assign(std::istreambuf_iterator<char>(in), {});
+    return rc.ok() ? *rc : -1;
+  };
+  std::string out;
+  EXPECT_EQ(svc({"status"}, &out), 0) << out;
+  EXPECT_NE(out.find("16384 of 16384 covered by 3 masters"), std::string::npos) << out;
+  EXPECT_EQ(svc({"nodes"}, &out), 0) << out;
+  for (const auto& m : masters) EXPECT_NE(out.find(m), std::string::npos) << out;
+  EXPECT_EQ(svc({"migrate", "--from", masters[0], "--to", masters[1], "--count", "10"}, &out), 1)
+      << "no token: " << out;
+  EXPECT_NE(out.find("Bearer"), std::string::npos) << out;
+  EXPECT_EQ(svc({"migrate", "--from", masters[0], "--to", masters[1], "--count", "10", "--dry-run",
+                 "--token", kToken},
+                &out),
+            0)
+      << out;
+  EXPECT_NE(out.find("the planner would run"), std::string::npos) << out;
+  auto before = SlotCounts(0);
+  EXPECT_EQ(svc({"migrate", "--from", masters[0], "--to", masters[1], "--slots", "0-9", "--token",
+                 kToken},
+                &out),
+            0)
+      << out;
+  EXPECT_NE(out.find("completed"), std::string::npos) << out;
+  EXPECT_TRUE(WaitFor(5s, [&] { return SlotCounts(0)[masters[1]] >= before[masters[1]] + 10; }));
+  EXPECT_EQ(svc({"failover", "--node", masters[2], "--mode", "force", "--token", kToken}, &out), 1)
+      << out;
+  EXPECT_NE(out.find("I accept possible data loss"), std::string::npos) << out;
+  EXPECT_EQ(svc({"pause", "--token", kToken}, &out), 0) << out;
+  EXPECT_TRUE(WaitFor(5s, [&] { return GetJson("/v1/cluster")["paused"] == true; }));
+  EXPECT_EQ(svc({"resume", "--token", kToken}, &out), 0) << out;
+  EXPECT_EQ(svc({"plans"}, &out), 0) << out;
+  EXPECT_NE(out.find("completed"), std::string::npos) << out;
 }
 
 TEST_F(AdminApiTest, WithoutTokensMutationsAre403AndClosedReadsNeedAToken) {
