@@ -36,6 +36,12 @@ class ControllerTest : public ControllerFixture {
                                                                   start);
   }
 
+  // True once /v1/topology answers with an epoch above 0.
+  bool TopologyCommitted() {
+    std::string topo = HttpGet("/v1/topology");
+    return !topo.empty() && topo.find("\"epoch\":0") == std::string::npos;
+  }
+
   // Each replica on another host than its master (the hosts are 127.0.0.1-3).
   void ExpectAntiAffinity(size_t view) {
     auto nodes = Nodes(view);
@@ -152,18 +158,14 @@ TEST_F(ControllerTest, AdoptsAnExistingClusterWithoutMovingSlots) {
   auto before = SlotCounts(0);
   SetMembers(Range(6));
   StartController();
-  ASSERT_TRUE(WaitFor(30s, [&] { return HttpGet("/v1/topology").find("\"epoch\":0") == std::string::npos &&
-                                        !HttpGet("/v1/topology").empty(); }))
-      << ControllerLog();
+  ASSERT_TRUE(WaitFor(30s, [&] { return TopologyCommitted(); })) << ControllerLog();
   EXPECT_EQ(SlotCounts(0), before);
   EXPECT_EQ(MissingKeys(10000), 0);
   // Lose the controller's disk and start again: adopted again, nothing moved or reset.
   ASSERT_EQ(StopController(), 0);
   std::filesystem::remove_all(data_dir_);
   StartController();
-  ASSERT_TRUE(WaitFor(30s, [&] { return HttpGet("/v1/topology").find("\"epoch\":0") == std::string::npos &&
-                                        !HttpGet("/v1/topology").empty(); }))
-      << ControllerLog();
+  ASSERT_TRUE(WaitFor(30s, [&] { return TopologyCommitted(); })) << ControllerLog();
   EXPECT_EQ(SlotCounts(0), before);
   EXPECT_EQ(MissingKeys(10000), 0);
 }

@@ -124,6 +124,22 @@ class ExecutorTest : public ::testing::Test {
     ASSERT_TRUE(cluster_->WaitForClusterOk(std::chrono::seconds(20)).ok());
   }
 
+  // Proposes a one-step plan (id 2) and runs it.
+  Status RunOneStep(MemoryJournal& journal, StepKind kind, size_t target, size_t peer,
+                    std::vector<SlotRange> slots) {
+    eventlog::Plan plan;
+    plan.id = 2;
+    Step step;
+    step.kind = kind;
+    step.target = nodes_[target];
+    if (peer != target) step.peer = nodes_[peer];
+    step.slots = std::move(slots);
+    plan.steps.push_back(step);
+    Propose(journal, plan);
+    Executor ex(config_, &journal);
+    return ex.RunPlan(nullptr);
+  }
+
   test::RedisClient Client(size_t i) {
     auto c = cluster_->node(i).Connect();
     EXPECT_TRUE(c.ok());
@@ -184,17 +200,7 @@ TEST_F(ExecutorTest, MigrateMovesEveryKeyAndOwnership) {
   MemoryJournal journal;
   Bootstrap(journal);
   auto keys = WriteKeys(0, {0, 999}, 5000);
-  eventlog::Plan plan;
-  plan.id = 2;
-  Step m;
-  m.kind = StepKind::kMigrate;
-  m.target = nodes_[0];
-  m.peer = nodes_[1];
-  m.slots = {{0, 999}};
-  plan.steps.push_back(m);
-  Propose(journal, plan);
-  Executor ex(config_, &journal);
-  Status s = ex.RunPlan(nullptr);
+  Status s = RunOneStep(journal, StepKind::kMigrate, 0, 1, {{0, 999}});
   ASSERT_TRUE(s.ok()) << s.ToString();
   auto dest = Client(1);
   for (const auto& k : keys) {
@@ -246,17 +252,7 @@ TEST_F(ExecutorTest, ResumesAHalfDoneMigrationWithoutLosingKeys) {
   ASSERT_TRUE(r.ok());
   ASSERT_FALSE(r->is_error()) << r->str;
 
-  eventlog::Plan plan;
-  plan.id = 2;
-  Step m;
-  m.kind = StepKind::kMigrate;
-  m.target = nodes_[0];
-  m.peer = nodes_[1];
-  m.slots = {{100, 100}};
-  plan.steps.push_back(m);
-  Propose(journal, plan);
-  Executor ex(config_, &journal);
-  Status s = ex.RunPlan(nullptr);
+  Status s = RunOneStep(journal, StepKind::kMigrate, 0, 1, {{100, 100}});
   ASSERT_TRUE(s.ok()) << s.ToString();
   for (const auto& k : keys) {
     auto v = dest.CommandString("GET", k);
@@ -278,17 +274,7 @@ TEST_F(ExecutorTest, BusyKeyWithDifferentValueStopsAndOverwritesNothing) {
   ASSERT_FALSE(dest.Command("ASKING")->is_error());
   ASSERT_FALSE(dest.Command("SET", keys[3], "other")->is_error());
 
-  eventlog::Plan plan;
-  plan.id = 2;
-  Step m;
-  m.kind = StepKind::kMigrate;
-  m.target = nodes_[0];
-  m.peer = nodes_[1];
-  m.slots = {{200, 200}};
-  plan.steps.push_back(m);
-  Propose(journal, plan);
-  Executor ex(config_, &journal);
-  Status s = ex.RunPlan(nullptr);
+  Status s = RunOneStep(journal, StepKind::kMigrate, 0, 1, {{200, 200}});
   ASSERT_FALSE(s.ok());
   EXPECT_NE(s.message().find(keys[3]), std::string::npos) << s.ToString();
   // Both values survive.
@@ -310,17 +296,7 @@ TEST_F(ExecutorTest, BusyKeyWithEqualValueIsReplacedAndMigrationCompletes) {
   ASSERT_FALSE(dest.Command("ASKING")->is_error());
   ASSERT_FALSE(dest.Command("SET", keys[5], "value-" + keys[5])->is_error());
 
-  eventlog::Plan plan;
-  plan.id = 2;
-  Step m;
-  m.kind = StepKind::kMigrate;
-  m.target = nodes_[0];
-  m.peer = nodes_[1];
-  m.slots = {{300, 300}};
-  plan.steps.push_back(m);
-  Propose(journal, plan);
-  Executor ex(config_, &journal);
-  Status s = ex.RunPlan(nullptr);
+  Status s = RunOneStep(journal, StepKind::kMigrate, 0, 1, {{300, 300}});
   ASSERT_TRUE(s.ok()) << s.ToString();
   for (const auto& k : keys) EXPECT_EQ(*dest.CommandString("GET", k), "value-" + k);
   EXPECT_EQ(*Client(0).CommandString("DBSIZE"), "0");
@@ -334,16 +310,7 @@ TEST_F(ExecutorTest, FixOpenSlotWithoutPeerMakesSlotsStable) {
     ASSERT_FALSE(dest.Command("CLUSTER", "SETSLOT", std::to_string(s), "IMPORTING", nodes_[0].id)
                      ->is_error());
   }
-  eventlog::Plan plan;
-  plan.id = 2;
-  Step f;
-  f.kind = StepKind::kFixOpenSlot;
-  f.target = nodes_[1];
-  f.slots = {{400, 409}};
-  plan.steps.push_back(f);
-  Propose(journal, plan);
-  Executor ex(config_, &journal);
-  Status s = ex.RunPlan(nullptr);
+  Status s = RunOneStep(journal, StepKind::kFixOpenSlot, 1, 1, {{400, 409}});
   ASSERT_TRUE(s.ok()) << s.ToString();
   auto nodes = dest.CommandString("CLUSTER", "NODES");
   ASSERT_TRUE(nodes.ok());
@@ -353,16 +320,7 @@ TEST_F(ExecutorTest, FixOpenSlotWithoutPeerMakesSlotsStable) {
 TEST_F(ExecutorTest, FailoverPromotesReplicaAndVerifiesWithRole) {
   MemoryJournal journal;
   Bootstrap(journal);
-  eventlog::Plan plan;
-  plan.id = 2;
-  Step f;
-  f.kind = StepKind::kFailover;
-  f.target = nodes_[3];
-  f.peer = nodes_[0];
-  plan.steps.push_back(f);
-  Propose(journal, plan);
-  Executor ex(config_, &journal);
-  Status s = ex.RunPlan(nullptr);
+  Status s = RunOneStep(journal, StepKind::kFailover, 3, 0, {});
   ASSERT_TRUE(s.ok()) << s.ToString();
   auto c = Client(3);
   auto role = c.Command("ROLE");
