@@ -185,8 +185,10 @@ async function main() {
     await page.waitForSelector('#events tr[data-kind="operator-request"]');
     const reqText = await page.textContent('#events tr[data-kind="operator-request"]');
     if (!/migrate/.test(reqText) || !/e2e/.test(reqText)) throw new Error('request row: ' + reqText);
-    // The newest proposal is the migration's; its cause link leads to the request.
-    await page.click('#events tr[data-kind="plan-proposed"] a.cause');
+    // The migration's proposal (the planner may rebalance back right after, with a proposal of
+    // its own); its cause link leads to the request.
+    await page.locator('#events tr[data-kind="plan-proposed"]', { hasText: 'operator e2e' })
+      .locator('a.cause').click();
     await page.waitForSelector('#chain ol.cause-chain li[data-kind="operator-request"]');
     const chain = await page.$$eval('#chain li', (lis) => lis.map((li) => li.dataset.kind));
     log('cause chain:', chain.join(' <- '));
