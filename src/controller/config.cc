@@ -68,6 +68,12 @@ int ParseConfig(int argc, char** argv, Config* c) {
       ->capture_default_str();
   app.add_option("--snapshot-every", c->snapshot_every, "Events between state snapshots")
       ->capture_default_str();
+  app.add_option("--retain-health-hours", c->retain_health_hours,
+                 "Health and observation events older than this may be compacted, hourly "
+                 "(0: keep all; plan, step, operator, membership and topology events are kept "
+                 "forever)")
+      ->capture_default_str()
+      ->check(CLI::Range(int64_t{0}, int64_t{24 * 365 * 10}));
   app.add_option("--max-parallel-migrations", c->max_parallel_migrations,
                  "Migrate steps run at once (no node is the source of two, or both a source "
                  "and a destination)")

@@ -33,6 +33,7 @@ struct Config {
   int64_t removal_grace_ms = 30'000;
   int64_t mass_removal_grace_ms = 120'000;
   uint64_t snapshot_every = 10'000;
+  int64_t retain_health_hours = 24 * 7;  // 0: keep every health/observation event.
   uint32_t max_parallel_migrations = 4;
   double max_keys_per_second = 0;
   bool allow_takeover = false;

@@ -72,6 +72,7 @@ Result<std::unique_ptr<Controller>> Controller::Open(Config config) {
   opts.log.mode = eventlog::OpenMode::kReadWrite;
   opts.log.create_if_missing = true;
   opts.snapshot_every = c->config_.snapshot_every;
+  opts.retain_health_ms = c->config_.retain_health_hours * 3600 * 1000;
   auto store = eventlog::StateStore::Open(c->config_.data_dir, opts);
   if (!store.ok()) {
     const std::string& m = store.status().message();
@@ -166,7 +167,14 @@ void Controller::PlannerLoop(const std::atomic<bool>& stop) {
   executor::Executor executor(executor_config_, this);
   executor.SetPauseCheck([this] { return State().paused; });
   std::string last_reason;
+  auto next_compaction = std::chrono::steady_clock::now() + std::chrono::minutes(1);
   while (!stop.load()) {
+    if (config_.retain_health_hours > 0 && std::chrono::steady_clock::now() >= next_compaction) {
+      next_compaction = std::chrono::steady_clock::now() + std::chrono::hours(1);
+      std::lock_guard lock(mu_);
+      auto report = store_->CompactHistory(NowMs());
+      if (!report.ok()) spdlog::warn("compacting old health events: {}", report.status().ToString());
+    }
     eventlog::ClusterState state = State();
     if (state.plan) {
       (void)executor.RunPlan(&stop);  // Its outcome is recorded in the log.
@@ -219,6 +227,11 @@ void Controller::PlannerLoop(const std::atomic<bool>& stop) {
 Status Controller::Run(const std::atomic<bool>& stop) {
   RS_RETURN_IF_ERROR(Record(eventlog::ControllerStarted{kVersion, ConfigHash(config_)}, 0, true)
                          .status());
+  admin::AdminServerOptions aopts;
+  aopts.listen = config_.listen;
+  admin_ = std::make_unique<admin::AdminServer>(aopts, this);
+  RS_RETURN_IF_ERROR(admin_->Start());
+
   uv_loop_init(&loop_);
   health::ProberOptions popts;
   popts.interval_ms = config_.probe_interval_ms;
@@ -243,11 +256,6 @@ Status Controller::Run(const std::atomic<bool>& stop) {
                                                           reachable, record_sync));
   RS_RETURN_IF_ERROR(discovery_->Start());
   UpdateProbeTargets();
-
-  admin::AdminServerOptions aopts;
-  aopts.listen = config_.listen;
-  admin_ = std::make_unique<admin::AdminServer>(aopts, this);
-  RS_RETURN_IF_ERROR(admin_->Start());
 
   std::thread sources([this] { SourcesThread(); });
   ready_ = true;
