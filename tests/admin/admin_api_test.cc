@@ -51,10 +51,12 @@ class AdminApiTest : public ControllerFixture {
   }
   std::pair<int, json> Op(const json& body) { return Post("/v1/operations", body.dump(), Auth()); }
 
-  void Form() {
+  void Form(std::vector<std::string> extra = {}) {
     StartNodes(6);
     SetMembers({0, 1, 2, 3, 4, 5});
-    StartController({"--admin-token", std::string("alice:") + kToken});
+    extra.push_back("--admin-token");
+    extra.push_back(std::string("alice:") + kToken);
+    StartController(extra);
     ASSERT_TRUE(WaitFor(40s, [&] {
       return Converged({0, 1, 2, 3, 4, 5}, 3, 1) && !GetJson("/v1/cluster").is_null() &&
              GetJson("/v1/cluster")["state"] == "ok";
@@ -342,6 +344,39 @@ TEST_F(AdminApiTest, RedisSvcOperatesTheClusterThroughTheApi) {
   EXPECT_EQ(svc({"resume", "--token", kToken}, &out), 0) << out;
   EXPECT_EQ(svc({"plans"}, &out), 0) << out;
   EXPECT_NE(out.find("completed"), std::string::npos) << out;
+}
+
+TEST_F(AdminApiTest, DeletingAPlanInFlightAbortsItAtASafePointWithProgressShown) {
+  Form({"--max-keys-per-second", "300"});
+  auto masters = Masters();
+  ASSERT_EQ(masters.size(), 3u);
+  ASSERT_TRUE(WriteKeys(3000));
+  auto [s, r] =
+      Op({{"kind", "migrate"}, {"from", masters[0]}, {"to", masters[1]}, {"count", 5000}});
+  ASSERT_EQ(s, 202) << r.dump();
+  json current;
+  ASSERT_TRUE(WaitFor(20s,
+                      [&] {
+                        current = GetJson("/v1/plans")["current"];
+                        return current.is_object() && current["slots_done"].get<int>() > 0;
+                      }))
+      << current.dump() << ControllerLog();
+  EXPECT_LT(current["progress"].get<double>(), 1.0);
+  const uint64_t plan_id = current["id"];
+  auto c = Client();
+  auto del = c.Delete("/v1/plans/" + std::to_string(plan_id), Auth());
+  ASSERT_TRUE(del);
+  EXPECT_EQ(del->status, 202) << del->body;
+  json plan;
+  ASSERT_TRUE(WaitFor(30s, [&] {
+    plan = GetJson("/v1/plans/" + std::to_string(plan_id));
+    return plan.value("state", "") != "running" && plan.contains("state");
+  })) << plan.dump();
+  EXPECT_EQ(plan["state"], "aborted") << plan.dump();
+  json abort = GetJson("/v1/events?kind=operator-request");
+  EXPECT_NE(abort.dump().find("\"plan_id\":" + std::to_string(plan_id)), std::string::npos)
+      << abort.dump();
+  EXPECT_EQ(MissingKeys(3000), 0);
 }
 
 TEST_F(AdminApiTest, WithoutTokensMutationsAre403AndClosedReadsNeedAToken) {
