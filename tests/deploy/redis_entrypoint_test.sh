@@ -44,6 +44,10 @@ trap cleanup EXIT
 
 fail() {
   echo "FAIL: $*" >&2
+  if [ -s "$tmp/ctl.log" ]; then
+    echo "--- last lines of redis-ctl's log" >&2
+    tail -n 40 "$tmp/ctl.log" >&2
+  fi
   exit 1
 }
 
@@ -67,9 +71,9 @@ while True:
 
 # Waits up to $1 tenths of a second for the command after it to succeed.
 wait_for() {
-  local tries=$1
+  local tries=$1 n
   shift
-  for ((i = 0; i < tries; i++)); do
+  for ((n = 0; n < tries; n++)); do
     if "$@" >/dev/null 2>&1; then return 0; fi
     sleep 0.1
   done
@@ -188,17 +192,18 @@ pids+=("$!")
 wait_for 100 test -s "$tmp/lainlet.port" || fail "the fake lainlet did not start"
 lainlet="127.0.0.1:$(cat "$tmp/lainlet.port")"
 # The redis-ctl proc's cmd, through its entrypoint, which execs redis-ctl.
+echo "ops:t0ken" >"$tmp/tokens"
 env LAIN_APPNAME=redis-service LAIN_PROCNAME=redis-ctl DEPLOYD_POD_INSTANCE_NO=1 \
   LAINLET_ADDR="$lainlet" REDIS_CTL="$redis_ctl" REDIS_CTL_DATA_DIR="$tmp/ctl/eventlog" \
-  REDIS_CTL_LISTEN="127.0.0.1:$ctl_port" \
-  "$deploy_dir/ctl-entrypoint.sh" --probe-interval-ms 200 --removal-grace-ms 60000 \
+  REDIS_CTL_LISTEN="127.0.0.1:$ctl_port" REDIS_CTL_ADMIN_TOKEN_FILE="$tmp/tokens" \
+  "$deploy_dir/ctl-entrypoint.sh" --probe-interval-ms 200 --removal-grace-ms 3000 \
   >"$tmp/ctl.log" 2>&1 &
 pids+=("$!")
 cluster_ok() {
   local p
   for p in "${ports[@]}"; do
     redis-cli -p "$p" cluster info | grep -q 'cluster_state:ok' || return 1
-    [ "$(redis-cli -p "$p" cluster info | tr -d '\r' | awk -F: '/cluster_known_nodes/ {print $2}')" = 6 ] \
+    [ "$(redis-cli -p "$p" cluster info | tr -d '\r' | awk -F: '/cluster_known_nodes/ {print $2}')" = ${#ports[@]} ] \
       || return 1
   done
 }
@@ -248,5 +253,52 @@ if [ -n "$redis_proxy" ]; then
   done
   [ "$total" -eq 50 ] || fail "the masters hold $total keys, not 50"
   echo "50 keys written and read through the portal"
+
+  # docs/operations.md's scale-out: num_instances raised, two more instances in lainlet, the
+  # controller makes them a new shard and moves slots to it while the portal keeps serving.
+  echo "--- scale out to 8 nodes"
+  admin="http://127.0.0.1:$ctl_port"
+  # The token file given to ctl-entrypoint.sh guards mutating calls.
+  code() { curl -s -o /dev/null -w '%{http_code}' "$@" -d '{"kind":"resume"}' "$admin/v1/operations"; }
+  [ "$(code)" = 401 ] || fail "a mutating call without a token was not refused"
+  [ "$(code -H "Authorization: Bearer t0ken")" = 202 ] \
+    || fail "REDIS_CTL_ADMIN_TOKEN_FILE's token was not accepted"
+  # cluster_is MEMBERS MASTERS: settled, no plan in flight, nothing pending.
+  cluster_is() {
+    curl -fsS "$admin/v1/cluster" | python3 -c '
+import json, sys
+c = json.load(sys.stdin)
+ok = (c["state"] == "ok" and c["members"] == int(sys.argv[1]) and c["masters"] == int(sys.argv[2])
+      and c["plan"] is None and c["pending_requests"] == 0)
+sys.exit(0 if ok else 1)' "$1" "$2"
+  }
+  keys_ok() {
+    local i
+    for i in 1 9 17 25 33 41 50; do
+      [ "$(redis-cli -p "$proxy_port" get "key:$i")" = "v$i" ] || return 1
+    done
+  }
+  write_pods() {
+    printf '[{"proc":[%s]},{"proc":[{"InstanceNo":1,"IP":"127.0.0.1","Port":%s,"ProcName":"redis-ctl"}]}]\n' \
+      "$1" "$ctl_port" >"$tmp/pods.json.tmp"
+    mv "$tmp/pods.json.tmp" "$tmp/pods.json"
+  }
+  for inst in 7 8; do
+    p=$(free_port)
+    ports+=("$p")
+    start_node "$inst" "$p" "$tmp/c$inst"
+    node_pids+=("$last_pid")
+    pods+=",{\"InstanceNo\":$inst,\"IP\":\"127.0.0.1\",\"Port\":$p,\"ProcName\":\"redis\"}"
+  done
+  write_pods "$pods"
+  started=$SECONDS
+  if ! wait_for 1200 cluster_is 8 4; then
+    curl -sS "$admin/v1/cluster" >&2
+    fail "the controller did not add instances 7 and 8 as a new shard within 120 s"
+  fi
+  wait_for 600 cluster_ok || fail "the nodes do not agree on the 8-node cluster"
+  keys_ok || fail "keys lost or unreadable through the portal after the scale-out"
+  echo "scaled out: 4 masters, keys intact ($((SECONDS - started)) s)"
+
 fi
 echo PASS
