@@ -548,6 +548,8 @@ Status AdminServer::Start() {
 void AdminServer::Stop() {
   stop_ = true;
   if (follower_.joinable()) follower_.join();
+  // The controller closes its log after Stop: no alert may be recorded later.
+  alerter_->Stop();
   if (thread_.joinable()) {
     server_->stop();
     thread_.join();

@@ -15,13 +15,15 @@ Alerter::Alerter(std::string webhook, std::chrono::seconds cooldown, RecordFn re
   sender_ = std::thread([this] { SenderThread(); });
 }
 
-Alerter::~Alerter() {
+Alerter::~Alerter() { Stop(); }
+
+void Alerter::Stop() {
   {
     std::lock_guard lock(mu_);
     stop_ = true;
   }
   cv_.notify_all();
-  sender_.join();
+  if (sender_.joinable()) sender_.join();
 }
 
 bool Alerter::Muted(const std::string& node) const {

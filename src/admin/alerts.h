@@ -34,7 +34,10 @@ class Alerter {
   using RecordFn = std::function<void(const Alert&, bool delivered)>;
   // webhook: "http://host:port/path" or empty (alerts are recorded, not sent).
   Alerter(std::string webhook, std::chrono::seconds cooldown, RecordFn record);
-  ~Alerter();
+  ~Alerter();  // Calls Stop().
+
+  // Sends and records what is queued, then stops the sender; no recording after it returns.
+  void Stop();
 
   // Feed every event in order. `live`: false while catching up on history (only mutes and
   // the state the triggers need are learnt, nothing is sent).
