@@ -1,0 +1,205 @@
+// Pure parts of the admin server: tokens, operation validation, alert triggers and cool-down.
+#include <gtest/gtest.h>
+
+#include <chrono>
+#include <mutex>
+#include <thread>
+
+#include "admin/alerts.h"
+#include "admin/auth.h"
+#include "admin/operation_json.h"
+
+namespace rs::admin {
+namespace {
+
+using namespace std::chrono_literals;
+using nlohmann::json;
+
+TEST(TokenSetTest, AcceptsOnlyAnExactBearerSecretAndNamesIt) {
+  TokenSet t({"alice:abc123", "bare-secret", ""});
+  EXPECT_EQ(t.Check("Bearer abc123"), "alice");
+  EXPECT_EQ(t.Check("Bearer bare-secret"), "admin");
+  EXPECT_FALSE(t.Check("Bearer abc12"));
+  EXPECT_FALSE(t.Check("Bearer abc1234"));
+  EXPECT_FALSE(t.Check("abc123"));
+  EXPECT_FALSE(t.Check("Bearer "));
+  EXPECT_FALSE(t.Check(""));
+  EXPECT_TRUE(TokenSet({}).empty());
+}
+
+TEST(ConstantTimeEqualTest, ComparesContentAndLength) {
+  EXPECT_TRUE(ConstantTimeEqual("", ""));
+  EXPECT_TRUE(ConstantTimeEqual("abc", "abc"));
+  EXPECT_FALSE(ConstantTimeEqual("abc", "abd"));
+  EXPECT_FALSE(ConstantTimeEqual(std::string_view("abc\0", 4), "abc"));
+}
+
+TEST(ParseSlotListTest, NormalisesRangesAndRejectsGarbage) {
+  auto r = ParseSlotList("200, 0-100,101-150");
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  EXPECT_EQ(eventlog::RangesToString(*r), "0-150,200");
+  EXPECT_FALSE(ParseSlotList("").ok());
+  EXPECT_FALSE(ParseSlotList("16384").ok());
+  EXPECT_FALSE(ParseSlotList("5-2").ok());
+  EXPECT_FALSE(ParseSlotList("a-b").ok());
+  EXPECT_FALSE(ParseSlotList("1,,2").ok());
+}
+
+eventlog::ClusterState TwoNodes() {
+  eventlog::ClusterState s;
+  s.members["127.0.0.1:7000"] = {1, "127.0.0.1:7000", "h1"};
+  s.observed["127.0.0.1:7001"] = {};
+  return s;
+}
+
+TEST(OperationFromJsonTest, BuildsRequestsWithWho) {
+  auto s = TwoNodes();
+  auto r = OperationFromJson(json{{"kind", "migrate"},
+                                  {"from", "127.0.0.1:7000"},
+                                  {"to", "127.0.0.1:7001"},
+                                  {"slots", "0-9"}},
+                             s, "alice");
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  EXPECT_EQ(r->who, "alice");
+  EXPECT_EQ(r->kind, eventlog::OperatorKind::kMigrate);
+  EXPECT_EQ(eventlog::CountSlots(r->slots), 10u);
+  auto f = OperationFromJson(json{{"kind", "failover"},
+                                  {"node", "127.0.0.1:7001"},
+                                  {"mode", "takeover"},
+                                  {"confirm", std::string(kDataLossConfirmation)}},
+                             s, "bob");
+  ASSERT_TRUE(f.ok()) << f.status().ToString();
+  EXPECT_EQ(f->mode, eventlog::FailoverMode::kTakeover);
+  auto add = OperationFromJson(json{{"kind", "add-node"}, {"node", "10.0.0.9:6379"}}, s, "x");
+  EXPECT_TRUE(add.ok()) << "a new node need not be known yet";
+  auto w =
+      OperationFromJson(json{{"kind", "rebalance"}, {"weights", {{"127.0.0.1:7000", 2}}}}, s, "x");
+  ASSERT_TRUE(w.ok());
+  EXPECT_EQ(w->weights.at("127.0.0.1:7000"), 2);
+}
+
+TEST(OperationFromJsonTest, RejectsWhatCannotBeRightWithAReason) {
+  auto s = TwoNodes();
+  auto reason = [&](const json& j) {
+    auto r = OperationFromJson(j, s, "x");
+    return r.ok() ? std::string("ok") : r.status().message();
+  };
+  EXPECT_NE(reason(json::array()).find("object"), std::string::npos);
+  EXPECT_NE(reason(json{{"kind", 3}}).find("kind"), std::string::npos);
+  EXPECT_NE(
+      reason(
+          json{{"kind", "migrate"}, {"from", "127.0.0.1:7000"}, {"to", "9.9.9.9:1"}, {"count", 3}})
+          .find("unknown node 9.9.9.9:1"),
+      std::string::npos);
+  EXPECT_NE(reason(json{{"kind", "migrate"},
+                        {"from", "127.0.0.1:7000"},
+                        {"to", "127.0.0.1:7001"},
+                        {"count", 0}})
+                .find("count"),
+            std::string::npos);
+  EXPECT_NE(reason(json{{"kind", "failover"},
+                        {"node", "127.0.0.1:7001"},
+                        {"mode", "force"},
+                        {"confirm", "yes"}})
+                .find(kDataLossConfirmation),
+            std::string::npos);
+  EXPECT_NE(reason(json{{"kind", "add-node"}, {"node", "not an address"}}), "ok");
+  EXPECT_NE(reason(json{{"kind", "rebalance"}, {"weights", {{"127.0.0.1:7000", "heavy"}}}}), "ok");
+}
+
+// Alerter fed synthetic events; the record callback collects what would be recorded.
+class AlerterTest : public ::testing::Test {
+ protected:
+  void Make(std::chrono::seconds cooldown = 60s) {
+    alerter_ = std::make_unique<Alerter>("", cooldown, [this](const Alert& a, bool delivered) {
+      std::lock_guard lock(mu_);
+      EXPECT_FALSE(delivered) << "no webhook configured";
+      got_.push_back(a);
+    });
+  }
+  eventlog::DecodedEvent Ev(eventlog::EventPayload p) {
+    eventlog::DecodedEvent d;
+    d.event.seq = ++seq_;
+    d.event.payload = std::move(p);
+    return d;
+  }
+  std::vector<Alert> Got() {
+    alerter_->Stop();  // Drains the queue.
+    std::lock_guard lock(mu_);
+    return got_;
+  }
+  static eventlog::NodeHealthChanged Down(const std::string& addr) {
+    eventlog::NodeHealthChanged h;
+    h.address = addr;
+    h.health.health = eventlog::Health::kDown;
+    h.health.reason = eventlog::HealthReason::kRefused;
+    return h;
+  }
+
+  std::unique_ptr<Alerter> alerter_;
+  std::mutex mu_;
+  std::vector<Alert> got_;
+  eventlog::Seq seq_ = 0;
+};
+
+TEST_F(AlerterTest, NodeDownOnceWithinTheCooldownAndNeverForHistory) {
+  Make();
+  alerter_->Observe(Ev(Down("10.0.0.1:1")), /*live=*/false);
+  alerter_->Observe(Ev(Down("10.0.0.2:1")), true);
+  alerter_->Observe(Ev(Down("10.0.0.2:1")), true);
+  auto got = Got();
+  ASSERT_EQ(got.size(), 1u);
+  EXPECT_EQ(got[0].kind, "node-down");
+  EXPECT_EQ(got[0].subject, "node 10.0.0.2:1");
+  EXPECT_EQ(got[0].cause, 2u);
+}
+
+TEST_F(AlerterTest, MutedNodesStaySilentUntilUnmuted) {
+  Make(0s);
+  alerter_->Observe(Ev(eventlog::AlertRaised{"node 10.0.0.2:1", "mute", "", true}), false);
+  alerter_->Observe(Ev(Down("10.0.0.2:1")), true);
+  EXPECT_TRUE(alerter_->Muted("10.0.0.2:1"));
+  alerter_->Observe(Ev(eventlog::AlertRaised{"node 10.0.0.2:1", "unmute", "", true}), true);
+  alerter_->Observe(Ev(Down("10.0.0.2:1")), true);
+  auto got = Got();
+  ASSERT_EQ(got.size(), 1u);
+  EXPECT_EQ(got[0].cause, 4u);
+}
+
+TEST_F(AlerterTest, PlanFailedFailoverDoneAndUncoveredSlots) {
+  Make();
+  eventlog::Plan failover;
+  failover.id = 7;
+  failover.steps.push_back({});
+  failover.steps[0].kind = eventlog::StepKind::kFailover;
+  alerter_->Observe(Ev(eventlog::PlanProposed{failover, 0}), true);
+  alerter_->Observe(Ev(eventlog::PlanFinished{7, eventlog::PlanOutcome::kCompleted, ""}), true);
+  eventlog::Plan other;
+  other.id = 8;
+  alerter_->Observe(Ev(eventlog::PlanProposed{other, 0}), true);
+  alerter_->Observe(Ev(eventlog::PlanFinished{8, eventlog::PlanOutcome::kFailed, "boom"}), true);
+  eventlog::Topology t;
+  t.epoch = 3;
+  alerter_->Observe(Ev(eventlog::TopologyCommitted{t}), true);
+  eventlog::NodeObserved o;
+  o.address = "10.0.0.1:1";
+  o.observation.role = eventlog::Role::kMaster;
+  o.observation.slots = {{0, 8000}};
+  eventlog::PeerView peer;
+  peer.role = eventlog::Role::kMaster;
+  peer.slots = {{8001, 16383}};
+  peer.fail = true;  // Its slots are not served.
+  o.observation.peers = {peer};
+  alerter_->Observe(Ev(o), true);
+  alerter_->Observe(Ev(o), true);  // Same view again: no second alert.
+  auto got = Got();
+  ASSERT_EQ(got.size(), 3u);
+  EXPECT_EQ(got[0].kind, "failover-done");
+  EXPECT_EQ(got[1].kind, "plan-failed");
+  EXPECT_NE(got[1].message.find("boom"), std::string::npos);
+  EXPECT_EQ(got[2].kind, "uncovered-slots");
+  EXPECT_NE(got[2].message.find("8001 of 16384"), std::string::npos) << got[2].message;
+}
+
+}  // namespace
+}  // namespace rs::admin
