@@ -121,6 +121,13 @@ json NodesJson(const eventlog::ClusterState& s, ControllerView* view) {
       n["slots"] = slots.empty() ? "" : eventlog::RangesToString(slots);
       n["slot_count"] = eventlog::CountSlots(slots);
       n["open_slots"] = v.open_slots.size();
+      json open = json::array();
+      for (const auto& o : v.open_slots) {
+        open.push_back({{"slot", o.slot},
+                        {"state", o.migrating ? "migrating" : "importing"},
+                        {"peer", by_id.count(o.peer_id) ? by_id[o.peer_id] : o.peer_id}});
+      }
+      n["open_slot_list"] = open;
       n["keys"] = v.keys;
       n["link_up"] = v.master_link_up;
       n["cluster_ok"] = v.cluster_ok;

@@ -87,8 +87,12 @@ function drawSlotMap(topo, nodes) {
     legend.push(`<span><i style="background:${COLORS[i % COLORS.length]}"></i>${esc(s.master.address)}</span>`);
   });
   // Open (migrating/importing) slots: a red tick over the bar, from the nodes' own views.
-  let open = 0;
-  nodes.forEach((n) => { open += n.open_slots || 0; });
+  // Each open slot once, whether its source, its destination or both report it.
+  const openSlots = new Set();
+  nodes.forEach((n) => (n.open_slot_list || []).forEach((o) => openSlots.add(o.slot)));
+  ctx.fillStyle = '#c6322b';
+  openSlots.forEach((slot) => ctx.fillRect(slot * scale - 1, 0, 3, c.height / 3));
+  const open = openSlots.size;
   legend.push('<span><i style="background:#ddd"></i>uncovered</span>');
   if (open) legend.push(`<span><i style="background:#c6322b"></i>${open} open slot(s)</span>`);
   $('#slot-legend').innerHTML = legend.join('');
