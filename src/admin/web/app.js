@@ -337,12 +337,17 @@ const renderers = { overview: renderOverview, nodes: renderNodes, timeline: rend
 function page() { return (location.hash || '#overview').slice(1).split('?')[0] || 'overview'; }
 
 let refreshing = false;
+let again = false;
 async function refresh() {
-  if (refreshing) return;
-  refreshing = true;
+  // The page switches at once, even while a refresh is under way (which then runs again).
   const p = renderers[page()] ? page() : 'overview';
   $$('.page').forEach((s) => s.classList.toggle('active', s.id === 'page-' + p));
   $$('nav a').forEach((a) => a.classList.toggle('active', a.dataset.page === p));
+  if (refreshing) {
+    again = true;
+    return;
+  }
+  refreshing = true;
   try {
     const c = await api('/v1/cluster');
     const pill = $('#status-pill');
@@ -353,6 +358,10 @@ async function refresh() {
     $('#status-pill').textContent = 'error: ' + e.message;
   } finally {
     refreshing = false;
+    if (again) {
+      again = false;
+      refresh();
+    }
   }
 }
 
