@@ -64,7 +64,8 @@ void ControllerFixture::StartController(std::vector<std::string> extra,
   for (const auto& [k, v] : env) argv.push_back(k + "=" + v);
   argv.push_back(binary.empty() ? RedisCtlBinary() : binary);
   std::vector<std::string> flags = {"--data-dir", data_dir_,
-                                    "--discovery", "file:" + members_file_,
+                                    "--discovery",
+                                    discovery_.empty() ? "file:" + members_file_ : discovery_,
                                     "--listen", "127.0.0.1:" + std::to_string(admin_port_),
                                     "--probe-interval-ms", "200",
                                     "--probe-timeout-ms", "500",

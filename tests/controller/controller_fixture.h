@@ -63,6 +63,7 @@ class ControllerFixture : public ::testing::Test {
   std::unique_ptr<LocalCluster> cluster_;
   std::optional<TempDir> dir_;
   std::string members_file_;
+  std::string discovery_;  // --discovery; "file:<members_file_>" when empty.
   std::string data_dir_;
   uint16_t admin_port_ = 0;
   pid_t ctl_pid_ = -1;

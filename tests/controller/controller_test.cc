@@ -7,6 +7,7 @@
 #include <set>
 
 #include "controller_fixture.h"
+#include "support/fake_lainlet.h"
 #include "support/redis_client.h"
 #include "support/subprocess.h"
 #include "support/test_status.h"
@@ -168,6 +169,40 @@ TEST_F(ControllerTest, AdoptsAnExistingClusterWithoutMovingSlots) {
   ASSERT_TRUE(WaitFor(30s, [&] { return TopologyCommitted(); })) << ControllerLog();
   EXPECT_EQ(SlotCounts(0), before);
   EXPECT_EQ(MissingKeys(10000), 0);
+}
+
+TEST_F(ControllerTest, LainletDiscoveryRecordsMembershipAndHealthThatRedisSvcShows) {
+  StartNodes(6);
+  FakeLainlet lainlet;
+  RS_ASSERT_OK(lainlet.Start());
+  // What procwatcher lists for the app: the redis proc's instances, and another proc to ignore.
+  std::string pods;
+  for (size_t i = 0; i < 6; ++i) {
+    pods += (pods.empty() ? "" : ",") + std::string("{\"InstanceNo\":") + std::to_string(i + 1) +
+            ",\"IP\":\"" + cluster_->node(i).host() + "\",\"Port\":" +
+            std::to_string(cluster_->node(i).port()) + ",\"ProcName\":\"redis\"}";
+  }
+  lainlet.SetProcs("[{\"proc\":[" + pods +
+                   "]},{\"proc\":[{\"InstanceNo\":1,\"IP\":\"127.0.0.9\",\"Port\":0,"
+                   "\"ProcName\":\"redis-ctl\"}]}]");
+  discovery_ = "lainlet:http://" + lainlet.address();
+  StartController({"--appname", "redis-service"});
+  ASSERT_TRUE(WaitFor(30s, [&] { return Converged(Range(6), 3, 1); })) << ControllerLog();
+  ASSERT_EQ(StopController(), 0);
+  auto out = (dir_->path() / "log.txt").string();
+  auto rc = RunCommand({RedisSvcBinary(), "log", "--data-dir", data_dir_, "--kind", "membership",
+                        "--kind", "node-health"},
+                       out, 30s);
+  ASSERT_TRUE(rc.ok()) << rc.status().ToString();
+  std::string log = TailOfFile(out, 1000);
+  EXPECT_EQ(*rc, 0) << log;
+  EXPECT_NE(log.find("6 members from lainlet:http://" + lainlet.address()), std::string::npos)
+      << log;
+  for (size_t i = 0; i < 6; ++i) {
+    EXPECT_NE(log.find(cluster_->node(i).address() + " up"), std::string::npos) << log;
+  }
+  EXPECT_EQ(log.find("127.0.0.9"), std::string::npos) << "another proc became a member:\n" << log;
+  lainlet.Stop();
 }
 
 TEST_F(ControllerTest, SecondControllerOnTheSameDataDirRefusesToStart) {
