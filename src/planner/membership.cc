@@ -233,7 +233,7 @@ std::optional<Decision> ScaleOutAndRepair(const Context& ctx, const std::string*
   // Masters are kept balanced by a minimal-movement rebalance (nothing moves within the
   // threshold), once every master holding slots can take part (a rebalance around a down master
   // would be undone later). New and emptied masters get their slots this way, and so does a
-  // master left half-filled by a plan that failed part-way.
+  // master left half-filled by a plan that failed part-way; an operator's layout is left alone.
   std::vector<MasterLoad> loads;
   bool empty_master = false;
   std::string blocked;
@@ -246,11 +246,21 @@ std::optional<Decision> ScaleOutAndRepair(const Context& ctx, const std::string*
     loads.push_back({addr, n.slots, 1.0});
     empty_master = empty_master || n.slots.empty();
   }
+  // A layout an operator chose (a completed operator plan since the last membership change)
+  // stands: automation rebalances again only when members change or a master is new or empty.
+  bool operator_layout = false;
+  for (auto it = ctx.state.plan_history.rbegin(); it != ctx.state.plan_history.rend(); ++it) {
+    if (it->proposed_seq < ctx.state.membership_seq) break;
+    if (it->outcome == eventlog::PlanOutcome::kCompleted && it->reason.rfind("operator ", 0) == 0) {
+      operator_layout = true;
+      break;
+    }
+  }
   if (!blocked.empty()) {
     if ((new_masters || empty_master) && !b.empty()) {
       reasons.push_back(fmt::format("rebalance waits for {}", blocked));
     }
-  } else {
+  } else if (new_masters || empty_master || !operator_layout) {
     std::vector<SlotMove> moves = Rebalance(loads, p.rebalance_threshold_pct);
     uint32_t moved = 0;
     for (const SlotMove& m : moves) {

@@ -375,6 +375,22 @@ TEST_F(PlannerTest, NothingElseWhileAPlanIsInFlight) {
   EXPECT_EQ(Next().kind, DecisionKind::kNothing);
 }
 
+TEST_F(PlannerTest, OperatorMigrationIsNotUndoneByAutomaticRebalance) {
+  Formed(3, 3, 3);
+  OperatorRequest r;
+  r.kind = OperatorKind::kMigrate;
+  r.from = masters_[0];
+  r.to = masters_[1];
+  r.count = 500;
+  sim_.Request(r);
+  Decision d = Next();
+  ASSERT_EQ(d.kind, DecisionKind::kPlan) << DecisionToString(d);
+  ASSERT_TRUE(sim_.Execute(d.plan, d.request_id).ok());
+  Decision after = Next();
+  EXPECT_TRUE(after.kind != DecisionKind::kPlan || MovedSlots(after.plan) == 0)
+      << DecisionToString(after);
+}
+
 TEST_F(PlannerTest, OperatorMigrateOfSlotsNotOwnedIsRejected) {
   Formed(3, 3, 3);
   OperatorRequest r;

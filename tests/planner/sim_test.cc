@@ -138,10 +138,12 @@ class SimRun {
         sim_.Partition(a, false);
         return "";
       }
-      case 7: {  // The controller loses its disk: adoption, with no slot moved.
+      case 7: {  // The controller loses its disk: adoption, with no slot moved when balanced.
         if (Dead() > 0) return "";
         sim_.LoseControllerDisk();
-        no_moves_expected_ = true;
+        // A layout an operator skewed is not balanced: the new controller, which no longer
+        // knows an operator chose it, may bring it back to policy.
+        no_moves_expected_ = !skewed_;
         std::string e = Settle();
         no_moves_expected_ = false;
         return e;
