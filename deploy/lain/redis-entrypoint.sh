@@ -44,7 +44,9 @@ policy=${REDIS_MAXMEMORY_POLICY:-noeviction}
 case "$port" in ''|*[!0-9]*) die "REDIS_PORT must be a number, got '$port'" ;; esac
 case "$node_timeout" in ''|*[!0-9]*) die "REDIS_CLUSTER_NODE_TIMEOUT must be ms, got '$node_timeout'" ;; esac
 case "$percent" in ''|*[!0-9]*) die "REDIS_MAXMEMORY_PERCENT must be a number, got '$percent'" ;; esac
-[ "$percent" -ge 1 ] && [ "$percent" -le 100 ] || die "REDIS_MAXMEMORY_PERCENT must be 1..100"
+if [ "$percent" -lt 1 ] || [ "$percent" -gt 100 ]; then
+  die "REDIS_MAXMEMORY_PERCENT must be 1..100"
+fi
 
 password=${REDIS_PASSWORD:-}
 if [ -n "${REDIS_PASSWORD_FILE:-}" ]; then

@@ -154,7 +154,6 @@ grep -q '^cluster_state:' <<<"$info" || fail "CLUSTER INFO did not answer: $info
   = cluster_enabled:1 ] || fail "cluster mode is off"
 id1=$(redis-cli -p "$port" --no-auth-warning -a pa55 cluster myid | tr -d '\r')
 [ ${#id1} -eq 40 ] || fail "bad node id '$id1'"
-redis-cli -p "$port" --no-auth-warning -a pa55 set k{x} v >/dev/null 2>&1 || true
 [ -f "$tmp/vol1/nodes.conf" ] || fail "nodes.conf is not on the persistent dir"
 [ -d "$tmp/vol1/appendonlydir" ] || fail "the AOF is not on the persistent dir"
 [ "$(stat -c %a "$tmp/vol1/redis.conf")" = 600 ] || fail "the config holding the password is readable by others"
@@ -306,7 +305,6 @@ sys.exit(0 if ok else 1)' "$1" "$2" "${3:-}"
   echo "--- scale in to 7: instance 8 as a replica"
   role_of() { redis-cli -p "$1" role | head -n 1; }
   if [ "$(role_of "${ports[7]}")" = master ]; then
-    code -H "Authorization: Bearer t0ken" >/dev/null  # (resume: harmless)
     curl -fsS -H "Authorization: Bearer t0ken" \
       -d "{\"kind\":\"failover\",\"node\":\"127.0.0.1:${ports[6]}\"}" \
       "$admin/v1/operations" >/dev/null || fail "the failover request was refused"
