@@ -7,13 +7,13 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
-#include "event_filter.h"
-#include "event_format.h"
+#include "eventlog/event_filter.h"
+#include "eventlog/event_format.h"
 #include "eventlog/event_log.h"
 #include "eventlog/plan.h"
 #include "eventlog/state_store.h"
 #include "eventlog/verify.h"
-#include "svc_time.h"
+#include "eventlog/svc_time.h"
 
 namespace rs::svc {
 namespace {

@@ -11,7 +11,7 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
-#include "event_format.h"
+#include "eventlog/event_format.h"
 
 namespace rs::svc {
 namespace {

@@ -15,8 +15,8 @@
 #include "admin/topology_json.h"
 #include "admin/web_assets.h"
 #include "common/address.h"
-#include "event_filter.h"
-#include "event_format.h"
+#include "eventlog/event_filter.h"
+#include "eventlog/event_format.h"
 
 namespace rs::admin {
 namespace {

@@ -6,7 +6,7 @@
 #include <spdlog/spdlog.h>
 #include <nlohmann/json.hpp>
 
-#include "event_format.h"
+#include "eventlog/event_format.h"
 
 namespace rs::admin {
 

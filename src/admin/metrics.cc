@@ -3,7 +3,7 @@
 #include <fmt/format.h>
 
 #include "admin/operation_json.h"
-#include "event_format.h"
+#include "eventlog/event_format.h"
 
 namespace rs::admin {
 namespace {

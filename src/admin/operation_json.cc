@@ -5,7 +5,7 @@
 #include <fmt/format.h>
 
 #include "common/address.h"
-#include "event_format.h"
+#include "eventlog/event_format.h"
 
 namespace rs::admin {
 namespace {

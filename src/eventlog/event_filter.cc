@@ -1,8 +1,8 @@
-#include "event_filter.h"
+#include "eventlog/event_filter.h"
 
 #include <fmt/format.h>
 
-#include "event_format.h"
+#include "eventlog/event_format.h"
 #include "eventlog/plan.h"
 
 namespace rs::svc {

@@ -1,4 +1,4 @@
-#include "event_format.h"
+#include "eventlog/event_format.h"
 
 #include <unistd.h>
 
@@ -7,7 +7,7 @@
 #include <fmt/format.h>
 
 #include "eventlog/plan.h"
-#include "svc_time.h"
+#include "eventlog/svc_time.h"
 
 namespace rs::svc {
 namespace {

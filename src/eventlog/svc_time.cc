@@ -1,4 +1,4 @@
-#include "svc_time.h"
+#include "eventlog/svc_time.h"
 
 #include <charconv>
 #include <chrono>

@@ -12,7 +12,7 @@
 #include "demo_history.h"
 #include "eventlog/verify.h"
 #include "future_kind.h"
-#include "svc_time.h"
+#include "eventlog/svc_time.h"
 #include "temp_dir.h"
 
 namespace rs::eventlog {
