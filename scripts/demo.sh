@@ -49,6 +49,8 @@ NODE_TIMEOUT=${DEMO_NODE_TIMEOUT:-15000}
 BUILD_DIR=${BUILD_DIR:-build}
 HOSTS=(127.0.0.1 127.0.0.2 127.0.0.3 127.0.0.1 127.0.0.2 127.0.0.3 127.0.0.2 127.0.0.3)
 MEMBERS=6
+# The console's and API's actions need a token; the demo makes one up.
+DEMO_TOKEN=${DEMO_TOKEN:-demo-$RANDOM$RANDOM}
 
 if [ "${DEMO_SKIP_SETUP:-0}" != 1 ]; then
   scripts/setup.sh
@@ -123,6 +125,7 @@ write_members "$MEMBERS"
 
 "$BIN/redis-ctl" --data-dir "$DEMO_DIR/eventlog" --discovery "file:$DEMO_DIR/members.txt" \
   --listen "$ADMIN" --probe-interval-ms 250 --removal-grace-ms 5000 \
+  --admin-token "demo:$DEMO_TOKEN" \
   >"$DEMO_DIR/redis-ctl.log" 2>&1 &
 SERVICE_PIDS+=($!)
 "$BIN/redis-proxy" --listen "$PROXY" --controller "http://$ADMIN" \
@@ -201,6 +204,9 @@ redis-service is running (data and logs: $DEMO_DIR):
   redis-cli -h $PHOST -p $PPORT                      # talk to the cluster through the proxy
   redis-cli -h $PHOST -p $PPORT mset a 1 b 2 c 3     # multi-key commands are split by slot
   curl -s http://$ADMIN/v1/topology                   # the topology the controller committed
+  http://$ADMIN/                                      # the web console (token for actions: $DEMO_TOKEN)
+  $BIN/redis-svc status --ctl http://$ADMIN
+  $BIN/redis-svc rebalance --ctl http://$ADMIN --token $DEMO_TOKEN
   $BIN/redis-svc log --data-dir $DEMO_DIR/eventlog --follow
   $BIN/redis-svc audit --data-dir $DEMO_DIR/eventlog --plan 1
 Grow the cluster: add the spare nodes to $DEMO_DIR/members.txt:
