@@ -31,6 +31,10 @@ bool Alerter::Muted(const std::string& node) const {
   return muted_.count(node) > 0;
 }
 
+namespace {
+constexpr int64_t kSettleMs = 5000;
+}  // namespace
+
 void Alerter::Observe(const eventlog::DecodedEvent& d, bool live) {
   if (d.kind != eventlog::RecordKind::kEvent) return;
   const auto& p = d.event.payload;
@@ -58,6 +62,7 @@ void Alerter::Observe(const eventlog::DecodedEvent& d, bool live) {
     while (plan_has_failover_.size() > 16) plan_has_failover_.erase(plan_has_failover_.begin());
   } else if (const auto* f = std::get_if<eventlog::PlanFinished>(&p)) {
     plan_running_ = false;
+    settled_since_ms_ = d.event.time_ms;
     if (live && f->outcome == eventlog::PlanOutcome::kFailed) {
       Raise({fmt::format("plan {}", f->plan_id), "plan-failed",
              fmt::format("plan {} failed: {}", f->plan_id, f->reason), seq});
@@ -68,9 +73,13 @@ void Alerter::Observe(const eventlog::DecodedEvent& d, bool live) {
     }
   } else if (const auto* t = std::get_if<eventlog::TopologyCommitted>(&p)) {
     epoch_ = t->topology.epoch;
+    settled_since_ms_ = d.event.time_ms;
   } else if (const auto* o = std::get_if<eventlog::NodeObserved>(&p)) {
-    // Only a formed cluster with no plan moving slots can have "uncovered" slots worth a page.
+    // Only a formed cluster with no plan moving slots can have "uncovered" slots worth a page,
+    // and not while gossip is still spreading the last change (a node's view lags a few
+    // hundred ms behind a commit; seen as a false alert right after bootstrap).
     if (epoch_ == 0 || plan_running_) return;
+    if (d.event.time_ms - settled_since_ms_ < kSettleMs) return;
     const auto& v = o->observation;
     uint32_t covered = v.role == eventlog::Role::kMaster ? eventlog::CountSlots(v.slots) : 0;
     for (const auto& peer : v.peers) {

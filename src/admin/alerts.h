@@ -58,6 +58,7 @@ class Alerter {
   std::map<uint64_t, bool> plan_has_failover_;
   uint64_t epoch_ = 0;
   bool plan_running_ = false;
+  int64_t settled_since_ms_ = 0;  // Time of the last plan finish or topology commit.
   std::set<std::string> uncovered_seen_;  // Nodes whose view last showed uncovered slots.
 
   mutable std::mutex mu_;

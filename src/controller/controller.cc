@@ -237,6 +237,8 @@ Status Controller::Run(const std::atomic<bool>& stop) {
   popts.interval_ms = config_.probe_interval_ms;
   popts.timeout_ms = config_.probe_timeout_ms;
   popts.password = config_.redis_password;
+  // An hour of samples for the console's charts, whatever the probe interval.
+  popts.sample_capacity = static_cast<size_t>(3600 * 1000 / config_.probe_interval_ms);
   prober_ = std::make_unique<health::Prober>(&loop_, popts, [this](eventlog::EventPayload p) {
     auto r = Record(std::move(p), 0, /*sync=*/false);
     if (!r.ok()) spdlog::error("recording health: {}", r.status().ToString());
