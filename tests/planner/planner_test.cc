@@ -47,6 +47,15 @@ class PlannerTest : public ::testing::Test {
 
   static std::string Host(int i) { return "10.0.0." + std::to_string(i + 1); }
 
+  // The simulated replicas of `master`, in address order.
+  std::vector<std::string> ReplicasOf(const std::string& master) {
+    std::vector<std::string> reps;
+    for (const auto& [addr, n] : sim_.nodes()) {
+      if (!n.master && n.master_address == master) reps.push_back(addr);
+    }
+    return reps;
+  }
+
   Decision Next() {
     sim_.Sync();
     return Make(sim_.state(), policy_);
@@ -268,10 +277,7 @@ TEST_F(PlannerTest, TimeoutFlaggedByMajorityOfMastersFailsOver) {
 TEST_F(PlannerTest, FailoverPromotesTheReplicaWithTheBestOffset) {
   Formed(3, 6, 3);
   std::string dead = masters_[0];
-  std::vector<std::string> reps;
-  for (const auto& [addr, n] : sim_.nodes()) {
-    if (!n.master && n.master_address == dead) reps.push_back(addr);
-  }
+  std::vector<std::string> reps = ReplicasOf(dead);
   ASSERT_EQ(reps.size(), 2u);
   sim_.Crash(dead);
   sim_.Advance(1000);
@@ -285,10 +291,7 @@ TEST_F(PlannerTest, FailoverPromotesTheReplicaWithTheBestOffset) {
 TEST_F(PlannerTest, ReplicaThatNeverSyncedIsNeverPromoted) {
   Formed(3, 3, 3);
   std::string dead = masters_[0];
-  std::vector<std::string> reps;
-  for (const auto& [addr, n] : sim_.nodes()) {
-    if (!n.master && n.master_address == dead) reps.push_back(addr);
-  }
+  std::vector<std::string> reps = ReplicasOf(dead);
   ASSERT_EQ(reps.size(), 1u);
   sim_.Crash(dead);
   sim_.Advance(1000);
