@@ -165,7 +165,6 @@ void Controller::SourcesThread() {
 
 void Controller::PlannerLoop(const std::atomic<bool>& stop) {
   executor::Executor executor(executor_config_, this);
-  executor.SetPauseCheck([this] { return State().paused; });
   std::string last_reason;
   auto next_compaction = std::chrono::steady_clock::now() + std::chrono::minutes(1);
   while (!stop.load()) {

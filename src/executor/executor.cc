@@ -26,9 +26,9 @@ bool Transient(const Status& s) {
 class Hooks : public StepHooks {
  public:
   Hooks(Journal* journal, uint64_t plan_id, uint32_t step, Seq cause,
-        const std::atomic<bool>* stop, const std::function<bool()>* paused, double max_keys_per_s)
+        const std::atomic<bool>* stop, double max_keys_per_s)
       : journal_(journal), plan_id_(plan_id), step_(step), cause_(cause), stop_(stop),
-        paused_(paused), max_keys_per_s_(max_keys_per_s),
+        max_keys_per_s_(max_keys_per_s),
         window_start_(std::chrono::steady_clock::now()) {}
 
   Status Progress(const std::vector<eventlog::SlotRange>& slots, uint64_t keys) override {
@@ -43,13 +43,14 @@ class Hooks : public StepHooks {
       auto want = std::chrono::duration<double>(window_keys_ / max_keys_per_s_);
       if (want > elapsed) std::this_thread::sleep_for(want - elapsed);
     }
+    // One look at the folded state answers both questions: aborted? paused (by an operator)?
     while (true) {
       if (stop_ && stop_->load()) return Status::Aborted("controller is stopping");
       auto state = journal_->State();
       if (state.plan && state.plan->plan.id == plan_id_ && state.plan->abort_requested) {
         return Status::Aborted("abort requested by an operator");
       }
-      if (!(*paused_) || !(*paused_)()) return Status::Ok();
+      if (!state.paused) return Status::Ok();
       std::this_thread::sleep_for(std::chrono::milliseconds(100));
     }
   }
@@ -60,7 +61,6 @@ class Hooks : public StepHooks {
   uint32_t step_;
   Seq cause_;
   const std::atomic<bool>* stop_;
-  const std::function<bool()>* paused_;
   double max_keys_per_s_;
   std::chrono::steady_clock::time_point window_start_;
   uint64_t window_keys_ = 0;
@@ -81,7 +81,7 @@ Status Executor::RunStepOnce(const PlanInFlight& plan, uint32_t index, AdminPool
     auto state = journal_->State();
     if (state.plan && state.plan->plan.id == plan.plan.id) done = state.plan->slots_done[index];
   }
-  Hooks hooks(journal_, plan.plan.id, index, started, stop, &paused_,
+  Hooks hooks(journal_, plan.plan.id, index, started, stop,
               config_.max_keys_per_second);
   StepRunner runner(pool, config_.step);
   RS_RETURN_IF_ERROR(runner.Run(step, done, &hooks));

@@ -49,8 +49,6 @@ class Executor {
   // SIGTERM: the plan is resumed on the next start).
   Status RunPlan(const std::atomic<bool>* stop);
 
-  // True while automation is paused; checked between batches.
-  void SetPauseCheck(std::function<bool()> paused) { paused_ = std::move(paused); }
 
  private:
   Status RunStep(const eventlog::PlanInFlight& plan, uint32_t index, const std::atomic<bool>* stop);
@@ -59,7 +57,6 @@ class Executor {
 
   ExecutorConfig config_;
   Journal* journal_;
-  std::function<bool()> paused_;
 };
 
 }  // namespace rs::executor
