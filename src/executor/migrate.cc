@@ -10,6 +10,7 @@
 #include <spdlog/spdlog.h>
 
 #include "executor/crash_point.h"
+#include "executor/slot_list.h"
 #include "executor/steps.h"
 #include "health/cluster_nodes_parser.h"
 
@@ -38,18 +39,10 @@ std::vector<uint16_t> Remaining(const std::vector<SlotRange>& want,
   return out;
 }
 
-std::vector<SlotRange> ToRanges(const std::vector<uint16_t>& slots) {
-  std::vector<SlotRange> out;
-  for (uint16_t s : slots) out.push_back({s, s});
-  return eventlog::NormalizeRanges(std::move(out));
-}
-
 std::vector<std::string> SetSlot(uint16_t slot, const char* state, const std::string& id) {
   return {"CLUSTER", "SETSLOT", std::to_string(slot), state, id};
 }
 
-std::string Host(const std::string& address) { return address.substr(0, address.rfind(':')); }
-std::string Port(const std::string& address) { return address.substr(address.rfind(':') + 1); }
 
 }  // namespace
 
@@ -113,7 +106,7 @@ Status StepRunner::Migrate(const Step& step, const std::vector<SlotRange>& done,
     std::sort(all.begin(), all.end());
     RS_RETURN_IF_ERROR(BroadcastOwner(source, dest, all));
     CRASH_POINT("migrate.before_progress");
-    RS_RETURN_IF_ERROR(hooks->Progress(ToRanges(chunk), keys));
+    RS_RETURN_IF_ERROR(hooks->Progress(CompressSlots(chunk), keys));
     CRASH_POINT("migrate.after_progress");
     RS_RETURN_IF_ERROR(hooks->Checkpoint(0));
   }
@@ -123,7 +116,7 @@ Status StepRunner::Migrate(const Step& step, const std::vector<SlotRange>& done,
 std::vector<std::string> StepRunner::MigrateCommand(const NodeRef& dest,
                                                     const std::vector<std::string>& keys,
                                                     bool replace) const {
-  std::vector<std::string> cmd = {"MIGRATE", Host(dest.address), Port(dest.address), "", "0",
+  std::vector<std::string> cmd = {"MIGRATE", HostOf(dest.address), PortOf(dest.address), "", "0",
                                   std::to_string(options_.migrate_timeout_ms)};
   if (replace) cmd.push_back("REPLACE");
   const auto& auth = pool_->options();
@@ -323,10 +316,7 @@ Status StepRunner::FixOpenSlots(const Step& step, StepHooks* hooks) {
   // An IMPORTING node that already holds keys of the slot is refused instead: those keys would
   // become unreachable, so that slot needs an operator (or the peer back).
   const NodeRef& node = step.target;
-  std::vector<uint16_t> slots;
-  for (const SlotRange& r : step.slots) {
-    for (uint32_t s = r.first; s <= r.last; ++s) slots.push_back(static_cast<uint16_t>(s));
-  }
+  const std::vector<uint16_t> slots = ExpandSlots(step.slots);
   RS_ASSIGN_OR_RETURN(Reply nodes_text, ExpectOk(pool_->Command(node.address, {"CLUSTER", "NODES"}),
                                                  fmt::format("CLUSTER NODES on {}", node.address)));
   RS_ASSIGN_OR_RETURN(auto nodes, health::ParseClusterNodes(nodes_text.str));

@@ -9,6 +9,7 @@
 #include <spdlog/spdlog.h>
 
 #include "executor/crash_point.h"
+#include "executor/slot_list.h"
 #include "health/cluster_nodes_parser.h"
 
 namespace rs::executor {
@@ -19,23 +20,6 @@ using eventlog::Step;
 using eventlog::StepKind;
 
 namespace {
-
-std::vector<uint16_t> Expand(const std::vector<SlotRange>& ranges) {
-  std::vector<uint16_t> out;
-  for (const SlotRange& r : ranges) {
-    for (uint32_t s = r.first; s <= r.last; ++s) out.push_back(static_cast<uint16_t>(s));
-  }
-  return out;
-}
-
-std::vector<SlotRange> Compress(const std::vector<uint16_t>& slots) {
-  std::vector<SlotRange> out;
-  for (uint16_t s : slots) out.push_back({s, s});
-  return eventlog::NormalizeRanges(std::move(out));
-}
-
-std::string HostOf(const std::string& address) { return address.substr(0, address.rfind(':')); }
-std::string PortOf(const std::string& address) { return address.substr(address.rfind(':') + 1); }
 
 Result<health::ClusterNodes> ClusterNodes(AdminPool* pool, const std::string& address) {
   RS_ASSIGN_OR_RETURN(Reply r, ExpectOk(pool->Command(address, {"CLUSTER", "NODES"}),
@@ -156,7 +140,7 @@ Status StepRunner::Meet(const Step& step) {
 Status StepRunner::AssignSlots(const Step& step) {
   RS_ASSIGN_OR_RETURN(auto owners, SlotOwners(pool_, step.target.address));
   std::vector<uint16_t> missing;
-  for (uint16_t s : Expand(step.slots)) {
+  for (uint16_t s : ExpandSlots(step.slots)) {
     if (owners[s] == step.target.id) continue;
     if (!owners[s].empty()) {
       return Status::FailedPrecondition(fmt::format(
@@ -166,7 +150,7 @@ Status StepRunner::AssignSlots(const Step& step) {
   }
   if (missing.empty()) return Status::Ok();
   std::vector<std::string> cmd = {"CLUSTER", "ADDSLOTSRANGE"};
-  for (const SlotRange& r : Compress(missing)) {
+  for (const SlotRange& r : CompressSlots(missing)) {
     cmd.push_back(std::to_string(r.first));
     cmd.push_back(std::to_string(r.last));
   }
@@ -296,10 +280,10 @@ Status StepRunner::VerifyOwnerFromPeers(const eventlog::Topology& topology,
     for (int s = 0; s < kSlotCount; ++s) {
       if ((*owners)[s] == down.master.id) slots.push_back(static_cast<uint16_t>(s));
     }
-    if (Compress(slots) != down.slots) {
+    if (CompressSlots(slots) != down.slots) {
       return Status::FailedPrecondition(fmt::format(
           "{} (unreachable) owns {} in the view of {}, the plan says {}", down.master.address,
-          eventlog::RangesToString(Compress(slots)), other.master.address,
+          eventlog::RangesToString(CompressSlots(slots)), other.master.address,
           eventlog::RangesToString(down.slots)));
     }
     return Status::Ok();
@@ -324,10 +308,10 @@ Status StepRunner::VerifyTopology(const Step& step) {
       for (int s = 0; s < eventlog::kSlotCount; ++s) {
         if (owners[s] == shard.master.id) mine.push_back(static_cast<uint16_t>(s));
       }
-      if (Compress(mine) != shard.slots) {
+      if (CompressSlots(mine) != shard.slots) {
         return Status::FailedPrecondition(
             fmt::format("{} owns {} in its own view, the plan says {}", shard.master.address,
-                        eventlog::RangesToString(Compress(mine)),
+                        eventlog::RangesToString(CompressSlots(mine)),
                         eventlog::RangesToString(shard.slots)));
       }
       RS_ASSIGN_OR_RETURN(auto nodes, ClusterNodes(pool_, shard.master.address));
