@@ -13,7 +13,13 @@ namespace {
 // byte must not hide the terminator (Redis would wait for more input instead).
 size_t FindByte(std::string_view buf, size_t from, char c) {
   if (from >= buf.size()) return std::string_view::npos;
-  const void* p = std::memchr(buf.data() + from, c, buf.size() - from);
+  // Length lines are short: a plain loop finds their CR before a memchr call would return.
+  const size_t near = std::min(buf.size(), from + 8);
+  for (size_t i = from; i < near; ++i) {
+    if (buf[i] == c) return i;
+  }
+  if (near == buf.size()) return std::string_view::npos;
+  const void* p = std::memchr(buf.data() + near, c, buf.size() - near);
   return p == nullptr ? std::string_view::npos : static_cast<const char*>(p) - buf.data();
 }
 
