@@ -17,6 +17,8 @@ struct ConnectReq {
   Backend* backend;  // nullptr once the backend gave up on this attempt
 };
 
+constexpr std::string_view kAskingCommand = "*1\r\n$6\r\nASKING\r\n";
+
 struct WriteReq {
   uv_write_t req;
   std::string data;
@@ -52,6 +54,11 @@ Backend::Backend(Worker* worker, std::string address)
 Backend::~Backend() { Close(); }
 
 void Backend::Send(Op&& op) {
+  std::string command = std::move(op.command);
+  Send(std::move(op), command);
+}
+
+void Backend::Send(Op&& op, std::string_view command) {
   if (state_ == State::kDisconnected) {
     if (worker_->now_ms() < down_until_ms_) {
       worker_->FailOp(op, "ERR proxy: backend " + address_ + " is unavailable (" + last_error_ +
@@ -69,17 +76,21 @@ void Backend::Send(Op&& op) {
   if (op.client) ++op.client->inflight;
   if (op.asking) {
     Op asking;
-    resp::AppendCommand(&asking.command, {"ASKING"});
     asking.queued_ms = op.queued_ms;
-    ops_.push_back(std::move(asking));
-    ++unwritten_;
+    Append(std::move(asking), kAskingCommand);
   }
-  ops_.push_back(std::move(op));
-  ++unwritten_;
+  Append(std::move(op), command);
   if (!dirty_ && state_ == State::kConnected) {
     dirty_ = true;
     worker_->MarkDirty(this);
   }
+}
+
+void Backend::Append(Op&& op, std::string_view command) {
+  sendlog_.Append(command);
+  op.len = static_cast<uint32_t>(command.size());
+  ops_.push_back(std::move(op));
+  ++unwritten_;
 }
 
 void Backend::Connect() {
@@ -113,16 +124,16 @@ void Backend::Connect() {
   state_ = State::kConnecting;
   const ProxyConfig& cfg = worker_->config();
   if (!cfg.backend_password.empty()) {
-    // AUTH goes before anything queued; nothing has been written yet while connecting.
-    Op auth;
+    // AUTH goes first: a connect starts from an empty queue (Close emptied it).
+    std::string command;
     if (cfg.backend_user.empty()) {
-      resp::AppendCommand(&auth.command, {"AUTH", cfg.backend_password});
+      resp::AppendCommand(&command, {"AUTH", cfg.backend_password});
     } else {
-      resp::AppendCommand(&auth.command, {"AUTH", cfg.backend_user, cfg.backend_password});
+      resp::AppendCommand(&command, {"AUTH", cfg.backend_user, cfg.backend_password});
     }
+    Op auth;
     auth.queued_ms = worker_->now_ms();
-    ops_.push_front(std::move(auth));
-    ++unwritten_;
+    Append(std::move(auth), command);
   }
 }
 
@@ -146,53 +157,27 @@ void Backend::Flush() {
   dirty_ = false;
   if (state_ != State::kConnected || unwritten_ == 0) return;
   uint64_t now = worker_->batch_ns();
-  // Gather the unwritten tail as iovecs and try one writev; what the kernel does not take is
-  // copied into a uv_write request (which also keeps later writes in order).
-  size_t first = ops_.size() - unwritten_;
-  std::vector<uv_buf_t>& bufs = iov_;  // reused: no allocation per flush
-  bufs.clear();
-  size_t total = 0;
-  for (size_t i = first; i < ops_.size(); ++i) {
-    Op& op = ops_[i];
-    op.sent_ns = now;
-    bufs.push_back(uv_buf_init(op.command.data(), static_cast<unsigned>(op.command.size())));
-    total += op.command.size();
-  }
+  for (size_t i = ops_.size() - unwritten_; i < ops_.size(); ++i) ops_[i].sent_ns = now;
   unwritten_ = 0;
+  // One write of everything queued since the last flush; what the kernel does not take is copied
+  // into a uv_write request (which also keeps later writes in order: while it is pending,
+  // uv_try_write takes nothing).
+  std::string_view data = sendlog_.view().substr(written_);
+  written_ = sendlog_.size();
   auto* stream = reinterpret_cast<uv_stream_t*>(tcp_);
-  size_t done = 0;
-  // uv_try_write takes at most IOV_MAX buffers at a time.
-  size_t idx = 0;
-  while (idx < bufs.size()) {
-    size_t n = std::min<size_t>(bufs.size() - idx, 512);
-    int rc = uv_try_write(stream, &bufs[idx], static_cast<unsigned>(n));
-    if (rc < 0) {
-      if (rc != UV_EAGAIN) {
-        Fail(std::string("write: ") + uv_strerror(rc));
-        return;
-      }
-      break;
-    }
-    size_t wrote = static_cast<size_t>(rc);
-    done += wrote;
-    // Advance over fully written buffers; stop at a partial one.
-    while (idx < bufs.size() && wrote >= bufs[idx].len) {
-      wrote -= bufs[idx].len;
-      ++idx;
-    }
-    if (wrote > 0) {
-      bufs[idx].base += wrote;
-      bufs[idx].len -= wrote;
-      break;
-    }
+  uv_buf_t buf = uv_buf_init(const_cast<char*>(data.data()), static_cast<unsigned>(data.size()));
+  int rc = uv_try_write(stream, &buf, 1);
+  if (rc < 0 && rc != UV_EAGAIN) {
+    Fail(std::string("write: ") + uv_strerror(rc));
+    return;
   }
-  if (done == total) return;
+  size_t done = rc > 0 ? static_cast<size_t>(rc) : 0;
+  if (done == data.size()) return;
   auto* w = new WriteReq;
-  w->data.reserve(total - done);
-  for (size_t i = idx; i < bufs.size(); ++i) w->data.append(bufs[i].base, bufs[i].len);
+  w->data.assign(data.substr(done));
   uv_buf_t b = uv_buf_init(w->data.data(), static_cast<unsigned>(w->data.size()));
   w->req.data = this;
-  int rc = uv_write(&w->req, stream, &b, 1, [](uv_write_t* r, int status) {
+  rc = uv_write(&w->req, stream, &b, 1, [](uv_write_t* r, int status) {
     auto* wr = reinterpret_cast<WriteReq*>(r);
     delete wr;
     (void)status;  // a failed write also fails the read side, which fails the ops
@@ -240,10 +225,18 @@ void Backend::ConsumeReplies() {
     }
     Op op = std::move(ops_.front());
     ops_.pop_front();
+    std::string_view command = sendlog_.view().substr(0, op.len);
     ++replies_;
     if (op.sent_ns && now > op.sent_ns) latency_us_total_ += (now - op.sent_ns) / 1000;
     std::string_view reply = data.substr(0, len);
     bool is_error = info.type == resp::ReplyType::kError;
+    // A redirect or retry sends the request again and the slowlog shows it: only then does the op
+    // need its own copy of the bytes.
+    if (op.client != nullptr && (is_error || worker_->config().slowlog_usec > 0)) {
+      op.command.assign(command);
+    }
+    sendlog_.Consume(op.len);
+    written_ -= op.len;
     if (op.client == nullptr) {
       if (is_error) spdlog::warn("backend {}: {}", address_, info.line);
     } else {
@@ -252,7 +245,6 @@ void Backend::ConsumeReplies() {
     }
     rbuf_.Consume(len);
   }
-  rbuf_.ReleaseIfEmpty();
 }
 
 void Backend::CheckTimeouts(uint64_t now_ms) {
@@ -287,11 +279,15 @@ void Backend::Close() {
   scanner_.Reset();
   rbuf_.Consume(rbuf_.size());
   rbuf_.ReleaseIfEmpty();
-  std::deque<Op> failed;
+  sendlog_.Consume(sendlog_.size());
+  sendlog_.ReleaseIfEmpty();
+  written_ = 0;
+  Ring<Op> failed;
   failed.swap(ops_);
   unwritten_ = 0;
   std::string text = "ERR proxy: backend " + address_ + " failed: " + last_error_;
-  for (Op& op : failed) {
+  for (size_t i = 0; i < failed.size(); ++i) {
+    Op& op = failed[i];
     if (op.client == nullptr) continue;
     --op.client->inflight;
     worker_->FailOp(op, text);

@@ -1,17 +1,19 @@
 // One pipelined connection from a worker to one Redis node: a FIFO of operations, replies matched
 // in order, writes batched per loop turn, a deadline on the oldest request, rate-limited reconnect.
+// The request bytes of the queued operations live in one contiguous send log, in queue order: a
+// flush is one write, and a reply frees its request's bytes from the front.
 #pragma once
 
 #include <uv.h>
 
 #include <cstdint>
-#include <deque>
 #include <string>
-#include <vector>
+#include <string_view>
 
 #include "common/resp_scanner.h"
 #include "proxy/buffer.h"
 #include "proxy/request.h"
+#include "proxy/ring.h"
 
 namespace rs::proxy {
 
@@ -27,8 +29,11 @@ class Backend {
 
   const std::string& address() const { return address_; }
 
-  // Queues `op`; it is written at the end of this loop turn. When the node is known to be down
-  // (within the reconnect interval after a failure) the op fails at once with a clear error.
+  // Queues `op` with the request bytes `command` (copied into the send log); it is written at the
+  // end of this loop turn. When the node is known to be down (within the reconnect interval after
+  // a failure) the op fails at once with a clear error.
+  void Send(Op&& op, std::string_view command);
+  // The same with the bytes the op carries (retries and redirects).
   void Send(Op&& op);
   // Writes everything queued since the last flush (called once per loop turn).
   void Flush();
@@ -51,6 +56,7 @@ class Backend {
   void OnRead(ssize_t nread);
   void Fail(const std::string& why);
   void ConsumeReplies();
+  void Append(Op&& op, std::string_view command);
 
   static void AllocCb(uv_handle_t* h, size_t suggested, uv_buf_t* buf);
   static void ReadCb(uv_stream_t* s, ssize_t nread, const uv_buf_t* buf);
@@ -59,10 +65,11 @@ class Backend {
   std::string address_;
   State state_ = State::kDisconnected;
   uv_tcp_t* tcp_ = nullptr;  // heap: freed in its close callback, which may outlive a reconnect
-  std::deque<Op> ops_;       // sent or queued, oldest first
+  Ring<Op> ops_;             // sent or queued, oldest first
   size_t unwritten_ = 0;     // ops at the tail of ops_ not written yet
+  Buffer sendlog_;           // the request bytes of ops_, in order
+  size_t written_ = 0;       // bytes at the front of sendlog_ handed to the socket
   bool dirty_ = false;
-  std::vector<uv_buf_t> iov_;
   Buffer rbuf_;
   resp::ReplyScanner scanner_;
   uint64_t down_until_ms_ = 0;

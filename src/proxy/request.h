@@ -30,7 +30,10 @@ struct Op {
   uint8_t retries = 0;
   bool asking = false;     // send ASKING first (an ASK redirect for this request only)
   int slot = -1;           // the slot routed by, -1 for keyless
-  std::string command;     // the request bytes, kept for redirects and retries
+  // The request bytes while the op is outside a backend (a retry, a redirect, a slowlog entry);
+  // empty while it waits in a backend, whose send log holds its `len` bytes.
+  std::string command;
+  uint32_t len = 0;
   uint64_t queued_ms = 0;  // loop time when queued, for the backend timeout
   uint64_t sent_ns = 0;    // batch time when written, for latency
 };

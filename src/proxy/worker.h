@@ -77,8 +77,13 @@ class Worker {
   Backend* AnyMaster();
 
   void HandleRequest(Client* c, resp::Request& req);
+  // `command`: the request bytes (Dispatch without them sends the bytes the op carries).
+  void Dispatch(Op&& op, Backend* backend, std::string_view command);
   void Dispatch(Op&& op, Backend* backend);
-  void SendToSlot(Client* c, PendingReply* p, int slot, std::string&& command, int part);
+  void SendToSlot(Client* c, PendingReply* p, int slot, std::string_view command, int part);
+  // The request's bytes as a node reads them: the raw bytes, or inline commands re-encoded into
+  // `inline_scratch_`.
+  std::string_view RequestBytes(const resp::Request& req);
   void FanOut(Client* c, resp::Request& req, MergeKind kind);
   void SplitRequest(Client* c, resp::Request& req, const CommandInfo& info,
                     const std::vector<int>& keys);
@@ -122,6 +127,7 @@ class Worker {
   uint64_t batch_ns_ = 0;
   std::unique_ptr<char[]> read_buffer_;
   resp::Request scratch_;
+  std::string inline_scratch_;
   std::vector<int> keys_scratch_;
   WorkerStats stats_;
 };

@@ -109,13 +109,7 @@ void Worker::HandleRequest(Client* c, resp::Request& req) {
       }
       PendingReply* p = c->Push();
       if (config().slowlog_usec > 0) p->start_ns = batch_ns_;
-      std::string command;
-      if (req.is_inline) {
-        resp::AppendCommand(&command, std::span<const std::string_view>(req.args));
-      } else {
-        command.assign(req.raw);
-      }
-      SendToSlot(c, p, slot, std::move(command), -1);
+      SendToSlot(c, p, slot, RequestBytes(req), -1);
       return;
     }
     case CommandKind::kKeyless:
@@ -126,31 +120,37 @@ void Worker::HandleRequest(Client* c, resp::Request& req) {
   op.client = c;
   op.pending = c->Push();
   if (config().slowlog_usec > 0) op.pending->start_ns = batch_ns_;
-  if (req.is_inline) {
-    resp::AppendCommand(&op.command, std::span<const std::string_view>(req.args));
-  } else {
-    op.command.assign(req.raw);
-  }
-  Dispatch(std::move(op), AnyMaster());
+  Dispatch(std::move(op), AnyMaster(), RequestBytes(req));
 }
 
-void Worker::SendToSlot(Client* c, PendingReply* p, int slot, std::string&& command, int part) {
+std::string_view Worker::RequestBytes(const resp::Request& req) {
+  if (!req.is_inline) return req.raw;
+  inline_scratch_.clear();
+  resp::AppendCommand(&inline_scratch_, std::span<const std::string_view>(req.args));
+  return inline_scratch_;
+}
+
+void Worker::SendToSlot(Client* c, PendingReply* p, int slot, std::string_view command, int part) {
   Op op;
   op.client = c;
   op.pending = p;
   op.part = part;
   op.slot = slot;
-  op.command = std::move(command);
-  Dispatch(std::move(op), BackendForSlot(slot));
+  Dispatch(std::move(op), BackendForSlot(slot), command);
 }
 
-void Worker::Dispatch(Op&& op, Backend* backend) {
+void Worker::Dispatch(Op&& op, Backend* backend, std::string_view command) {
   if (backend == nullptr) {
     FailOp(op, table_ ? redis_errors::kClusterDownUnbound
                       : std::string_view("CLUSTERDOWN proxy: no topology known yet"));
     return;
   }
-  backend->Send(std::move(op));
+  backend->Send(std::move(op), command);
+}
+
+void Worker::Dispatch(Op&& op, Backend* backend) {
+  std::string command = std::move(op.command);
+  Dispatch(std::move(op), backend, command);
 }
 
 void Worker::FanOut(Client* c, resp::Request& req, MergeKind kind) {
@@ -161,20 +161,14 @@ void Worker::FanOut(Client* c, resp::Request& req, MergeKind kind) {
   PendingReply* p = c->Push();
   p->merger = std::make_unique<Merger>(kind, by_master_.size());
   if (kind == MergeKind::kInfo) p->merger->set_prefix(proxy_->InfoSection() + BackendReport());
-  std::string command;
-  if (req.is_inline) {
-    resp::AppendCommand(&command, std::span<const std::string_view>(req.args));
-  } else {
-    command.assign(req.raw);
-  }
+  std::string_view command = RequestBytes(req);
   std::vector<Backend*> targets = by_master_;
   for (size_t i = 0; i < targets.size(); ++i) {
     Op op;
     op.client = c;
     op.pending = p;
     op.part = static_cast<int32_t>(i);
-    op.command = command;
-    targets[i]->Send(std::move(op));
+    targets[i]->Send(std::move(op), command);
   }
 }
 
@@ -191,7 +185,7 @@ void Worker::SplitRequest(Client* c, resp::Request& req, const CommandInfo& info
     for (size_t i = 0; i < subs.size(); ++i) p->merger->outputs()[i] = std::move(subs[i].outputs);
   }
   for (size_t i = 0; i < subs.size(); ++i) {
-    SendToSlot(c, p, subs[i].slot, std::move(subs[i].command), static_cast<int>(i));
+    SendToSlot(c, p, subs[i].slot, subs[i].command, static_cast<int>(i));
   }
 }
 
