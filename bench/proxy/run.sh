@@ -2,16 +2,21 @@
 # redis-proxy side by side with direct Redis, on a local 3-master cluster (loopback, free ports).
 # Prints `name: value unit` lines:
 #   proxy_get_rps / direct_get_rps / proxy_get_ratio (same for set): redis-benchmark -t get,set
-#     -P 16 -c 50 -n $BENCH_N through the proxy (1 thread) and against the master owning the key;
-#   proxy_p50_overhead: -c 1 p50 latency of GET, proxy minus direct;
+#     -P 16 -c 50 -n $BENCH_N through the proxy (1 thread) and against the master owning the key,
+#     alternating, $BENCH_ROUNDS rounds each; the medians and the ratio of the medians (this
+#     machine is shared and noisy: single runs of the direct baseline vary by 30%);
+#   proxy_p50_overhead: -c 1 p50 latency of GET, proxy minus direct (medians of the rounds);
+#   proxy_busy_poll_p50_overhead: the same with a proxy started with --busy-poll-usec 100;
 #   proxy_mget10_rps / proxy_mget100_rps: MGET of 10 and 100 keys spread over the 3 masters;
 #   proxy_rss_per_idle_client: RSS growth of the proxy per idle client connection (10,000).
 # Everything started here is stopped by pid on exit.
-#   BUILD_DIR (default build), BENCH_N (default 2000000), BENCH_IDLE_CLIENTS (default 10000)
+#   BUILD_DIR (default build), BENCH_N (default 2000000), BENCH_ROUNDS (default 3),
+#   BENCH_IDLE_CLIENTS (default 10000)
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 BUILD_DIR=${BUILD_DIR:-build}
 N=${BENCH_N:-2000000}
+ROUNDS=${BENCH_ROUNDS:-3}
 IDLE=${BENCH_IDLE_CLIENTS:-10000}
 PROXY_BIN="$BUILD_DIR/bin/redis-proxy"
 
@@ -68,12 +73,18 @@ for _ in $(seq 200); do
 done
 
 PROXY_PORT=$(free_port)
+BUSY_PORT=$(free_port)
 ulimit -n $((IDLE + 2048)) 2>/dev/null || ulimit -n "$(ulimit -Hn)"
 "$PROXY_BIN" --listen "127.0.0.1:$PROXY_PORT" --threads 1 --seeds "127.0.0.1:${PORTS[0]}" \
   --max-clients $((IDLE + 1000)) --log-level warn >"$WORK/proxy.log" 2>&1 &
 PROXY_PID=$!
 PIDS+=($PROXY_PID)
-for _ in $(seq 100); do redis-cli -p "$PROXY_PORT" get probe >/dev/null 2>&1 && break; sleep 0.05; done
+"$PROXY_BIN" --listen "127.0.0.1:$BUSY_PORT" --threads 1 --seeds "127.0.0.1:${PORTS[0]}" \
+  --busy-poll-usec 100 --log-level warn >"$WORK/proxy-busy.log" 2>&1 &
+PIDS+=($!)
+for port in "$PROXY_PORT" "$BUSY_PORT"; do
+  for _ in $(seq 100); do redis-cli -p "$port" get probe >/dev/null 2>&1 && break; sleep 0.05; done
+done
 
 # The master owning redis-benchmark's key (it uses "key:__rand_int__" without -r).
 DIRECT_PORT=""
@@ -92,20 +103,38 @@ p50() {  # p50 PORT: GET p50 latency in microseconds with one client, no pipelin
     awk -F'p50=' '/requests per second/ {split($2, a, " "); print a[1] * 1000}' | tail -1
 }
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN {printf "%.2f", (b > 0 ? a / b : 0)}'; }
+median() { printf '%s\n' "$@" | sort -g | awk '{v[NR] = $1} END {print v[int((NR + 1) / 2)]}'; }
 
 for t in set get; do
-  direct=$(rps "$DIRECT_PORT" "$t" -P 16 -c 50 -n "$N")
-  proxy=$(rps "$PROXY_PORT" "$t" -P 16 -c 50 -n "$N")
-  echo "proxy_${t}_rps: ${proxy%.*} req/s"
-  echo "direct_${t}_rps: ${direct%.*} req/s"
-  echo "proxy_${t}_ratio: $(ratio "$proxy" "$direct")"
+  direct=()
+  proxy=()
+  for _ in $(seq "$ROUNDS"); do
+    direct+=("$(rps "$DIRECT_PORT" "$t" -P 16 -c 50 -n "$N")")
+    proxy+=("$(rps "$PROXY_PORT" "$t" -P 16 -c 50 -n "$N")")
+  done
+  d=$(median "${direct[@]}")
+  p=$(median "${proxy[@]}")
+  echo "proxy_${t}_rps: ${p%.*} req/s"
+  echo "direct_${t}_rps: ${d%.*} req/s"
+  echo "proxy_${t}_ratio: $(ratio "$p" "$d")"
 done
 
-direct_p50=$(p50 "$DIRECT_PORT")
-proxy_p50=$(p50 "$PROXY_PORT")
+direct=()
+proxy=()
+busy=()
+for _ in $(seq "$ROUNDS"); do
+  direct+=("$(p50 "$DIRECT_PORT")")
+  proxy+=("$(p50 "$PROXY_PORT")")
+  busy+=("$(p50 "$BUSY_PORT")")
+done
+direct_p50=$(median "${direct[@]}")
+proxy_p50=$(median "${proxy[@]}")
+busy_p50=$(median "${busy[@]}")
 echo "direct_p50: ${direct_p50%.*} us"
 echo "proxy_p50: ${proxy_p50%.*} us"
 echo "proxy_p50_overhead: $(awk -v a="$proxy_p50" -v b="$direct_p50" 'BEGIN {printf "%d", a - b}') us"
+echo "proxy_busy_poll_p50: ${busy_p50%.*} us"
+echo "proxy_busy_poll_p50_overhead: $(awk -v a="$busy_p50" -v b="$direct_p50" 'BEGIN {printf "%d", a - b}') us"
 
 for n in 10 100; do
   keys=()

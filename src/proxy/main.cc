@@ -67,6 +67,10 @@ int main(int argc, char** argv) {
   app.add_flag("--allow-admin-commands", cfg.allow_admin_commands,
                "allow FLUSHALL, KEYS, CONFIG SET, ... (refused by default)");
   app.add_option("--metrics-listen", cfg.metrics_listen, "host:port for Prometheus /metrics");
+  app.add_option("--busy-poll-usec", cfg.busy_poll_usec,
+                 "after input, poll without sleeping for this long: lower latency for more CPU "
+                 "(0: off)")
+      ->check(CLI::Range(0, 10'000'000));
   app.add_option("--slowlog-usec", cfg.slowlog_usec, "log requests slower than this (0: off)")
       ->capture_default_str();
   app.add_option("--log-level", log_level)->capture_default_str();

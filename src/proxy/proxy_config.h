@@ -27,6 +27,7 @@ struct ProxyConfig {
   bool allow_admin_commands = false;
   std::string metrics_listen;  // "host:port"; empty: none
   int64_t slowlog_usec = 0;    // 0: off
+  int busy_poll_usec = 0;      // poll without sleeping this long after the last input; 0: off
   int max_retries = 10;        // TRYAGAIN / CLUSTERDOWN retries
   int retry_backoff_ms = 20;
 };

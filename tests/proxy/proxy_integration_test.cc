@@ -5,11 +5,14 @@
 #include <gtest/gtest.h>
 
 #include <fstream>
+#include <optional>
+#include <sstream>
 #include <thread>
 
 #include "common/resp_scanner.h"
 #include "common/slot.h"
 #include "proxy_fixture.h"
+#include "support/free_port.h"
 #include "support/subprocess.h"
 #include "support/temp_dir.h"
 #include "support/test_status.h"
@@ -432,6 +435,68 @@ TEST_F(ProxyClusterTest, RedisBenchmarkQuickRunHasNoErrors) {
   RS_ASSERT_OK_AND_ASSIGN(RedisClient c, h_.Connect());
   RS_ASSERT_OK_AND_ASSIGN(Reply info, c.Command("INFO"));
   EXPECT_EQ(InfoField(info.str, "proxy_errors"), "0") << info.str.substr(0, 2000);
+}
+
+// CPU seconds (user + system) `pid` has used, from /proc/PID/stat.
+double CpuSeconds(pid_t pid) {
+  std::ifstream in("/proc/" + std::to_string(pid) + "/stat");
+  std::string stat((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  // Fields after the command name, which is in parentheses and may hold spaces.
+  std::istringstream rest(stat.substr(stat.rfind(')') + 2));
+  std::string field;
+  double ticks = 0;
+  for (int i = 3; i <= 15 && rest >> field; ++i) {
+    if (i == 14 || i == 15) ticks += std::stod(field);  // utime, stime
+  }
+  return ticks / static_cast<double>(sysconf(_SC_CLK_TCK));
+}
+
+// --busy-poll-usec: the worker polls without sleeping after input. Requests (pipelined, split,
+// redirected by nothing) are answered as without it, and once the traffic stops the proxy goes
+// back to sleeping in epoll instead of spinning.
+TEST_F(ProxyClusterTest, BusyPollingServesAndGoesQuietWhenIdle) {
+  RS_ASSERT_OK_AND_ASSIGN(TempDir dir, TempDir::Create("proxy-busy-poll"));
+  RS_ASSERT_OK_AND_ASSIGN(uint16_t port, FindFreePort("127.0.0.1", false));
+  RS_ASSERT_OK_AND_ASSIGN(
+      pid_t pid, Spawn({RS_PROXY_BINARY, "--listen", "127.0.0.1:" + std::to_string(port),
+                        "--seeds", h_.cluster().Addresses()[0], "--busy-poll-usec", "20000",
+                        "--log-level", "warn"},
+                       dir.path() / "proxy.log"));
+  std::optional<RedisClient> client;
+  for (int i = 0; i < 100 && !client; ++i) {
+    auto r = RedisClient::Connect("127.0.0.1", port, 2s);
+    if (r.ok() && r->CommandString("SET", "probe", "1").ok()) {
+      client.emplace(std::move(*r));
+    } else {
+      std::this_thread::sleep_for(50ms);
+    }
+  }
+  ASSERT_TRUE(client) << TailOfFile(dir.path() / "proxy.log", 20);
+  RedisClient& c = *client;
+  for (int round = 0; round < 20; ++round) {
+    for (int i = 0; i < 500; ++i) {
+      c.Append({"SET", "bp:" + std::to_string(i), std::to_string(round)});
+    }
+    for (int i = 0; i < 500; ++i) c.Append({"GET", "bp:" + std::to_string(i)});
+    for (int i = 0; i < 500; ++i) ASSERT_TRUE(c.GetReply().ok());
+    for (int i = 0; i < 500; ++i) {
+      RS_ASSERT_OK_AND_ASSIGN(Reply r, c.GetReply());
+      ASSERT_EQ(r.str, std::to_string(round)) << "bp:" << i;
+    }
+  }
+  RS_ASSERT_OK_AND_ASSIGN(Reply m, c.Command("MGET", "bp:1", "bp:2", "bp:499"));
+  ASSERT_EQ(m.elements.size(), 3u);
+  EXPECT_EQ(m.elements[2].str, "19");
+  // Idle: after the 20 ms window the worker blocks again; a spinning one would use ~1 s of CPU
+  // per second.
+  std::this_thread::sleep_for(200ms);
+  double before = CpuSeconds(pid);
+  std::this_thread::sleep_for(1s);
+  double used = CpuSeconds(pid) - before;
+  EXPECT_LT(used, 0.3) << "the proxy kept polling while idle";
+  RS_ASSERT_OK_AND_ASSIGN(int status, TerminateChild(pid, SIGTERM, 5s));
+  EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0)
+      << TailOfFile(dir.path() / "proxy.log", 20);
 }
 
 }  // namespace
