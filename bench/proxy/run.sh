@@ -8,7 +8,8 @@
 #   proxy_p50_overhead: -c 1 p50 latency of GET, proxy minus direct (medians of the rounds);
 #   proxy_busy_poll_p50_overhead: the same with a proxy started with --busy-poll-usec 100;
 #   proxy_mget10_rps / proxy_mget100_rps: MGET of 10 and 100 keys spread over the 3 masters;
-#   proxy_rss_per_idle_client: RSS growth of the proxy per idle client connection (10,000).
+#   proxy_rss_per_idle_client: RSS growth of the proxy per idle client connection (10,000);
+#   proxy_reshard_worst_batch: the worst pipelined batch while slots move (tests/proxy load test).
 # Everything started here is stopped by pid on exit.
 #   BUILD_DIR (default build), BENCH_N (default 2000000), BENCH_ROUNDS (default 3),
 #   BENCH_IDLE_CLIENTS (default 10000)
@@ -175,3 +176,12 @@ sleep 1.5  # one idle sweep releases the per-client queues
 after=$(rss)
 echo "proxy_idle_clients: $(redis-cli -p "$IDLE_PORT" info | awk -F: '/^proxy_connected_clients/ {print $2+0}') clients"
 echo "proxy_rss_per_idle_client: $(( (after - before) / IDLE )) bytes"
+
+# Live resharding under load (the test in tests/proxy/proxy_load_test.cc, with its 10 ms bound
+# on): the worst pipelined batch of 50 SET/GET pairs while 1000 slots move away and back.
+if cmake --build "$BUILD_DIR" -j "${JOBS:-2}" --target proxy_load_test >/dev/null 2>&1; then
+  line=$(RS_STRICT_LATENCY=1 "$BUILD_DIR/tests/proxy_load_test" \
+           --gtest_filter='ProxyLoadTest.LiveResharding*' 2>&1 | grep -m1 'worst batch' || true)
+  echo "proxy_reshard_worst_batch: $(sed -n 's/.*worst batch \([0-9]*\) us.*/\1/p' <<<"$line") us"
+  echo "proxy_reshard_batches_over_10ms: $(sed -n 's/.*, \([0-9]*\) batches over 10 ms.*/\1/p' <<<"$line")"
+fi
