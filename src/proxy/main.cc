@@ -7,9 +7,11 @@
 #include <CLI/CLI.hpp>
 #include <csignal>
 #include <cstdio>
+#include <cstdlib>
 
 #include "common/logging.h"
 #include "common/version.h"
+#include "discovery/lainlet_address.h"
 #include "proxy/proxy.h"
 
 namespace {
@@ -31,7 +33,7 @@ int main(int argc, char** argv) {
   CLI::App app{"redis-proxy: one Redis endpoint in front of a Redis Cluster"};
   app.set_version_flag("--version", rs::kVersion);
   rs::proxy::ProxyConfig cfg;
-  std::string seeds;
+  std::string seeds, discovery;
   std::string log_level = "info", log_format = "plain";
   app.add_option("--listen", cfg.listen, "host:port to accept clients on (port 0: any)")
       ->capture_default_str();
@@ -41,6 +43,14 @@ int main(int argc, char** argv) {
   app.add_option("--controller", cfg.controller,
                  "controller URL (http://host:port); long-polls GET /v1/topology");
   app.add_option("--seeds", seeds, "host:port,... of cluster nodes to learn CLUSTER SLOTS from");
+  app.add_option("--discovery", discovery,
+                 "lainlet[:host:port]: the redis proc's pods that lainlet lists are seeds too, "
+                 "followed as they change (lainlet's address defaults to LAINLET_ADDR, else "
+                 "lainlet.lain:9001)");
+  app.add_option("--appname", cfg.appname,
+                 "the lain app whose pods --discovery follows (default: LAIN_APPNAME)");
+  app.add_option("--redis-proc", cfg.redis_proc, "the proc of the Redis nodes in that app")
+      ->capture_default_str();
   app.add_option("--topology-wait", cfg.topology_wait_seconds, "long-poll wait, seconds")
       ->capture_default_str();
   app.add_option("--refresh-interval-ms", cfg.refresh_interval_ms,
@@ -89,8 +99,27 @@ int main(int argc, char** argv) {
     if (!one.empty()) cfg.seeds.emplace_back(one);
     rest = comma == std::string_view::npos ? std::string_view() : rest.substr(comma + 1);
   }
-  if (cfg.seeds.empty() && cfg.controller.empty()) {
-    std::fprintf(stderr, "redis-proxy: give --seeds and/or --controller\n");
+  if (!discovery.empty()) {
+    auto lainlet = rs::discovery::ParseLainletDiscovery(discovery);
+    if (!lainlet.ok()) {
+      std::fprintf(stderr, "redis-proxy: --discovery: %s\n", lainlet.status().ToString().c_str());
+      return 2;
+    }
+    cfg.lainlet_host = lainlet->host;
+    cfg.lainlet_port = lainlet->port;
+    if (cfg.appname.empty()) {
+      const char* env = std::getenv("LAIN_APPNAME");
+      if (env != nullptr) cfg.appname = env;
+    }
+    if (cfg.appname.empty() || cfg.redis_proc.empty()) {
+      std::fprintf(stderr,
+                   "redis-proxy: --discovery lainlet needs --appname (or LAIN_APPNAME) and a "
+                   "--redis-proc\n");
+      return 2;
+    }
+  }
+  if (cfg.seeds.empty() && cfg.controller.empty() && cfg.lainlet_host.empty()) {
+    std::fprintf(stderr, "redis-proxy: give --seeds, --discovery and/or --controller\n");
     return 2;
   }
   (void)RaiseFileLimit(cfg.max_clients);

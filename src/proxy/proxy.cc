@@ -67,6 +67,8 @@ Status Proxy::Start() {
                                           .count());
   // A client that goes away makes the next write to it raise SIGPIPE; the proxy handles EPIPE.
   signal(SIGPIPE, SIG_IGN);
+  // Before the workers, which read it for INFO; it fetches nothing until Start().
+  topology_ = std::make_unique<TopologySource>(this, config_);
   for (int i = 0; i < std::max(1, config_.threads); ++i) {
     auto w = std::make_unique<Worker>(this, i);
     Status s = w->Start(host_, port_);
@@ -81,7 +83,6 @@ Status Proxy::Start() {
     metrics_ = std::make_unique<MetricsServer>([this] { return MetricsText(); });
     RS_RETURN_IF_ERROR(metrics_->Start(config_.metrics_listen));
   }
-  topology_ = std::make_unique<TopologySource>(this, config_);
   topology_->Start();
   spdlog::info("redis-proxy listening on {}:{} with {} worker thread(s)", host_, port_,
                workers_.size());
@@ -131,6 +132,8 @@ std::string Proxy::InfoSection() const {
   out += fmt::format("topology_epoch:{}\r\ntopology_source:{}\r\ntopology_masters:{}\r\n",
                      table ? table->epoch : 0, table ? table->source : "none",
                      table ? table->masters.size() : 0);
+  out += fmt::format("topology_seeds:{}\r\n", config_.seeds.size());
+  if (topology_) out += topology_->DiscoveryInfo();
   const CommandTable& ct = CommandTable::Get();
   for (size_t i = 0; i < t.per_command.size(); ++i) {
     if (t.per_command[i] == 0) continue;

@@ -12,6 +12,12 @@ struct ProxyConfig {
   int threads = 1;
   std::string controller;           // "http://host:port"; empty: none
   std::vector<std::string> seeds;   // "host:port"
+  // --discovery lainlet: the pods of `redis_proc` in lainlet's procwatcher for `appname` are seeds
+  // too, followed as they change. Empty host: no discovery.
+  std::string lainlet_host;
+  uint16_t lainlet_port = 0;
+  std::string appname;
+  std::string redis_proc = "redis";
   int topology_wait_seconds = 30;   // the long-poll's wait
   int refresh_interval_ms = 10000;  // CLUSTER SLOTS refresh when following seeds
   int backend_timeout_ms = 2000;

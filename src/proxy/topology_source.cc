@@ -1,15 +1,26 @@
 #include "proxy/topology_source.h"
 
 #include <hiredis/hiredis.h>
+#include <fmt/format.h>
 #include <httplib.h>
 #include <spdlog/spdlog.h>
+#include <uv.h>
 
+#include <algorithm>
 #include <chrono>
 
 #include "common/address.h"
+#include "discovery/lainlet_source.h"
 #include "proxy/proxy.h"
 
 namespace rs::proxy {
+
+// The lainlet watch and the loop it runs on (its own thread; `stop` wakes the loop to close).
+struct LainletFollower {
+  uv_loop_t loop;
+  uv_async_t stop;
+  std::unique_ptr<discovery::LainletSource> source;
+};
 namespace {
 
 using Clock = std::chrono::steady_clock;
@@ -123,11 +134,33 @@ Result<RoutingTable> FetchClusterSlots(const std::vector<std::string>& addresses
 }
 
 TopologySource::TopologySource(Proxy* proxy, const ProxyConfig& config)
-    : proxy_(proxy), config_(config) {}
+    : proxy_(proxy), config_(config) {
+  if (!config_.lainlet_host.empty()) {
+    lainlet_ = std::make_unique<LainletFollower>();
+    uv_loop_init(&lainlet_->loop);
+    uv_async_init(&lainlet_->loop, &lainlet_->stop, [](uv_async_t* a) {
+      static_cast<LainletFollower*>(a->data)->source->Stop();
+      uv_close(reinterpret_cast<uv_handle_t*>(a), nullptr);
+    });
+    lainlet_->stop.data = lainlet_.get();
+    discovery::LainletOptions o;
+    o.host = config_.lainlet_host;
+    o.port = config_.lainlet_port;
+    o.appname = config_.appname;
+    o.proc_name = config_.redis_proc;
+    lainlet_->source = std::make_unique<discovery::LainletSource>(
+        &lainlet_->loop, std::move(o), [this](std::vector<eventlog::Member> members) {
+          std::vector<std::string> nodes;
+          for (auto& m : members) nodes.push_back(std::move(m.address));
+          OnDiscovered(std::move(nodes));
+        });
+  }
+}
 
 TopologySource::~TopologySource() { Stop(); }
 
 void TopologySource::Start() {
+  if (lainlet_) discovery_thread_ = std::thread([this] { RunDiscovery(); });
   if (!config_.controller.empty()) {
     http_ = std::make_unique<httplib::Client>(config_.controller);
     http_->set_connection_timeout(std::chrono::milliseconds(config_.connect_timeout_ms));
@@ -147,6 +180,57 @@ void TopologySource::Stop() {
   if (http_) http_->stop();
   if (controller_thread_.joinable()) controller_thread_.join();
   if (slots_thread_.joinable()) slots_thread_.join();
+  if (discovery_thread_.joinable()) {
+    uv_async_send(&lainlet_->stop);
+    discovery_thread_.join();
+  } else if (lainlet_) {  // Never started: close the loop here.
+    uv_close(reinterpret_cast<uv_handle_t*>(&lainlet_->stop), nullptr);
+    uv_run(&lainlet_->loop, UV_RUN_DEFAULT);
+    uv_loop_close(&lainlet_->loop);
+  }
+}
+
+void TopologySource::RunDiscovery() {
+  Status s = lainlet_->source->Start();
+  if (!s.ok()) spdlog::error("lainlet discovery: {}", s.ToString());
+  // Returns once Stop() closed the async handle and the source closed its own.
+  uv_run(&lainlet_->loop, UV_RUN_DEFAULT);
+  uv_loop_close(&lainlet_->loop);
+}
+
+void TopologySource::OnDiscovered(std::vector<std::string> nodes) {
+  std::sort(nodes.begin(), nodes.end());
+  std::lock_guard<std::mutex> lock(mu_);
+  ++discovery_snapshots_;
+  if (nodes.empty()) {
+    // lainlet answers [] for a while after its daily restart (lainlet-api.md 4.2): not a reason
+    // to forget where the cluster is.
+    if (!discovered_.empty()) {
+      spdlog::warn("lainlet lists no '{}' pods for {}; keeping the {} node(s) it listed before",
+                   config_.redis_proc, config_.appname, discovered_.size());
+    }
+    return;
+  }
+  if (nodes == discovered_) return;
+  spdlog::info("lainlet: {} '{}' node(s) for {}: {}", nodes.size(), config_.redis_proc,
+               config_.appname, fmt::join(nodes, ","));
+  discovered_ = std::move(nodes);
+  refresh_ = true;
+  cv_.notify_all();
+}
+
+std::vector<std::string> TopologySource::discovered_nodes() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return discovered_;
+}
+
+std::string TopologySource::DiscoveryInfo() const {
+  if (!lainlet_) return "";
+  std::lock_guard<std::mutex> lock(mu_);
+  return fmt::format(
+      "topology_discovery:{}\r\ntopology_discovered_nodes:{}\r\n"
+      "topology_discovery_snapshots:{}\r\n",
+      lainlet_->source->Describe(), discovered_.size(), discovery_snapshots_);
 }
 
 void TopologySource::RequestRefresh() {
@@ -232,7 +316,9 @@ void TopologySource::RunSlots() {
     last_fetch = Clock::now();
     // The controller's committed topology wins while it answers; MOVED patches cover the gaps.
     if (have_controller && controller_ok_) continue;
-    std::vector<std::string> ask = config_.seeds;
+    // What lainlet lists now first, then the fixed seeds, then the nodes of the last table.
+    std::vector<std::string> ask = discovered_nodes();
+    ask.insert(ask.end(), config_.seeds.begin(), config_.seeds.end());
     if (RoutingTablePtr t = proxy_->latest_table()) {
       for (const auto& m : t->masters) ask.push_back(m);
       for (const auto& reps : t->replicas) {

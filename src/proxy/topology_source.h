@@ -1,6 +1,7 @@
 // Where the routing table comes from: the controller's long-poll (GET /v1/topology?after=E&wait=S)
-// and/or CLUSTER SLOTS from reachable nodes (the seeds and the masters already known). With both,
-// the controller wins and CLUSTER SLOTS is the fallback while the controller is unreachable.
+// and/or CLUSTER SLOTS from reachable nodes (the nodes lainlet lists, the seeds and the nodes
+// already known). With both, the controller wins and CLUSTER SLOTS is the fallback while the
+// controller is unreachable.
 #pragma once
 
 #include <atomic>
@@ -23,13 +24,15 @@ class Client;
 namespace rs::proxy {
 
 class Proxy;
+struct LainletFollower;
 
 // Asks the nodes of `addresses`, in order, for CLUSTER SLOTS until one answers with a table.
 Result<RoutingTable> FetchClusterSlots(const std::vector<std::string>& addresses,
                                        const ProxyConfig& config);
 
-// Thread contract: Start/Stop from the owner's thread; RequestRefresh from any thread. Runs one
-// thread per source and publishes through Proxy::PublishTable.
+// Thread contract: Start/Stop from the owner's thread; the others from any thread. Runs one
+// thread per source (the lainlet watch on its own libuv loop) and publishes through
+// Proxy::PublishTable.
 class TopologySource {
  public:
   TopologySource(Proxy* proxy, const ProxyConfig& config);
@@ -41,22 +44,32 @@ class TopologySource {
   void RequestRefresh();
 
   bool controller_reachable() const { return controller_ok_; }
+  // The nodes lainlet listed last (an empty listing never replaces a non-empty one).
+  std::vector<std::string> discovered_nodes() const;
+  // INFO lines ("topology_discovery:...\r\n"...), empty without discovery.
+  std::string DiscoveryInfo() const;
 
  private:
   void RunController();
   void RunSlots();
+  void RunDiscovery();
+  void OnDiscovered(std::vector<std::string> nodes);
 
   Proxy* proxy_;
   const ProxyConfig& config_;
-  std::mutex mu_;
+  mutable std::mutex mu_;
   std::condition_variable cv_;
   bool stop_ = false;     // guarded by mu_
   bool refresh_ = false;  // guarded by mu_
+  std::vector<std::string> discovered_;  // guarded by mu_; sorted
+  uint64_t discovery_snapshots_ = 0;     // guarded by mu_
   std::atomic<bool> controller_ok_{false};
   std::atomic<uint64_t> controller_epoch_{0};
   std::unique_ptr<httplib::Client> http_;
   std::thread controller_thread_;
   std::thread slots_thread_;
+  std::unique_ptr<LainletFollower> lainlet_;
+  std::thread discovery_thread_;
 };
 
 }  // namespace rs::proxy

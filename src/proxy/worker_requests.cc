@@ -154,6 +154,13 @@ void Worker::Dispatch(Op&& op, Backend* backend) {
 }
 
 void Worker::FanOut(Client* c, resp::Request& req, MergeKind kind) {
+  if (by_master_.empty() && kind == MergeKind::kInfo) {
+    // No node to ask yet: the proxy's own section is what an operator needs most now.
+    std::string out;
+    resp::AppendBulk(&out, proxy_->InfoSection() + BackendReport());
+    Reply(c, out);
+    return;
+  }
   if (by_master_.empty()) {
     ReplyError(c, "CLUSTERDOWN proxy: no topology known yet");
     return;

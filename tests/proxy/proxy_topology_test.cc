@@ -1,5 +1,6 @@
 // Topology following: the controller's long-poll (served here by a tiny HTTP server built from the
-// real cluster's CLUSTER SLOTS), the seeds fallback, and ASK / MOVED during a live migration.
+// real cluster's CLUSTER SLOTS), the seeds fallback, the nodes lainlet lists (the fake lainlet),
+// and ASK / MOVED during a live migration.
 #include <httplib.h>
 
 #include <gtest/gtest.h>
@@ -8,8 +9,12 @@
 #include <mutex>
 #include <thread>
 
+#include "common/address.h"
 #include "common/slot.h"
 #include "proxy_fixture.h"
+#include "support/fake_lainlet.h"
+#include "support/subprocess.h"
+#include "support/temp_dir.h"
 #include "support/test_status.h"
 
 namespace rs::test {
@@ -164,6 +169,121 @@ TEST(ProxyTopologyFallbackTest, SeedsServeWhileTheControllerIsUnreachable) {
   RS_ASSERT_OK(c.CommandString("SET", "k", "v"));
   RS_ASSERT_OK_AND_ASSIGN(std::string v, c.CommandString("GET", "k"));
   EXPECT_EQ(v, "v");
+}
+
+// A procwatcher body: `addresses` as pods of the proc "redis", plus the controller's pod (another
+// proc, which the proxy must not take for a node) and a pod not inspected yet (no IP).
+std::string Procwatcher(const std::vector<std::string>& addresses) {
+  std::string pods;
+  for (size_t i = 0; i < addresses.size(); ++i) {
+    auto addr = Address::Parse(addresses[i]);
+    if (!pods.empty()) pods += ",";
+    pods += "{\"InstanceNo\":" + std::to_string(i + 1) + ",\"IP\":\"" + addr->host +
+            "\",\"Port\":" + std::to_string(addr->port) + ",\"ProcName\":\"redis\"}";
+  }
+  pods += ",{\"InstanceNo\":" + std::to_string(addresses.size() + 1) +
+          ",\"IP\":\"\",\"Port\":6379,\"ProcName\":\"redis\"}";
+  return "[{\"proc\":[{\"InstanceNo\":1,\"IP\":\"127.0.0.1\",\"Port\":1,"
+         "\"ProcName\":\"redis-ctl\"}]},{\"proc\":[" +
+         pods + "]}]";
+}
+
+// The value of `field` in the proxy's INFO, or "" when absent.
+std::string InfoField(RedisClient& c, const std::string& field) {
+  auto info = c.CommandString("INFO", "proxy");
+  if (!info.ok()) return "";
+  size_t at = info->find(field + ":");
+  if (at == std::string::npos) return "";
+  at += field.size() + 1;
+  return info->substr(at, info->find('\r', at) - at);
+}
+
+bool WaitFor(const std::function<bool()>& cond, std::chrono::milliseconds timeout) {
+  auto deadline = std::chrono::steady_clock::now() + timeout;
+  while (std::chrono::steady_clock::now() < deadline) {
+    if (cond()) return true;
+    std::this_thread::sleep_for(20ms);
+  }
+  return cond();
+}
+
+TEST(ProxyDiscoveryTest, FollowsTheNodesLainletLists) {
+  FakeLainlet lainlet;
+  lainlet.SetProcs("[]");  // lainlet right after its daily restart
+  RS_ASSERT_OK(lainlet.Start());
+  ProxyHarness h;
+  RS_ASSERT_OK(h.StartCluster(3, 2000));
+  proxy::ProxyConfig cfg;
+  cfg.listen = "127.0.0.1:0";
+  cfg.lainlet_host = "127.0.0.1";
+  cfg.lainlet_port = lainlet.port();
+  cfg.appname = "redis-service";
+  proxy::Proxy proxy(cfg);  // no seeds, no controller: lainlet is all it has
+  RS_ASSERT_OK(proxy.Start());
+  RS_ASSERT_OK_AND_ASSIGN(RedisClient c, RedisClient::Connect("127.0.0.1", proxy.port(), 5s));
+  ASSERT_TRUE(WaitFor([&] { return InfoField(c, "topology_discovery_snapshots") == "1"; }, 5s))
+      << InfoField(c, "topology_discovery_snapshots");
+  EXPECT_EQ(proxy.latest_table(), nullptr);
+  auto early = c.CommandString("GET", "k");
+  ASSERT_FALSE(early.ok());
+  EXPECT_NE(early.status().ToString().find("no topology known yet"), std::string::npos)
+      << early.status().ToString();
+  EXPECT_EQ(InfoField(c, "topology_discovery"),
+            "lainlet:http://127.0.0.1:" + std::to_string(lainlet.port()) +
+                "/v2/procwatcher?appname=redis-service");
+
+  // The pods appear: the change makes the proxy ask them at once, not at the 10 s refresh.
+  std::vector<std::string> nodes = h.cluster().Addresses();
+  lainlet.SetProcs(Procwatcher(nodes));
+  ASSERT_TRUE(WaitFor(
+      [&] {
+        auto t = proxy.latest_table();
+        return t && t->AssignedSlots() == kSlotCount && t->masters.size() == 3;
+      },
+      3s));
+  EXPECT_EQ(InfoField(c, "topology_discovered_nodes"), std::to_string(nodes.size()));
+  std::this_thread::sleep_for(50ms);  // the workers install the table
+  for (int i = 0; i < 200; ++i) {
+    RS_ASSERT_OK(c.CommandString("SET", "d:" + std::to_string(i), std::to_string(i)));
+  }
+  RS_ASSERT_OK_AND_ASSIGN(std::string v, c.CommandString("GET", "d:150"));
+  EXPECT_EQ(v, "150");
+
+  // lainlet restarts and answers [] for a while: the nodes it listed before stay.
+  lainlet.SetProcs("[]");
+  ASSERT_TRUE(WaitFor([&] { return InfoField(c, "topology_discovery_snapshots") == "3"; }, 5s))
+      << InfoField(c, "topology_discovery_snapshots");
+  EXPECT_EQ(InfoField(c, "topology_discovered_nodes"), std::to_string(nodes.size()));
+
+  // Only one node listed: that one is asked; the routing still covers every slot.
+  lainlet.SetProcs(Procwatcher({nodes[4]}));
+  ASSERT_TRUE(WaitFor([&] { return InfoField(c, "topology_discovered_nodes") == "1"; }, 5s));
+  RS_ASSERT_OK_AND_ASSIGN(v, c.CommandString("GET", "d:7"));
+  EXPECT_EQ(v, "7");
+  proxy.Stop();
+}
+
+TEST(ProxyDiscoveryTest, RefusesAnIncompleteDiscoveryFlag) {
+  RS_ASSERT_OK_AND_ASSIGN(TempDir dir, TempDir::Create("proxy-discovery-flags"));
+  struct Case {
+    std::vector<std::string> args;
+    std::string error;
+  };
+  const Case cases[] = {
+      {{"--discovery", "lainlet:127.0.0.1:1"}, "needs --appname"},
+      {{"--discovery", "consul:127.0.0.1:8500", "--appname", "a"}, "expected lainlet"},
+      {{"--discovery", "lainlet:https://127.0.0.1:9001", "--appname", "a"}, "lainlet address"},
+      {{"--discovery", "lainlet:127.0.0.1", "--appname", "a"}, "lainlet address"},
+  };
+  for (const Case& tc : cases) {
+    std::vector<std::string> argv = {"env", "-u", "LAIN_APPNAME", RS_PROXY_BINARY, "--listen",
+                                     "127.0.0.1:0"};
+    argv.insert(argv.end(), tc.args.begin(), tc.args.end());
+    RS_ASSERT_OK_AND_ASSIGN(int code, RunCommand(argv, dir.path() / "out.log", 10s));
+    std::string out = TailOfFile(dir.path() / "out.log", 5);
+    EXPECT_EQ(code, 2) << tc.args[1] << ": " << out;
+    EXPECT_NE(out.find(tc.error), std::string::npos) << tc.args[1] << ": " << out;
+  }
 }
 
 TEST(ProxyRedirectTest, FollowsAskDuringAMigrationAndMovedAfterIt) {
