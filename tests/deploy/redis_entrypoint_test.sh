@@ -6,7 +6,8 @@
 #
 # With redis-ctl, the rest of the lain deployment runs too: a fake lainlet lists the nodes,
 # ctl-entrypoint.sh starts the controller with lainlet discovery, and with redis-proxy as $3,
-# proxy-entrypoint.sh finds both through lainlet and serves keys on every slot.
+# proxy-entrypoint.sh's redis-proxy follows the controller and watches lainlet for the nodes, and
+# serves keys on every slot.
 #
 # Usage: redis_entrypoint_test.sh ENTRYPOINT [REDIS_CTL [REDIS_PROXY]]
 set -euo pipefail
@@ -228,12 +229,18 @@ if [ -n "$redis_proxy" ]; then
   proxy_port=$(free_port)
   env LAIN_APPNAME=redis-service LAIN_PROCNAME=portal-redis DEPLOYD_POD_INSTANCE_NO=0 \
     LAINLET_ADDR="$lainlet" REDIS_PROXY="$redis_proxy" REDIS_PROXY_LISTEN="127.0.0.1:$proxy_port" \
-    REDIS_CTL_PORT="$ctl_port" REDIS_PROXY_THREADS=1 \
+    REDIS_CTL_URL="http://127.0.0.1:$ctl_port" REDIS_PROXY_THREADS=1 \
     "$deploy_dir/proxy-entrypoint.sh" >"$tmp/proxy.log" 2>&1 &
   pids+=("$!")
   wait_for 100 redis-cli -p "$proxy_port" ping || fail "the portal's redis-proxy did not answer"
-  grep -q "controller http://127.0.0.1:$ctl_port" "$tmp/proxy.log" \
-    || fail "the portal did not find redis-ctl through lainlet: $(cat "$tmp/proxy.log")"
+  # proxy_info FIELD: the value in the portal's INFO proxy section.
+  proxy_info() { redis-cli -p "$proxy_port" info proxy | tr -d '\r' | sed -n "s/^$1://p"; }
+  portal_sees() { [ "$(proxy_info topology_discovered_nodes)" = "$1" ]; }
+  wait_for 100 portal_sees 6 \
+    || fail "the portal did not get the 6 nodes from lainlet: $(cat "$tmp/proxy.log")"
+  controller_followed() { [ "$(proxy_info topology_source)" = controller ]; }
+  wait_for 100 controller_followed \
+    || fail "the portal does not follow redis-ctl: $(proxy_info topology_source)"
   # Keys on many slots, so every master is reached through the proxy.
   # redis-cli exits 0 on error replies too, so the reply itself is compared.
   set_ok() { [ "$(redis-cli -p "$proxy_port" set "$1" "$2")" = OK ]; }
@@ -298,6 +305,7 @@ sys.exit(0 if ok else 1)' "$1" "$2" "${3:-}"
   fi
   wait_for 600 cluster_ok || fail "the nodes do not agree on the 8-node cluster"
   keys_ok || fail "keys lost or unreadable through the portal after the scale-out"
+  portal_sees 8 || fail "the portal's lainlet watch lists $(proxy_info topology_discovered_nodes) nodes, not 8"
   echo "scaled out: 4 masters, keys intact ($((SECONDS - started)) s)"
 
   # docs/operations.md's safe scale-in: the instance lain stops (the highest, 8) must be a
@@ -324,6 +332,7 @@ sys.exit(0 if ok else 1)' "$1" "$2" "${3:-}"
   fi
   wait_for 600 cluster_ok || fail "the seven remaining nodes do not agree after the scale-in"
   keys_ok || fail "keys lost or unreadable through the portal after the scale-in"
+  portal_sees 7 || fail "the portal's lainlet watch lists $(proxy_info topology_discovered_nodes) nodes, not 7"
   echo "scaled in: instance 8 forgotten, 7 nodes, keys intact ($((SECONDS - started)) s)"
 
 fi
