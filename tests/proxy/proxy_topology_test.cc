@@ -188,16 +188,6 @@ std::string Procwatcher(const std::vector<std::string>& addresses) {
          pods + "]}]";
 }
 
-// The value of `field` in the proxy's INFO, or "" when absent.
-std::string InfoField(RedisClient& c, const std::string& field) {
-  auto info = c.CommandString("INFO", "proxy");
-  if (!info.ok()) return "";
-  size_t at = info->find(field + ":");
-  if (at == std::string::npos) return "";
-  at += field.size() + 1;
-  return info->substr(at, info->find('\r', at) - at);
-}
-
 bool WaitFor(const std::function<bool()>& cond, std::chrono::milliseconds timeout) {
   auto deadline = std::chrono::steady_clock::now() + timeout;
   while (std::chrono::steady_clock::now() < deadline) {
@@ -221,14 +211,14 @@ TEST(ProxyDiscoveryTest, FollowsTheNodesLainletLists) {
   proxy::Proxy proxy(cfg);  // no seeds, no controller: lainlet is all it has
   RS_ASSERT_OK(proxy.Start());
   RS_ASSERT_OK_AND_ASSIGN(RedisClient c, RedisClient::Connect("127.0.0.1", proxy.port(), 5s));
-  ASSERT_TRUE(WaitFor([&] { return InfoField(c, "topology_discovery_snapshots") == "1"; }, 5s))
-      << InfoField(c, "topology_discovery_snapshots");
+  ASSERT_TRUE(WaitFor([&] { return Field(c, "topology_discovery_snapshots") == "1"; }, 5s))
+      << Field(c, "topology_discovery_snapshots");
   EXPECT_EQ(proxy.latest_table(), nullptr);
   auto early = c.CommandString("GET", "k");
   ASSERT_FALSE(early.ok());
   EXPECT_NE(early.status().ToString().find("no topology known yet"), std::string::npos)
       << early.status().ToString();
-  EXPECT_EQ(InfoField(c, "topology_discovery"),
+  EXPECT_EQ(Field(c, "topology_discovery"),
             "lainlet:http://127.0.0.1:" + std::to_string(lainlet.port()) +
                 "/v2/procwatcher?appname=redis-service");
 
@@ -241,7 +231,7 @@ TEST(ProxyDiscoveryTest, FollowsTheNodesLainletLists) {
         return t && t->AssignedSlots() == kSlotCount && t->masters.size() == 3;
       },
       3s));
-  EXPECT_EQ(InfoField(c, "topology_discovered_nodes"), std::to_string(nodes.size()));
+  EXPECT_EQ(Field(c, "topology_discovered_nodes"), std::to_string(nodes.size()));
   std::this_thread::sleep_for(50ms);  // the workers install the table
   for (int i = 0; i < 200; ++i) {
     RS_ASSERT_OK(c.CommandString("SET", "d:" + std::to_string(i), std::to_string(i)));
@@ -251,13 +241,13 @@ TEST(ProxyDiscoveryTest, FollowsTheNodesLainletLists) {
 
   // lainlet restarts and answers [] for a while: the nodes it listed before stay.
   lainlet.SetProcs("[]");
-  ASSERT_TRUE(WaitFor([&] { return InfoField(c, "topology_discovery_snapshots") == "3"; }, 5s))
-      << InfoField(c, "topology_discovery_snapshots");
-  EXPECT_EQ(InfoField(c, "topology_discovered_nodes"), std::to_string(nodes.size()));
+  ASSERT_TRUE(WaitFor([&] { return Field(c, "topology_discovery_snapshots") == "3"; }, 5s))
+      << Field(c, "topology_discovery_snapshots");
+  EXPECT_EQ(Field(c, "topology_discovered_nodes"), std::to_string(nodes.size()));
 
   // Only one node listed: that one is asked; the routing still covers every slot.
   lainlet.SetProcs(Procwatcher({nodes[4]}));
-  ASSERT_TRUE(WaitFor([&] { return InfoField(c, "topology_discovered_nodes") == "1"; }, 5s));
+  ASSERT_TRUE(WaitFor([&] { return Field(c, "topology_discovered_nodes") == "1"; }, 5s));
   RS_ASSERT_OK_AND_ASSIGN(v, c.CommandString("GET", "d:7"));
   EXPECT_EQ(v, "7");
   proxy.Stop();
