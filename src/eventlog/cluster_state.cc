@@ -93,6 +93,12 @@ struct Folder {
   void operator()(const ControllerStopped&) {}
   void operator()(const AlertRaised&) {}
 
+  void operator()(const DiscoveryStatusChanged& d) {
+    s.discovery_reachable = d.reachable;
+    s.discovery_reason = d.reason;
+    s.discovery_since_ms = e.time_ms;
+  }
+
   bool ValidStep(uint64_t plan_id, uint32_t step) const {
     return s.plan && s.plan->plan.id == plan_id && step < s.plan->plan.steps.size();
   }
@@ -128,10 +134,10 @@ ClusterState Apply(ClusterState state, const Event& event) {
 
 std::string_view EventKindName(const EventPayload& payload) {
   static constexpr std::string_view kNames[] = {
-      "membership",     "node-health",    "node-observed",      "operator-request",
-      "operator-rejected", "plan-proposed", "step-started",     "step-progress",
-      "step-completed", "step-failed",    "plan-finished",      "topology-committed",
-      "controller-started", "controller-stopped", "alert"};
+      "membership",         "node-health",        "node-observed", "operator-request",
+      "operator-rejected",  "plan-proposed",      "step-started",  "step-progress",
+      "step-completed",     "step-failed",        "plan-finished", "topology-committed",
+      "controller-started", "controller-stopped", "alert",         "discovery-status"};
   static_assert(std::size(kNames) == std::variant_size_v<EventPayload>);
   return kNames[payload.index()];
 }

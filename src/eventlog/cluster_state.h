@@ -46,6 +46,12 @@ struct ClusterState {
 
   bool paused = false;
 
+  // Whether discovery reaches its source (lainlet). True until a DiscoveryStatusChanged says
+  // otherwise; reason and since (event time, ms) are those of the last change.
+  bool discovery_reachable = true;
+  std::string discovery_reason;
+  int64_t discovery_since_ms = 0;
+
   uint64_t next_plan_id = 1;
   uint64_t next_request_id = 1;
 

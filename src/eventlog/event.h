@@ -115,12 +115,20 @@ struct AlertRaised {
   auto operator<=>(const AlertRaised&) const = default;
 };
 
+// Whether discovery can reach its source (lainlet), recorded on each change only.
+struct DiscoveryStatusChanged {
+  std::string source;  // The source's Describe(): "lainlet:http://...".
+  bool reachable = true;
+  std::string reason;  // Unreachable: the last failure ("connect ...: connection refused").
+  auto operator<=>(const DiscoveryStatusChanged&) const = default;
+};
+
 // Order is the variant index, NOT the persisted ordinal (see events.capnp). Append only.
 using EventPayload =
     std::variant<MembershipChanged, NodeHealthChanged, NodeObserved, OperatorRequested,
                  OperatorRejected, PlanProposed, StepStarted, StepProgress, StepCompleted,
                  StepFailed, PlanFinished, TopologyCommitted, ControllerStarted,
-                 ControllerStopped, AlertRaised>;
+                 ControllerStopped, AlertRaised, DiscoveryStatusChanged>;
 
 struct Event {
   Seq seq = 0;          // Assigned by EventLog::Append.
@@ -133,7 +141,8 @@ struct Event {
 
 // "membership", "node-health", "node-observed", "operator-request", "operator-rejected",
 // "plan-proposed", "step-started", "step-progress", "step-completed", "step-failed",
-// "plan-finished", "topology-committed", "controller-started", "controller-stopped", "alert".
+// "plan-finished", "topology-committed", "controller-started", "controller-stopped", "alert",
+// "discovery-status".
 std::string_view EventKindName(const EventPayload& payload);
 
 }  // namespace rs::eventlog

@@ -5,6 +5,10 @@
 #include <kj/exception.h>
 #include <kj/io.h>
 
+#include <iterator>
+#include <utility>
+#include <variant>
+
 #include <fmt/format.h>
 
 #include "eventlog/events.capnp.h"
@@ -15,8 +19,11 @@ namespace {
 namespace cs = capnp_schema;
 using Which = cs::Event::Payload::Which;
 
-// The variant index equals the persisted union tag for every kind known today; the tags are
+// The persisted union tag of each variant index. Tags 0-14 equal the index; tag 15 is the
+// retention tombstone (not an event), so kinds added after it are shifted by one. The tags are
 // fixed by events.capnp, so a reordering of either side fails here rather than on disk.
+constexpr uint16_t kTagOfIndex[] = {0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 16};
+static_assert(std::size(kTagOfIndex) == std::variant_size_v<EventPayload>);
 static_assert(static_cast<uint16_t>(Which::MEMBERSHIP_CHANGED) == 0);
 static_assert(static_cast<uint16_t>(Which::NODE_HEALTH_CHANGED) == 1);
 static_assert(static_cast<uint16_t>(Which::NODE_OBSERVED) == 2);
@@ -33,9 +40,11 @@ static_assert(static_cast<uint16_t>(Which::CONTROLLER_STARTED) == 12);
 static_assert(static_cast<uint16_t>(Which::CONTROLLER_STOPPED) == 13);
 static_assert(static_cast<uint16_t>(Which::ALERT_RAISED) == 14);
 static_assert(static_cast<uint16_t>(Which::COMPACTED) == 15);
-static_assert(std::variant_size_v<EventPayload> == 15);
+static_assert(static_cast<uint16_t>(Which::DISCOVERY_STATUS_CHANGED) == 16);
+static_assert(std::variant_size_v<EventPayload> == 16);
 
 constexpr uint16_t kCompactedTag = 15;
+constexpr uint16_t kMaxKnownTag = 16;
 
 kj::StringPtr Txt(const std::string& s) { return kj::StringPtr(s.c_str(), s.size()); }
 std::string Str(capnp::Text::Reader t) { return std::string(t.cStr(), t.size()); }
@@ -222,6 +231,12 @@ struct PayloadWriter {
     x.setKind(Txt(a.kind));
     x.setMessage(Txt(a.message));
     x.setDelivered(a.delivered);
+  }
+  void operator()(const DiscoveryStatusChanged& d) {
+    auto x = b.initDiscoveryStatusChanged();
+    x.setSource(Txt(d.source));
+    x.setReachable(d.reachable);
+    x.setReason(Txt(d.reason));
   }
 };
 
@@ -422,6 +437,11 @@ bool GetPayload(cs::Event::Payload::Reader p, DecodedEvent& out) {
       out.address = Str(x.getAddress());
       return true;
     }
+    case Which::DISCOVERY_STATUS_CHANGED: {
+      auto x = p.getDiscoveryStatusChanged();
+      v = DiscoveryStatusChanged{Str(x.getSource()), x.getReachable(), Str(x.getReason())};
+      return true;
+    }
   }
   return false;
 }
@@ -438,28 +458,26 @@ kj::ArrayPtr<const kj::byte> Bytes(std::string_view s) {
 
 }  // namespace
 
-uint16_t EventTag(const EventPayload& payload) { return static_cast<uint16_t>(payload.index()); }
+uint16_t EventTag(const EventPayload& payload) { return kTagOfIndex[payload.index()]; }
 
 std::string TagName(uint16_t tag) {
-  if (tag < std::variant_size_v<EventPayload>) {
-    static const auto kNames = [] {
-      std::vector<std::string> names;
-      EventPayload p;
-      // Build each alternative once to ask the model for its name.
-      [&]<size_t... I>(std::index_sequence<I...>) {
-        ((p.emplace<I>(), names.emplace_back(EventKindName(p))), ...);
-      }
-      (std::make_index_sequence<std::variant_size_v<EventPayload>>());
-      return names;
-    }();
-    return kNames[tag];
-  }
-  if (tag == kCompactedTag) return "compacted";
+  static const auto kNames = [] {
+    // Build each alternative once to ask the model for its name, stored at its tag.
+    std::vector<std::string> names(kMaxKnownTag + 1);
+    EventPayload p;
+    [&]<size_t... I>(std::index_sequence<I...>) {
+      ((p.emplace<I>(), names[kTagOfIndex[I]] = EventKindName(p)), ...);
+    }
+    (std::make_index_sequence<std::variant_size_v<EventPayload>>());
+    names[kCompactedTag] = "compacted";
+    return names;
+  }();
+  if (tag <= kMaxKnownTag) return kNames[tag];
   return fmt::format("unknown-{}", tag);
 }
 
 uint16_t TagForName(std::string_view name) {
-  for (uint16_t t = 0; t <= kCompactedTag; ++t) {
+  for (uint16_t t = 0; t <= kMaxKnownTag; ++t) {
     if (TagName(t) == name) return t;
   }
   return 0xffff;
@@ -564,6 +582,9 @@ std::string EncodeState(const ClusterState& s) {
   b.setPaused(s.paused);
   b.setNextPlanId(s.next_plan_id);
   b.setNextRequestId(s.next_request_id);
+  b.setDiscoveryReachable(s.discovery_reachable);
+  b.setDiscoveryReason(Txt(s.discovery_reason));
+  b.setDiscoverySinceMs(s.discovery_since_ms);
   return Pack(msg);
 }
 
@@ -604,6 +625,9 @@ Result<ClusterState> DecodeState(std::string_view bytes) {
     s.paused = r.getPaused();
     s.next_plan_id = r.getNextPlanId();
     s.next_request_id = r.getNextRequestId();
+    s.discovery_reachable = r.getDiscoveryReachable();
+    s.discovery_reason = Str(r.getDiscoveryReason());
+    s.discovery_since_ms = r.getDiscoverySinceMs();
   });
   KJ_IF_MAYBE (e, ex) {
     return Status::Corruption(fmt::format("undecodable snapshot ({} bytes): {}", bytes.size(),

@@ -171,6 +171,10 @@ struct Describer {
     return fmt::format("{} {}: {}{}", a.kind, a.subject, a.message,
                        a.delivered ? "" : " (not delivered)");
   }
+  std::string operator()(const DiscoveryStatusChanged& d) const {
+    return fmt::format("{} {}{}{}", d.source, d.reachable ? "reachable" : "UNREACHABLE",
+                       d.reason.empty() ? "" : ": ", d.reason);
+  }
 };
 
 struct Jsoner {
@@ -222,6 +226,9 @@ struct Jsoner {
                 {"kind", a.kind},
                 {"message", a.message},
                 {"delivered", a.delivered}};
+  }
+  json operator()(const DiscoveryStatusChanged& d) const {
+    return json{{"source", d.source}, {"reachable", d.reachable}, {"reason", d.reason}};
   }
 };
 
@@ -364,6 +371,13 @@ json EventToJson(const DecodedEvent& d) {
   return j;
 }
 
+json DiscoveryJson(const ClusterState& s) {
+  return json{{"reachable", s.discovery_reachable},
+              {"reason", s.discovery_reason},
+              {"since", s.discovery_since_ms ? json(FormatTime(s.discovery_since_ms)) : json()},
+              {"since_ms", s.discovery_since_ms}};
+}
+
 json StateToJson(const ClusterState& s) {
   json members = json::array();
   for (const auto& [addr, m] : s.members) {
@@ -410,7 +424,8 @@ json StateToJson(const ClusterState& s) {
               {"plan", plan},
               {"plan_history", history},
               {"pending_requests", pending},
-              {"paused", s.paused}};
+              {"paused", s.paused},
+              {"discovery", DiscoveryJson(s)}};
 }
 
 void Table::Print(std::FILE* out, bool aligned) const {

@@ -21,6 +21,8 @@ std::string KindName(const eventlog::DecodedEvent& d);
 
 nlohmann::json EventToJson(const eventlog::DecodedEvent& d);
 nlohmann::json StateToJson(const eventlog::ClusterState& s);
+// {"reachable", "reason", "since" (RFC 3339, null before any change), "since_ms"}.
+nlohmann::json DiscoveryJson(const eventlog::ClusterState& s);
 
 std::string_view HealthName(eventlog::Health h);
 std::string_view ReasonName(eventlog::HealthReason r);

@@ -141,6 +141,7 @@ struct Event {
     # Written by retention in place of a compacted health/observation event, so the sequence
     # stays contiguous. The fold skips it.
     compacted @19 :Compacted;
+    discoveryStatusChanged @20 :DiscoveryStatusChanged;
   }
 
   struct MembershipChanged {
@@ -200,6 +201,11 @@ struct Event {
     kind @0 :UInt16;       # The union ordinal of the event that was compacted.
     address @1 :Text;
   }
+  struct DiscoveryStatusChanged {
+    source @0 :Text;
+    reachable @1 :Bool;
+    reason @2 :Text;
+  }
 }
 
 # Snapshot of ClusterState (column family `snapshots`), same rules.
@@ -218,6 +224,10 @@ struct ClusterState {
   paused @11 :Bool;
   nextPlanId @12 :UInt64;
   nextRequestId @13 :UInt64;
+  # Snapshots written before discovery status existed read as reachable.
+  discoveryReachable @14 :Bool = true;
+  discoveryReason @15 :Text;
+  discoverySinceMs @16 :Int64;
 
   struct HealthEntry {
     address @0 :Text;

@@ -158,6 +158,22 @@ TEST_F(FoldTest, AStaleTopologyCommitDoesNotRollBack) {
   EXPECT_EQ(s_.topology.epoch, 10u);
 }
 
+TEST_F(FoldTest, DiscoveryIsReachableUntilToldOtherwiseAndKeepsTheLastReasonAndTime) {
+  EXPECT_TRUE(s_.discovery_reachable);
+  Fold(DiscoveryStatusChanged{"lainlet:x", false, "connect x: connection refused"});
+  EXPECT_FALSE(s_.discovery_reachable);
+  EXPECT_EQ(s_.discovery_reason, "connect x: connection refused");
+  EXPECT_EQ(s_.discovery_since_ms, 1001);
+  // Nothing else of the state moves: members stay as they were.
+  Fold(MembershipChanged{{Member{1, "a:1", "h1"}}, "lainlet:x"});
+  Fold(DiscoveryStatusChanged{"lainlet:x", true, "init on the watch"});
+  EXPECT_TRUE(s_.discovery_reachable);
+  EXPECT_EQ(s_.discovery_reason, "init on the watch");
+  EXPECT_EQ(s_.discovery_since_ms, 1003);
+  EXPECT_EQ(s_.members.size(), 1u);
+  EXPECT_EQ(s_.membership_seq, 2u);
+}
+
 TEST(FoldPropertyTest, FoldingTheSameEventsTwiceGivesByteIdenticalSnapshots) {
   for (uint64_t seed : {1, 2, 3}) {
     std::vector<Event> events = testing::EventGen(seed).Take(5000);

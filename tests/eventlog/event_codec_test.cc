@@ -1,8 +1,12 @@
 #include "eventlog/event_codec.h"
 
+#include <capnp/message.h>
+#include <capnp/serialize-packed.h>
 #include <gtest/gtest.h>
+#include <kj/io.h>
 
 #include "event_gen.h"
+#include "eventlog/events.capnp.h"
 #include "future_kind.h"
 
 namespace rs::eventlog {
@@ -18,7 +22,7 @@ TEST(EventCodecTest, EveryKindRoundTripsWithAllFieldsSet) {
     auto d = DecodeEvent(EncodeEvent(e));
     ASSERT_TRUE(d.ok()) << d.status().ToString();
     EXPECT_EQ(d->kind, RecordKind::kEvent) << EventKindName(e.payload);
-    EXPECT_EQ(d->tag, i);
+    EXPECT_EQ(d->tag, EventTag(e.payload));
     EXPECT_TRUE(d->event == e) << "kind " << EventKindName(e.payload) << " did not round-trip";
   }
 }
@@ -37,11 +41,66 @@ TEST(EventCodecTest, TagNamesMatchTheModelsKindNames) {
   for (size_t i = 0; i < std::variant_size_v<EventPayload>; ++i) {
     Event e = FullEvent(i);
     EXPECT_EQ(TagName(EventTag(e.payload)), EventKindName(e.payload));
-    EXPECT_EQ(TagForName(EventKindName(e.payload)), i);
+    EXPECT_EQ(TagForName(EventKindName(e.payload)), EventTag(e.payload));
   }
   EXPECT_EQ(TagName(15), "compacted");
+  EXPECT_EQ(TagForName("compacted"), 15);
   EXPECT_EQ(TagName(300), "unknown-300");
   EXPECT_EQ(TagForName("no-such-kind"), 0xffff);
+}
+
+// Tags are on disk: kinds before the retention tombstone (15) keep their variant index, later
+// ones come after it. A change here would misread every existing log.
+TEST(EventCodecTest, PersistedTagsNeverMove) {
+  for (size_t i = 0; i < 15; ++i) EXPECT_EQ(EventTag(FullEvent(i).payload), i);
+  EXPECT_EQ(EventTag(EventPayload(DiscoveryStatusChanged{})), 16);
+  EXPECT_EQ(TagName(16), "discovery-status");
+  EXPECT_EQ(TagName(17), "unknown-17");
+}
+
+TEST(EventCodecTest, DiscoveryStatusRoundTripsAndIsReadable) {
+  Event e;
+  e.seq = 9;
+  e.time_ms = 1'700'000'000'000;
+  e.source = "discovery";
+  e.payload = DiscoveryStatusChanged{"lainlet:http://127.0.0.1:9001/v2/procwatcher?appname=x",
+                                     false, "HTTP 500 boom"};
+  std::string bytes = EncodeEvent(e);
+  auto d = DecodeEvent(bytes);
+  ASSERT_TRUE(d.ok()) << d.status().ToString();
+  EXPECT_EQ(d->tag, 16);
+  EXPECT_TRUE(d->event == e);
+  // The bytes carry union ordinal 16 (what an older binary reports as "unknown-16").
+  ::capnp::ReaderOptions opts;
+  kj::ArrayInputStream in(
+      kj::arrayPtr(reinterpret_cast<const kj::byte*>(bytes.data()), bytes.size()));
+  ::capnp::PackedMessageReader msg(in, opts);
+  EXPECT_EQ(static_cast<uint16_t>(msg.getRoot<capnp_schema::Event>().getPayload().which()), 16);
+}
+
+TEST(EventCodecTest, SnapshotWithoutDiscoveryFieldsReadsAsReachable) {
+  // A snapshot as written before discovery status existed: only older fields set.
+  ::capnp::MallocMessageBuilder msg;
+  auto root = msg.initRoot<capnp_schema::ClusterState>();
+  root.setLastSeq(77);
+  root.setNextPlanId(3);
+  root.setNextRequestId(1);
+  kj::VectorOutputStream out;
+  ::capnp::writePackedMessage(out, msg);
+  auto arr = out.getArray();
+  auto s = DecodeState(std::string(reinterpret_cast<const char*>(arr.begin()), arr.size()));
+  ASSERT_TRUE(s.ok()) << s.status().ToString();
+  EXPECT_EQ(s->last_seq, 77u);
+  EXPECT_TRUE(s->discovery_reachable);
+  EXPECT_EQ(s->discovery_reason, "");
+
+  ClusterState down;
+  down.discovery_reachable = false;
+  down.discovery_reason = "connect 10.0.0.9:9001: connection refused";
+  down.discovery_since_ms = 1234;
+  auto back = DecodeState(EncodeState(down));
+  ASSERT_TRUE(back.ok());
+  EXPECT_TRUE(*back == down);
 }
 
 TEST(EventCodecTest, UnknownFutureKindDecodesAsUnknownWithItsHeader) {

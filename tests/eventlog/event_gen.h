@@ -1,5 +1,6 @@
 // Random but valid event sequences for randomized tests and the benchmark: membership, health,
-// observations, operator requests, plans with steps/progress/finish, topology commits.
+// observations, operator requests, plans with steps/progress/finish, topology commits, discovery
+// status.
 // Header-only so bench/eventlog can include it. Thread contract: one generator per thread.
 #pragma once
 
@@ -241,6 +242,11 @@ class EventGen {
       e.source = "controller";
       return ControllerStopped{Chance(50)};
     }
+    if (r < 95) {
+      e.source = "discovery";
+      return DiscoveryStatusChanged{"lainlet:http://lainlet.lain:9001", Chance(50),
+                                    "HTTP 500 lainlet is restarting"};
+    }
     e.source = "alerter";
     return AlertRaised{"node " + Address(RandomNode()), "node-down", "refused 3 times", Chance(50)};
   }
@@ -337,6 +343,10 @@ inline Event FullEvent(size_t index) {
       break;
     case 14:
       e.payload = AlertRaised{"node 10.0.0.1:6379", "node-down", "refused", true};
+      break;
+    case 15:
+      e.payload = DiscoveryStatusChanged{"lainlet:http://lainlet.lain:9001", false,
+                                         "connect 10.0.0.9:9001: connection refused"};
       break;
   }
   return e;

@@ -289,6 +289,50 @@ TEST_F(RedisSvcTest, AnEventOfAFutureKindIsShownAndSkippedNotFatal) {
   EXPECT_EQ(nlohmann::json::parse(r.out)["seq"], last_ + 1);
 }
 
+TEST_F(RedisSvcTest, DiscoveryStatusIsFilteredByKindDescribedAndReplayed) {
+  const std::string src = "lainlet:http://127.0.0.1:9001/v2/procwatcher?appname=redis-service";
+  {
+    auto store = StateStore::Open(dir(), StateStoreOptions{});
+    ASSERT_TRUE(store.ok()) << store.status().ToString();
+    for (bool reachable : {false, true}) {
+      Event e;
+      e.time_ms = testing::kDemoStartMs + 8'000'000 + (reachable ? 90'000 : 0);
+      e.source = "discovery";
+      e.payload = DiscoveryStatusChanged{
+          src, reachable,
+          reachable ? "init on the watch" : "connect 127.0.0.1:9001: connection refused"};
+      ASSERT_TRUE((*store)->Append(e, Durability::kSync).ok());
+    }
+    ASSERT_TRUE((*store)->Close().ok());
+  }
+  SvcRun r = RedisSvc({"log", "--data-dir", dir(), "--kind", "discovery-status"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  auto lines = Lines(r.out);
+  ASSERT_EQ(lines.size(), 2u) << r.out;
+  EXPECT_NE(lines[0].find("\tdiscovery-status\tdiscovery\t"), std::string::npos) << lines[0];
+  EXPECT_NE(lines[0].find(src + " UNREACHABLE: connect 127.0.0.1:9001: connection refused"),
+            std::string::npos)
+      << lines[0];
+  EXPECT_NE(lines[1].find(src + " reachable: init on the watch"), std::string::npos) << lines[1];
+
+  r = RedisSvc({"replay", "--data-dir", dir(), "--at", std::to_string(last_ + 1)});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.out.find("discovery UNREACHABLE since 2026-11-18T20:13:20.000Z: connect "
+                       "127.0.0.1:9001: connection refused"),
+            std::string::npos)
+      << r.out;
+  r = RedisSvc({"replay", "--data-dir", dir(), "--at", std::to_string(last_ + 2), "--json"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  auto j = nlohmann::json::parse(r.out);
+  EXPECT_EQ(j["discovery"]["reachable"], true);
+  EXPECT_EQ(j["discovery"]["reason"], "init on the watch");
+  r = RedisSvc({"stats", "--data-dir", dir(), "--json"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(nlohmann::json::parse(r.out)["by_kind"]["discovery-status"], 2);
+  r = RedisSvc({"verify", "--data-dir", dir()});
+  EXPECT_EQ(r.exit_code, 0) << r.out << r.err;
+}
+
 TEST(RedisSvcCliTest, HelpAndVersionWork) {
   SvcRun r = RedisSvc({"--version"});
   EXPECT_EQ(r.exit_code, 0);
