@@ -25,11 +25,20 @@ std::string Shorten(std::string_view s) {
 
 }  // namespace
 
-LainletSource::LainletSource(uv_loop_t* loop, LainletOptions options, SnapshotFn on_snapshot)
+LainletSource::LainletSource(uv_loop_t* loop, LainletOptions options, SnapshotFn on_snapshot,
+                             ReachabilityFn on_reachability)
     : loop_(loop),
       options_(std::move(options)),
       on_snapshot_(std::move(on_snapshot)),
-      rng_(std::random_device{}()) {
+      on_reachability_(std::move(on_reachability)),
+      rng_(std::random_device{}()),
+      reachable_(options_.reachable_at_start) {
+  if (options_.heartbeat_s > 0 && options_.unreachable_after_ms > 0) {
+    // Heartbeats are contact too: at least three per threshold, whole seconds (lainlet's unit).
+    int64_t per_threshold = options_.unreachable_after_ms / 3000;
+    options_.heartbeat_s = static_cast<int>(
+        std::max<int64_t>(1, std::min<int64_t>(options_.heartbeat_s, per_threshold)));
+  }
   if (options_.dead_after_ms <= 0) options_.dead_after_ms = 3000LL * options_.heartbeat_s;
 }
 
@@ -44,12 +53,20 @@ Status LainletSource::Start() {
   if (started_) return Status::FailedPrecondition("lainlet source already started");
   if (options_.appname.empty()) return Status::InvalidArgument("lainlet needs an appname");
   if (options_.heartbeat_s <= 0) return Status::InvalidArgument("lainlet heartbeat must be > 0");
-  for (uv_timer_t* t : {&reconnect_timer_, &dead_timer_, &resync_timer_}) {
+  if (options_.unreachable_after_ms <= 0) {
+    return Status::InvalidArgument("lainlet unreachable_after_ms must be > 0");
+  }
+  for (uv_timer_t* t : {&reconnect_timer_, &dead_timer_, &resync_timer_, &unreachable_timer_}) {
     uv_timer_init(loop_, t);
     t->data = this;
     ++open_handles_;
   }
   started_ = true;
+  // No contact at all from the start counts as well.
+  uv_timer_start(
+      &unreachable_timer_,
+      [](uv_timer_t* t) { static_cast<LainletSource*>(t->data)->OnUnreachable(); },
+      options_.unreachable_after_ms, 0);
   ConnectWatch();
   uv_timer_start(
       &resync_timer_, [](uv_timer_t* t) { static_cast<LainletSource*>(t->data)->Resync(); },
@@ -65,7 +82,7 @@ void LainletSource::Stop() {
     if (*r) (*r)->Cancel();
     *r = nullptr;
   }
-  for (uv_timer_t* t : {&reconnect_timer_, &dead_timer_, &resync_timer_}) {
+  for (uv_timer_t* t : {&reconnect_timer_, &dead_timer_, &resync_timer_, &unreachable_timer_}) {
     uv_close(reinterpret_cast<uv_handle_t*>(t),
              [](uv_handle_t* h) { --static_cast<LainletSource*>(h->data)->open_handles_; });
   }
@@ -114,11 +131,16 @@ void LainletSource::OnWatchBody(std::string_view bytes) {
   std::vector<SseEvent> events;
   Status s = sse_.Feed(bytes, &events);
   for (const SseEvent& e : events) {
-    if (e.event == "heartbeat") continue;
+    if (e.event == "heartbeat") {
+      GoodContact("heartbeat on the watch");
+      if (watch_ == nullptr) return;  // The callback stopped us.
+      continue;
+    }
     if (e.event == "error") {
       // Auth failures, missing appname, lainlet's own errors; lainlet closes the stream next.
       last_error_event_ = e.data;
       spdlog::error("lainlet {}: error event: {}", Describe(), Shorten(e.data));
+      Failure("error event: " + Shorten(e.data));
       continue;
     }
     if (e.event != "init" && e.event != "update" && e.event != "delete") continue;
@@ -132,6 +154,8 @@ void LainletSource::OnWatchBody(std::string_view bytes) {
       watch_ok_ = true;
       attempt_ = 0;
     }
+    GoodContact(e.event + " on the watch");
+    if (watch_ == nullptr) return;  // The callback stopped us.
     pods_ = std::move(*pods);
     have_pods_ = true;
     Deliver();
@@ -148,14 +172,17 @@ void LainletSource::OnWatchDone(Status status) {
   if (watch_status_ != 0 && watch_status_ != 200) {
     spdlog::error("lainlet {}: watch refused: {} {}", Describe(), watch_status_,
                   Shorten(watch_error_body_));
+    Failure(fmt::format("HTTP {} {}", watch_status_, Shorten(watch_error_body_)));
   } else if (!last_error_event_.empty()) {
     spdlog::error("lainlet {}: watch closed after error event: {}", Describe(),
                   Shorten(last_error_event_));
   } else if (!status.ok()) {
     spdlog::warn("lainlet {}: watch failed: {}", Describe(), status.ToString());
+    Failure(status.message());
   } else {
     // Normal for lainlet's daily restart (4.2).
     spdlog::warn("lainlet {}: watch closed by lainlet", Describe());
+    Failure("watch closed by lainlet");
   }
   ScheduleReconnect();
 }
@@ -163,6 +190,7 @@ void LainletSource::OnWatchDone(Status status) {
 void LainletSource::DropWatch(const std::string& why) {
   if (watch_ == nullptr) return;
   spdlog::warn("lainlet {}: dropping watch: {}", Describe(), why);
+  Failure(why);
   watch_->Cancel();
   watch_ = nullptr;
   watch_ok_ = false;
@@ -200,6 +228,7 @@ void LainletSource::Resync() {
   // A GET to a hung lainlet must not block every later resync.
   if (resync_ != nullptr && now - resync_started_ > options_.request_timeout_ms) {
     spdlog::warn("lainlet {}: periodic GET timed out", Describe());
+    Failure(fmt::format("periodic GET: no answer in {} ms", options_.request_timeout_ms));
     resync_->Cancel();
     resync_ = nullptr;
   }
@@ -219,18 +248,23 @@ void LainletSource::Resync() {
     resync_ = nullptr;
     if (!s.ok()) {
       spdlog::warn("lainlet {}: periodic GET failed: {}", Describe(), s.ToString());
+      Failure("periodic GET: " + s.message());
       return;
     }
     if (resync_status_ != 200) {
       spdlog::error("lainlet {}: periodic GET answered {} {}", Describe(), resync_status_,
                     Shorten(resync_body_));
+      Failure(fmt::format("periodic GET: HTTP {} {}", resync_status_, Shorten(resync_body_)));
       return;
     }
     auto pods = ParseProcwatcher(resync_body_);
     if (!pods.ok()) {
       spdlog::error("lainlet {}: periodic GET: {}", Describe(), pods.status().ToString());
+      Failure("periodic GET: " + pods.status().message());
       return;
     }
+    GoodContact("periodic GET answered 200");
+    if (stopped_) return;  // The callback stopped us.
     if (have_pods_ && SamePods(*pods, pods_)) return;
     // The watch missed an event, or went silent with heartbeats still flowing (4.8).
     spdlog::warn("lainlet {}: periodic GET differs from the watch; reconnecting the watch",
@@ -279,6 +313,32 @@ void LainletSource::FetchCoreinfo() {
   coreinfo_req_ = HttpRequest::Start(
       loop_, options_.host, options_.port,
       fmt::format("/v2/coreinfowatcher?appname={}", options_.appname), true, std::move(cb));
+}
+
+void LainletSource::GoodContact(std::string_view what) {
+  if (stopped_) return;
+  last_failure_.clear();
+  uv_timer_start(
+      &unreachable_timer_,
+      [](uv_timer_t* t) { static_cast<LainletSource*>(t->data)->OnUnreachable(); },
+      options_.unreachable_after_ms, 0);
+  if (reachable_) return;
+  reachable_ = true;
+  spdlog::warn("lainlet {}: reachable again ({})", Describe(), what);
+  if (on_reachability_) on_reachability_(true, std::string(what));
+}
+
+void LainletSource::Failure(std::string what) { last_failure_ = std::move(what); }
+
+void LainletSource::OnUnreachable() {
+  if (stopped_ || !reachable_) return;
+  reachable_ = false;
+  std::string reason = last_failure_.empty()
+                           ? fmt::format("no answer for {} ms", options_.unreachable_after_ms)
+                           : last_failure_;
+  spdlog::error("lainlet {}: unreachable: no good contact for {} ms; last failure: {}", Describe(),
+                options_.unreachable_after_ms, reason);
+  if (on_reachability_) on_reachability_(false, std::move(reason));
 }
 
 void LainletSource::Deliver() {

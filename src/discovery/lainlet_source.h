@@ -1,14 +1,17 @@
 // The lainlet discovery source: a `GET /v2/procwatcher?appname=<app>&watch=1&heartbeat=N` watch
 // on a raw libuv TCP stream, with dead-connection detection, reconnect with capped exponential
 // backoff and jitter, a periodic plain GET to catch dropped events, and optional host names from
-// /v2/coreinfowatcher. Delivers raw snapshots (the debounce decides what they mean).
+// /v2/coreinfowatcher. Delivers raw snapshots (the debounce decides what they mean), and tells
+// when lainlet becomes unreachable (no good contact for a while) or reachable again.
 // Thread contract: owned by its libuv loop thread.
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <random>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include <uv.h>
@@ -22,6 +25,11 @@ namespace rs::discovery {
 
 class HttpRequest;
 
+// Called on the loop thread on each change only: `reachable` false with the last failure since
+// the last good contact ("connect 10.0.0.1:9001: connection refused", "HTTP 500 ..."), true
+// with the contact that ended the outage ("init on the watch").
+using ReachabilityFn = std::function<void(bool reachable, std::string reason)>;
+
 struct LainletOptions {
   std::string host = "lainlet.lain";
   uint16_t port = 9001;
@@ -34,11 +42,19 @@ struct LainletOptions {
   int64_t backoff_min_ms = 500;
   int64_t backoff_max_ms = 30'000;
   bool coreinfo = false;  // Host names from /v2/coreinfowatcher for anti-affinity.
+  // No good contact for this long = unreachable. Good contact: an init, update, delete or
+  // heartbeat on a watch that answered 200, or a periodic GET answering 200 with a valid body
+  // (an empty list counts: lainlet is up). Heartbeats are asked for at least three times per
+  // threshold (at most once a second), so a healthy idle watch never looks unreachable.
+  int64_t unreachable_after_ms = 60'000;
+  // What the event log last said; false: the first good contact reports "reachable".
+  bool reachable_at_start = true;
 };
 
 class LainletSource {
  public:
-  LainletSource(uv_loop_t* loop, LainletOptions options, SnapshotFn on_snapshot);
+  LainletSource(uv_loop_t* loop, LainletOptions options, SnapshotFn on_snapshot,
+                ReachabilityFn on_reachability = nullptr);
   // Stop() must have been called and the loop run until its handles closed.
   ~LainletSource();
   LainletSource(const LainletSource&) = delete;
@@ -54,6 +70,8 @@ class LainletSource {
   int watch_attempts() const { return watch_attempts_; }
   int snapshots() const { return snapshots_; }
   bool watching() const { return watch_ != nullptr && watch_ok_; }
+  bool reachable() const { return reachable_; }
+  int heartbeat_s() const { return options_.heartbeat_s; }
 
  private:
   void ConnectWatch();
@@ -67,15 +85,21 @@ class LainletSource {
   void FetchCoreinfo();
   void Deliver();
   int64_t NextBackoff();
+  // Reachability: every good contact restarts the unreachable timer; failures only name why.
+  void GoodContact(std::string_view what);
+  void Failure(std::string what);
+  void OnUnreachable();
 
   uv_loop_t* loop_;
   LainletOptions options_;
   SnapshotFn on_snapshot_;
+  ReachabilityFn on_reachability_;
   std::mt19937_64 rng_;
 
   uv_timer_t reconnect_timer_;
   uv_timer_t dead_timer_;
   uv_timer_t resync_timer_;
+  uv_timer_t unreachable_timer_;
   int open_handles_ = 0;
   bool started_ = false;
   bool stopped_ = false;
@@ -100,6 +124,9 @@ class LainletSource {
   bool have_pods_ = false;
   std::vector<Pod> pods_;  // The watch's current state.
   std::map<uint32_t, PodHost> hosts_;
+
+  bool reachable_;
+  std::string last_failure_;  // Since the last good contact.
 
   int watch_attempts_ = 0;
   int snapshots_ = 0;

@@ -69,10 +69,15 @@ class LainletSourceTest : public ::testing::Test {
   }
 
   void StartSource(LainletOptions o) {
-    source_ = std::make_unique<LainletSource>(&loop_, o, [this](std::vector<Member> s) {
-      snapshots_.push_back(std::move(s));
-      if (membership_) membership_->OnSnapshot(snapshots_.back());
-    });
+    source_ = std::make_unique<LainletSource>(
+        &loop_, o,
+        [this](std::vector<Member> s) {
+          snapshots_.push_back(std::move(s));
+          if (membership_) membership_->OnSnapshot(snapshots_.back());
+        },
+        [this](bool reachable, std::string reason) {
+          reports_.push_back({reachable, std::move(reason), steady_clock::now()});
+        });
     ASSERT_TRUE(source_->Start().ok());
   }
 
@@ -103,6 +108,12 @@ class LainletSourceTest : public ::testing::Test {
   std::unique_ptr<Membership> membership_;
   std::vector<std::vector<Member>> snapshots_;
   std::vector<eventlog::EventPayload> events_;
+  struct Report {
+    bool reachable;
+    std::string reason;
+    steady_clock::time_point at;
+  };
+  std::vector<Report> reports_;  // Reachability changes, in order.
 };
 
 TEST_F(LainletSourceTest, InitUpdateAndDeleteEachReplaceTheWholeSet) {
@@ -252,6 +263,100 @@ TEST_F(LainletSourceTest, PeriodicGetRefusedWith400ChangesNothing) {
   EXPECT_EQ(snapshots_.size(), 1u);
   EXPECT_EQ(source_->watch_attempts(), 1);
   EXPECT_TRUE(source_->watching());
+}
+
+TEST_F(LainletSourceTest, RefusedConnectionsAreUnreachableAfterTheThresholdAndReportedOnce) {
+  fake_.SetProcs(Procs({1}));
+  LainletOptions o = Options();
+  o.unreachable_after_ms = 1500;
+  StartSource(o);
+  ASSERT_TRUE(RunUntil([&] { return LastIs(Want({1})); }));
+  fake_.Stop();  // Nothing listens: every reconnect is refused.
+  auto stopped = steady_clock::now();
+  ASSERT_TRUE(RunUntil([&] { return !reports_.empty(); }));
+  EXPECT_GE(reports_[0].at - stopped, milliseconds(500));  // The last heartbeat was < 1 s ago.
+  EXPECT_FALSE(reports_[0].reachable);
+  EXPECT_NE(reports_[0].reason.find("connection refused"), std::string::npos) << reports_[0].reason;
+  EXPECT_FALSE(source_->reachable());
+  RunFor(milliseconds(2000));  // Still down, and still reconnecting: no second report.
+  EXPECT_EQ(reports_.size(), 1u);
+  EXPECT_GE(source_->watch_attempts(), 4);
+
+  ASSERT_TRUE(fake_.Start().ok());  // The same port.
+  ASSERT_TRUE(RunUntil([&] { return reports_.size() >= 2; }));
+  EXPECT_TRUE(reports_[1].reachable);
+  EXPECT_EQ(reports_[1].reason, "init on the watch");
+  EXPECT_TRUE(source_->reachable());
+  RunFor(milliseconds(2000));  // Healthy and idle: heartbeats keep it reachable.
+  EXPECT_EQ(reports_.size(), 2u);
+  EXPECT_EQ(snapshots_.size(), 2u) << "an outage never becomes a snapshot";
+}
+
+TEST_F(LainletSourceTest, AnswersOf500AreUnreachableUntilLainletAnswersAgain) {
+  fake_.SetProcs(Procs({1}));
+  LainletOptions o = Options();
+  o.unreachable_after_ms = 1500;
+  o.resync_interval_ms = 200;  // The GETs fail as well: they must not count as contact.
+  StartSource(o);
+  ASSERT_TRUE(RunUntil([&] { return LastIs(Want({1})); }));
+  fake_.FailWith(500, "lainlet is restarting");
+  ASSERT_TRUE(RunUntil([&] { return !reports_.empty(); }));
+  EXPECT_FALSE(reports_[0].reachable);
+  EXPECT_NE(reports_[0].reason.find("HTTP 500 lainlet is restarting"), std::string::npos)
+      << reports_[0].reason;
+  RunFor(milliseconds(2000));  // Longer than the threshold: still one report.
+  EXPECT_EQ(reports_.size(), 1u);
+  EXPECT_GE(fake_.get_requests(), 5);
+  fake_.ClearFailure();
+  ASSERT_TRUE(RunUntil([&] { return reports_.size() >= 2; }));
+  EXPECT_TRUE(reports_[1].reachable);
+  RunFor(milliseconds(500));
+  EXPECT_EQ(reports_.size(), 2u);
+}
+
+TEST_F(LainletSourceTest, AnEmptyListIsContactNotAnOutage) {
+  fake_.SetProcs("[]");
+  LainletOptions o = Options();
+  o.unreachable_after_ms = 1500;
+  o.resync_interval_ms = 300;
+  StartSource(o);
+  ASSERT_TRUE(RunUntil([&] { return LastIs({}); }));
+  // No heartbeats: only the periodic GETs' empty answers (and the inits of renewed watches,
+  // every 3 s) are contact.
+  fake_.StallHeartbeats(true);
+  RunFor(milliseconds(4000));
+  EXPECT_TRUE(reports_.empty()) << reports_[0].reason;
+  EXPECT_TRUE(source_->reachable());
+  EXPECT_GE(fake_.get_requests(), 8);
+  // The same GETs refused: now there is no contact, and it shows.
+  fake_.RefuseWith("authorize failed, no permission");
+  ASSERT_TRUE(RunUntil([&] { return !reports_.empty(); }));
+  EXPECT_FALSE(reports_[0].reachable);
+  EXPECT_FALSE(reports_[0].reason.empty());
+}
+
+TEST_F(LainletSourceTest, AnOutageRecordedBeforeARestartEndsWithTheFirstContact) {
+  fake_.SetProcs(Procs({1}));
+  LainletOptions o = Options();
+  o.reachable_at_start = false;
+  StartSource(o);
+  ASSERT_TRUE(RunUntil([&] { return !reports_.empty(); }));
+  EXPECT_TRUE(reports_[0].reachable);
+  RunFor(milliseconds(300));
+  EXPECT_EQ(reports_.size(), 1u);
+}
+
+TEST_F(LainletSourceTest, HeartbeatsAreAskedForThreeTimesPerThreshold) {
+  LainletOptions o = Options();
+  o.heartbeat_s = 5;
+  o.unreachable_after_ms = 6000;
+  StartSource(o);
+  EXPECT_EQ(source_->heartbeat_s(), 2);
+  ASSERT_TRUE(RunUntil([&] { return !fake_.request_lines().empty(); }));
+  EXPECT_NE(fake_.request_lines()[0].find("&heartbeat=2 "), std::string::npos)
+      << fake_.request_lines()[0];
+  o.unreachable_after_ms = 60'000;  // The default leaves lainlet's usual 5 s alone.
+  EXPECT_EQ(LainletSource(&loop_, o, [](std::vector<Member>) {}).heartbeat_s(), 5);
 }
 
 class FileSourceTest : public LainletSourceTest {

@@ -46,6 +46,20 @@ std::string PlainResponse(int code, const std::string& reason, const std::string
          "\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n" + body;
 }
 
+std::string ReasonPhrase(int code) {
+  switch (code) {
+    case 403:
+      return "Forbidden";
+    case 500:
+      return "Internal Server Error";
+    case 502:
+      return "Bad Gateway";
+    case 503:
+      return "Service Unavailable";
+  }
+  return "Error";
+}
+
 }  // namespace
 
 FakeLainlet::FakeLainlet() {
@@ -151,6 +165,12 @@ void FakeLainlet::HandleRequest(Conn* c) {
       target.find('?') == std::string::npos ? "" : target.substr(target.find('?') + 1);
   if (!path.empty() && path.back() == '/') path.pop_back();  // martini's `\/?`.
   auto q = ParseQuery(query);
+  if (fail_status_ != 0) {
+    ++(GetBool(q, "watch") ? watch_requests_ : get_requests_);
+    SendAll(c, PlainResponse(fail_status_, ReasonPhrase(fail_status_), fail_body_));
+    CloseConn(c);
+    return;
+  }
   std::string route;
   if (path == "/v2/procwatcher") route = "procwatcher";
   if (path == "/v2/coreinfowatcher") route = "coreinfowatcher";
@@ -281,6 +301,21 @@ void FakeLainlet::RefuseWith(std::string text) {
 void FakeLainlet::ClearRefusal() {
   std::lock_guard<std::mutex> lock(mu_);
   refusal_.clear();
+}
+
+void FakeLainlet::FailWith(int status, std::string body) {
+  std::lock_guard<std::mutex> lock(mu_);
+  fail_status_ = status;
+  fail_body_ = std::move(body);
+  for (auto& c : conns_) {
+    if (c->watch) CloseConn(c.get());
+  }
+}
+
+void FakeLainlet::ClearFailure() {
+  std::lock_guard<std::mutex> lock(mu_);
+  fail_status_ = 0;
+  fail_body_.clear();
 }
 
 int FakeLainlet::open_watches() const {

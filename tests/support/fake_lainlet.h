@@ -2,7 +2,8 @@
 // for /v2/procwatcher and /v2/coreinfowatcher: raw hijacked event-stream headers with no length,
 // `id:`/`event:`/`data:` framing, init id 1, per-receiver ids from 2, heartbeats with id 0 every
 // `heartbeat` seconds, `error` events followed by a close, plain GETs with a Content-Length, 400
-// for Key() failures, 404 for unknown paths. Driven by the test.
+// for Key() failures, 404 for unknown paths, and on demand any error status for everything (a
+// broken lainlet or the proxy in front of it). Driven by the test.
 // Thread contract: the server runs on its own thread; every method may be called from any thread.
 #pragma once
 
@@ -53,6 +54,10 @@ class FakeLainlet {
   // Key() failure: GETs answer `400` with `text`, watches get `error` with `text` and a close.
   void RefuseWith(std::string text);
   void ClearRefusal();
+  // A broken lainlet: open watches are closed and every request (watch or GET) is answered
+  // `status` (e.g. 500) with `body`, then closed, until ClearFailure.
+  void FailWith(int status, std::string body);
+  void ClearFailure();
 
   int watch_requests() const { return watch_requests_; }
   int get_requests() const { return get_requests_; }
@@ -90,6 +95,8 @@ class FakeLainlet {
   std::map<std::string, std::string> data_;  // route → body.
   bool stalled_ = false;
   std::string refusal_;
+  int fail_status_ = 0;
+  std::string fail_body_;
   std::vector<std::string> request_lines_;
   std::atomic<int> watch_requests_ = 0;
   std::atomic<int> get_requests_ = 0;
