@@ -161,6 +161,15 @@ int RunStatus(const RemoteArgs& a) {
   std::printf("members:  %s (%s)\n", Str(c, "members").c_str(), health.c_str());
   std::printf("plan:     %s\n", c["plan"].is_null() ? "none" : Str(c, "plan").c_str());
   std::printf("requests: %s pending\n", Str(c, "pending_requests").c_str());
+  if (c.contains("discovery") && c["discovery"].is_object()) {
+    const json& d = c["discovery"];
+    if (d.value("reachable", true)) {
+      std::printf("discovery: reachable\n");
+    } else {
+      std::printf("discovery: UNREACHABLE since %s: %s\n", Str(d, "since").c_str(),
+                  Str(d, "reason").c_str());
+    }
+  }
   return 0;
 }
 

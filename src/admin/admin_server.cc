@@ -85,7 +85,8 @@ json ClusterJson(const eventlog::ClusterState& s) {
               {"health", by_health},
               {"hosts", std::vector<std::string>(hosts.begin(), hosts.end())},
               {"plan", s.plan ? json(s.plan->plan.id) : json(nullptr)},
-              {"pending_requests", s.pending_requests.size()}};
+              {"pending_requests", s.pending_requests.size()},
+              {"discovery", svc::DiscoveryJson(s)}};
 }
 
 json NodesJson(const eventlog::ClusterState& s, ControllerView* view) {

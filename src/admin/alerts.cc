@@ -2,6 +2,8 @@
 
 #include <httplib.h>
 
+#include <utility>
+
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 #include <nlohmann/json.hpp>
@@ -71,6 +73,15 @@ void Alerter::Observe(const eventlog::DecodedEvent& d, bool live) {
       Raise({fmt::format("plan {}", f->plan_id), "failover-done",
              fmt::format("plan {} completed a failover", f->plan_id), seq});
     }
+  } else if (const auto* ds = std::get_if<eventlog::DiscoveryStatusChanged>(&p)) {
+    if (!ds->reachable && live) {
+      lainlet_alerted_ = Raise({"lainlet", "lainlet-unreachable",
+                                fmt::format("{} is unreachable: {}", ds->source, ds->reason), seq});
+    } else if (ds->reachable && std::exchange(lainlet_alerted_, false) && live) {
+      // The recovery is only worth a message when the outage was announced.
+      Raise({"lainlet", "lainlet-reachable",
+             fmt::format("{} is reachable again ({})", ds->source, ds->reason), seq});
+    }
   } else if (const auto* t = std::get_if<eventlog::TopologyCommitted>(&p)) {
     epoch_ = t->topology.epoch;
     settled_since_ms_ = d.event.time_ms;
@@ -99,17 +110,18 @@ void Alerter::Observe(const eventlog::DecodedEvent& d, bool live) {
   }
 }
 
-void Alerter::Raise(Alert a) {
+bool Alerter::Raise(Alert a) {
   auto now = std::chrono::steady_clock::now();
   std::string key = a.subject + "|" + a.kind;
   auto it = last_sent_.find(key);
-  if (it != last_sent_.end() && now - it->second < cooldown_) return;
+  if (it != last_sent_.end() && now - it->second < cooldown_) return false;
   last_sent_[key] = now;
   {
     std::lock_guard lock(mu_);
     queue_.push_back(std::move(a));
   }
   cv_.notify_all();
+  return true;
 }
 
 void Alerter::SenderThread() {

@@ -1,8 +1,8 @@
 // Webhook alerts: derives triggers from events as the follower reads them (node down, failover
-// done, plan failed, uncovered slots), applies a cool-down per subject and per-node mutes, POSTs
-// a JSON body to --alert-webhook on its own thread, and records each alert as an AlertRaised
-// event (delivered or not). Mutes are AlertRaised events of kind "mute"/"unmute", so they
-// survive restarts.
+// done, plan failed, uncovered slots, lainlet unreachable and reachable again), applies a
+// cool-down per subject and kind and per-node mutes, POSTs a JSON body to --alert-webhook on its
+// own thread, and records each alert as an AlertRaised event (delivered or not). Mutes are
+// AlertRaised events of kind "mute"/"unmute", so they survive restarts.
 // Thread contract: Observe from the follower thread; the sender thread is internal.
 #pragma once
 
@@ -23,8 +23,9 @@
 namespace rs::admin {
 
 struct Alert {
-  std::string subject;  // "node 127.0.0.1:7000", "plan 12", "cluster".
-  std::string kind;     // node-down, failover-done, plan-failed, uncovered-slots, ...
+  std::string subject;  // "node 127.0.0.1:7000", "plan 12", "cluster", "lainlet".
+  std::string kind;     // node-down, failover-done, plan-failed, uncovered-slots,
+                        // lainlet-unreachable, lainlet-reachable.
   std::string message;
   eventlog::Seq cause = 0;
 };
@@ -45,7 +46,8 @@ class Alerter {
   bool Muted(const std::string& node) const;
 
  private:
-  void Raise(Alert a);
+  // False when the cool-down held it back.
+  bool Raise(Alert a);
   void SenderThread();
   bool Post(const Alert& a);
 
@@ -58,8 +60,9 @@ class Alerter {
   std::map<uint64_t, bool> plan_has_failover_;
   uint64_t epoch_ = 0;
   bool plan_running_ = false;
-  int64_t settled_since_ms_ = 0;  // Time of the last plan finish or topology commit.
+  int64_t settled_since_ms_ = 0;          // Time of the last plan finish or topology commit.
   std::set<std::string> uncovered_seen_;  // Nodes whose view last showed uncovered slots.
+  bool lainlet_alerted_ = false;          // An unreachable alert went out for the current outage.
 
   mutable std::mutex mu_;
   std::set<std::string> muted_;

@@ -109,6 +109,9 @@ std::string MetricsFollower::Render(const eventlog::ClusterState& state) const {
   out += fmt::format("redis_ctl_paused {}\n", state.paused ? 1 : 0);
   header("redis_ctl_plan_in_flight", "gauge", "1 while a plan runs.");
   out += fmt::format("redis_ctl_plan_in_flight {}\n", state.plan ? 1 : 0);
+  header("redis_ctl_discovery_reachable", "gauge",
+         "0 while discovery cannot reach its source (lainlet), else 1.");
+  out += fmt::format("redis_ctl_discovery_reachable {}\n", state.discovery_reachable ? 1 : 0);
   return out;
 }
 

@@ -63,6 +63,12 @@ int ParseConfig(int argc, char** argv, Config* c) {
   app.add_option("--mass-removal-grace-ms", c->mass_removal_grace_ms,
                  "The same for an empty snapshot or one dropping more than half of the members")
       ->capture_default_str();
+  app.add_option("--lainlet-unreachable-after-ms", c->lainlet_unreachable_after_ms,
+                 "How long lainlet may give no good answer (event, heartbeat or 200 GET) before "
+                 "it is recorded as unreachable and alerted on; heartbeats are asked for at "
+                 "least three times as often")
+      ->capture_default_str()
+      ->check(CLI::Range(int64_t{1500}, int64_t{24 * 3600 * 1000}));
   app.add_option("--failover-grace-ms", c->failover_grace_ms,
                  "How long a master must refuse connections before its replica is promoted")
       ->capture_default_str();

@@ -32,6 +32,7 @@ struct Config {
   int probe_timeout_ms = 1000;
   int64_t removal_grace_ms = 30'000;
   int64_t mass_removal_grace_ms = 120'000;
+  int64_t lainlet_unreachable_after_ms = 60'000;  // No good contact this long: an alert.
   uint64_t snapshot_every = 10'000;
   int64_t retain_health_hours = 24 * 7;  // 0: keep every health/observation event.
   uint32_t max_parallel_migrations = 4;

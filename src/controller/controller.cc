@@ -30,7 +30,10 @@ std::string ConfigHash(const Config& c) {
 }
 
 std::string_view SourceOf(const eventlog::EventPayload& p) {
-  if (std::holds_alternative<eventlog::MembershipChanged>(p)) return "discovery";
+  if (std::holds_alternative<eventlog::MembershipChanged>(p) ||
+      std::holds_alternative<eventlog::DiscoveryStatusChanged>(p)) {
+    return "discovery";
+  }
   if (std::holds_alternative<eventlog::NodeHealthChanged>(p) ||
       std::holds_alternative<eventlog::NodeObserved>(p)) {
     return "prober";
@@ -251,10 +254,11 @@ Status Controller::Run(const std::atomic<bool>& stop) {
   };
   auto record_sync = [this](eventlog::EventPayload p) {
     auto r = Record(std::move(p), 0, /*sync=*/true);
-    if (!r.ok()) spdlog::error("recording membership: {}", r.status().ToString());
+    if (!r.ok()) spdlog::error("recording discovery event: {}", r.status().ToString());
   };
-  RS_ASSIGN_OR_RETURN(discovery_, DiscoveryRunner::Create(&loop_, config_, std::move(restored),
-                                                          reachable, record_sync));
+  RS_ASSIGN_OR_RETURN(discovery_,
+                      DiscoveryRunner::Create(&loop_, config_, std::move(restored),
+                                              State().discovery_reachable, reachable, record_sync));
   RS_RETURN_IF_ERROR(discovery_->Start());
   UpdateProbeTargets();
 

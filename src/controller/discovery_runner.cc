@@ -1,5 +1,7 @@
 #include "controller/discovery_runner.h"
 
+#include <utility>
+
 #include <fmt/format.h>
 
 #include "common/address.h"
@@ -9,8 +11,9 @@ namespace rs::controller {
 
 Result<std::unique_ptr<DiscoveryRunner>> DiscoveryRunner::Create(
     uv_loop_t* loop, const Config& config, std::vector<eventlog::Member> restored,
-    discovery::ReachableFn reachable, discovery::EventSink sink) {
+    bool restored_reachable, discovery::ReachableFn reachable, discovery::EventSink sink) {
   std::unique_ptr<DiscoveryRunner> r(new DiscoveryRunner());
+  r->sink_ = sink;
   discovery::DebounceOptions debounce{config.removal_grace_ms, config.mass_removal_grace_ms};
   std::string source_name;
   if (config.discovery == "lainlet") {
@@ -22,11 +25,17 @@ Result<std::unique_ptr<DiscoveryRunner>> DiscoveryRunner::Create(
     o.port = addr.port;
     o.appname = config.appname;
     o.proc_name = config.redis_proc;
+    o.unreachable_after_ms = config.lainlet_unreachable_after_ms;
+    o.reachable_at_start = restored_reachable;
     source_name = fmt::format("lainlet:{}", config.lainlet_url);
     r->membership_ = std::make_unique<discovery::Membership>(loop, debounce, source_name,
                                                              reachable, sink);
-    r->lainlet_ = std::make_unique<discovery::LainletSource>(loop, o,
-                                                             r->membership_->snapshot_fn());
+    auto* runner = r.get();
+    r->lainlet_ = std::make_unique<discovery::LainletSource>(
+        loop, o, r->membership_->snapshot_fn(), [runner](bool ok, std::string reason) {
+          runner->sink_(eventlog::DiscoveryStatusChanged{runner->lainlet_->Describe(), ok,
+                                                         std::move(reason)});
+        });
   } else {
     RS_ASSIGN_OR_RETURN(discovery::DiscoverySpec spec, discovery::ParseDiscoverySpec(config.discovery));
     source_name = config.discovery;
@@ -41,6 +50,11 @@ Result<std::unique_ptr<DiscoveryRunner>> DiscoveryRunner::Create(
     } else {
       return Status::InvalidArgument(fmt::format("unsupported --discovery '{}'", config.discovery));
     }
+    if (!restored_reachable) {
+      // The outage was lainlet's; a file or static list cannot be unreachable.
+      r->clear_status_ = eventlog::DiscoveryStatusChanged{
+          source_name, true, "discovery is no longer lainlet"};
+    }
   }
   r->membership_->Restore(std::move(restored));
   return r;
@@ -50,6 +64,7 @@ DiscoveryRunner::~DiscoveryRunner() = default;
 
 Status DiscoveryRunner::Start() {
   RS_RETURN_IF_ERROR(membership_->Start());
+  if (clear_status_) sink_(*std::exchange(clear_status_, std::nullopt));
   if (lainlet_) return lainlet_->Start();
   if (file_) return file_->Start();
   if (static_) static_->Start();

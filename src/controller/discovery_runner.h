@@ -1,9 +1,11 @@
 // Discovery for the controller: the configured source (lainlet, file or static) feeding the
-// membership debounce, whose MembershipChanged events go to the event log.
+// membership debounce, whose MembershipChanged events go to the event log, and lainlet's
+// reachability as DiscoveryStatusChanged events to the same sink.
 // Thread contract: Start/Stop on the libuv loop thread that runs `loop`.
 #pragma once
 
 #include <memory>
+#include <optional>
 
 #include <uv.h>
 
@@ -20,9 +22,11 @@ namespace rs::controller {
 class DiscoveryRunner {
  public:
   // `restored` is the member set already in the log, so a restart announces nothing new and a
-  // first empty snapshot cannot shrink it.
+  // first empty snapshot cannot shrink it; `restored_reachable` is the log's last word on
+  // reaching the source, so an outage recorded before a restart is ended by the next contact.
   static Result<std::unique_ptr<DiscoveryRunner>> Create(uv_loop_t* loop, const Config& config,
                                                          std::vector<eventlog::Member> restored,
+                                                         bool restored_reachable,
                                                          discovery::ReachableFn reachable,
                                                          discovery::EventSink sink);
   ~DiscoveryRunner();
@@ -37,6 +41,9 @@ class DiscoveryRunner {
   std::unique_ptr<discovery::LainletSource> lainlet_;
   std::unique_ptr<discovery::FileSource> file_;
   std::unique_ptr<discovery::StaticSource> static_;
+  // Set when the log says unreachable but the source no longer is lainlet: Start clears it.
+  std::optional<eventlog::DiscoveryStatusChanged> clear_status_;
+  discovery::EventSink sink_;
 };
 
 }  // namespace rs::controller

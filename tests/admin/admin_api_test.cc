@@ -13,6 +13,7 @@
 #include <nlohmann/json.hpp>
 
 #include "controller_fixture.h"
+#include "support/fake_lainlet.h"
 #include "support/free_port.h"
 #include "support/subprocess.h"
 
@@ -23,6 +24,42 @@ using namespace std::chrono_literals;
 using nlohmann::json;
 
 constexpr const char* kToken = "s3cret-token";
+
+// A webhook receiver in the test: collects the JSON bodies POSTed to /hook.
+class Webhook {
+ public:
+  Webhook() {
+    server_.Post("/hook", [this](const httplib::Request& req, httplib::Response& res) {
+      std::lock_guard lock(mu_);
+      received_.push_back(json::parse(req.body, nullptr, false));
+      res.set_content("{}", "application/json");
+    });
+    port_ = server_.bind_to_any_port("127.0.0.1");
+    thread_ = std::thread([this] { server_.listen_after_bind(); });
+  }
+  ~Webhook() {
+    server_.stop();
+    thread_.join();
+  }
+  bool ok() const { return port_ > 0; }
+  std::string url() const { return "http://127.0.0.1:" + std::to_string(port_) + "/hook"; }
+  std::vector<json> received() {
+    std::lock_guard lock(mu_);
+    return received_;
+  }
+  int Count(const std::string& kind) {
+    int n = 0;
+    for (const auto& a : received()) n += a["kind"] == kind;
+    return n;
+  }
+
+ private:
+  httplib::Server server_;
+  int port_ = 0;
+  std::thread thread_;
+  std::mutex mu_;
+  std::vector<json> received_;
+};
 
 class AdminApiTest : public ControllerFixture {
  protected:
@@ -410,24 +447,12 @@ TEST_F(AdminApiTest, TokenFileGrantsMutationsAndClosedReads) {
 }
 
 TEST_F(AdminApiTest, NodeDownIsPostedToTheWebhookOnceAndRecorded) {
-  // A webhook receiver in the test.
-  httplib::Server hook;
-  std::mutex mu;
-  std::vector<json> received;
-  hook.Post("/hook", [&](const httplib::Request& req, httplib::Response& res) {
-    std::lock_guard lock(mu);
-    received.push_back(json::parse(req.body, nullptr, false));
-    res.set_content("{}", "application/json");
-  });
-  int hook_port = hook.bind_to_any_port("127.0.0.1");
-  ASSERT_GT(hook_port, 0);
-  std::thread hook_thread([&] { hook.listen_after_bind(); });
-
+  Webhook hook;
+  ASSERT_TRUE(hook.ok());
   StartNodes(2);
   SetMembers({0, 1});
-  StartController({"--admin-token", std::string("alice:") + kToken, "--alert-webhook",
-                   "http://127.0.0.1:" + std::to_string(hook_port) + "/hook", "--alert-cooldown-s",
-                   "600"});
+  StartController({"--admin-token", std::string("alice:") + kToken, "--alert-webhook", hook.url(),
+                   "--alert-cooldown-s", "600"});
   ASSERT_TRUE(WaitFor(10s, [&] {
     json n = GetJson("/v1/nodes");
     return n.contains("nodes") && n["nodes"].size() == 2 && n["nodes"][1]["health"] == "up";
@@ -435,8 +460,7 @@ TEST_F(AdminApiTest, NodeDownIsPostedToTheWebhookOnceAndRecorded) {
   const std::string victim = cluster_->node(1).address();
   ASSERT_TRUE(cluster_->node(1).Kill().ok());
   bool got = WaitFor(15s, [&] {
-    std::lock_guard lock(mu);
-    for (const auto& a : received) {
+    for (const auto& a : hook.received()) {
       if (a["kind"] == "node-down" && a["subject"] == "node " + victim) return true;
     }
     return false;
@@ -452,14 +476,101 @@ TEST_F(AdminApiTest, NodeDownIsPostedToTheWebhookOnceAndRecorded) {
   })) << alerts.dump();
   // The cool-down holds further alerts about the same subject.
   std::this_thread::sleep_for(1s);
-  {
-    std::lock_guard lock(mu);
-    int n = 0;
-    for (const auto& a : received) n += a["subject"] == "node " + victim;
-    EXPECT_EQ(n, 1);
+  int n = 0;
+  for (const auto& a : hook.received()) n += a["subject"] == "node " + victim;
+  EXPECT_EQ(n, 1);
+}
+
+TEST_F(AdminApiTest, LainletUnreachableIsAlertedShownAndRecordedUntilItAnswersAgain) {
+  Webhook hook;
+  ASSERT_TRUE(hook.ok());
+  StartNodes(2);
+  FakeLainlet lainlet;
+  ASSERT_TRUE(lainlet.Start().ok());
+  std::string pods;
+  for (size_t i = 0; i < 2; ++i) {
+    pods += (pods.empty() ? "" : ",") + std::string("{\"InstanceNo\":") + std::to_string(i + 1) +
+            ",\"IP\":\"" + cluster_->node(i).host() +
+            "\",\"Port\":" + std::to_string(cluster_->node(i).port()) + ",\"ProcName\":\"redis\"}";
   }
-  hook.stop();
-  hook_thread.join();
+  lainlet.SetProcs("[{\"proc\":[" + pods + "]}]");
+  discovery_ = "lainlet:http://" + lainlet.address();
+  StartController({"--appname", "redis-service", "--lainlet-unreachable-after-ms", "2000",
+                   "--alert-webhook", hook.url(), "--alert-cooldown-s", "600"});
+  ASSERT_TRUE(WaitFor(15s, [&] {
+    json c = GetJson("/v1/cluster");
+    return c.contains("members") && c["members"] == 2;
+  })) << ControllerLog();
+  json c = GetJson("/v1/cluster");
+  EXPECT_EQ(c["discovery"]["reachable"], true) << c.dump();
+  EXPECT_TRUE(c["discovery"]["since"].is_null()) << c.dump();
+  std::this_thread::sleep_for(3s);  // Longer than the threshold: heartbeats keep it reachable.
+  EXPECT_EQ(hook.Count("lainlet-unreachable"), 0) << ControllerLog();
+
+  lainlet.Stop();  // Refused from now on.
+  ASSERT_TRUE(WaitFor(15s, [&] { return hook.Count("lainlet-unreachable") > 0; }))
+      << ControllerLog();
+  json alert;
+  for (const auto& a : hook.received()) {
+    if (a["kind"] == "lainlet-unreachable") alert = a;
+  }
+  EXPECT_EQ(alert["subject"], "lainlet");
+  EXPECT_EQ(alert["source"], "redis-ctl");
+  EXPECT_NE(alert["message"].get<std::string>().find("lainlet:http://" + lainlet.address()),
+            std::string::npos)
+      << alert.dump();
+  EXPECT_NE(alert["message"].get<std::string>().find("connection refused"), std::string::npos)
+      << alert.dump();
+
+  c = GetJson("/v1/cluster");
+  EXPECT_EQ(c["discovery"]["reachable"], false) << c.dump();
+  EXPECT_NE(c["discovery"]["reason"].get<std::string>().find("connection refused"),
+            std::string::npos)
+      << c.dump();
+  EXPECT_TRUE(c["discovery"]["since"].is_string()) << c.dump();
+  EXPECT_EQ(c["members"], 2) << "an unreachable lainlet changes no membership";
+  // The event, and the alert recorded with it as its cause.
+  json events = GetJson("/v1/events?kind=discovery-status");
+  ASSERT_EQ(events["events"].size(), 1u) << events.dump();
+  const json& ev = events["events"][0];
+  EXPECT_EQ(ev["source"], "discovery");
+  EXPECT_EQ(ev["data"]["reachable"], false);
+  EXPECT_NE(ev["summary"].get<std::string>().find("UNREACHABLE"), std::string::npos) << ev.dump();
+  EXPECT_EQ(alert["cause_seq"], ev["seq"]) << alert.dump();
+  json recorded;
+  EXPECT_TRUE(WaitFor(5s, [&] {
+    json alerts = GetJson("/v1/events?kind=alert");
+    for (const auto& e : alerts["events"]) {
+      if (e["data"]["kind"] == "lainlet-unreachable") recorded = e;
+    }
+    return !recorded.is_null();
+  }));
+  EXPECT_EQ(recorded["data"]["delivered"], true) << recorded.dump();
+  EXPECT_EQ(recorded["cause"], ev["seq"]) << recorded.dump();
+  // redis-svc status says so too.
+  auto out_path = dir_->path() / "status.out";
+  auto rc = RunCommand(
+      {RedisSvcBinary(), "status", "--ctl", "http://127.0.0.1:" + std::to_string(admin_port_)},
+      out_path, 30s);
+  ASSERT_TRUE(rc.ok()) << rc.status().ToString();
+  EXPECT_EQ(*rc, 0);
+  EXPECT_NE(TailOfFile(out_path, 20).find("discovery: UNREACHABLE since"), std::string::npos)
+      << TailOfFile(out_path, 20);
+  std::this_thread::sleep_for(3s);  // Still down: no repeat, no second event.
+  EXPECT_EQ(hook.Count("lainlet-unreachable"), 1);
+  EXPECT_EQ(GetJson("/v1/events?kind=discovery-status")["events"].size(), 1u);
+
+  ASSERT_TRUE(lainlet.Start().ok());  // Back on the same port.
+  ASSERT_TRUE(WaitFor(15s, [&] {
+    return GetJson("/v1/cluster")["discovery"]["reachable"] == true;
+  })) << ControllerLog();
+  EXPECT_TRUE(WaitFor(5s, [&] { return hook.Count("lainlet-reachable") == 1; })) << ControllerLog();
+  events = GetJson("/v1/events?kind=discovery-status");
+  ASSERT_EQ(events["events"].size(), 2u) << events.dump();
+  EXPECT_EQ(events["events"][0]["data"]["reachable"], true);  // Newest first.
+  EXPECT_EQ(GetJson("/v1/cluster")["members"], 2);
+  EXPECT_EQ(StopController(), 0);
+  lainlet.Stop();
 }
 
 }  // namespace

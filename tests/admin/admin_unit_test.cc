@@ -206,5 +206,51 @@ TEST_F(AlerterTest, PlanFailedFailoverDoneAndUncoveredSlots) {
   EXPECT_NE(got[2].message.find("8001 of 16384"), std::string::npos) << got[2].message;
 }
 
+eventlog::DiscoveryStatusChanged Lainlet(bool reachable, std::string reason) {
+  return {"lainlet:http://127.0.0.1:9001/v2/procwatcher?appname=x", reachable, std::move(reason)};
+}
+
+TEST_F(AlerterTest, LainletUnreachableOnceWithinTheCooldownThenItsRecovery) {
+  Make();
+  alerter_->Observe(Ev(Lainlet(false, "connect 127.0.0.1:9001: connection refused")), true);
+  // Its own record of the alert must not trigger anything (no loops).
+  alerter_->Observe(Ev(eventlog::AlertRaised{"lainlet", "lainlet-unreachable", "x", true}), true);
+  alerter_->Observe(Ev(Lainlet(true, "init on the watch")), true);
+  alerter_->Observe(Ev(Lainlet(false, "HTTP 500 boom")), true);     // Held by the cool-down,
+  alerter_->Observe(Ev(Lainlet(true, "init on the watch")), true);  // so no recovery either.
+  auto got = Got();
+  ASSERT_EQ(got.size(), 2u);
+  EXPECT_EQ(got[0].kind, "lainlet-unreachable");
+  EXPECT_EQ(got[0].subject, "lainlet");
+  EXPECT_EQ(got[0].cause, 1u);
+  EXPECT_NE(got[0].message.find("is unreachable: connect 127.0.0.1:9001: connection refused"),
+            std::string::npos)
+      << got[0].message;
+  EXPECT_EQ(got[1].kind, "lainlet-reachable");
+  EXPECT_EQ(got[1].subject, "lainlet");
+  EXPECT_EQ(got[1].cause, 3u);
+}
+
+TEST_F(AlerterTest, LainletUnreachableIsNotRaisedWhileCatchingUp) {
+  Make(0s);
+  alerter_->Observe(Ev(Lainlet(false, "HTTP 500 boom")), /*live=*/false);
+  // An outage announced before a restart: its end is not announced by this process either.
+  alerter_->Observe(Ev(Lainlet(true, "init on the watch")), true);
+  alerter_->Observe(Ev(Lainlet(true, "periodic GET answered 200")), true);
+  EXPECT_TRUE(Got().empty());
+}
+
+TEST_F(AlerterTest, LainletAlertsRepeatAfterTheCooldown) {
+  Make(0s);
+  alerter_->Observe(Ev(Lainlet(false, "HTTP 500 boom")), true);
+  alerter_->Observe(Ev(Lainlet(false, "HTTP 500 boom")), true);
+  alerter_->Observe(Ev(Lainlet(true, "init on the watch")), true);
+  auto got = Got();
+  ASSERT_EQ(got.size(), 3u);
+  EXPECT_EQ(got[0].kind, "lainlet-unreachable");
+  EXPECT_EQ(got[1].kind, "lainlet-unreachable");
+  EXPECT_EQ(got[2].kind, "lainlet-reachable");
+}
+
 }  // namespace
 }  // namespace rs::admin
