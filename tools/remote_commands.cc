@@ -153,14 +153,14 @@ int RunStatus(const RemoteArgs& a) {
   for (const auto& [k, v] : c["health"].items()) {
     health += fmt::format("{}{} {}", health.empty() ? "" : ", ", v.get<int>(), k);
   }
-  std::printf("state:    %s%s\n", Str(c, "state").c_str(),
+  std::printf("state:     %s%s\n", Str(c, "state").c_str(),
               c["paused"] ? " (automation paused)" : "");
-  std::printf("epoch:    %s\n", Str(c, "epoch").c_str());
-  std::printf("slots:    %s of 16384 covered by %s masters%s\n", Str(c, "slots_covered").c_str(),
+  std::printf("epoch:     %s\n", Str(c, "epoch").c_str());
+  std::printf("slots:     %s of 16384 covered by %s masters%s\n", Str(c, "slots_covered").c_str(),
               Str(c, "masters").c_str(), c["open_slots"] ? ", open slots" : "");
-  std::printf("members:  %s (%s)\n", Str(c, "members").c_str(), health.c_str());
-  std::printf("plan:     %s\n", c["plan"].is_null() ? "none" : Str(c, "plan").c_str());
-  std::printf("requests: %s pending\n", Str(c, "pending_requests").c_str());
+  std::printf("members:   %s (%s)\n", Str(c, "members").c_str(), health.c_str());
+  std::printf("plan:      %s\n", c["plan"].is_null() ? "none" : Str(c, "plan").c_str());
+  std::printf("requests:  %s pending\n", Str(c, "pending_requests").c_str());
   if (c.contains("discovery") && c["discovery"].is_object()) {
     const json& d = c["discovery"];
     if (d.value("reachable", true)) {

@@ -7,6 +7,7 @@
 #include <fmt/format.h>
 
 #include "common/version.h"
+#include "discovery/lainlet_address.h"
 
 namespace rs::controller {
 
@@ -127,13 +128,9 @@ Status Validate(Config& c) {
   }
   if (c.discovery.empty()) c.discovery = "lainlet";
   if (c.discovery == "lainlet" || c.discovery.rfind("lainlet:", 0) == 0) {
-    std::string url = c.discovery == "lainlet" ? "" : c.discovery.substr(8);
-    if (url.empty()) {
-      const char* env = std::getenv("LAINLET_ADDR");
-      url = env && *env ? env : "lainlet.lain:9001";
-    }
-    if (url.rfind("http://", 0) != 0) url = "http://" + url;
-    c.lainlet_url = url;
+    auto lainlet = discovery::ParseLainletDiscovery(c.discovery);
+    if (!lainlet.ok()) return lainlet.status().WithContext("--discovery");
+    c.lainlet_url = "http://" + lainlet->ToString();
     c.discovery = "lainlet";
     if (c.appname.empty()) {
       return Status::InvalidArgument(

@@ -5,6 +5,7 @@
 #include <fmt/format.h>
 
 #include "common/address.h"
+#include "discovery/lainlet_address.h"
 #include "discovery/member_file.h"
 
 namespace rs::controller {
@@ -17,9 +18,7 @@ Result<std::unique_ptr<DiscoveryRunner>> DiscoveryRunner::Create(
   discovery::DebounceOptions debounce{config.removal_grace_ms, config.mass_removal_grace_ms};
   std::string source_name;
   if (config.discovery == "lainlet") {
-    std::string hostport = config.lainlet_url.substr(std::string("http://").size());
-    hostport = hostport.substr(0, hostport.find('/'));
-    RS_ASSIGN_OR_RETURN(Address addr, Address::Parse(hostport));
+    RS_ASSIGN_OR_RETURN(Address addr, discovery::ParseLainletAddress(config.lainlet_url));
     discovery::LainletOptions o;
     o.host = addr.host;
     o.port = addr.port;
