@@ -47,7 +47,9 @@ async function renderOverview() {
   st.className = 'pill ' + cluster.state;
   const health = Object.entries(cluster.health).map(([k, v]) => v + ' ' + k).join(', ');
   $('#cluster-summary').textContent = `epoch ${cluster.epoch} · ${cluster.members} members · nodes ${health || 'not probed yet'}` +
-    (cluster.paused ? ' · automation PAUSED' : '') + (cluster.plan ? ` · plan ${cluster.plan} running` : '');
+    (cluster.paused ? ' · automation PAUSED' : '') + (cluster.plan ? ` · plan ${cluster.plan} running` : '') +
+    (cluster.discovery && !cluster.discovery.reachable ?
+      ` · lainlet UNREACHABLE since ${cluster.discovery.since}: ${cluster.discovery.reason}` : '');
   const masters = topo.shards.length;
   let covered = 0;
   topo.shards.forEach((s) => s.slots.forEach(([a, b]) => { covered += b - a + 1; }));
