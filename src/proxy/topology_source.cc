@@ -1,7 +1,7 @@
 #include "proxy/topology_source.h"
 
-#include <hiredis/hiredis.h>
 #include <fmt/format.h>
+#include <hiredis/hiredis.h>
 #include <httplib.h>
 #include <spdlog/spdlog.h>
 #include <uv.h>
