@@ -15,8 +15,8 @@
 #   REDIS_NUM_INSTANCES        nodes to name as fixed seeds (default 6)
 #   REDIS_PROXY_LISTEN         default 0.0.0.0:8889
 #   REDIS_PROXY_THREADS        worker threads (default 2)
-#   REDIS_PASSWORD(_FILE)      the nodes' password: --backend-password
-#   REDIS_PROXY_PASSWORD(_FILE)  the password clients AUTH with: --requirepass
+#   REDIS_PASSWORD(_FILE)      the nodes' password (passed to redis-proxy as REDIS_PASSWORD)
+#   REDIS_PROXY_PASSWORD(_FILE)  the password clients AUTH with (as REDIS_PROXY_PASSWORD)
 #   REDIS_PROXY                the binary (default: redis-proxy on PATH)
 #   REDIS_PROXY_ENTRYPOINT_DRY_RUN=1  print the command, one argument a line, and exit
 # Arguments are passed on to redis-proxy.
@@ -59,8 +59,17 @@ set -- --listen "${REDIS_PROXY_LISTEN:-0.0.0.0:8889}" \
   --discovery "lainlet:$lainlet" --appname "$app" --redis-proc "$redis_proc" \
   --seeds "$seeds" \
   "$@"
-[ -n "$backend_password" ] && set -- --backend-password "$backend_password" "$@"
-[ -n "$client_password" ] && set -- --requirepass "$client_password" "$@"
+# Passwords reach redis-proxy through its environment (REDIS_PASSWORD, REDIS_PROXY_PASSWORD), not
+# its command line, which ps shows to everyone.
+unset REDIS_PASSWORD REDIS_PROXY_PASSWORD
+if [ -n "$backend_password" ]; then
+  REDIS_PASSWORD=$backend_password
+  export REDIS_PASSWORD
+fi
+if [ -n "$client_password" ]; then
+  REDIS_PROXY_PASSWORD=$client_password
+  export REDIS_PROXY_PASSWORD
+fi
 
 if [ "${REDIS_PROXY_ENTRYPOINT_DRY_RUN:-0}" = 1 ]; then
   printf '%s\n' "${REDIS_PROXY:-redis-proxy}" "$@"

@@ -71,9 +71,11 @@ int main(int argc, char** argv) {
   app.add_option("--max-output", cfg.max_output_per_client,
                  "per-client output buffer bytes before the client is disconnected")
       ->capture_default_str();
-  app.add_option("--requirepass", cfg.requirepass, "password clients must AUTH with");
+  app.add_option("--requirepass", cfg.requirepass,
+                 "password clients must AUTH with (default: $REDIS_PROXY_PASSWORD)");
   app.add_option("--backend-user", cfg.backend_user, "ACL user for the nodes");
-  app.add_option("--backend-password", cfg.backend_password, "password for the nodes");
+  app.add_option("--backend-password", cfg.backend_password,
+                 "password for the nodes (default: $REDIS_PASSWORD)");
   app.add_flag("--allow-admin-commands", cfg.allow_admin_commands,
                "allow FLUSHALL, KEYS, CONFIG SET, ... (refused by default)");
   app.add_option("--metrics-listen", cfg.metrics_listen, "host:port for Prometheus /metrics");
@@ -87,6 +89,13 @@ int main(int argc, char** argv) {
   app.add_option("--log-format", log_format, "plain or json")->capture_default_str();
   CLI11_PARSE(app, argc, argv);
 
+  // From the environment, passwords stay out of the command line that ps shows everyone.
+  if (const char* env = std::getenv("REDIS_PROXY_PASSWORD"); env && cfg.requirepass.empty()) {
+    cfg.requirepass = env;
+  }
+  if (const char* env = std::getenv("REDIS_PASSWORD"); env && cfg.backend_password.empty()) {
+    cfg.backend_password = env;
+  }
   auto format = rs::ParseLogFormat(log_format);
   if (!format.ok() || !rs::SetupLogging(log_level, *format).ok()) {
     std::fprintf(stderr, "redis-proxy: bad --log-level or --log-format\n");

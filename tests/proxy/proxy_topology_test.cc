@@ -6,6 +6,8 @@
 #include <gtest/gtest.h>
 
 #include <condition_variable>
+#include <fstream>
+#include <iterator>
 #include <mutex>
 #include <thread>
 
@@ -13,6 +15,7 @@
 #include "common/slot.h"
 #include "proxy_fixture.h"
 #include "support/fake_lainlet.h"
+#include "support/free_port.h"
 #include "support/subprocess.h"
 #include "support/temp_dir.h"
 #include "support/test_status.h"
@@ -329,6 +332,50 @@ TEST(ProxyBackendAuthTest, AuthenticatesToPasswordProtectedNodes) {
   ASSERT_EQ(m.elements.size(), 2u) << m.ToString();
   EXPECT_EQ(m.elements[0].str, "yes");
   EXPECT_EQ(Field(c, "proxy_errors"), "0");
+}
+
+TEST(ProxyBackendAuthTest, PasswordsFromTheEnvironmentStayOutOfTheCommandLine) {
+  ProxyHarness h;
+  RS_ASSERT_OK(h.StartCluster(3, 2000, "nodepass"));
+  RS_ASSERT_OK_AND_ASSIGN(TempDir dir, TempDir::Create("proxy-env-passwords"));
+  RS_ASSERT_OK_AND_ASSIGN(uint16_t port, FindFreePort("127.0.0.1", false));
+  RS_ASSERT_OK_AND_ASSIGN(
+      pid_t pid, Spawn({"env", "REDIS_PASSWORD=nodepass", "REDIS_PROXY_PASSWORD=clientpass",
+                        RS_PROXY_BINARY, "--listen", "127.0.0.1:" + std::to_string(port),
+                        "--seeds", h.cluster().Addresses()[0], "--log-level", "warn"},
+                       dir.path() / "proxy.log"));
+  std::optional<RedisClient> client;
+  for (int i = 0; i < 100 && !client; ++i) {
+    auto r = RedisClient::Connect("127.0.0.1", port, 2s);
+    if (r.ok()) {
+      client.emplace(std::move(*r));
+    } else {
+      std::this_thread::sleep_for(50ms);
+    }
+  }
+  ASSERT_TRUE(client) << TailOfFile(dir.path() / "proxy.log", 20);
+  RedisClient& c = *client;
+  auto refused = c.CommandString("GET", "k");
+  ASSERT_FALSE(refused.ok());
+  EXPECT_NE(refused.status().ToString().find("NOAUTH"), std::string::npos)
+      << refused.status().ToString();
+  RS_ASSERT_OK(c.CommandString("AUTH", "clientpass"));
+  // The nodes' password came from REDIS_PASSWORD: the write reaches a protected master.
+  bool written = false;
+  for (int i = 0; i < 100 && !written; ++i) {
+    written = c.CommandString("SET", "env-authed", "yes").ok();
+    if (!written) std::this_thread::sleep_for(50ms);
+  }
+  ASSERT_TRUE(written) << TailOfFile(dir.path() / "proxy.log", 20);
+  RS_ASSERT_OK_AND_ASSIGN(std::string v, c.CommandString("GET", "env-authed"));
+  EXPECT_EQ(v, "yes");
+  std::ifstream in("/proc/" + std::to_string(pid) + "/cmdline", std::ios::binary);
+  std::string cmdline((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  EXPECT_NE(cmdline.find("redis-proxy"), std::string::npos);
+  EXPECT_EQ(cmdline.find("pass"), std::string::npos) << cmdline;
+  RS_ASSERT_OK_AND_ASSIGN(int status, TerminateChild(pid, SIGTERM, 5s));
+  EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0)
+      << TailOfFile(dir.path() / "proxy.log", 20);
 }
 
 TEST(ProxyMetricsTest, ServesPrometheusText) {
