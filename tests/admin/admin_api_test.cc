@@ -487,13 +487,11 @@ TEST_F(AdminApiTest, LainletUnreachableIsAlertedShownAndRecordedUntilItAnswersAg
   StartNodes(2);
   FakeLainlet lainlet;
   ASSERT_TRUE(lainlet.Start().ok());
-  std::string pods;
+  std::vector<std::string> pods;
   for (size_t i = 0; i < 2; ++i) {
-    pods += (pods.empty() ? "" : ",") + std::string("{\"InstanceNo\":") + std::to_string(i + 1) +
-            ",\"IP\":\"" + cluster_->node(i).host() +
-            "\",\"Port\":" + std::to_string(cluster_->node(i).port()) + ",\"ProcName\":\"redis\"}";
+    pods.push_back(PodJson(i + 1, cluster_->node(i).host(), cluster_->node(i).port(), "redis"));
   }
-  lainlet.SetProcs("[{\"proc\":[" + pods + "]}]");
+  lainlet.SetProcs(ProcwatcherBody({pods}));
   discovery_ = "lainlet:http://" + lainlet.address();
   StartController({"--appname", "redis-service", "--lainlet-unreachable-after-ms", "2000",
                    "--alert-webhook", hook.url(), "--alert-cooldown-s", "600"});

@@ -176,15 +176,11 @@ TEST_F(ControllerTest, LainletDiscoveryRecordsMembershipAndHealthThatRedisSvcSho
   FakeLainlet lainlet;
   RS_ASSERT_OK(lainlet.Start());
   // What procwatcher lists for the app: the redis proc's instances, and another proc to ignore.
-  std::string pods;
+  std::vector<std::string> pods;
   for (size_t i = 0; i < 6; ++i) {
-    pods += (pods.empty() ? "" : ",") + std::string("{\"InstanceNo\":") + std::to_string(i + 1) +
-            ",\"IP\":\"" + cluster_->node(i).host() + "\",\"Port\":" +
-            std::to_string(cluster_->node(i).port()) + ",\"ProcName\":\"redis\"}";
+    pods.push_back(PodJson(i + 1, cluster_->node(i).host(), cluster_->node(i).port(), "redis"));
   }
-  lainlet.SetProcs("[{\"proc\":[" + pods +
-                   "]},{\"proc\":[{\"InstanceNo\":1,\"IP\":\"127.0.0.9\",\"Port\":0,"
-                   "\"ProcName\":\"redis-ctl\"}]}]");
+  lainlet.SetProcs(ProcwatcherBody({pods, {PodJson(1, "127.0.0.9", 0, "redis-ctl")}}));
   discovery_ = "lainlet:http://" + lainlet.address();
   StartController({"--appname", "redis-service"});
   ASSERT_TRUE(WaitFor(30s, [&] { return Converged(Range(6), 3, 1); })) << ControllerLog();

@@ -177,18 +177,13 @@ TEST(ProxyTopologyFallbackTest, SeedsServeWhileTheControllerIsUnreachable) {
 // A procwatcher body: `addresses` as pods of the proc "redis", plus the controller's pod (another
 // proc, which the proxy must not take for a node) and a pod not inspected yet (no IP).
 std::string Procwatcher(const std::vector<std::string>& addresses) {
-  std::string pods;
+  std::vector<std::string> pods;
   for (size_t i = 0; i < addresses.size(); ++i) {
     auto addr = Address::Parse(addresses[i]);
-    if (!pods.empty()) pods += ",";
-    pods += "{\"InstanceNo\":" + std::to_string(i + 1) + ",\"IP\":\"" + addr->host +
-            "\",\"Port\":" + std::to_string(addr->port) + ",\"ProcName\":\"redis\"}";
+    pods.push_back(PodJson(i + 1, addr->host, addr->port, "redis"));
   }
-  pods += ",{\"InstanceNo\":" + std::to_string(addresses.size() + 1) +
-          ",\"IP\":\"\",\"Port\":6379,\"ProcName\":\"redis\"}";
-  return "[{\"proc\":[{\"InstanceNo\":1,\"IP\":\"127.0.0.1\",\"Port\":1,"
-         "\"ProcName\":\"redis-ctl\"}]},{\"proc\":[" +
-         pods + "]}]";
+  pods.push_back(PodJson(addresses.size() + 1, "", 6379, "redis"));
+  return ProcwatcherBody({{PodJson(1, "127.0.0.1", 1, "redis-ctl")}, pods});
 }
 
 bool WaitFor(const std::function<bool()>& cond, std::chrono::milliseconds timeout) {

@@ -342,4 +342,19 @@ void FakeLainlet::CloseAll() {
   conns_.clear();
 }
 
+std::string PodJson(uint32_t instance, const std::string& ip, int port, const std::string& proc) {
+  return "{\"InstanceNo\":" + std::to_string(instance) + ",\"IP\":\"" + ip +
+         "\",\"Port\":" + std::to_string(port) + ",\"ProcName\":\"" + proc + "\"}";
+}
+
+std::string ProcwatcherBody(const std::vector<std::vector<std::string>>& groups) {
+  std::string out = "[";
+  for (size_t g = 0; g < groups.size(); ++g) {
+    out += g ? ",{\"proc\":[" : "{\"proc\":[";
+    for (size_t i = 0; i < groups[g].size(); ++i) out += (i ? "," : "") + groups[g][i];
+    out += "]}";
+  }
+  return out + "]";
+}
+
 }  // namespace rs::test

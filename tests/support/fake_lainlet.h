@@ -102,4 +102,9 @@ class FakeLainlet {
   std::atomic<int> get_requests_ = 0;
 };
 
+// One procwatcher pod entry as lainlet writes it ({"InstanceNo":..,"IP":..,"Port":..,"ProcName":..}).
+std::string PodJson(uint32_t instance, const std::string& ip, int port, const std::string& proc);
+// A procwatcher body, `[{"proc":[pods...]},...]`, from groups of PodJson entries.
+std::string ProcwatcherBody(const std::vector<std::vector<std::string>>& groups);
+
 }  // namespace rs::test
