@@ -559,7 +559,9 @@ TEST_F(AdminApiTest, LainletUnreachableIsAlertedShownAndRecordedUntilItAnswersAg
   EXPECT_EQ(GetJson("/v1/events?kind=discovery-status")["events"].size(), 1u);
 
   ASSERT_TRUE(lainlet.Start().ok());  // Back on the same port.
-  ASSERT_TRUE(WaitFor(15s, [&] {
+  // The watch retries with a jittered backoff that has grown to up to 16 s here (30 s at most):
+  // a CI run saw the next attempt 15 s after the restart.
+  ASSERT_TRUE(WaitFor(40s, [&] {
     return GetJson("/v1/cluster")["discovery"]["reachable"] == true;
   })) << ControllerLog();
   EXPECT_TRUE(WaitFor(5s, [&] { return hook.Count("lainlet-reachable") == 1; })) << ControllerLog();
