@@ -187,7 +187,9 @@ int RunReplay(const ReplayArgs& args) {
     auto m = s.members.find(a);
     auto h = s.health.find(a);
     auto o = s.observed.find(a);
-    nodes.Add({a, m == s.members.end() ? "no" : "#" + std::to_string(m->second.instance),
+    std::string member = m == s.members.end() ? "no" : "#" + std::to_string(m->second.instance);
+    if (s.retired.contains(a)) member += " retired";
+    nodes.Add({a, member,
                m == s.members.end() ? "-" : m->second.host,
                h == s.health.end() ? "unknown" : std::string(HealthName(h->second.health)),
                h == s.health.end() ? "-" : std::string(ReasonName(h->second.reason)),

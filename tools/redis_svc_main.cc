@@ -102,6 +102,12 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   fo->add_flag("--i-accept-possible-data-loss", remote.yes_data_loss,
                "required for force and takeover: writes the old master acknowledged may be lost");
+  auto* add = operation("add-node", "take a member into the cluster (ends its retirement)");
+  add->add_option("--node", remote.node, "node address")->required();
+  auto* rm = operation("remove-node",
+                       "drain a node and keep it out while discovery still lists it (retire it)");
+  rm->add_option("--node", remote.node, "node address")->required();
+  operation("fix", "close open slots and cover uncovered ones");
   operation("pause", "stop automatic plans (safety failovers still run)");
   operation("resume", "resume automatic plans");
 

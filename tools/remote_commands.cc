@@ -186,8 +186,10 @@ int RunNodes(const RemoteArgs& a) {
     std::string health = Str(n, "health");
     if (Str(n, "reason") != "none" && !Str(n, "reason").empty())
       health += "(" + Str(n, "reason") + ")";
+    std::string role = Str(n, "role");
+    if (n.value("retired", false)) role += " (retired)";
     t.Add(
-        {Str(n, "address"), Str(n, "host"), Str(n, "role"), Str(n, "master"), Str(n, "slot_count"),
+        {Str(n, "address"), Str(n, "host"), role, Str(n, "master"), Str(n, "slot_count"),
          health, Bytes(n["used_memory"]),
          n["ops_per_sec"].is_number() ? fmt::format("{:.0f}", n["ops_per_sec"].get<double>()) : "",
          Str(n, "keys")});

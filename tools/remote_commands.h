@@ -1,6 +1,6 @@
 // redis-svc subcommands that talk to a running redis-ctl over its admin API (--ctl URL):
-// status, nodes, plans, and the operations migrate, rebalance, failover, pause, resume, which
-// follow the plan they cause with a progress bar.
+// status, nodes, plans, and the operations migrate, rebalance, failover, add-node, remove-node,
+// fix, pause, resume, which follow the plan they cause with a progress bar.
 // Thread contract: one call per process.
 #pragma once
 
@@ -28,7 +28,7 @@ struct RemoteArgs {
 int RunStatus(const RemoteArgs& args);
 int RunNodes(const RemoteArgs& args);
 int RunPlans(const RemoteArgs& args);
-// kind: migrate, rebalance, failover, pause, resume (also add-node, remove-node, fix).
+// kind: migrate, rebalance, failover, add-node, remove-node, fix, pause, resume.
 int RunOperation(const std::string& kind, const RemoteArgs& args);
 
 }  // namespace rs::svc

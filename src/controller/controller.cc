@@ -120,6 +120,7 @@ eventlog::Seq Controller::WaitForEvent(eventlog::Seq after, std::chrono::millise
 
 void Controller::UpdateProbeTargets() {
   std::set<std::string> want;
+  std::vector<std::string> untracked;
   {
     auto state = State();
     for (const auto& [addr, m] : state.members) want.insert(addr);
@@ -134,6 +135,21 @@ void Controller::UpdateProbeTargets() {
         if (!peer.address.empty() && !peer.handshake) want.insert(peer.address);
       }
     }
+    // A node no longer probed (drained and forgotten, or gone from discovery and the cluster)
+    // would keep its last health and observation in the state for ever: /v1/nodes would list it
+    // and a last "down" would leave the cluster degraded. Record that it is no longer tracked.
+    for (const auto& [addr, h] : state.health) {
+      if (!want.contains(addr)) untracked.push_back(addr);
+    }
+    for (const auto& [addr, o] : state.observed) {
+      if (!want.contains(addr) && !state.health.contains(addr)) untracked.push_back(addr);
+    }
+  }
+  for (const std::string& addr : untracked) {
+    eventlog::NodeHealth h{eventlog::Health::kUnknown, eventlog::HealthReason::kNone,
+                           "no longer probed: neither a member nor in the cluster", NowMs()};
+    auto r = Record(eventlog::NodeHealthChanged{addr, std::move(h)}, 0, /*sync=*/false);
+    if (!r.ok()) spdlog::error("recording that {} is untracked: {}", addr, r.status().ToString());
   }
   std::vector<std::string> list(want.begin(), want.end());
   std::lock_guard lock(targets_mu_);

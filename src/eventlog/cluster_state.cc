@@ -15,9 +15,22 @@ struct Folder {
     s.members.clear();
     for (const Member& member : m.members) s.members[member.address] = member;
     s.membership_seq = e.seq;
+    // A retired member that discovery no longer lists is gone; an instance that appears later
+    // at that address is a new one.
+    std::erase_if(s.retired, [this](const std::string& a) { return !s.members.contains(a); });
   }
 
-  void operator()(const NodeHealthChanged& h) { s.health[h.address] = h.health; }
+  void operator()(const NodeHealthChanged& h) {
+    // The prober never classifies a node as unknown: unknown is the controller saying it stopped
+    // probing the node (neither a member nor in the cluster any more), so what it knew of the node
+    // is history, kept in the log, not state.
+    if (h.health.health == Health::kUnknown) {
+      s.health.erase(h.address);
+      s.observed.erase(h.address);
+      return;
+    }
+    s.health[h.address] = h.health;
+  }
 
   void operator()(const NodeObserved& o) { s.observed[o.address] = o.observation; }
 
@@ -33,6 +46,10 @@ struct Folder {
         return;
       case OperatorKind::kAbort:
         if (s.plan && s.plan->plan.id == req.plan_id) s.plan->abort_requested = true;
+        return;
+      case OperatorKind::kAddNode:
+        s.retired.erase(req.node);
+        s.pending_requests.push_back(std::move(req));
         return;
       default:
         s.pending_requests.push_back(std::move(req));
@@ -51,7 +68,15 @@ struct Folder {
     f.proposed_seq = e.seq;
     s.plan = std::move(f);
     s.next_plan_id = std::max(s.next_plan_id, p.plan.id + 1);
-    if (p.request_id != 0) RemoveRequest(p.request_id);
+    if (p.request_id != 0) {
+      auto r = std::find_if(s.pending_requests.begin(), s.pending_requests.end(),
+                            [&p](const OperatorRequest& q) { return q.id == p.request_id; });
+      if (r != s.pending_requests.end() && r->kind == OperatorKind::kRemoveNode &&
+          s.members.contains(r->node)) {
+        s.retired.insert(r->node);
+      }
+      RemoveRequest(p.request_id);
+    }
   }
 
   void operator()(const StepStarted& x) {

@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <map>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -45,6 +46,12 @@ struct ClusterState {
   std::vector<OperatorRequest> pending_requests;  // Requested, not yet answered by a plan.
 
   bool paused = false;
+
+  // Members an operator removed (a remove-node request answered by a plan): the planner keeps
+  // them out of the cluster, and drains them again if that plan did not finish, while discovery
+  // still lists them. An add-node request for the node, or discovery no longer listing it,
+  // ends the retirement.
+  std::set<std::string> retired;
 
   // Whether discovery reaches its source (lainlet). True until a DiscoveryStatusChanged says
   // otherwise; reason and since (event time, ms) are those of the last change.

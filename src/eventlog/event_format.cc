@@ -114,6 +114,8 @@ struct Describer {
     if (h.health.reason != HealthReason::kNone) {
       out += fmt::format(" ({}{}{})", ReasonName(h.health.reason),
                          h.health.detail.empty() ? "" : ": ", h.health.detail);
+    } else if (!h.health.detail.empty()) {
+      out += fmt::format(" ({})", h.health.detail);
     }
     return out;
   }
@@ -418,6 +420,7 @@ json StateToJson(const ClusterState& s) {
               {"time", FormatTime(s.last_time_ms)},
               {"members", members},
               {"membership_seq", s.membership_seq},
+              {"retired", std::vector<std::string>(s.retired.begin(), s.retired.end())},
               {"health", health},
               {"observed", observed},
               {"topology", TopologyJson(s.topology)},

@@ -228,6 +228,7 @@ struct ClusterState {
   discoveryReachable @14 :Bool = true;
   discoveryReason @15 :Text;
   discoverySinceMs @16 :Int64;
+  retired @17 :List(Text);                 # In address order.
 
   struct HealthEntry {
     address @0 :Text;

@@ -57,7 +57,7 @@ ClusterView BuildView(const ClusterState& s) {
   auto hint = v.nodes.begin();
   for (const auto& [addr, m] : s.members) {
     NodeInfo& n = merge(hint, addr);
-    n.wanted = true;
+    n.wanted = !s.retired.contains(addr);
     if (!m.host.empty()) n.host = m.host;
   }
   hint = v.nodes.begin();

@@ -15,7 +15,7 @@ struct NodeInfo {
   std::string address;
   std::string host;
   std::string id;  // Empty until observed.
-  bool wanted = false;
+  bool wanted = false;  // Listed by discovery and not retired by an operator.
   eventlog::NodeHealth health;
   const eventlog::NodeObservation* obs = nullptr;  // Points into the ClusterState.
   bool fresh = false;  // Observed, knows no other node, holds no slots: free to bootstrap or join.

@@ -211,7 +211,7 @@ Result<Reply> Route(LocalCluster& cluster, std::map<std::string, RedisClient>& c
 
 namespace {
 
-// Slot -> "host:port" of its master, from the first running node's CLUSTER SLOTS.
+// Slot -> "host:port" of its master, from the first running node's CLUSTER SLOTS that has any.
 std::vector<std::string> OwnerMap(LocalCluster& cluster) {
   std::vector<std::string> owner(kSlotCount);
   for (size_t i = 0; i < cluster.size(); ++i) {
@@ -219,7 +219,8 @@ std::vector<std::string> OwnerMap(LocalCluster& cluster) {
     auto c = cluster.node(i).Connect();
     if (!c.ok()) continue;
     auto slots = c->Command("CLUSTER", "SLOTS");
-    if (!slots.ok() || slots->is_error()) continue;
+    // A node that was drained and reset serves no slots: ask the next.
+    if (!slots.ok() || slots->is_error() || slots->elements.empty()) continue;
     for (const auto& r : slots->elements) {
       std::string addr = r.elements[2].elements[0].str + ":" +
                          std::to_string(r.elements[2].elements[1].integer);

@@ -1,6 +1,7 @@
 #include "eventlog/cluster_state.h"
 
 #include <random>
+#include <set>
 
 #include <gtest/gtest.h>
 
@@ -54,6 +55,24 @@ TEST_F(FoldTest, HealthAndObservationsAreKeptPerAddress) {
   EXPECT_EQ(s_.observed.at("a:1").id, "n1");
 }
 
+TEST_F(FoldTest, UnknownHealthMeansNoLongerTrackedAndDropsWhatWasKnownOfTheNode) {
+  Fold(NodeHealthChanged{"a:1", NodeHealth{Health::kDown, HealthReason::kRefused, "", 1}});
+  Fold(NodeHealthChanged{"b:1", NodeHealth{Health::kUp, HealthReason::kNone, "", 1}});
+  NodeObservation o;
+  o.id = "n1";
+  Fold(NodeObserved{"a:1", o});
+  Fold(NodeObserved{"b:1", o});
+  Fold(NodeHealthChanged{"a:1", NodeHealth{Health::kUnknown, HealthReason::kNone,
+                                           "no longer probed", 2}});
+  EXPECT_FALSE(s_.health.contains("a:1"));
+  EXPECT_FALSE(s_.observed.contains("a:1"));
+  EXPECT_TRUE(s_.health.contains("b:1"));
+  EXPECT_TRUE(s_.observed.contains("b:1"));
+  // Probed again later: tracked again.
+  Fold(NodeHealthChanged{"a:1", NodeHealth{Health::kUp, HealthReason::kNone, "", 3}});
+  EXPECT_EQ(s_.health.at("a:1").health, Health::kUp);
+}
+
 TEST_F(FoldTest, OperatorRequestsGetIdsAndWaitUntilAPlanOrRejectionAnswersThem) {
   OperatorRequest q;
   q.kind = OperatorKind::kMigrate;
@@ -67,6 +86,45 @@ TEST_F(FoldTest, OperatorRequestsGetIdsAndWaitUntilAPlanOrRejectionAnswersThem) 
   Fold(PlanProposed{TwoStepPlan(1), 2});
   EXPECT_TRUE(s_.pending_requests.empty());
   EXPECT_EQ(s_.next_request_id, 3u);
+}
+
+TEST_F(FoldTest, ARemovalAnsweredByAPlanRetiresTheMemberUntilAddedBackOrGone) {
+  Fold(MembershipChanged{{Member{1, "a:1", "h1"}, Member{2, "b:1", "h2"}}, "lainlet"});
+  OperatorRequest remove;
+  remove.kind = OperatorKind::kRemoveNode;
+  remove.node = "a:1";
+  // Rejected: nothing is retired.
+  Fold(OperatorRequested{remove});
+  Fold(OperatorRejected{1, "a:1 holds slots and is not up"});
+  EXPECT_TRUE(s_.retired.empty());
+  // Answered by a plan: retired, and it stays so after the plan fails.
+  Fold(OperatorRequested{remove});
+  Fold(PlanProposed{TwoStepPlan(1), 2});
+  EXPECT_EQ(s_.retired, std::set<std::string>{"a:1"});
+  Fold(PlanFinished{1, PlanOutcome::kFailed, "step 1 failed"});
+  EXPECT_EQ(s_.retired, std::set<std::string>{"a:1"});
+  // A membership change that still lists it keeps it retired; add-node ends it.
+  Fold(MembershipChanged{{Member{1, "a:1", "h1"}, Member{2, "b:1", "h2"}, Member{3, "c:1", "h3"}},
+                         "lainlet"});
+  EXPECT_EQ(s_.retired, std::set<std::string>{"a:1"});
+  OperatorRequest add;
+  add.kind = OperatorKind::kAddNode;
+  add.node = "a:1";
+  Fold(OperatorRequested{add});
+  EXPECT_TRUE(s_.retired.empty());
+  ASSERT_EQ(s_.pending_requests.size(), 1u);  // The planner still answers the add-node.
+  // Retired again, then discovery stops listing it: the retirement ends with the instance.
+  remove.node = "b:1";
+  Fold(OperatorRequested{remove});
+  Fold(PlanProposed{TwoStepPlan(2), 4});
+  EXPECT_EQ(s_.retired, std::set<std::string>{"b:1"});
+  Fold(MembershipChanged{{Member{1, "a:1", "h1"}}, "lainlet"});
+  EXPECT_TRUE(s_.retired.empty());
+  // Removing an address discovery does not list retires nothing.
+  remove.node = "z:1";
+  Fold(OperatorRequested{remove});
+  Fold(PlanProposed{TwoStepPlan(3), 5});
+  EXPECT_TRUE(s_.retired.empty());
 }
 
 TEST_F(FoldTest, PauseAndResumeToggleTheFlagWithoutQueueingARequest) {

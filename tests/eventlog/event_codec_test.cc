@@ -78,8 +78,8 @@ TEST(EventCodecTest, DiscoveryStatusRoundTripsAndIsReadable) {
   EXPECT_EQ(static_cast<uint16_t>(msg.getRoot<capnp_schema::Event>().getPayload().which()), 16);
 }
 
-TEST(EventCodecTest, SnapshotWithoutDiscoveryFieldsReadsAsReachable) {
-  // A snapshot as written before discovery status existed: only older fields set.
+TEST(EventCodecTest, OlderSnapshotReadsAsReachableWithNothingRetired) {
+  // A snapshot as written before discovery status and retired members existed.
   ::capnp::MallocMessageBuilder msg;
   auto root = msg.initRoot<capnp_schema::ClusterState>();
   root.setLastSeq(77);
@@ -93,11 +93,13 @@ TEST(EventCodecTest, SnapshotWithoutDiscoveryFieldsReadsAsReachable) {
   EXPECT_EQ(s->last_seq, 77u);
   EXPECT_TRUE(s->discovery_reachable);
   EXPECT_EQ(s->discovery_reason, "");
+  EXPECT_TRUE(s->retired.empty());
 
   ClusterState down;
   down.discovery_reachable = false;
   down.discovery_reason = "connect 10.0.0.9:9001: connection refused";
   down.discovery_since_ms = 1234;
+  down.retired = {"10.0.0.3:6379", "10.0.0.4:6379"};
   auto back = DecodeState(EncodeState(down));
   ASSERT_TRUE(back.ok());
   EXPECT_TRUE(*back == down);

@@ -198,6 +198,7 @@ class EventGen {
       OperatorRequest q;
       q.who = "alice";
       q.kind = static_cast<OperatorKind>(Uniform(0, 8));
+      q.node = Address(RandomNode());
       q.from = Address(RandomNode());
       q.to = Address(RandomNode());
       q.slots = Ranges();

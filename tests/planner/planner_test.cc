@@ -488,6 +488,32 @@ TEST_F(PlannerTest, OperatorAddOfAnAddressDiscoveryDoesNotWantIsRejected) {
   EXPECT_EQ(Next().kind, DecisionKind::kReject);
 }
 
+TEST_F(PlannerTest, OperatorRemovedMemberStaysOutWhileListedUntilAddedBack) {
+  Formed(4, 4, 4);
+  std::string gone = masters_[1];
+  OperatorRequest r;
+  r.kind = OperatorKind::kRemoveNode;
+  r.who = "alice";
+  r.node = gone;
+  sim_.Request(r);
+  Decision d = Next();
+  ASSERT_EQ(d.kind, DecisionKind::kPlan) << DecisionToString(d);
+  EXPECT_EQ(StepsOf(d.plan, StepKind::kMigrate).size(), 3u);
+  ASSERT_TRUE(sim_.Execute(d.plan, d.request_id).ok());
+  EXPECT_FALSE(sim_.node(gone).in_cluster);
+  EXPECT_TRUE(sim_.state().retired.contains(gone));
+  // Discovery still lists it, it is up and fresh: automation must not take it back as a spare.
+  Settle();
+  EXPECT_FALSE(sim_.node(gone).in_cluster);
+  EXPECT_TRUE(sim_.CheckSlotOwners().ok());
+  // add-node takes it back.
+  r.kind = OperatorKind::kAddNode;
+  sim_.Request(r);
+  Settle();
+  EXPECT_TRUE(sim_.node(gone).in_cluster);
+  EXPECT_FALSE(sim_.state().retired.contains(gone));
+}
+
 TEST_F(PlannerTest, ConsistentOpenSlotWithoutIntentIsRolledForward) {
   Formed(3, 3, 3);
   auto& a = sim_.node(masters_[0]);
