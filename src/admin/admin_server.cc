@@ -60,7 +60,8 @@ std::map<std::string, std::string> AddressesById(const eventlog::ClusterState& s
 
 // A node the cluster still counts on: a member, or a node of the committed topology. A node that
 // was drained and forgotten, or left discovery and the cluster, keeps its last health in the
-// state, but that is history, not the cluster's health.
+// state until the controller records that it no longer probes it; that health is history, not
+// the cluster's.
 bool InService(const eventlog::ClusterState& s, const std::string& addr) {
   if (s.members.contains(addr)) return true;
   for (const auto& shard : s.topology.shards) {
