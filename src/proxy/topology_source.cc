@@ -78,10 +78,35 @@ bool SameRouting(const RoutingTable& a, const RoutingTable& b) {
 
 }  // namespace
 
+std::vector<std::string> AskingOrder(const std::vector<std::string>& candidates,
+                                     const std::string& answered_last,
+                                     const std::set<std::string>& failing) {
+  std::vector<std::string> first, rest, last;
+  std::set<std::string> seen;
+  for (const std::string& a : candidates) {
+    if (!seen.insert(a).second) continue;
+    if (a == answered_last) {
+      first.push_back(a);
+    } else if (failing.contains(a)) {
+      last.push_back(a);
+    } else {
+      rest.push_back(a);
+    }
+  }
+  first.insert(first.end(), rest.begin(), rest.end());
+  first.insert(first.end(), last.begin(), last.end());
+  return first;
+}
+
 Result<RoutingTable> FetchClusterSlots(const std::vector<std::string>& addresses,
-                                       const ProxyConfig& config) {
+                                       const ProxyConfig& config, AskOutcome* outcome) {
+  AskOutcome scratch;
+  AskOutcome& out = outcome ? *outcome : scratch;
+  out = AskOutcome{};
   Status last = Status::Unavailable("no node address to ask for CLUSTER SLOTS");
   for (const std::string& text : addresses) {
+    // Every path that does not return a table below counts the node as failed.
+    out.failed.push_back(text);
     auto addr = Address::Parse(text);
     if (!addr.ok()) {
       last = addr.status();
@@ -124,6 +149,8 @@ Result<RoutingTable> FetchClusterSlots(const std::vector<std::string>& addresses
           last = table.status().WithContext(text);
           continue;
         }
+        out.failed.pop_back();
+        out.answered = text;
         return table;
       }
       if (reply) freeReplyObject(reply);
@@ -295,6 +322,8 @@ void TopologySource::RunSlots() {
   // subtraction).
   Clock::time_point last_fetch = Clock::now() - std::chrono::hours(1);
   bool first = true;
+  std::string answered_last;      // The node whose CLUSTER SLOTS made the last table.
+  std::set<std::string> failing;  // Nodes that failed when last asked and have not answered since.
   while (true) {
     {
       std::unique_lock<std::mutex> lock(mu_);
@@ -326,7 +355,18 @@ void TopologySource::RunSlots() {
       }
     }
     if (ask.empty()) continue;
-    auto table = FetchClusterSlots(ask, config_);
+    ask = AskingOrder(ask, answered_last, failing);
+    AskOutcome outcome;
+    auto table = FetchClusterSlots(ask, config_, &outcome);
+    failing.insert(outcome.failed.begin(), outcome.failed.end());
+    if (!outcome.answered.empty()) {
+      answered_last = outcome.answered;
+      failing.erase(outcome.answered);
+    }
+    // Forget the failures of nodes no longer asked about (gone from lainlet and the table).
+    std::erase_if(failing, [&ask](const std::string& a) {
+      return std::find(ask.begin(), ask.end(), a) == ask.end();
+    });
     if (!table.ok()) {
       spdlog::warn("CLUSTER SLOTS refresh failed: {}", table.status().ToString());
       continue;

@@ -9,6 +9,7 @@
 #include <cstdint>
 #include <memory>
 #include <mutex>
+#include <set>
 #include <string>
 #include <thread>
 #include <vector>
@@ -26,9 +27,22 @@ namespace rs::proxy {
 class Proxy;
 struct LainletFollower;
 
+// What one FetchClusterSlots call learned of the nodes it asked.
+struct AskOutcome {
+  std::string answered;             // The node whose table was returned; empty when none was.
+  std::vector<std::string> failed;  // Unreachable, refused, or no table; in the order asked.
+};
+
 // Asks the nodes of `addresses`, in order, for CLUSTER SLOTS until one answers with a table.
 Result<RoutingTable> FetchClusterSlots(const std::vector<std::string>& addresses,
-                                       const ProxyConfig& config);
+                                       const ProxyConfig& config, AskOutcome* outcome = nullptr);
+
+// The order to ask `candidates` in: each address once, the one that answered last first, those
+// in `failing` last (a dead host costs a whole connect timeout every time it is asked first), the
+// rest in the given order.
+std::vector<std::string> AskingOrder(const std::vector<std::string>& candidates,
+                                     const std::string& answered_last,
+                                     const std::set<std::string>& failing);
 
 // Thread contract: Start/Stop from the owner's thread; the others from any thread. Runs one
 // thread per source (the lainlet watch on its own libuv loop) and publishes through

@@ -1,11 +1,19 @@
 // Topology following: the controller's long-poll (served here by a tiny HTTP server built from the
 // real cluster's CLUSTER SLOTS), the seeds fallback, the nodes lainlet lists (the fake lainlet),
 // and ASK / MOVED during a live migration.
+#include <arpa/inet.h>
 #include <httplib.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include <gtest/gtest.h>
 
+#include <atomic>
+#include <cerrno>
 #include <condition_variable>
+#include <cstring>
 #include <fstream>
 #include <iterator>
 #include <mutex>
@@ -172,6 +180,73 @@ TEST(ProxyTopologyFallbackTest, SeedsServeWhileTheControllerIsUnreachable) {
   RS_ASSERT_OK(c.CommandString("SET", "k", "v"));
   RS_ASSERT_OK_AND_ASSIGN(std::string v, c.CommandString("GET", "k"));
   EXPECT_EQ(v, "v");
+}
+
+// Accepts connections and never answers, like a node on a host that died: whoever asks it waits
+// for the whole timeout. Counts the connections it got.
+class SilentListener {
+ public:
+  SilentListener() {
+    fd_ = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    socklen_t len = sizeof(addr);
+    if (fd_ < 0 || bind(fd_, reinterpret_cast<sockaddr*>(&addr), len) != 0 || listen(fd_, 64) != 0 ||
+        getsockname(fd_, reinterpret_cast<sockaddr*>(&addr), &len) != 0) {
+      ADD_FAILURE() << "silent listener: " << std::strerror(errno);
+      return;
+    }
+    port_ = ntohs(addr.sin_port);
+    thread_ = std::thread([this] {
+      while (!stop_) {
+        pollfd p{fd_, POLLIN, 0};
+        if (poll(&p, 1, 20) <= 0) continue;
+        int c = accept4(fd_, nullptr, nullptr, SOCK_CLOEXEC);
+        if (c < 0) continue;
+        std::lock_guard<std::mutex> lock(mu_);
+        accepted_.push_back(c);  // Kept open and never read: silence, not a refusal.
+      }
+    });
+  }
+  ~SilentListener() {
+    stop_ = true;
+    if (thread_.joinable()) thread_.join();
+    for (int c : accepted_) close(c);
+    if (fd_ >= 0) close(fd_);
+  }
+  std::string address() const { return "127.0.0.1:" + std::to_string(port_); }
+  size_t connections() {
+    std::lock_guard<std::mutex> lock(mu_);
+    return accepted_.size();
+  }
+
+ private:
+  int fd_ = -1;
+  uint16_t port_ = 0;
+  std::atomic<bool> stop_{false};
+  std::thread thread_;
+  std::mutex mu_;
+  std::vector<int> accepted_;
+};
+
+TEST(ProxyTopologyFallbackTest, ASilentSeedIsNotAskedFirstOnceAnotherNodeAnswered) {
+  SilentListener silent;
+  ProxyHarness h;
+  RS_ASSERT_OK(h.StartCluster(3, 2000));
+  proxy::ProxyConfig cfg;
+  cfg.seeds = {silent.address()};
+  for (const std::string& a : h.cluster().Addresses()) cfg.seeds.push_back(a);
+  cfg.connect_timeout_ms = 300;
+  cfg.refresh_interval_ms = 100;
+  RS_ASSERT_OK(h.StartProxy(cfg));
+  EXPECT_EQ(silent.connections(), 1u);  // The first refresh asked it first and waited it out.
+  // About ten refreshes (one per 200 ms at most): each asks the node that answered first and
+  // gets its table, so the silent seed costs nothing more.
+  std::this_thread::sleep_for(2s);
+  EXPECT_EQ(silent.connections(), 1u);
+  RS_ASSERT_OK_AND_ASSIGN(RedisClient c, h.Connect());
+  RS_ASSERT_OK(c.CommandString("SET", "k", "v"));
 }
 
 // A procwatcher body: `addresses` as pods of the proc "redis", plus the controller's pod (another

@@ -1,0 +1,32 @@
+#include "proxy/topology_source.h"
+
+#include <gtest/gtest.h>
+
+namespace rs::proxy {
+namespace {
+
+using Order = std::vector<std::string>;
+
+TEST(AskingOrderTest, TheNodeThatAnsweredLastFirstFailingNodesLastEachOnce) {
+  Order candidates = {"d:1", "a:1", "b:1", "a:1", "c:1", "b:1"};
+  EXPECT_EQ(AskingOrder(candidates, "", {}), (Order{"d:1", "a:1", "b:1", "c:1"}));
+  EXPECT_EQ(AskingOrder(candidates, "c:1", {}), (Order{"c:1", "d:1", "a:1", "b:1"}));
+  EXPECT_EQ(AskingOrder(candidates, "c:1", {"d:1", "a:1"}), (Order{"c:1", "b:1", "d:1", "a:1"}));
+  // The one that answered last is not in the list any more: the others keep their order.
+  EXPECT_EQ(AskingOrder(candidates, "z:1", {"b:1"}), (Order{"d:1", "a:1", "c:1", "b:1"}));
+  EXPECT_TRUE(AskingOrder({}, "a:1", {"a:1"}).empty());
+}
+
+TEST(FetchClusterSlotsTest, ReportsWhichNodesFailedAndNoneAnswered) {
+  ProxyConfig config;
+  config.connect_timeout_ms = 200;
+  AskOutcome outcome;
+  outcome.answered = "stale";
+  auto t = FetchClusterSlots({"127.0.0.1:1", "not an address", "127.0.0.1:2"}, config, &outcome);
+  EXPECT_FALSE(t.ok());
+  EXPECT_EQ(outcome.answered, "");
+  EXPECT_EQ(outcome.failed, (Order{"127.0.0.1:1", "not an address", "127.0.0.1:2"}));
+}
+
+}  // namespace
+}  // namespace rs::proxy
