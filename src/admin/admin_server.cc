@@ -556,6 +556,7 @@ void AdminServer::FollowLog() {
       std::this_thread::sleep_for(std::chrono::seconds(1));
     }
     view_->WaitForEvent(next - 1, std::chrono::milliseconds(500));
+    alerter_->Tick();
   }
 }
 

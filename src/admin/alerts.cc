@@ -3,6 +3,7 @@
 #include <httplib.h>
 
 #include <utility>
+#include <vector>
 
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
@@ -35,6 +36,10 @@ bool Alerter::Muted(const std::string& node) const {
 
 namespace {
 constexpr int64_t kSettleMs = 5000;
+
+std::string Key(const std::string& subject, const std::string& kind) {
+  return subject + "|" + kind;
+}
 }  // namespace
 
 void Alerter::Observe(const eventlog::DecodedEvent& d, bool live) {
@@ -44,12 +49,21 @@ void Alerter::Observe(const eventlog::DecodedEvent& d, bool live) {
   if (const auto* a = std::get_if<eventlog::AlertRaised>(&p)) {
     // Mutes are keyed by address; the subject is "node ADDR".
     std::string node = a->subject.rfind("node ", 0) == 0 ? a->subject.substr(5) : a->subject;
-    std::lock_guard lock(mu_);
-    if (a->kind == "mute") muted_.insert(node);
-    if (a->kind == "unmute") muted_.erase(node);
+    {
+      std::lock_guard lock(mu_);
+      if (a->kind == "mute") muted_.insert(node);
+      if (a->kind == "unmute") muted_.erase(node);
+    }
+    // While catching up, the recorded alerts say whether the outage in progress was announced,
+    // so that its end is announced after a restart too. (Live, Send already knows.)
+    if (!live && a->kind == "lainlet-unreachable") lainlet_alerted_ = true;
+    if (!live && a->kind == "lainlet-reachable") lainlet_alerted_ = false;
     return;
   }
   if (const auto* h = std::get_if<eventlog::NodeHealthChanged>(&p)) {
+    if (h->health.health != eventlog::Health::kDown) {
+      held_.erase(Key("node " + h->address, "node-down"));
+    }
     if (live && h->health.health == eventlog::Health::kDown && !Muted(h->address)) {
       Raise({"node " + h->address, "node-down",
              fmt::format("{} is down ({}: {})", h->address, svc::ReasonName(h->health.reason),
@@ -74,9 +88,10 @@ void Alerter::Observe(const eventlog::DecodedEvent& d, bool live) {
              fmt::format("plan {} completed a failover", f->plan_id), seq});
     }
   } else if (const auto* ds = std::get_if<eventlog::DiscoveryStatusChanged>(&p)) {
+    held_.erase(Key("lainlet", ds->reachable ? "lainlet-unreachable" : "lainlet-reachable"));
     if (!ds->reachable && live) {
-      lainlet_alerted_ = Raise({"lainlet", "lainlet-unreachable",
-                                fmt::format("{} is unreachable: {}", ds->source, ds->reason), seq});
+      Raise({"lainlet", "lainlet-unreachable",
+             fmt::format("{} is unreachable: {}", ds->source, ds->reason), seq});
     } else if (ds->reachable && std::exchange(lainlet_alerted_, false) && live) {
       // The recovery is only worth a message when the outage was announced.
       Raise({"lainlet", "lainlet-reachable",
@@ -106,22 +121,51 @@ void Alerter::Observe(const eventlog::DecodedEvent& d, bool live) {
       }
     } else {
       uncovered_seen_.erase(o->address);
+      if (uncovered_seen_.empty()) held_.erase(Key("cluster", "uncovered-slots"));
     }
   }
 }
 
 bool Alerter::Raise(Alert a) {
   auto now = std::chrono::steady_clock::now();
-  std::string key = a.subject + "|" + a.kind;
+  std::string key = Key(a.subject, a.kind);
   auto it = last_sent_.find(key);
-  if (it != last_sent_.end() && now - it->second < cooldown_) return false;
+  if (it != last_sent_.end() && now - it->second < cooldown_) {
+    held_[key] = std::move(a);  // The newest message of the condition wins.
+    return false;
+  }
+  Send(std::move(a), now);
+  return true;
+}
+
+void Alerter::Send(Alert a, std::chrono::steady_clock::time_point now) {
+  std::string key = Key(a.subject, a.kind);
   last_sent_[key] = now;
+  held_.erase(key);
+  if (a.kind == "lainlet-unreachable") lainlet_alerted_ = true;
   {
     std::lock_guard lock(mu_);
     queue_.push_back(std::move(a));
   }
   cv_.notify_all();
-  return true;
+}
+
+void Alerter::Tick() {
+  auto now = std::chrono::steady_clock::now();
+  std::vector<Alert> due;
+  for (auto it = held_.begin(); it != held_.end();) {
+    if (now - last_sent_[it->first] < cooldown_) {
+      ++it;
+      continue;
+    }
+    due.push_back(std::move(it->second));
+    it = held_.erase(it);
+  }
+  for (Alert& a : due) {
+    // Muted since it was held back.
+    if (a.subject.rfind("node ", 0) == 0 && Muted(a.subject.substr(5))) continue;
+    Send(std::move(a), now);
+  }
 }
 
 void Alerter::SenderThread() {

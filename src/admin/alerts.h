@@ -3,7 +3,10 @@
 // cool-down per subject and kind and per-node mutes, POSTs a JSON body to --alert-webhook on its
 // own thread, and records each alert as an AlertRaised event (delivered or not). Mutes are
 // AlertRaised events of kind "mute"/"unmute", so they survive restarts.
-// Thread contract: Observe from the follower thread; the sender thread is internal.
+// An alert the cool-down holds back is not lost: the newest one per subject and kind is sent when
+// the cool-down ends if its condition still holds (the node is still down, lainlet still
+// unreachable, slots still uncovered), and dropped if it cleared in between.
+// Thread contract: Observe and Tick from the follower thread; the sender thread is internal.
 #pragma once
 
 #include <chrono>
@@ -43,11 +46,14 @@ class Alerter {
   // Feed every event in order. `live`: false while catching up on history (only mutes and
   // the state the triggers need are learnt, nothing is sent).
   void Observe(const eventlog::DecodedEvent& d, bool live);
+  // Sends the held-back alerts whose cool-down has ended; call it every second or so.
+  void Tick();
   bool Muted(const std::string& node) const;
 
  private:
   // False when the cool-down held it back.
   bool Raise(Alert a);
+  void Send(Alert a, std::chrono::steady_clock::time_point now);
   void SenderThread();
   bool Post(const Alert& a);
 
@@ -56,13 +62,15 @@ class Alerter {
   RecordFn record_;
 
   // Follower-thread state.
-  std::map<std::string, std::chrono::steady_clock::time_point> last_sent_;
+  std::map<std::string, std::chrono::steady_clock::time_point> last_sent_;  // By subject|kind.
+  std::map<std::string, Alert> held_;  // By subject|kind: held back by the cool-down.
   std::map<uint64_t, bool> plan_has_failover_;
   uint64_t epoch_ = 0;
   bool plan_running_ = false;
   int64_t settled_since_ms_ = 0;          // Time of the last plan finish or topology commit.
   std::set<std::string> uncovered_seen_;  // Nodes whose view last showed uncovered slots.
-  bool lainlet_alerted_ = false;          // An unreachable alert went out for the current outage.
+  bool lainlet_alerted_ = false;  // An unreachable alert went out (or, in history, was recorded)
+                                  // for the current outage.
 
   mutable std::mutex mu_;
   std::set<std::string> muted_;

@@ -576,6 +576,41 @@ TEST_F(AdminApiTest, NodeDownIsPostedToTheWebhookOnceAndRecorded) {
   EXPECT_EQ(n, 1);
 }
 
+TEST_F(AdminApiTest, ASecondOutageWithinTheCooldownIsPostedWhenTheCooldownEnds) {
+  Webhook hook;
+  ASSERT_TRUE(hook.ok());
+  StartNodes(2);
+  SetMembers({0, 1});
+  StartController({"--alert-webhook", hook.url(), "--alert-cooldown-s", "5"});
+  const std::string victim = cluster_->node(1).address();
+  auto health = [&] {
+    json nodes = GetJson("/v1/nodes")["nodes"];
+    for (const auto& n : nodes) {
+      if (n["address"] == victim) return n["health"].get<std::string>();
+    }
+    return std::string();
+  };
+  auto posted = [&] {
+    int n = 0;
+    for (const auto& a : hook.received()) n += a["kind"] == "node-down";
+    return n;
+  };
+  ASSERT_TRUE(WaitFor(10s, [&] { return health() == "up"; })) << ControllerLog();
+  ASSERT_TRUE(cluster_->node(1).Kill().ok());
+  ASSERT_TRUE(WaitFor(10s, [&] { return posted() == 1; })) << ControllerLog();
+  const auto first = std::chrono::steady_clock::now();
+  RS_ASSERT_OK(cluster_->node(1).Restart());
+  ASSERT_TRUE(WaitFor(10s, [&] { return health() == "up"; })) << ControllerLog();
+  ASSERT_TRUE(cluster_->node(1).Kill().ok());
+  ASSERT_TRUE(WaitFor(10s, [&] { return health() == "down"; })) << ControllerLog();
+  const bool within = std::chrono::steady_clock::now() - first < 5s;
+  // Down again: held back by the cool-down, posted when it ends since the node is still down.
+  ASSERT_TRUE(WaitFor(15s, [&] { return posted() == 2; }))
+      << "second outage " << (within ? "within" : "after") << " the cool-down\n"
+      << ControllerLog();
+  EXPECT_GE(std::chrono::steady_clock::now() - first, 5s);
+}
+
 TEST_F(AdminApiTest, LainletUnreachableIsAlertedShownAndRecordedUntilItAnswersAgain) {
   Webhook hook;
   ASSERT_TRUE(hook.ok());

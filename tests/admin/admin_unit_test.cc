@@ -217,7 +217,8 @@ TEST_F(AlerterTest, LainletUnreachableOnceWithinTheCooldownThenItsRecovery) {
   alerter_->Observe(Ev(eventlog::AlertRaised{"lainlet", "lainlet-unreachable", "x", true}), true);
   alerter_->Observe(Ev(Lainlet(true, "init on the watch")), true);
   alerter_->Observe(Ev(Lainlet(false, "HTTP 500 boom")), true);     // Held by the cool-down,
-  alerter_->Observe(Ev(Lainlet(true, "init on the watch")), true);  // so no recovery either.
+  alerter_->Observe(Ev(Lainlet(true, "init on the watch")), true);  // dropped: it cleared,
+  alerter_->Tick();                                                 // and no recovery either.
   auto got = Got();
   ASSERT_EQ(got.size(), 2u);
   EXPECT_EQ(got[0].kind, "lainlet-unreachable");
@@ -231,10 +232,50 @@ TEST_F(AlerterTest, LainletUnreachableOnceWithinTheCooldownThenItsRecovery) {
   EXPECT_EQ(got[1].cause, 3u);
 }
 
+TEST_F(AlerterTest, HeldBackAlertIsSentWhenTheCooldownEndsIfItsConditionStillHolds) {
+  Make(1s);
+  alerter_->Observe(Ev(Lainlet(false, "HTTP 500 boom")), true);       // 1: sent.
+  alerter_->Observe(Ev(Lainlet(true, "init on the watch")), true);    // 2: recovery sent.
+  alerter_->Observe(Ev(Lainlet(false, "connect: refused")), true);    // 3: held back...
+  alerter_->Observe(Ev(Down("10.0.0.1:1")), true);                    // 4: sent.
+  alerter_->Observe(Ev(eventlog::NodeHealthChanged{"10.0.0.1:1", {}}), true);
+  alerter_->Observe(Ev(Down("10.0.0.1:1")), true);                    // 6: held back, then
+  alerter_->Observe(Ev(eventlog::NodeHealthChanged{"10.0.0.1:1", {}}), true);  // cleared.
+  alerter_->Observe(Ev(Down("10.0.0.2:1")), true);                    // 8: sent.
+  alerter_->Observe(Ev(eventlog::NodeHealthChanged{"10.0.0.2:1", {}}), true);
+  alerter_->Observe(Ev(Down("10.0.0.2:1")), true);                    // 10: held back, then
+  alerter_->Observe(Ev(eventlog::AlertRaised{"node 10.0.0.2:1", "mute", "", true}), true);
+  alerter_->Tick();  // Within the cool-down: nothing yet.
+  std::this_thread::sleep_for(1100ms);
+  alerter_->Tick();  // ...the lainlet outage still holds: sent; the node's mute wins.
+  alerter_->Observe(Ev(Lainlet(true, "init on the watch")), true);    // 12: its recovery.
+  auto got = Got();
+  ASSERT_EQ(got.size(), 6u);
+  EXPECT_EQ(got[0].kind, "lainlet-unreachable");
+  EXPECT_EQ(got[1].kind, "lainlet-reachable");
+  EXPECT_EQ(got[2].subject, "node 10.0.0.1:1");
+  EXPECT_EQ(got[3].subject, "node 10.0.0.2:1");
+  EXPECT_EQ(got[4].kind, "lainlet-unreachable");
+  EXPECT_EQ(got[4].cause, 3u);
+  EXPECT_NE(got[4].message.find("connect: refused"), std::string::npos) << got[4].message;
+  EXPECT_EQ(got[5].kind, "lainlet-reachable");
+  EXPECT_EQ(got[5].cause, 12u);
+}
+
+TEST_F(AlerterTest, TheEndOfAnOutageAnnouncedBeforeARestartIsAnnounced) {
+  Make(0s);
+  alerter_->Observe(Ev(Lainlet(false, "HTTP 500 boom")), /*live=*/false);
+  alerter_->Observe(Ev(eventlog::AlertRaised{"lainlet", "lainlet-unreachable", "x", true}), false);
+  alerter_->Observe(Ev(Lainlet(true, "init on the watch")), true);
+  auto got = Got();
+  ASSERT_EQ(got.size(), 1u);
+  EXPECT_EQ(got[0].kind, "lainlet-reachable");
+}
+
 TEST_F(AlerterTest, LainletUnreachableIsNotRaisedWhileCatchingUp) {
   Make(0s);
   alerter_->Observe(Ev(Lainlet(false, "HTTP 500 boom")), /*live=*/false);
-  // An outage announced before a restart: its end is not announced by this process either.
+  // An outage that was never announced (no alert in the history): nor is its end.
   alerter_->Observe(Ev(Lainlet(true, "init on the watch")), true);
   alerter_->Observe(Ev(Lainlet(true, "periodic GET answered 200")), true);
   EXPECT_TRUE(Got().empty());
