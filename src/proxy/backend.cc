@@ -3,6 +3,7 @@
 #include <netdb.h>
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <cstring>
 
 #include "common/address.h"
@@ -164,6 +165,7 @@ void Backend::Flush() {
   // uv_try_write takes nothing).
   std::string_view data = sendlog_.view().substr(written_);
   written_ = sendlog_.size();
+  bytes_handed_ += data.size();
   auto* stream = reinterpret_cast<uv_stream_t*>(tcp_);
   uv_buf_t buf = uv_buf_init(const_cast<char*>(data.data()), static_cast<unsigned>(data.size()));
   int rc = uv_try_write(stream, &buf, 1);
@@ -206,6 +208,7 @@ void Backend::OnRead(ssize_t nread) {
     return;
   }
   rbuf_.Commit(static_cast<size_t>(nread));
+  bytes_read_ += static_cast<uint64_t>(nread);
   worker_->StampBatch();
   ConsumeReplies();
 }
@@ -247,10 +250,25 @@ void Backend::ConsumeReplies() {
   }
 }
 
-void Backend::CheckTimeouts(uint64_t now_ms) {
+void Backend::CheckTimeouts(uint64_t now_ms, bool loop_stalled) {
   if (ops_.empty()) return;
+  // The proxy's own loop was busy (a 100 MB request copied in one turn): the node had no chance
+  // to answer, and requests queued in that turn carry its stale start time.
+  if (loop_stalled) progress_ms_ = now_ms;
+  // The clock runs from the oldest request or the last progress, whichever is later: a reply
+  // still streaming in, or a request still draining into the socket, is a live node. Progress is
+  // sampled here (bytes read plus bytes the socket took) rather than stamped where it happens, so
+  // a loop turn that was busy for long still counts what moved during it.
+  uint64_t moved = bytes_read_ + bytes_handed_;
+  if (state_ == State::kConnected) {
+    moved -= uv_stream_get_write_queue_size(reinterpret_cast<const uv_stream_t*>(tcp_));
+  }
+  if (moved != checked_moved_) {
+    checked_moved_ = moved;
+    progress_ms_ = now_ms;
+  }
   uint64_t limit = static_cast<uint64_t>(worker_->config().backend_timeout_ms);
-  if (now_ms - ops_.front().queued_ms > limit) {
+  if (now_ms - std::max(ops_.front().queued_ms, progress_ms_) > limit) {
     Fail("timed out after " + std::to_string(limit) + " ms");
     worker_->RequestRefresh();
   }

@@ -38,7 +38,9 @@ class Backend {
   // Writes everything queued since the last flush (called once per loop turn).
   void Flush();
   // Fails every op older than the backend timeout and drops the connection.
-  void CheckTimeouts(uint64_t now_ms);
+  // Fails the pending requests when the oldest has waited --backend-timeout without progress.
+  // loop_stalled: the worker's timer ran late, so the wait so far is the proxy's, not the node's.
+  void CheckTimeouts(uint64_t now_ms, bool loop_stalled);
   // Closes the connection (shutdown); pending ops fail.
   void Close();
 
@@ -76,6 +78,13 @@ class Backend {
   std::string last_error_;
   uint64_t replies_ = 0;
   uint64_t latency_us_total_ = 0;
+  // Progress seen by CheckTimeouts: reply bytes read, request bytes handed to the socket (what is
+  // still in its write queue is subtracted). While they move, a long transfer (a 100 MB value) is
+  // not a dead node.
+  uint64_t bytes_read_ = 0;
+  uint64_t bytes_handed_ = 0;
+  uint64_t checked_moved_ = 0;
+  uint64_t progress_ms_ = 0;
 };
 
 }  // namespace rs::proxy

@@ -428,7 +428,10 @@ void Worker::OnTimer(uv_timer_t* h) { static_cast<Worker*>(h->data)->Tick(); }
 
 void Worker::Tick() {
   uint64_t now = now_ms();
-  for (auto& [addr, b] : backends_) b->CheckTimeouts(now);
+  // The timer runs every 100 ms; much later means one loop turn kept the worker busy.
+  const bool stalled = last_tick_ms_ != 0 && now - last_tick_ms_ > 250;
+  last_tick_ms_ = now;
+  for (auto& [addr, b] : backends_) b->CheckTimeouts(now, stalled);
   static thread_local uint64_t last_sweep = 0;
   if (now - last_sweep < 1000) return;
   last_sweep = now;

@@ -108,6 +108,7 @@ class Worker {
   uv_async_t async_;
   uv_check_t check_;
   uv_timer_t timer_;
+  uint64_t last_tick_ms_ = 0;  // Loop time of the last Tick.
   uv_timer_t retry_timer_;
   std::thread thread_;
   std::atomic<bool> stopping_{false};
