@@ -37,8 +37,8 @@ class Backend {
   void Send(Op&& op);
   // Writes everything queued since the last flush (called once per loop turn).
   void Flush();
-  // Fails every op older than the backend timeout and drops the connection.
-  // Fails the pending requests when the oldest has waited --backend-timeout without progress.
+  // Fails the pending requests and drops the connection when the oldest has waited
+  // --backend-timeout without progress.
   // loop_stalled: the worker's timer ran late, so the wait so far is the proxy's, not the node's.
   void CheckTimeouts(uint64_t now_ms, bool loop_stalled);
   // Closes the connection (shutdown); pending ops fail.
