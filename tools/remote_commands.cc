@@ -161,6 +161,14 @@ int RunStatus(const RemoteArgs& a) {
   std::printf("members:   %s (%s)\n", Str(c, "members").c_str(), health.c_str());
   std::printf("plan:      %s\n", c["plan"].is_null() ? "none" : Str(c, "plan").c_str());
   std::printf("requests:  %s pending\n", Str(c, "pending_requests").c_str());
+  if (c.contains("retired") && c["retired"].is_array() && !c["retired"].empty()) {
+    std::string retired;
+    for (const auto& a : c["retired"]) {
+      retired += (retired.empty() ? "" : ", ") + a.get<std::string>();
+    }
+    std::printf("retired:   %s (kept out while discovery lists them; add-node takes one back)\n",
+                retired.c_str());
+  }
   if (c.contains("discovery") && c["discovery"].is_object()) {
     const json& d = c["discovery"];
     if (d.value("reachable", true)) {

@@ -458,6 +458,8 @@ TEST_F(AdminApiTest, RemovedMemberIsDrainedAndKeptOutWhileListedUntilAddedBack) 
   EXPECT_EQ(MissingKeys(500), 0);
   ASSERT_EQ(Svc({"nodes"}, &out), 0) << out;
   EXPECT_NE(out.find("(retired)"), std::string::npos) << out;
+  ASSERT_EQ(Svc({"status"}, &out), 0) << out;
+  EXPECT_NE(out.find("retired:   " + removed + " (kept out"), std::string::npos) << out;
 
   // add-node takes it back.
   ASSERT_EQ(Svc({"add-node", "--node", removed, "--token", kToken}, &out), 0)
