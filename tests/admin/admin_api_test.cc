@@ -493,7 +493,9 @@ TEST_F(AdminApiTest, RetiredMemberThatDiscoveryDropsAndLainStopsLeavesAHealthyCl
   EXPECT_EQ(GetJson("/v1/cluster")["retired"], json::array());
   // Neither a member nor in the cluster: no longer probed, and no longer listed (its last health
   // would otherwise stay for ever); the log says so.
-  auto listed = [&] { return GetJson("/v1/nodes").dump().find('"' + last + '"') != std::string::npos; };
+  auto listed = [&] {
+    return GetJson("/v1/nodes").dump().find('"' + last + '"') != std::string::npos;
+  };
   ASSERT_TRUE(WaitFor(10s, [&] { return !listed(); })) << GetJson("/v1/nodes").dump();
   json untracked = GetJson("/v1/events?kind=node-health&node=" + last + "&limit=20");
   EXPECT_NE(untracked.dump().find(last + " unknown (no longer probed"), std::string::npos)
