@@ -58,26 +58,9 @@ std::map<std::string, std::string> AddressesById(const eventlog::ClusterState& s
   return out;
 }
 
-// A node the cluster still counts on: a member, or a node of the committed topology. A node that
-// was drained and forgotten, or left discovery and the cluster, keeps its last health in the
-// state until the controller records that it no longer probes it; that health is history, not
-// the cluster's.
-bool InService(const eventlog::ClusterState& s, const std::string& addr) {
-  if (s.members.contains(addr)) return true;
-  for (const auto& shard : s.topology.shards) {
-    if (shard.master.address == addr) return true;
-    for (const auto& r : shard.replicas) {
-      if (r.address == addr) return true;
-    }
-  }
-  return false;
-}
-
 json ClusterJson(const eventlog::ClusterState& s) {
   std::map<std::string, int> by_health;
-  for (const auto& [addr, h] : s.health) {
-    if (InService(s, addr)) by_health[std::string(svc::HealthName(h.health))]++;
-  }
+  for (const auto& [addr, h] : s.health) by_health[std::string(svc::HealthName(h.health))]++;
   uint32_t covered = 0;
   for (const auto& shard : s.topology.shards) covered += eventlog::CountSlots(shard.slots);
   bool open_slots = false;
@@ -119,7 +102,6 @@ json NodesJson(const eventlog::ClusterState& s, ControllerView* view) {
     auto m = s.members.find(addr);
     n["member"] = m != s.members.end();
     n["retired"] = s.retired.contains(addr);
-    n["in_service"] = InService(s, addr);
     n["instance"] = m != s.members.end() ? m->second.instance : 0;
     n["host"] = m != s.members.end() ? m->second.host : addr.substr(0, addr.rfind(':'));
     auto h = s.health.find(addr);

@@ -104,7 +104,7 @@ function drawSlotMap(topo, nodes) {
 async function renderNodes() {
   const { nodes } = await api('/v1/nodes');
   $('#nodes-table tbody').innerHTML = nodes.map((n) =>
-    `<tr${n.in_service ? '' : ' class="gone"'}><td>${esc(n.address)}${n.muted ? ' 🔕' : ''}${n.retired ? ' <span class="tag">retired</span>' : ''}</td><td>${esc(n.host)}</td><td>${esc(n.role)}</td><td>${esc(n.master || '')}</td>` +
+    `<tr><td>${esc(n.address)}${n.muted ? ' 🔕' : ''}${n.retired ? ' <span class="tag">retired</span>' : ''}</td><td>${esc(n.host)}</td><td>${esc(n.role)}</td><td>${esc(n.master || '')}</td>` +
     `<td>${n.slot_count || ''}</td><td>${healthPill(n)} ${n.reason !== 'none' ? esc(n.reason) : ''}</td>` +
     `<td>${fmtBytes(n.used_memory)}</td><td>${n.ops_per_sec == null ? '' : n.ops_per_sec.toFixed(0)}</td><td>${n.keys ?? ''}</td>` +
     `<td><canvas class="spark" width="120" height="28" data-node="${esc(n.address)}" data-metric="ops"></canvas></td>` +
