@@ -114,6 +114,14 @@ class AdminApiTest : public ControllerFixture {
     out->assign(std::istreambuf_iterator<char>(in), {});
     return rc.ok() ? *rc : -1;
   }
+  // The node's entry in /v1/nodes; an empty object when it is not listed (so value() works).
+  json NodeJson(const std::string& address) {
+    json nodes = GetJson("/v1/nodes")["nodes"];
+    for (const auto& n : nodes) {
+      if (n["address"] == address) return n;
+    }
+    return json::object();
+  }
   std::vector<std::string> Masters() {
     std::vector<std::string> out;
     json nodes = GetJson("/v1/nodes")["nodes"];
@@ -276,13 +284,7 @@ TEST_F(AdminApiTest, MutationsNeedATokenAndBadInputsGet400WithAReason) {
   // Mute shows on the node.
   auto [sm, bm] = Op({{"kind", "mute"}, {"node", masters[0]}});
   EXPECT_EQ(sm, 202) << bm.dump();
-  EXPECT_TRUE(WaitFor(5s, [&] {
-    json nodes = GetJson("/v1/nodes")["nodes"];
-    for (const auto& n : nodes) {
-      if (n["address"] == masters[0]) return n["muted"].get<bool>();
-    }
-    return false;
-  }));
+  EXPECT_TRUE(WaitFor(5s, [&] { return NodeJson(masters[0]).value("muted", false); }));
 }
 
 TEST_F(AdminApiTest, DryRunPreviewsAMigrationThenTheRequestRunsIt) {
@@ -427,13 +429,6 @@ TEST_F(AdminApiTest, RemovedMemberIsDrainedAndKeptOutWhileListedUntilAddedBack) 
   auto in_topology = [&](const std::string& addr) {
     return GetJson("/v1/topology").dump().find('"' + addr + '"') != std::string::npos;
   };
-  auto node = [&](const std::string& addr) {
-    json nodes = GetJson("/v1/nodes")["nodes"];
-    for (const auto& n : nodes) {
-      if (n["address"] == addr) return n;
-    }
-    return json();
-  };
   ASSERT_TRUE(in_topology(removed));
 
   // redis-svc waits for the plan its request causes and exits 0 when it completed.
@@ -447,7 +442,7 @@ TEST_F(AdminApiTest, RemovedMemberIsDrainedAndKeptOutWhileListedUntilAddedBack) 
   // retirement the controller took it back as a spare within these 10 s (50 probe rounds).
   std::this_thread::sleep_for(10s);
   EXPECT_FALSE(in_topology(removed)) << GetJson("/v1/topology").dump() << ControllerLog();
-  json n = node(removed);
+  json n = NodeJson(removed);
   EXPECT_EQ(n["retired"], true) << n.dump();
   EXPECT_EQ(n["member"], true) << n.dump();
   EXPECT_EQ(n["slot_count"], 0) << n.dump();
@@ -467,7 +462,7 @@ TEST_F(AdminApiTest, RemovedMemberIsDrainedAndKeptOutWhileListedUntilAddedBack) 
   ASSERT_TRUE(WaitFor(30s, [&] {
     return in_topology(removed) && GetJson("/v1/plans")["current"].is_null();
   })) << GetJson("/v1/topology").dump() << ControllerLog();
-  EXPECT_EQ(node(removed)["retired"], false);
+  EXPECT_EQ(NodeJson(removed)["retired"], false);
   EXPECT_EQ(GetJson("/v1/cluster")["retired"], json::array());
   EXPECT_EQ(MissingKeys(500), 0);
 }
@@ -587,13 +582,7 @@ TEST_F(AdminApiTest, ASecondOutageWithinTheCooldownIsPostedWhenTheCooldownEnds) 
   SetMembers({0, 1});
   StartController({"--alert-webhook", hook.url(), "--alert-cooldown-s", "5"});
   const std::string victim = cluster_->node(1).address();
-  auto health = [&] {
-    json nodes = GetJson("/v1/nodes")["nodes"];
-    for (const auto& n : nodes) {
-      if (n["address"] == victim) return n["health"].get<std::string>();
-    }
-    return std::string();
-  };
+  auto health = [&] { return NodeJson(victim).value("health", ""); };
   auto posted = [&] {
     int n = 0;
     for (const auto& a : hook.received()) n += a["kind"] == "node-down";
