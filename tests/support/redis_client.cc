@@ -121,6 +121,14 @@ void RedisClient::Append(const std::vector<std::string>& args) {
   redisAppendCommandArgv(ctx_.get(), static_cast<int>(args.size()), argv.data(), lens.data());
 }
 
+Status RedisClient::Flush() {
+  int done = 0;
+  while (!done) {
+    if (redisBufferWrite(ctx_.get(), &done) != REDIS_OK) return TransportError("command to");
+  }
+  return Status::Ok();
+}
+
 Result<Reply> RedisClient::GetReply() {
   if (ctx_->err) return TransportError("command to");
   void* raw = nullptr;

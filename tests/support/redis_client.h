@@ -64,6 +64,9 @@ class RedisClient {
 
   // Pipelining: queue any number of commands, then read their replies in order.
   void Append(const std::vector<std::string>& args);
+  // Sends what Append queued without waiting for a reply (GetReply sends it too): pipelines to
+  // several servers flush each before reading any.
+  Status Flush();
   Result<Reply> GetReply();
 
   const std::string& endpoint() const { return endpoint_; }
