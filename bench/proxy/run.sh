@@ -5,11 +5,16 @@
 #     -P 16 -c 50 -n $BENCH_N through the proxy (1 thread) and against the master owning the key,
 #     alternating, $BENCH_ROUNDS rounds each; the medians and the ratio of the medians (this
 #     machine is shared and noisy: single runs of the direct baseline vary by 30%);
-#   proxy_p50_overhead: -c 1 p50 latency of GET, proxy minus direct (medians of the rounds);
-#   proxy_busy_poll_p50_overhead: the same with a proxy started with --busy-poll-usec 100;
+#   direct_p50 / relay_p50 / proxy_p50 and their _overhead over direct: p50 round trip of one
+#     client's GETs (bench_proxy_rtt, 0.1 µs resolution; medians of the rounds) straight to the
+#     master, through a bare TCP relay (bench_proxy_relay: no parsing, the floor for any proxy on
+#     this machine) and through the proxy; the same with busy polling (relay and proxy started
+#     with --busy-poll / --busy-poll-usec 100), and proxy_over_relay_p50: what the proxy's own
+#     work adds to the bare relay;
 #   proxy_mget10_rps / proxy_mget100_rps: MGET of 10 and 100 keys spread over the 3 masters;
 #   proxy_rss_per_idle_client: RSS growth of the proxy per idle client connection (10,000);
-#   proxy_reshard_worst_batch: the worst pipelined batch while slots move (tests/proxy load test).
+#   proxy_reshard_worst_batch: the worst pipelined batch while slots move (tests/proxy load test),
+#     beside direct_reshard_worst_batch, a cluster-aware client doing the same without the proxy.
 # Everything started here is stopped by pid on exit.
 #   BUILD_DIR (default build), BENCH_N (default 2000000), BENCH_ROUNDS (default 3),
 #   BENCH_IDLE_CLIENTS (default 10000)
@@ -24,7 +29,8 @@ PROXY_BIN="$BUILD_DIR/bin/redis-proxy"
 if [ ! -f "$BUILD_DIR/CMakeCache.txt" ]; then
   cmake -S . -B "$BUILD_DIR" -G Ninja >/dev/null
 fi
-cmake --build "$BUILD_DIR" -j "${JOBS:-2}" --target redis-proxy >&2
+cmake --build "$BUILD_DIR" -j "${JOBS:-2}" \
+  --target redis-proxy bench_proxy_relay bench_proxy_rtt >&2
 
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/rs-bench-proxy-XXXXXX")
 PIDS=()
@@ -99,9 +105,8 @@ rps() {  # rps PORT TEST [extra args]: requests per second of one redis-benchmar
   shift 2
   redis-benchmark -p "$port" -t "$test" "$@" -q 2>/dev/null | per_second
 }
-p50() {  # p50 PORT: GET p50 latency in microseconds with one client, no pipelining
-  redis-benchmark -p "$1" -t get -c 1 -n 50000 -q 2>/dev/null | tr '\r' '\n' |
-    awk -F'p50=' '/requests per second/ {split($2, a, " "); print a[1] * 1000}' | tail -1
+p50() {  # p50 PORT: p50 round trip of one client's GETs, in microseconds
+  "$BUILD_DIR/bin/bench_proxy_rtt" "$1" 30000 | awk '{print $1}'
 }
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN {printf "%.2f", (b > 0 ? a / b : 0)}'; }
 median() { printf '%s\n' "$@" | sort -g | awk '{v[NR] = $1} END {print v[int((NR + 1) / 2)]}'; }
@@ -120,22 +125,36 @@ for t in set get; do
   echo "proxy_${t}_ratio: $(ratio "$p" "$d")"
 done
 
-direct=()
-proxy=()
-busy=()
-for _ in $(seq "$ROUNDS"); do
-  direct+=("$(p50 "$DIRECT_PORT")")
-  proxy+=("$(p50 "$PROXY_PORT")")
-  busy+=("$(p50 "$BUSY_PORT")")
+# The bare relays, to the master owning the key (started here: it is known only now).
+RELAY_PORT=$(free_port)
+"$BUILD_DIR/bin/bench_proxy_relay" "$RELAY_PORT" "$DIRECT_PORT" &
+PIDS+=($!)
+BUSY_RELAY_PORT=$(free_port)
+"$BUILD_DIR/bin/bench_proxy_relay" "$BUSY_RELAY_PORT" "$DIRECT_PORT" --busy-poll &
+PIDS+=($!)
+for port in "$RELAY_PORT" "$BUSY_RELAY_PORT"; do
+  for _ in $(seq 100); do redis-cli -p "$port" ping >/dev/null 2>&1 && break; sleep 0.05; done
 done
-direct_p50=$(median "${direct[@]}")
-proxy_p50=$(median "${proxy[@]}")
-busy_p50=$(median "${busy[@]}")
-echo "direct_p50: ${direct_p50%.*} us"
-echo "proxy_p50: ${proxy_p50%.*} us"
-echo "proxy_p50_overhead: $(awk -v a="$proxy_p50" -v b="$direct_p50" 'BEGIN {printf "%d", a - b}') us"
-echo "proxy_busy_poll_p50: ${busy_p50%.*} us"
-echo "proxy_busy_poll_p50_overhead: $(awk -v a="$busy_p50" -v b="$direct_p50" 'BEGIN {printf "%d", a - b}') us"
+declare -A rtt
+for _ in $(seq "$ROUNDS"); do
+  for target in direct:$DIRECT_PORT relay:$RELAY_PORT proxy:$PROXY_PORT \
+                relay_busy_poll:$BUSY_RELAY_PORT proxy_busy_poll:$BUSY_PORT; do
+    rtt[${target%%:*}]+=" $(p50 "${target#*:}")"
+  done
+done
+declare -A med
+for name in direct relay proxy relay_busy_poll proxy_busy_poll; do
+  # shellcheck disable=SC2086  # the rounds are words
+  med[$name]=$(median ${rtt[$name]})
+  echo "${name}_p50: ${med[$name]} us"
+done
+diff_us() { awk -v a="$1" -v b="$2" 'BEGIN {printf "%.1f", a - b}'; }
+for name in relay proxy relay_busy_poll proxy_busy_poll; do
+  echo "${name}_p50_overhead: $(diff_us "${med[$name]}" "${med[direct]}") us"
+done
+echo "proxy_over_relay_p50: $(diff_us "${med[proxy]}" "${med[relay]}") us"
+echo "proxy_over_relay_busy_poll_p50:" \
+  "$(diff_us "${med[proxy_busy_poll]}" "${med[relay_busy_poll]}") us"
 
 for n in 10 100; do
   keys=()
@@ -178,10 +197,16 @@ echo "proxy_idle_clients: $(redis-cli -p "$IDLE_PORT" info | awk -F: '/^proxy_co
 echo "proxy_rss_per_idle_client: $(( (after - before) / IDLE )) bytes"
 
 # Live resharding under load (the test in tests/proxy/proxy_load_test.cc, with its 10 ms bound
-# on): the worst pipelined batch of 50 SET/GET pairs while 1000 slots move away and back.
+# on): the worst pipelined batch of 50 SET/GET pairs while 1000 slots move away and back, through
+# the proxy and then, same cluster and moves, with a cluster-aware client straight to the masters.
 if cmake --build "$BUILD_DIR" -j "${JOBS:-2}" --target proxy_load_test >/dev/null 2>&1; then
-  line=$(RS_STRICT_LATENCY=1 "$BUILD_DIR/tests/proxy_load_test" \
-           --gtest_filter='ProxyLoadTest.LiveResharding*' 2>&1 | grep -m1 'worst batch' || true)
-  echo "proxy_reshard_worst_batch: $(sed -n 's/.*worst batch \([0-9]*\) us.*/\1/p' <<<"$line") us"
-  echo "proxy_reshard_batches_over_10ms: $(sed -n 's/.*, \([0-9]*\) batches over 10 ms.*/\1/p' <<<"$line")"
+  out=$(RS_STRICT_LATENCY=1 "$BUILD_DIR/tests/proxy_load_test" \
+          --gtest_filter='ProxyLoadTest.LiveResharding*' 2>&1 | grep '^reshard' || true)
+  for who in proxy direct; do
+    line=$(grep -m1 "^reshard $([ $who = proxy ] && echo through || echo direct)" <<<"$out" || true)
+    worst=$(sed -n 's/.*worst batch \([0-9]*\) us.*/\1/p' <<<"$line")
+    over=$(sed -n 's/.*, \([0-9]*\) batches over 10 ms.*/\1/p' <<<"$line")
+    echo "${who}_reshard_worst_batch: $worst us"
+    echo "${who}_reshard_batches_over_10ms: $over"
+  done
 fi
