@@ -111,6 +111,9 @@ class DirectToMasters : public PairPipeline {
     RS_ASSIGN_OR_RETURN(RedisClient * c, d.Node(seed));
     RS_ASSIGN_OR_RETURN(Reply slots, c->Command("CLUSTER", "SLOTS"));
     for (const Reply& range : slots.elements) {
+      if (range.elements.size() < 3 || range.elements[2].elements.size() < 2) {
+        return Status::Internal("unexpected CLUSTER SLOTS entry: " + range.ToString());
+      }
       std::string owner = range.elements[2].elements[0].str + ":" +
                           std::to_string(range.elements[2].elements[1].integer);
       for (long long s = range.elements[0].integer; s <= range.elements[1].integer; ++s) {
