@@ -432,6 +432,7 @@ void Worker::Tick() {
   const bool stalled = last_tick_ms_ != 0 && now - last_tick_ms_ > 250;
   last_tick_ms_ = now;
   for (auto& [addr, b] : backends_) b->CheckTimeouts(now, stalled);
+  if (config().slowlog_usec > 0) LogSuppressedSlowRequests(uv_hrtime());
   static thread_local uint64_t last_sweep = 0;
   if (now - last_sweep < 1000) return;
   last_sweep = now;
@@ -443,6 +444,15 @@ void Worker::Tick() {
       CloseClient(c, "idle timeout");
     }
     c = next;
+  }
+}
+
+void Worker::LogSuppressedSlowRequests(uint64_t now_ns) {
+  if (auto s = slow_log_.TakeSummary(now_ns)) {
+    spdlog::warn(
+        "slow requests: {} more not logged in the last second(s), the slowest {} us "
+        "(INFO proxy_slow_requests counts all)",
+        s->count, s->slowest_us);
   }
 }
 

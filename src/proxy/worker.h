@@ -19,6 +19,7 @@
 #include "proxy/proxy_config.h"
 #include "proxy/redirect.h"
 #include "proxy/routing_table.h"
+#include "proxy/slow_log.h"
 #include "proxy/stats.h"
 
 namespace rs::proxy {
@@ -93,6 +94,8 @@ class Worker {
   void RetryLater(Op&& op);
   void FlushAll();
   void Tick();
+  // Logs the slow requests the limiter kept out of the log in seconds that are over.
+  void LogSuppressedSlowRequests(uint64_t now_ns);
   void FlushClient(Client* c);
 
   static void OnConnection(uv_stream_t* server, int status);
@@ -131,6 +134,7 @@ class Worker {
   std::string inline_scratch_;
   std::vector<int> keys_scratch_;
   WorkerStats stats_;
+  SlowLogLimiter slow_log_;
 };
 
 }  // namespace rs::proxy

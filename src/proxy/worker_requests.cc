@@ -232,13 +232,16 @@ void Worker::OnReply(Op& op, std::string_view reply, bool is_error, std::string_
     uint64_t total_us = (batch_ns_ - op.pending->start_ns) / 1000;
     if (total_us > static_cast<uint64_t>(config().slowlog_usec)) {
       stats_.slow_requests.Inc();
-      uint64_t backend_us = op.sent_ns ? (batch_ns_ - op.sent_ns) / 1000 : 0;
-      std::string cmd = op.command.substr(0, 64);
-      for (char& ch : cmd) {
-        if (ch == '\r' || ch == '\n') ch = ' ';
+      LogSuppressedSlowRequests(batch_ns_);  // earlier seconds first
+      if (slow_log_.Admit(batch_ns_, total_us)) {
+        uint64_t backend_us = op.sent_ns ? (batch_ns_ - op.sent_ns) / 1000 : 0;
+        std::string cmd = op.command.substr(0, 64);
+        for (char& ch : cmd) {
+          if (ch == '\r' || ch == '\n') ch = ' ';
+        }
+        spdlog::warn("slow request: {} us total, {} us at backend {}, {} redirects: {}", total_us,
+                     backend_us, backend, op.redirects, cmd);
       }
-      spdlog::warn("slow request: {} us total, {} us at backend {}, {} redirects: {}", total_us,
-                   backend_us, backend, op.redirects, cmd);
     }
   }
   if (c->closing) {

@@ -3,6 +3,8 @@
 #include <sys/resource.h>
 
 #include <gtest/gtest.h>
+#include <spdlog/sinks/ringbuffer_sink.h>
+#include <spdlog/spdlog.h>
 
 #include <fstream>
 #include <optional>
@@ -281,6 +283,55 @@ TEST_F(ProxyClusterTest, DeepPipelineBeyondThePendingCapIsPausedAndResumed) {
   }
 }
 
+// A stall makes every request queued behind it slow at once. The log gets at most ten lines a
+// second of them, and the rest in one summary line once their second is over; INFO counts all.
+TEST_F(ProxyClusterTest, SlowlogWritesTenLinesASecondAndSumsUpTheRest) {
+  h_.StopProxy();
+  auto captured = std::make_shared<spdlog::sinks::ringbuffer_sink_mt>(100000);
+  auto& sinks = spdlog::default_logger()->sinks();
+  sinks.push_back(captured);  // before the proxy's threads start: sinks() is not thread-safe
+  struct Detach {             // and off again once they are stopped, on every way out of the test
+    ProxyHarness& h;
+    std::vector<spdlog::sink_ptr>& sinks;
+    ~Detach() {
+      h.StopProxy();
+      sinks.pop_back();
+    }
+  } detach{h_, sinks};
+  proxy::ProxyConfig cfg;
+  cfg.seeds = h_.cluster().Addresses();
+  cfg.slowlog_usec = 1;  // every request through a node is slow
+  RS_ASSERT_OK(h_.StartProxy(cfg));
+  RS_ASSERT_OK_AND_ASSIGN(RedisClient c, h_.Connect());
+  constexpr int kRequests = 3000;
+  for (int i = 0; i < kRequests; ++i) c.Append({"GET", "slow:" + std::to_string(i)});
+  for (int i = 0; i < kRequests; ++i) RS_ASSERT_OK(c.GetReply().status());
+
+  auto count = [&](uint64_t* lines, uint64_t* summed) {
+    *lines = *summed = 0;
+    for (const std::string& line : captured->last_formatted()) {
+      if (line.find("slow request: ") != std::string::npos) ++*lines;
+      size_t at = line.find("slow requests: ");
+      if (at != std::string::npos) *summed += std::stoull(line.substr(at + 15));
+    }
+  };
+  uint64_t lines = 0, summed = 0;
+  auto deadline = std::chrono::steady_clock::now() + 5s;  // the summary follows within ~1.1 s
+  do {
+    std::this_thread::sleep_for(100ms);
+    count(&lines, &summed);
+  } while (lines + summed < kRequests && std::chrono::steady_clock::now() < deadline);
+  // INFO's proxy section is taken before its own requests to the nodes finish: only the GETs.
+  RS_ASSERT_OK_AND_ASSIGN(Reply info, c.Command("INFO"));
+
+  EXPECT_EQ(InfoField(info.str, "proxy_slow_requests"), std::to_string(kRequests));
+  EXPECT_GE(lines, 1u);
+  EXPECT_LE(lines, 10u * 6) << "ten lines a second; the run takes a few seconds at most";
+  EXPECT_GT(summed, 0u);
+  EXPECT_EQ(lines + summed, static_cast<uint64_t>(kRequests))
+      << "every slow request is logged or summed up";
+}
+
 TEST_F(ProxyClusterTest, PipelinedInlineCommandsAndProtocolErrors) {
   bool closed = false;
   std::string inline_out =
@@ -477,10 +528,10 @@ TEST_F(ProxyClusterTest, BusyPollingServesAndGoesQuietWhenIdle) {
   RS_ASSERT_OK_AND_ASSIGN(TempDir dir, TempDir::Create("proxy-busy-poll"));
   RS_ASSERT_OK_AND_ASSIGN(uint16_t port, FindFreePort("127.0.0.1", false));
   RS_ASSERT_OK_AND_ASSIGN(
-      pid_t pid, Spawn({RS_PROXY_BINARY, "--listen", "127.0.0.1:" + std::to_string(port),
-                        "--seeds", h_.cluster().Addresses()[0], "--busy-poll-usec", "20000",
-                        "--log-level", "warn"},
-                       dir.path() / "proxy.log"));
+      pid_t pid,
+      Spawn({RS_PROXY_BINARY, "--listen", "127.0.0.1:" + std::to_string(port), "--seeds",
+             h_.cluster().Addresses()[0], "--busy-poll-usec", "20000", "--log-level", "warn"},
+            dir.path() / "proxy.log"));
   std::optional<RedisClient> client;
   for (int i = 0; i < 100 && !client; ++i) {
     auto r = RedisClient::Connect("127.0.0.1", port, 2s);
