@@ -233,9 +233,9 @@ void Backend::ConsumeReplies() {
     if (op.sent_ns && now > op.sent_ns) latency_us_total_ += (now - op.sent_ns) / 1000;
     std::string_view reply = data.substr(0, len);
     bool is_error = info.type == resp::ReplyType::kError;
-    // A redirect or retry sends the request again and the slowlog shows it: only then does the op
-    // need its own copy of the bytes.
-    if (op.client != nullptr && (is_error || worker_->config().slowlog_usec > 0)) {
+    // A redirect or retry sends the request again, and a slow request's log line shows it: only
+    // then does the op need its own copy of the bytes (not for every request the slowlog times).
+    if (op.client != nullptr && (is_error || worker_->SlowRequestUs(op) > 0)) {
       op.command.assign(command);
     }
     sendlog_.Consume(op.len);

@@ -53,6 +53,9 @@ class Worker {
   void StampBatch() { batch_ns_ = uv_hrtime(); }
   Proxy* proxy() { return proxy_; }
 
+  // How long `op`'s request has taken by this batch when that is over --slowlog-usec, else 0.
+  uint64_t SlowRequestUs(const Op& op) const;
+
   // Called by backends and clients.
   void OnReply(Op& op, std::string_view reply, bool is_error, std::string_view error_line,
                const std::string& backend);

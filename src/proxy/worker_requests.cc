@@ -196,6 +196,12 @@ void Worker::SplitRequest(Client* c, resp::Request& req, const CommandInfo& info
   }
 }
 
+uint64_t Worker::SlowRequestUs(const Op& op) const {
+  if (config().slowlog_usec <= 0 || op.pending == nullptr || op.pending->start_ns == 0) return 0;
+  uint64_t total_us = (batch_ns_ - op.pending->start_ns) / 1000;
+  return total_us > static_cast<uint64_t>(config().slowlog_usec) ? total_us : 0;
+}
+
 void Worker::OnReply(Op& op, std::string_view reply, bool is_error, std::string_view line,
                      const std::string& backend) {
   Client* c = op.client;
@@ -228,20 +234,17 @@ void Worker::OnReply(Op& op, std::string_view reply, bool is_error, std::string_
     }
     stats_.errors.Inc();
   }
-  if (config().slowlog_usec > 0 && op.pending->start_ns) {
-    uint64_t total_us = (batch_ns_ - op.pending->start_ns) / 1000;
-    if (total_us > static_cast<uint64_t>(config().slowlog_usec)) {
-      stats_.slow_requests.Inc();
-      LogSuppressedSlowRequests(batch_ns_);  // earlier seconds first
-      if (slow_log_.Admit(batch_ns_, total_us)) {
-        uint64_t backend_us = op.sent_ns ? (batch_ns_ - op.sent_ns) / 1000 : 0;
-        std::string cmd = op.command.substr(0, 64);
-        for (char& ch : cmd) {
-          if (ch == '\r' || ch == '\n') ch = ' ';
-        }
-        spdlog::warn("slow request: {} us total, {} us at backend {}, {} redirects: {}", total_us,
-                     backend_us, backend, op.redirects, cmd);
+  if (uint64_t total_us = SlowRequestUs(op)) {
+    stats_.slow_requests.Inc();
+    LogSuppressedSlowRequests(batch_ns_);  // earlier seconds first
+    if (slow_log_.Admit(batch_ns_, total_us)) {
+      uint64_t backend_us = op.sent_ns ? (batch_ns_ - op.sent_ns) / 1000 : 0;
+      std::string cmd = op.command.substr(0, 64);
+      for (char& ch : cmd) {
+        if (ch == '\r' || ch == '\n') ch = ' ';
       }
+      spdlog::warn("slow request: {} us total, {} us at backend {}, {} redirects: {}", total_us,
+                   backend_us, backend, op.redirects, cmd);
     }
   }
   if (c->closing) {
