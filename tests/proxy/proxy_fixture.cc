@@ -19,7 +19,7 @@ Status ProxyHarness::StartCluster(int masters, int node_timeout_ms, const std::s
   LocalClusterOptions opts;
   opts.password = password;
   opts.masters = masters;
-  opts.replicas_per_master = 1;
+  opts.replicas_per_master = replicas_per_master_;
   opts.cluster_node_timeout_ms = node_timeout_ms;
   // Replicas sync at once (Redis waits 5 s by default), so failover tests need not wait.
   opts.extra_config = {"repl-diskless-sync-delay 0"};

@@ -16,8 +16,9 @@ namespace rs::test {
 // Thread contract: owned by the test's main thread (which must start the cluster).
 class ProxyHarness {
  public:
-  // Starts `masters` masters with one replica each, then a proxy on 127.0.0.1:0 following them
-  // through --seeds (unless `config.controller` is set; then seeds are left as given).
+  // Starts `masters` masters with one replica each (see set_replicas_per_master), then a proxy on
+  // 127.0.0.1:0 following them through --seeds (unless `config.controller` is set; then seeds are
+  // left as given).
   Status Start(int masters, int node_timeout_ms, proxy::ProxyConfig config = {},
                bool use_seeds = true);
   // Only the cluster; StartProxy() later.
@@ -25,6 +26,8 @@ class ProxyHarness {
   Status StartProxy(proxy::ProxyConfig config);
   void StopProxy();
   ~ProxyHarness();
+  // Before Start/StartCluster: replicas per master (default 1).
+  void set_replicas_per_master(int n) { replicas_per_master_ = n; }
 
   LocalCluster& cluster() { return *cluster_; }
   proxy::Proxy& proxy() { return *proxy_; }
@@ -40,6 +43,7 @@ class ProxyHarness {
  private:
   std::unique_ptr<LocalCluster> cluster_;
   std::unique_ptr<proxy::Proxy> proxy_;
+  int replicas_per_master_ = 1;
 };
 
 // A raw TCP exchange: sends `bytes`, half-closes nothing, reads until the peer closes or
