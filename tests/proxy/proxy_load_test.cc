@@ -12,6 +12,7 @@
 #include "common/address.h"
 #include "common/slot.h"
 #include "proxy/redirect.h"
+#include "proxy/topology_source.h"
 #include "proxy_fixture.h"
 #include "support/test_status.h"
 
@@ -107,18 +108,11 @@ class ThroughProxy : public PairPipeline {
 class DirectToMasters : public PairPipeline {
  public:
   static Result<DirectToMasters> Create(ProxyHarness& h, const std::string& seed) {
+    RS_ASSIGN_OR_RETURN(proxy::RoutingTable table,
+                        proxy::FetchClusterSlots({seed}, proxy::ProxyConfig{}));
     DirectToMasters d(h);
-    RS_ASSIGN_OR_RETURN(RedisClient * c, d.Node(seed));
-    RS_ASSIGN_OR_RETURN(Reply slots, c->Command("CLUSTER", "SLOTS"));
-    for (const Reply& range : slots.elements) {
-      if (range.elements.size() < 3 || range.elements[2].elements.size() < 2) {
-        return Status::Internal("unexpected CLUSTER SLOTS entry: " + range.ToString());
-      }
-      std::string owner = range.elements[2].elements[0].str + ":" +
-                          std::to_string(range.elements[2].elements[1].integer);
-      for (long long s = range.elements[0].integer; s <= range.elements[1].integer; ++s) {
-        d.owner_[static_cast<size_t>(s)] = owner;
-      }
+    for (int s = 0; s < kSlotCount; ++s) {
+      if (const std::string* owner = table.OwnerOf(s)) d.owner_[static_cast<size_t>(s)] = *owner;
     }
     return d;
   }
