@@ -45,6 +45,22 @@ void AppendArrayHeader(std::string* out, int64_t count) { AppendLine(out, '*', c
 
 void AppendNullArray(std::string* out) { out->append("*-1\r\n", 5); }
 
+void AppendNull(std::string* out) { out->append("_\r\n", 3); }
+
+void AppendMapHeader(std::string* out, int64_t pairs) { AppendLine(out, '%', pairs); }
+
+void AppendSetHeader(std::string* out, int64_t count) { AppendLine(out, '~', count); }
+
+void AppendPushHeader(std::string* out, int64_t count) { AppendLine(out, '>', count); }
+
+void AppendVerbatim(std::string* out, std::string_view format, std::string_view text) {
+  AppendLine(out, '=', static_cast<int64_t>(format.size() + 1 + text.size()));
+  out->append(format);
+  out->push_back(':');
+  out->append(text);
+  out->append("\r\n", 2);
+}
+
 void AppendCommand(std::string* out, std::span<const std::string_view> args) {
   AppendArrayHeader(out, static_cast<int64_t>(args.size()));
   for (std::string_view arg : args) AppendBulk(out, arg);

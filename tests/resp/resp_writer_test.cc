@@ -33,6 +33,29 @@ TEST(RespWriterTest, WritesEachReplyType) {
                              5 + 56 + 23 + 10 + 5 + 4 + 5));
 }
 
+TEST(RespWriterTest, WritesResp3TypesTheScannerReads) {
+  std::string out;
+  AppendMapHeader(&out, 1);
+  AppendBulk(&out, "k");
+  AppendNull(&out);
+  AppendSetHeader(&out, 0);
+  AppendPushHeader(&out, 2);
+  AppendBulk(&out, "message");
+  AppendVerbatim(&out, "txt", "a:1\r\n");
+  EXPECT_EQ(out, "%1\r\n$1\r\nk\r\n_\r\n~0\r\n>2\r\n$7\r\nmessage\r\n=9\r\ntxt:a:1\r\n\r\n");
+  // Each top-level value scans as one reply of its type.
+  std::string_view rest = out;
+  std::vector<ReplyType> types;
+  while (!rest.empty()) {
+    size_t len = 0;
+    ReplyInfo info;
+    ASSERT_EQ(ScanReply(rest, &len, &info), ScanStatus::kOk) << rest;
+    types.push_back(info.type);
+    rest.remove_prefix(len);
+  }
+  EXPECT_EQ(types, (std::vector<ReplyType>{ReplyType::kMap, ReplyType::kSet, ReplyType::kPush}));
+}
+
 TEST(RespWriterTest, KeepsAnErrorOnOneLine) {
   std::string out;
   AppendError(&out, "ERR bad\r\nthing\n");
