@@ -22,6 +22,9 @@ struct RoutingTable {
   std::string source;                // "controller", "cluster-slots" or "moved"
   std::vector<std::string> masters;  // "host:port"
   std::vector<std::vector<std::string>> replicas;  // parallel to masters
+  // Parallel to replicas: in sync with its master (master_link_status up, lag within bounds), as
+  // last probed for --read-from; empty when not probed (then no replica is read from).
+  std::vector<std::vector<bool>> replica_healthy;
   std::array<int16_t, kSlotCount> owner;           // index into masters, or kUnassigned
 
   RoutingTable() { owner.fill(kUnassigned); }

@@ -1,0 +1,74 @@
+#include "proxy/proxy_errors.h"
+
+#include <fmt/format.h>
+
+namespace rs::proxy::errors {
+namespace {
+
+std::string Upper(std::string_view s) {
+  std::string out(s);
+  for (char& ch : out) {
+    if (ch >= 'a' && ch <= 'z') ch = static_cast<char>(ch - 32);
+  }
+  return out;
+}
+
+}  // namespace
+
+std::string OnlySubscribeCommands(std::string_view command) {
+  std::string lower(command);
+  for (char& ch : lower) {
+    if (ch >= 'A' && ch <= 'Z') ch = static_cast<char>(ch + 32);
+  }
+  return fmt::format(
+      "ERR Can't execute '{}': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / QUIT / RESET are "
+      "allowed in this context",
+      lower);
+}
+
+std::string WrongArity(std::string_view name) {
+  return fmt::format("{}{}{}", redis_errors::kWrongArityPrefix, name,
+                     redis_errors::kWrongAritySuffix);
+}
+
+std::string UnknownSubcommand(std::string_view command, std::string_view sub) {
+  return fmt::format("ERR unknown subcommand '{}'. Try {} HELP.", sub, Upper(command));
+}
+
+std::string AdminRefused(std::string_view command) {
+  return fmt::format("ERR proxy: '{}' is refused by the proxy (start it with --allow-admin-commands)",
+                     Upper(command));
+}
+
+std::string SubcommandRefused(std::string_view command, std::string_view sub,
+                              std::string_view reason) {
+  return fmt::format("ERR proxy: '{} {}' is refused by the proxy ({})", Upper(command), Upper(sub),
+                     reason);
+}
+
+std::string TooManySessions(int max_sessions) {
+  return fmt::format(
+      "ERR proxy: too many session connections on this worker (--max-sessions {} reached by "
+      "transactions, WATCH and blocking commands); retry later or raise --max-sessions",
+      max_sessions);
+}
+
+std::string BackendUnavailable(std::string_view address, std::string_view why, bool retrying) {
+  return fmt::format("ERR proxy: backend {} is unavailable ({}){}", address, why,
+                     retrying ? ", retrying connection shortly" : "");
+}
+
+std::string BackendFailed(std::string_view address, std::string_view why) {
+  return fmt::format("ERR proxy: backend {} failed: {}", address, why);
+}
+
+std::string ExecOutcomeUnknown(std::string_view address, std::string_view error) {
+  return fmt::format(
+      "{} (after EXEC was sent to {}: the transaction may or may not have run)", error, address);
+}
+
+std::string FanOutFailed(std::string_view command, std::string_view failures) {
+  return fmt::format("ERR proxy: {} failed on {}", Upper(command), failures);
+}
+
+}  // namespace rs::proxy::errors

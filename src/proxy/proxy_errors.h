@@ -1,0 +1,78 @@
+// Every error reply the proxy makes itself (as opposed to relaying a node's), in one place. The
+// texts Redis also sends are byte-identical to Redis 7.0 (common/redis_errors.h); the proxy's own
+// start with "ERR proxy: " and say why and, where one exists, which flag would allow it.
+// Each constant or builder yields the text after the leading '-'.
+#pragma once
+
+#include <string>
+#include <string_view>
+
+#include "common/redis_errors.h"
+
+namespace rs::proxy::errors {
+
+// ---- Redis's own texts, for the states the proxy keeps itself (multi.c, server.c, pubsub.c) ----
+inline constexpr std::string_view kExecAbort =
+    "EXECABORT Transaction discarded because of previous errors.";
+inline constexpr std::string_view kExecWithoutMulti = "ERR EXEC without MULTI";
+inline constexpr std::string_view kDiscardWithoutMulti = "ERR DISCARD without MULTI";
+inline constexpr std::string_view kMultiNested = "ERR MULTI calls can not be nested";
+inline constexpr std::string_view kWatchInsideMulti = "ERR WATCH inside MULTI is not allowed";
+inline constexpr std::string_view kInvalidCursor = "ERR invalid cursor";
+inline constexpr std::string_view kTimeoutNotFloat = "ERR timeout is not a float or out of range";
+inline constexpr std::string_view kTimeoutNegative = "ERR timeout is negative";
+inline constexpr std::string_view kTimeoutNotInteger =
+    "ERR timeout is not an integer or out of range";
+inline constexpr std::string_view kNoProto = "NOPROTO unsupported protocol version";
+inline constexpr std::string_view kNotBusy = "NOTBUSY No scripts in execution right now.";
+inline constexpr std::string_view kNotBusyFunction = "NOTBUSY No scripts in execution right now.";
+inline constexpr std::string_view kUnknownPubsubSubcommand =
+    "ERR unknown subcommand or wrong number of arguments for '";
+// "ERR Can't execute '<cmd>': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / QUIT / RESET are
+// allowed in this context" (processCommand, a RESP2 client in subscribed mode).
+std::string OnlySubscribeCommands(std::string_view command);
+// "ERR wrong number of arguments for '<name>' command".
+std::string WrongArity(std::string_view name);
+// "ERR unknown subcommand '<sub>'. Try <CMD> HELP."
+std::string UnknownSubcommand(std::string_view command, std::string_view sub);
+
+// ---- The proxy's own ----
+inline constexpr std::string_view kNoTopology = "CLUSTERDOWN proxy: no topology known yet";
+inline constexpr std::string_view kMsetnxCrossSlot =
+    "ERR proxy: MSETNX with keys in several slots is refused (it could not be atomic); use "
+    "keys with one {hash tag}";
+inline constexpr std::string_view kScriptCrossSlot =
+    "ERR proxy: scripts with keys in several slots cannot run through a cluster proxy (a "
+    "script runs on one node); use keys with one {hash tag}";
+inline constexpr std::string_view kTrackingRefused =
+    "ERR proxy: CLIENT TRACKING (client-side caching) is not supported by the proxy: "
+    "invalidation messages come from every node and cannot follow slot moves";
+inline constexpr std::string_view kTakesOverConnection =
+    "ERR proxy: SYNC, PSYNC and REPLCONF take over the connection with the replication stream "
+    "and are never relayed by the proxy; connect a replica to a node directly";
+inline constexpr std::string_view kWatchLost =
+    "ERR proxy: the connection holding this client's WATCH was lost";
+inline constexpr std::string_view kSubscribeInMulti =
+    "ERR proxy: (P|S)SUBSCRIBE inside MULTI is not supported by the proxy";
+inline constexpr std::string_view kMonitorMode =
+    "ERR proxy: this connection is in MONITOR mode; only QUIT and RESET are accepted";
+inline constexpr std::string_view kReplyModeUnsupported =
+    "ERR proxy: CLIENT REPLY takes ON, OFF or SKIP";
+
+// "ERR proxy: '<CMD>' is refused by the proxy (start it with --allow-admin-commands)".
+std::string AdminRefused(std::string_view command);
+// "ERR proxy: '<CMD> <SUB>' is refused by the proxy (...reason)".
+std::string SubcommandRefused(std::string_view command, std::string_view sub,
+                              std::string_view reason);
+// "ERR proxy: too many session connections (--max-sessions N reached on this worker) ...".
+std::string TooManySessions(int max_sessions);
+// "ERR proxy: backend h:p is unavailable (why)..." and "... failed: why".
+std::string BackendUnavailable(std::string_view address, std::string_view why, bool retrying);
+std::string BackendFailed(std::string_view address, std::string_view why);
+// The EXEC of a transaction whose node failed after EXEC was sent (`error` says how): the
+// outcome is unknown, and the proxy does not guess.
+std::string ExecOutcomeUnknown(std::string_view address, std::string_view error);
+// A fan-out command that failed on some nodes: "ERR proxy: CONFIG SET failed on h:p (err), ...".
+std::string FanOutFailed(std::string_view command, std::string_view failures);
+
+}  // namespace rs::proxy::errors
