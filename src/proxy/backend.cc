@@ -8,6 +8,7 @@
 
 #include "common/address.h"
 #include "common/resp_writer.h"
+#include "proxy/proxy_errors.h"
 #include "proxy/worker.h"
 
 namespace rs::proxy {
@@ -49,8 +50,8 @@ bool ResolveAddress(const std::string& address, sockaddr_storage* out) {
 
 }  // namespace
 
-Backend::Backend(Worker* worker, std::string address)
-    : worker_(worker), address_(std::move(address)) {}
+Backend::Backend(Worker* worker, std::string address, BackendOptions options)
+    : worker_(worker), address_(std::move(address)), options_(options) {}
 
 Backend::~Backend() { Close(); }
 
@@ -59,32 +60,68 @@ void Backend::Send(Op&& op) {
   Send(std::move(op), command);
 }
 
+bool Backend::down() const {
+  return state_ == State::kDisconnected && worker_->now_ms() < down_until_ms_;
+}
+
 void Backend::Send(Op&& op, std::string_view command) {
   if (state_ == State::kDisconnected) {
     if (worker_->now_ms() < down_until_ms_) {
-      worker_->FailOp(op, "ERR proxy: backend " + address_ + " is unavailable (" + last_error_ +
-                              "), retrying connection shortly");
+      worker_->OnOpLost(op, address_, errors::BackendUnavailable(address_, last_error_, true));
       return;
     }
     Connect();
     if (state_ == State::kDisconnected) {
-      worker_->FailOp(op,
-                      "ERR proxy: backend " + address_ + " is unavailable (" + last_error_ + ")");
+      worker_->OnOpLost(op, address_, errors::BackendUnavailable(address_, last_error_, false));
       return;
     }
   }
   op.queued_ms = worker_->now_ms();
   if (op.client) ++op.client->inflight;
-  if (op.asking) {
-    Op asking;
-    asking.queued_ms = op.queued_ms;
-    Append(std::move(asking), kAskingCommand);
-  }
+  if (op.asking) AppendInternal(kAskingCommand);
   Append(std::move(op), command);
   if (!dirty_ && state_ == State::kConnected) {
     dirty_ = true;
     worker_->MarkDirty(this);
   }
+}
+
+void Backend::SendRaw(std::string_view command) {
+  if (state_ == State::kDisconnected) {
+    Connect();
+    if (state_ == State::kDisconnected) return;  // the sink hears of it from the failure path
+  }
+  sendlog_.Append(command);
+  if (!dirty_ && state_ == State::kConnected) {
+    dirty_ = true;
+    worker_->MarkDirty(this);
+  }
+}
+
+void Backend::AppendInternal(std::string_view command) {
+  Op internal;
+  internal.role = OpRole::kInternal;
+  internal.queued_ms = worker_->now_ms();
+  Append(std::move(internal), command);
+}
+
+std::vector<Op> Backend::TakeOps() {
+  std::vector<Op> taken;
+  size_t offset = 0;
+  std::string_view log = sendlog_.view();
+  for (size_t i = 0; i < ops_.size(); ++i) {
+    Op& op = ops_[i];
+    if (op.client != nullptr) {
+      op.command.assign(log.substr(offset, op.len));
+      --op.client->inflight;
+      taken.push_back(std::move(op));
+    }
+    offset += op.len;
+  }
+  Ring<Op> empty;
+  empty.swap(ops_);
+  unwritten_ = 0;
+  return taken;
 }
 
 void Backend::Append(Op&& op, std::string_view command) {
@@ -123,19 +160,28 @@ void Backend::Connect() {
     return;
   }
   state_ = State::kConnecting;
+  // The connection's setup goes first (a connect starts from an empty queue: Close emptied it):
+  // HELLO 3 (which authenticates too) or AUTH, then READONLY.
   const ProxyConfig& cfg = worker_->config();
-  if (!cfg.backend_password.empty()) {
-    // AUTH goes first: a connect starts from an empty queue (Close emptied it).
-    std::string command;
+  std::string command;
+  if (options_.resp == 3) {
+    if (cfg.backend_password.empty()) {
+      resp::AppendCommand(&command, {"HELLO", "3"});
+    } else {
+      resp::AppendCommand(&command,
+                          {"HELLO", "3", "AUTH",
+                           cfg.backend_user.empty() ? "default" : cfg.backend_user,
+                           cfg.backend_password});
+    }
+  } else if (!cfg.backend_password.empty()) {
     if (cfg.backend_user.empty()) {
       resp::AppendCommand(&command, {"AUTH", cfg.backend_password});
     } else {
       resp::AppendCommand(&command, {"AUTH", cfg.backend_user, cfg.backend_password});
     }
-    Op auth;
-    auth.queued_ms = worker_->now_ms();
-    Append(std::move(auth), command);
   }
+  if (!command.empty()) AppendInternal(command);
+  if (options_.readonly) AppendInternal("*1\r\n$8\r\nREADONLY\r\n");
 }
 
 void Backend::OnConnect(int status) {
@@ -156,7 +202,7 @@ void Backend::OnConnect(int status) {
 
 void Backend::Flush() {
   dirty_ = false;
-  if (state_ != State::kConnected || unwritten_ == 0) return;
+  if (state_ != State::kConnected || sendlog_.size() == written_) return;
   uint64_t now = worker_->batch_ns();
   for (size_t i = ops_.size() - unwritten_; i < ops_.size(); ++i) ops_[i].sent_ns = now;
   unwritten_ = 0;
@@ -166,6 +212,9 @@ void Backend::Flush() {
   std::string_view data = sendlog_.view().substr(written_);
   written_ = sendlog_.size();
   bytes_handed_ += data.size();
+  // A stream connection's setup commands have replies it matches; the rest are dropped once
+  // written (what the kernel does not take is copied below).
+  const bool drop_written = options_.kind == BackendKind::kStream && ops_.empty();
   auto* stream = reinterpret_cast<uv_stream_t*>(tcp_);
   uv_buf_t buf = uv_buf_init(const_cast<char*>(data.data()), static_cast<unsigned>(data.size()));
   int rc = uv_try_write(stream, &buf, 1);
@@ -174,7 +223,13 @@ void Backend::Flush() {
     return;
   }
   size_t done = rc > 0 ? static_cast<size_t>(rc) : 0;
-  if (done == data.size()) return;
+  if (done == data.size()) {
+    if (drop_written) {
+      sendlog_.Consume(sendlog_.size());
+      written_ = 0;
+    }
+    return;
+  }
   auto* w = new WriteReq;
   w->data.assign(data.substr(done));
   uv_buf_t b = uv_buf_init(w->data.data(), static_cast<unsigned>(w->data.size()));
@@ -187,6 +242,11 @@ void Backend::Flush() {
   if (rc != 0) {
     delete w;
     Fail(std::string("write: ") + uv_strerror(rc));
+    return;
+  }
+  if (drop_written) {
+    sendlog_.Consume(sendlog_.size());
+    written_ = 0;
   }
 }
 
@@ -215,23 +275,35 @@ void Backend::OnRead(ssize_t nread) {
 
 void Backend::ConsumeReplies() {
   uint64_t now = worker_->batch_ns();
-  while (!rbuf_.empty()) {
+  // A reply may make the worker retire or close this backend (a session returned, a transaction
+  // replayed elsewhere): it never deletes it here, but reading stops at once.
+  const uint64_t generation = generation_;
+  while (!rbuf_.empty() && !retiring_ && generation == generation_) {
     std::string_view data = rbuf_.view();
     size_t len = 0;
     resp::ReplyInfo info;
     resp::ScanStatus st = scanner_.Scan(data, &len, &info);
     if (st == resp::ScanStatus::kNeedMore) break;
-    if (st == resp::ScanStatus::kError || ops_.empty() || ops_.size() == unwritten_) {
-      Fail(st == resp::ScanStatus::kError ? std::string("bad reply: ") + scanner_.error()
-                                          : "reply without a request");
+    if (st == resp::ScanStatus::kError) {
+      Fail(std::string("bad reply: ") + scanner_.error());
       return;
+    }
+    std::string_view reply = data.substr(0, len);
+    if (ops_.empty() || ops_.size() == unwritten_) {
+      if (options_.kind != BackendKind::kStream || sink == nullptr) {
+        Fail("reply without a request");
+        return;
+      }
+      ++replies_;
+      sink->OnStreamReply(this, reply, info);
+      if (generation == generation_) rbuf_.Consume(len);
+      continue;
     }
     Op op = std::move(ops_.front());
     ops_.pop_front();
     std::string_view command = sendlog_.view().substr(0, op.len);
     ++replies_;
     if (op.sent_ns && now > op.sent_ns) latency_us_total_ += (now - op.sent_ns) / 1000;
-    std::string_view reply = data.substr(0, len);
     bool is_error = info.type == resp::ReplyType::kError;
     // A redirect or retry sends the request again, and a slow request's log line shows it: only
     // then does the op need its own copy of the bytes (not for every request the slowlog times).
@@ -244,9 +316,9 @@ void Backend::ConsumeReplies() {
       if (is_error) spdlog::warn("backend {}: {}", address_, info.line);
     } else {
       --op.client->inflight;
-      worker_->OnReply(op, reply, is_error, info.line, address_);
+      worker_->OnReply(op, reply, is_error, info.line, this);
     }
-    rbuf_.Consume(len);
+    if (generation == generation_) rbuf_.Consume(len);
   }
 }
 
@@ -268,7 +340,15 @@ void Backend::CheckTimeouts(uint64_t now_ms, bool loop_stalled) {
     progress_ms_ = now_ms;
   }
   uint64_t limit = static_cast<uint64_t>(worker_->config().backend_timeout_ms);
-  if (now_ms - std::max(ops_.front().queued_ms, progress_ms_) > limit) {
+  const Op& oldest = ops_.front();
+  if (oldest.role == OpRole::kBlocking || oldest.role == OpRole::kWait) {
+    // It waits by design: only past its own timeout (plus the usual grace) is the node silent.
+    if (oldest.deadline_ms == 0 || now_ms < oldest.deadline_ms + limit) return;
+    Fail("no reply " + std::to_string(limit) + " ms after a blocking command's timeout");
+    worker_->RequestRefresh();
+    return;
+  }
+  if (now_ms - std::max(oldest.queued_ms, progress_ms_) > limit) {
     Fail("timed out after " + std::to_string(limit) + " ms");
     worker_->RequestRefresh();
   }
@@ -277,14 +357,30 @@ void Backend::CheckTimeouts(uint64_t now_ms, bool loop_stalled) {
 void Backend::Fail(const std::string& why) {
   bool was_connected = state_ == State::kConnected;
   last_error_ = why;
-  if (was_connected || state_ == State::kConnecting) {
+  if ((was_connected || state_ == State::kConnecting) && options_.kind == BackendKind::kShared) {
     spdlog::warn("backend {}: {}; {} requests fail", address_, why, ops_.size());
+  } else if (was_connected || state_ == State::kConnecting) {
+    spdlog::debug("backend {} ({}): {}", address_,
+                  options_.kind == BackendKind::kSession ? "session" : "stream", why);
   }
   Close();
   down_until_ms_ = worker_->now_ms() + worker_->config().reconnect_interval_ms;
+  if (options_.kind == BackendKind::kSession) {
+    worker_->OnSessionLost(this, why);
+  } else if (options_.kind == BackendKind::kStream && sink != nullptr) {
+    sink->OnStreamLost(this, why);
+  }
+}
+
+void Backend::Retire() {
+  retiring_ = true;
+  if (tcp_ != nullptr && state_ == State::kConnected) {
+    uv_read_stop(reinterpret_cast<uv_stream_t*>(tcp_));
+  }
 }
 
 void Backend::Close() {
+  ++generation_;
   if (tcp_ != nullptr) {
     uv_handle_t* h = reinterpret_cast<uv_handle_t*>(tcp_);
     h->data = nullptr;
@@ -303,12 +399,13 @@ void Backend::Close() {
   Ring<Op> failed;
   failed.swap(ops_);
   unwritten_ = 0;
-  std::string text = "ERR proxy: backend " + address_ + " failed: " + last_error_;
+  if (failed.empty()) return;
+  std::string text = errors::BackendFailed(address_, last_error_);
   for (size_t i = 0; i < failed.size(); ++i) {
     Op& op = failed[i];
     if (op.client == nullptr) continue;
     --op.client->inflight;
-    worker_->FailOp(op, text);
+    worker_->OnOpLost(op, address_, text);
   }
 }
 

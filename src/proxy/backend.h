@@ -1,7 +1,16 @@
-// One pipelined connection from a worker to one Redis node: a FIFO of operations, replies matched
-// in order, writes batched per loop turn, a deadline on the oldest request, rate-limited reconnect.
+// One connection from a worker to one Redis node: a FIFO of operations, replies matched in order,
+// writes batched per loop turn, a deadline on the oldest request, rate-limited reconnect.
 // The request bytes of the queued operations live in one contiguous send log, in queue order: a
 // flush is one write, and a reply frees its request's bytes from the front.
+//
+// Three uses (BackendOptions::kind):
+//  - shared: the worker's pipelined connection to a node, shared by all its clients; lives as
+//    long as the worker (or until the node leaves the topology);
+//  - session: a dedicated connection for one client's connection state on a node (a transaction
+//    or WATCH, a blocking command, WAIT); taken from the worker's SessionPool, held while that
+//    state lives, then returned clean or closed (see session_pool.h);
+//  - stream: a connection that, after its setup, carries unsolicited data (a pub/sub subscriber,
+//    MONITOR): every reply goes to its StreamSink, and request bytes are dropped once written.
 #pragma once
 
 #include <uv.h>
@@ -9,6 +18,7 @@
 #include <cstdint>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "common/resp_scanner.h"
 #include "proxy/buffer.h"
@@ -18,37 +28,74 @@
 namespace rs::proxy {
 
 class Worker;
+class Backend;
+
+enum class BackendKind : uint8_t { kShared, kSession, kStream };
+
+struct BackendOptions {
+  BackendKind kind = BackendKind::kShared;
+  uint8_t resp = 2;       // 3: HELLO 3 is the connection's first command
+  bool readonly = false;  // READONLY is sent first (a replica serving reads)
+};
+
+// Receives every reply of a stream backend, and its failure.
+class StreamSink {
+ public:
+  virtual ~StreamSink() = default;
+  virtual void OnStreamReply(Backend* b, std::string_view reply, const resp::ReplyInfo& info) = 0;
+  // The connection failed; the backend is closed and may be reused (Send reconnects) or deleted.
+  virtual void OnStreamLost(Backend* b, const std::string& why) = 0;
+};
 
 // Thread contract: owned by its worker loop.
 class Backend {
  public:
-  Backend(Worker* worker, std::string address);
+  Backend(Worker* worker, std::string address, BackendOptions options = {});
   ~Backend();
   Backend(const Backend&) = delete;
   Backend& operator=(const Backend&) = delete;
 
   const std::string& address() const { return address_; }
+  const BackendOptions& options() const { return options_; }
+  bool is_session() const { return options_.kind == BackendKind::kSession; }
 
   // Queues `op` with the request bytes `command` (copied into the send log); it is written at the
   // end of this loop turn. When the node is known to be down (within the reconnect interval after
-  // a failure) the op fails at once with a clear error.
+  // a failure) the op is lost at once (Worker::OnOpLost).
   void Send(Op&& op, std::string_view command);
   // The same with the bytes the op carries (retries and redirects).
   void Send(Op&& op);
+  // Stream backends: bytes to write, with no reply expected in order.
+  void SendRaw(std::string_view command);
   // Writes everything queued since the last flush (called once per loop turn).
   void Flush();
   // Fails the pending requests and drops the connection when the oldest has waited
-  // --backend-timeout without progress.
+  // --backend-timeout without progress (a blocking op: past its own deadline).
   // loop_stalled: the worker's timer ran late, so the wait so far is the proxy's, not the node's.
   void CheckTimeouts(uint64_t now_ms, bool loop_stalled);
-  // Closes the connection (shutdown); pending ops fail.
+  // Closes the connection (shutdown); pending ops are lost (Worker::OnOpLost). Never from inside
+  // this backend's own reply callbacks: Retire() there, and the worker closes it later.
   void Close();
+  // Stops reading: the worker closes and deletes it at the end of the loop turn.
+  void Retire();
+  bool retiring() const { return retiring_; }
+  // Session backends: the queued ops with their request bytes, oldest first, taken out so that
+  // closing the connection does not fail them (a transaction replayed on another node).
+  std::vector<Op> TakeOps();
 
   bool connected() const { return state_ == State::kConnected; }
+  // Not connected and within the reconnect interval of a failure.
+  bool down() const;
   size_t inflight() const { return ops_.size(); }
   uint64_t replies() const { return replies_; }
   uint64_t latency_us_total() const { return latency_us_total_; }
   const std::string& last_error() const { return last_error_; }
+
+  // Session backends: the client holding it (nullptr while pooled) and when it went idle.
+  Client* owner = nullptr;
+  uint64_t idle_since_ms = 0;
+  // Stream backends: where replies go.
+  StreamSink* sink = nullptr;
 
  private:
   enum class State { kDisconnected, kConnecting, kConnected };
@@ -59,12 +106,14 @@ class Backend {
   void Fail(const std::string& why);
   void ConsumeReplies();
   void Append(Op&& op, std::string_view command);
+  void AppendInternal(std::string_view command);
 
   static void AllocCb(uv_handle_t* h, size_t suggested, uv_buf_t* buf);
   static void ReadCb(uv_stream_t* s, ssize_t nread, const uv_buf_t* buf);
 
   Worker* worker_;
   std::string address_;
+  BackendOptions options_;
   State state_ = State::kDisconnected;
   uv_tcp_t* tcp_ = nullptr;  // heap: freed in its close callback, which may outlive a reconnect
   Ring<Op> ops_;             // sent or queued, oldest first
@@ -72,6 +121,8 @@ class Backend {
   Buffer sendlog_;           // the request bytes of ops_, in order
   size_t written_ = 0;       // bytes at the front of sendlog_ handed to the socket
   bool dirty_ = false;
+  bool retiring_ = false;
+  uint64_t generation_ = 0;  // bumped by Close(): a callback can tell it closed the connection
   Buffer rbuf_;
   resp::ReplyScanner scanner_;
   uint64_t down_until_ms_ = 0;

@@ -1,11 +1,18 @@
 #include "proxy/client.h"
 
+#include "proxy/pubsub.h"
 #include "proxy/worker.h"
 
 namespace rs::proxy {
 
+Client::Client(Worker* w, uint64_t client_id) : worker(w), id(client_id) { tcp.data = this; }
+
+Client::~Client() = default;
+
+bool Client::subscribed() const { return subs && !subs->empty(); }
+
 void Client::Complete(PendingReply* p, std::string_view reply) {
-  if (!queue->empty() && &queue->front() == p) {
+  if (!queue->empty() && &queue->front() == p && !p->suppressed) {
     // The common case: the head of the line; straight to the output buffer.
     out.Append(reply);
     queue->pop_front();
@@ -13,6 +20,7 @@ void Client::Complete(PendingReply* p, std::string_view reply) {
   } else {
     p->data.assign(reply);
     p->done = true;
+    Drain();
   }
   worker->MarkDirty(this);
 }
@@ -26,7 +34,7 @@ void Client::CompleteOwned(PendingReply* p, std::string&& reply) {
 
 void Client::Drain() {
   while (queue && !queue->empty() && queue->front().done) {
-    out.Append(queue->front().data);
+    if (!queue->front().suppressed) out.Append(queue->front().data);
     queue->pop_front();
   }
 }

@@ -1,4 +1,5 @@
-// One client connection: its parser state, its replies in request order and its output buffer.
+// One client connection: its parser state, its replies in request order, its output buffer, and
+// the connection state Redis keeps per client (protocol, transaction, blocking, subscriptions).
 #pragma once
 
 #include <uv.h>
@@ -7,6 +8,7 @@
 #include <deque>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "common/resp_parser.h"
 #include "proxy/buffer.h"
@@ -15,17 +17,55 @@
 namespace rs::proxy {
 
 class Worker;
+class Backend;
+struct Subscriptions;
+
+// MULTI / WATCH state. Redis Cluster's rule: every key of a transaction, WATCHed keys included,
+// is in one slot, so the whole transaction runs on that slot's master over one session
+// connection (Client::session).
+struct TxState {
+  bool in_multi = false;
+  bool watching = false;
+  bool dirty = false;       // a command was refused while queuing: EXEC answers EXECABORT
+  bool watch_lost = false;  // the WATCH could not be kept (node lost, slot moved): EXEC is nil
+  bool asking = false;      // queued on an importing node after ASK: ASKING before each command
+  bool multi_sent = false;  // the session's node is in MULTI for this transaction
+  bool exec_sent = false;   // EXEC is on its way; the state lives until its reply
+  int slot = -1;            // the slot of the transaction's keys, once one was seen
+  uint8_t replays = 0;
+  // The bytes of every command sent to the node in this MULTI, in order: replayed on another
+  // node after MOVED or ASK.
+  std::vector<std::string> queued;
+};
+
+// A blocking command (BLPOP, XREAD BLOCK, ...) that waits on a session connection; the client
+// reads no further request until it is answered, as Redis does with a blocked client.
+struct BlockState {
+  std::vector<std::string> args;  // the request, to send again with the time left
+  int timeout_index = -1;         // which argument is the timeout
+  bool millis = false;            // XREAD BLOCK: milliseconds; otherwise seconds
+  uint64_t deadline_ms = 0;       // loop time it times out at; 0: blocks for ever
+  uint64_t started_ms = 0;
+  int slot = -1;
+  Backend* backend = nullptr;     // the session it waits on (nullptr while between nodes)
+};
+
+enum class ReplyMode : uint8_t { kOn, kOff, kSkipNext };
 
 // Thread contract: owned by its worker loop. Lives until its handle is closed AND no backend op
-// still points at it (`inflight == 0`).
+// still points at it (`inflight == 0`): an op in a backend's queue or the retry list keeps the
+// object (not the socket) alive after the client disconnects, and its reply is then dropped.
+// Session connections it holds are closed when it disconnects.
 class Client {
  public:
-  Client(Worker* worker, uint64_t id) : worker(worker), id(id) { tcp.data = this; }
+  Client(Worker* worker, uint64_t id);
+  ~Client();
 
   // A reply slot at the back of the queue, in request order.
   PendingReply* Push() {
     if (!queue) queue = std::make_unique<std::deque<PendingReply>>();
     queue->emplace_back();
+    queue->back().suppressed = suppress_current;
     return &queue->back();
   }
   // Marks `p` done with `reply`; replies at the head of the queue move to the output buffer.
@@ -33,6 +73,8 @@ class Client {
   void CompleteOwned(PendingReply* p, std::string&& reply);
   void Drain();
   size_t queued() const { return queue ? queue->size() : 0; }
+  bool in_multi() const { return tx && tx->in_multi; }
+  bool subscribed() const;
 
   uv_tcp_t tcp;
   Worker* worker;
@@ -45,13 +87,32 @@ class Client {
   size_t inflight = 0;  // ops in backends that point here
   size_t writing = 0;   // bytes handed to uv_write, not yet confirmed
   uint64_t last_active_ms = 0;
+  uint8_t resp = 2;  // 3 after HELLO 3
+  ReplyMode reply_mode = ReplyMode::kOn;
+  bool suppress_current = false;  // the request being handled is answered into the void
   bool authed = false;
   bool closing = false;            // handle close requested
   bool closed = false;             // handle close callback ran
   bool close_after_flush = false;  // QUIT, protocol error
   bool reading = true;
-  bool in_refused_multi = false;
-  bool dirty = false;      // on the worker's flush list
+  bool dirty = false;        // on the worker's flush list
+  bool readonly = false;     // READONLY: read-only commands may go to replicas (--read-from)
+  // The next request waits until every earlier one is answered (a blocked client, a request that
+  // needs a session connection while others are in flight, WAIT).
+  bool hold_input = false;
+  bool monitor = false;  // MONITOR: the connection only streams
+  // The session connection the client holds for its transaction / WATCH; while held, every
+  // request of the client to that node goes over it, so its requests keep their order.
+  Backend* session = nullptr;
+  bool release_session = false;  // give `session` back once nothing is in flight on it
+  std::unique_ptr<TxState> tx;
+  std::unique_ptr<BlockState> block;
+  std::unique_ptr<Subscriptions> subs;
+  // The shared connections this client sent writes over: WAIT waits on their masters.
+  std::vector<Backend*> written;
+  // Session connections held for one request (WAIT's, a blocking command's other than
+  // `session`): closed if the client disconnects first.
+  std::vector<Backend*> temp_sessions;
   Client* prev = nullptr;  // worker's list of live clients
   Client* next = nullptr;
 };

@@ -6,62 +6,115 @@ namespace rs::proxy {
 namespace {
 
 using K = CommandKind;
+using H = Handler;
+using T = TimeoutArg;
 
 struct Row {
   const char* names;  // space separated, same handling
   K kind;
   int16_t first, last, step, numkeys;
+  H handler = H::kNone;
+  bool readonly = false;
   SplitKind split = SplitKind::kNone;
+  T timeout = T::kNone;
 };
 
-// Key positions as Redis 7.0's COMMAND INFO reports them. Commands missing here still work: they
-// go to a master and MOVED redirects them to the key's owner.
+constexpr bool kRO = true;
+
+// Key positions as Redis 7.0's COMMAND INFO reports them, and its "readonly" flag. Commands
+// missing here still work: they go to a master and MOVED redirects them to the key's owner.
 const Row kRows[] = {
     // One key at argument 1.
-    {"get set setnx setex psetex append strlen incr decr incrby decrby incrbyfloat getset getdel "
-     "getex getrange setrange getbit setbit bitcount bitpos bitfield bitfield_ro substr type ttl "
-     "pttl expire pexpire expireat pexpireat expiretime pexpiretime persist dump restore "
-     "restore-asking sort sort_ro lpush rpush lpushx rpushx lpop rpop llen lindex linsert lrange "
-     "lrem lset ltrim lpos sadd srem scard sismember smismember smembers spop srandmember sscan "
-     "hset hsetnx hget hmset hmget hdel hlen hstrlen hexists hkeys hvals hgetall hincrby "
-     "hincrbyfloat hrandfield hscan zadd zincrby zrem zcard zcount zlexcount zscore zmscore zrank "
-     "zrevrank zrange zrangebyscore zrangebylex zrevrange zrevrangebyscore zrevrangebylex "
-     "zremrangebyrank zremrangebyscore zremrangebylex zpopmin zpopmax zrandmember zscan pfadd "
-     "pfdebug geoadd geodist geohash geopos georadius georadius_ro georadiusbymember "
-     "georadiusbymember_ro geosearch xadd xlen xrange xrevrange xdel xtrim xack xclaim xautoclaim "
-     "xpending xsetid",
+    {"get strlen getrange getbit bitcount bitpos bitfield_ro substr type ttl pttl expiretime "
+     "pexpiretime dump sort_ro llen lindex lrange lpos scard sismember smismember smembers "
+     "srandmember sscan hget hmget hlen hstrlen hexists hkeys hvals hgetall hrandfield hscan zcard "
+     "zcount zlexcount zscore zmscore zrank zrevrank zrange zrangebyscore zrangebylex zrevrange "
+     "zrevrangebyscore zrevrangebylex zrandmember zscan geodist geohash geopos georadius_ro "
+     "georadiusbymember_ro geosearch xlen xrange xrevrange xpending",
+     K::kKeyed, 1, 1, 1, 0, H::kNone, kRO},
+    {"set setnx setex psetex append incr decr incrby decrby incrbyfloat getset getdel getex "
+     "setrange setbit bitfield expire pexpire expireat pexpireat persist restore restore-asking "
+     "sort lpush rpush lpushx rpushx lpop rpop linsert lrem lset ltrim sadd srem spop hset hsetnx "
+     "hmset hdel hincrby hincrbyfloat zadd zincrby zrem zremrangebyrank zremrangebyscore "
+     "zremrangebylex zpopmin zpopmax pfadd pfdebug geoadd georadius georadiusbymember xadd xdel "
+     "xtrim xack xclaim xautoclaim xsetid spublish zrangestore",
      K::kKeyed, 1, 1, 1, 0},
     // Key at argument 2 (subcommand containers).
-    {"xgroup xinfo object", K::kKeyed, 2, 2, 1, 0},
+    {"xinfo object", K::kKeyed, 2, 2, 1, 0, H::kNone, kRO},
+    {"xgroup", K::kKeyed, 2, 2, 1, 0},
     // Two or more keys, one slot required.
-    {"rename renamenx smove lmove rpoplpush copy geosearchstore lcs", K::kKeyed, 1, 2, 1, 0},
-    {"sinter sunion sdiff sinterstore sunionstore sdiffstore pfcount pfmerge", K::kKeyed, 1, -1, 1,
-     0},
+    {"lcs", K::kKeyed, 1, 2, 1, 0, H::kNone, kRO},
+    {"rename renamenx smove lmove rpoplpush copy geosearchstore", K::kKeyed, 1, 2, 1, 0},
+    {"sinter sunion sdiff pfcount", K::kKeyed, 1, -1, 1, 0, H::kNone, kRO},
+    {"sinterstore sunionstore sdiffstore pfmerge", K::kKeyed, 1, -1, 1, 0},
     {"msetnx", K::kKeyed, 1, -1, 2, 0},
     {"bitop", K::kKeyed, 2, -1, 1, 0},
     {"zunionstore zinterstore zdiffstore", K::kKeyed, 1, 0, 0, 2},
-    {"zunion zinter zdiff zintercard sintercard lmpop zmpop", K::kKeyed, 0, 0, 0, 1},
-    {"eval evalsha eval_ro evalsha_ro fcall fcall_ro", K::kKeyed, 0, 0, 0, 2},
-    {"xread xreadgroup", K::kKeyed, 0, 0, 0, 0},
+    {"zunion zinter zdiff zintercard sintercard", K::kKeyed, 0, 0, 0, 1, H::kNone, kRO},
+    {"lmpop zmpop", K::kKeyed, 0, 0, 0, 1},
+    {"eval_ro evalsha_ro fcall_ro", K::kKeyed, 0, 0, 0, 2, H::kNone, kRO},
+    {"eval evalsha fcall", K::kKeyed, 0, 0, 0, 2},
+    {"xread", K::kKeyed, 0, 0, 0, 0, H::kNone, kRO},
+    {"xreadgroup", K::kKeyed, 0, 0, 0, 0},
     // Split across slots and merged.
-    {"mget", K::kSplit, 1, -1, 1, 0, SplitKind::kMget},
-    {"mset", K::kSplit, 1, -1, 2, 0, SplitKind::kMset},
-    {"del unlink exists touch", K::kSplit, 1, -1, 1, 0, SplitKind::kSumInt},
-    // Keyless.
-    {"command time randomkey lastsave publish pubsub memory latency lolwut role config function "
-     "module acl",
-     K::kKeyless, 0, 0, 0, 0},
+    {"mget", K::kSplit, 1, -1, 1, 0, H::kNone, kRO, SplitKind::kMget},
+    {"exists touch", K::kSplit, 1, -1, 1, 0, H::kNone, kRO, SplitKind::kSumInt},
+    {"mset", K::kSplit, 1, -1, 2, 0, H::kNone, false, SplitKind::kMset},
+    {"del unlink", K::kSplit, 1, -1, 1, 0, H::kNone, false, SplitKind::kSumInt},
+    // Blocking: a session connection while they wait.
+    {"blpop brpop bzpopmin bzpopmax", K::kHandled, 1, -2, 1, 0, H::kBlocking, false,
+     SplitKind::kNone, T::kLastSeconds},
+    {"brpoplpush blmove", K::kHandled, 1, 2, 1, 0, H::kBlocking, false, SplitKind::kNone,
+     T::kLastSeconds},
+    {"blmpop bzmpop", K::kHandled, 0, 0, 0, 2, H::kBlocking, false, SplitKind::kNone,
+     T::kFirstSeconds},
+    {"wait", K::kHandled, 0, 0, 0, 0, H::kWait},
+    // Transactions.
+    {"multi", K::kHandled, 0, 0, 0, 0, H::kMulti},
+    {"exec", K::kHandled, 0, 0, 0, 0, H::kExec},
+    {"discard", K::kHandled, 0, 0, 0, 0, H::kDiscard},
+    {"watch", K::kHandled, 1, -1, 1, 0, H::kWatch},
+    {"unwatch", K::kHandled, 0, 0, 0, 0, H::kUnwatch},
+    // Pub/sub.
+    {"subscribe", K::kHandled, 0, 0, 0, 0, H::kSubscribe},
+    {"psubscribe", K::kHandled, 0, 0, 0, 0, H::kPsubscribe},
+    {"ssubscribe", K::kHandled, 1, -1, 1, 0, H::kSsubscribe},
+    {"unsubscribe", K::kHandled, 0, 0, 0, 0, H::kUnsubscribe},
+    {"punsubscribe", K::kHandled, 0, 0, 0, 0, H::kPunsubscribe},
+    {"sunsubscribe", K::kHandled, 1, -1, 1, 0, H::kSunsubscribe},
+    {"pubsub", K::kHandled, 0, 0, 0, 0, H::kPubsub},
+    // Keyless: any master.
+    {"command time lastsave publish lolwut role module acl config function", K::kKeyless, 0, 0, 0,
+     0},
     {"dbsize", K::kSumMasters, 0, 0, 0, 0},
     {"script", K::kBroadcast, 0, 0, 0, 0},
     {"info", K::kInfo, 0, 0, 0, 0},
-    {"ping echo quit select auth hello client cluster multi exec discard readonly readwrite reset",
-     K::kProxy, 0, 0, 0, 0},
-    {"flushall flushdb shutdown debug save bgsave bgrewriteaof monitor replicaof slaveof migrate "
-     "keys failover sync psync",
-     K::kRefused, 0, 0, 0, 0},
-    {"blpop brpop brpoplpush blmove blmpop bzpopmin bzpopmax bzmpop subscribe psubscribe "
-     "ssubscribe unsubscribe punsubscribe sunsubscribe watch unwatch scan wait spublish",
-     K::kUnsupported, 0, 0, 0, 0},
+    // Every master, merged.
+    {"scan", K::kHandled, 0, 0, 0, 0, H::kScan},
+    {"randomkey", K::kHandled, 0, 0, 0, 0, H::kRandomKey},
+    {"slowlog", K::kHandled, 0, 0, 0, 0, H::kSlowlog},
+    {"latency", K::kHandled, 0, 0, 0, 0, H::kLatency},
+    {"memory", K::kHandled, 0, 0, 0, 0, H::kMemory},
+    // Answered by the proxy.
+    {"ping", K::kHandled, 0, 0, 0, 0, H::kPing},
+    {"echo", K::kHandled, 0, 0, 0, 0, H::kEcho},
+    {"quit", K::kHandled, 0, 0, 0, 0, H::kQuit},
+    {"select", K::kHandled, 0, 0, 0, 0, H::kSelect},
+    {"auth", K::kHandled, 0, 0, 0, 0, H::kAuth},
+    {"hello", K::kHandled, 0, 0, 0, 0, H::kHello},
+    {"client", K::kHandled, 0, 0, 0, 0, H::kClient},
+    {"cluster", K::kHandled, 0, 0, 0, 0, H::kCluster},
+    {"readonly", K::kHandled, 0, 0, 0, 0, H::kReadonly},
+    {"readwrite", K::kHandled, 0, 0, 0, 0, H::kReadwrite},
+    {"reset", K::kHandled, 0, 0, 0, 0, H::kReset},
+    // Admin: refused without --allow-admin-commands.
+    {"flushall flushdb", K::kRefused, 0, 0, 0, 0, H::kFlush},
+    {"keys", K::kRefused, 0, 0, 0, 0, H::kKeys},
+    {"monitor", K::kRefused, 0, 0, 0, 0, H::kMonitor},
+    {"shutdown debug save bgsave bgrewriteaof replicaof slaveof migrate failover", K::kRefused, 0,
+     0, 0, 0},
+    // Never relayed: they turn the connection into a replication stream.
+    {"sync psync replconf", K::kNever, 0, 0, 0, 0},
 };
 
 uint32_t HashName(std::string_view s) {
@@ -108,12 +161,16 @@ CommandTable::CommandTable() {
       CommandInfo info;
       info.name = name;
       info.kind = row.kind;
+      info.handler = row.handler;
+      info.readonly = row.readonly;
+      info.timeout = row.timeout;
       info.first = row.first;
       info.last = row.last;
       info.step = row.step;
       info.numkeys_arg = row.numkeys;
       info.split = row.split;
       info.streams_keyword = name == "xread" || name == "xreadgroup";
+      if (info.streams_keyword) info.timeout = TimeoutArg::kBlockMillis;
       info.index = static_cast<uint16_t>(entries_.size());
       entries_.push_back(info);
     }
@@ -174,27 +231,33 @@ void CommandTable::KeyIndexes(const CommandInfo& info, const std::vector<std::st
   for (int i = info.first; i <= last; i += step) out->push_back(i);
 }
 
-CommandKind RefineKind(const CommandInfo& info, const std::vector<std::string_view>& args) {
+Classified Classify(const CommandInfo& info, const std::vector<std::string_view>& args) {
   std::string_view sub = args.size() > 1 ? args[1] : std::string_view();
+  const Classified as_is{info.kind, info.handler};
   if (info.name == "config") {
     if (EqualsIgnoreCase(sub, "set") || EqualsIgnoreCase(sub, "resetstat") ||
         EqualsIgnoreCase(sub, "rewrite")) {
-      return CommandKind::kRefused;
+      return {CommandKind::kRefused, Handler::kConfig};
+    }
+  } else if (info.name == "script") {
+    if (EqualsIgnoreCase(sub, "kill") || EqualsIgnoreCase(sub, "exists")) {
+      return {CommandKind::kHandled, Handler::kScript};
     }
   } else if (info.name == "function") {
     if (EqualsIgnoreCase(sub, "load") || EqualsIgnoreCase(sub, "delete") ||
         EqualsIgnoreCase(sub, "flush") || EqualsIgnoreCase(sub, "restore")) {
-      return CommandKind::kBroadcast;
+      return {CommandKind::kBroadcast, Handler::kNone};
+    }
+    if (EqualsIgnoreCase(sub, "kill") || EqualsIgnoreCase(sub, "stats")) {
+      return {CommandKind::kHandled, Handler::kFunction};
     }
   } else if (info.name == "xread" || info.name == "xreadgroup") {
     for (size_t i = 1; i < args.size(); ++i) {
-      if (EqualsIgnoreCase(args[i], "block")) return CommandKind::kUnsupported;
+      if (EqualsIgnoreCase(args[i], "block")) return {CommandKind::kHandled, Handler::kBlocking};
       if (EqualsIgnoreCase(args[i], "streams")) break;
     }
-  } else if (info.name == "pubsub") {
-    return CommandKind::kUnsupported;
   }
-  return info.kind;
+  return as_is;
 }
 
 }  // namespace rs::proxy

@@ -7,19 +7,76 @@
 
 namespace rs::proxy {
 
+// How a request is routed. The fast path (kKeyed, kSplit, kKeyless) forwards the request's bytes
+// over the worker's shared, pipelined connections; everything else goes through a handler.
 enum class CommandKind : uint8_t {
-  kKeyed,        // keys at fixed positions (or after a numkeys argument), all in one slot
-  kSplit,        // MGET / MSET / DEL / UNLINK / EXISTS / TOUCH: split per slot and merged
-  kKeyless,      // no key: any master may answer (COMMAND, TIME, PUBLISH, unknown commands)
-  kSumMasters,   // DBSIZE: integer sum over all masters
-  kBroadcast,    // SCRIPT LOAD / FUNCTION LOAD ...: sent to every master, first reply returned
-  kInfo,         // INFO: proxy section plus the backends' aggregate
-  kProxy,        // answered by the proxy itself (PING, AUTH, HELLO, CLIENT, CLUSTER INFO, ...)
-  kRefused,      // harmful admin commands; allowed with --allow-admin-commands
-  kUnsupported,  // blocking, pub/sub, WATCH, SCAN: a clear error until their issue lands
+  kKeyed,       // keys at fixed positions (or after a numkeys argument), all in one slot
+  kSplit,       // MGET / MSET / DEL / UNLINK / EXISTS / TOUCH: split per slot and merged
+  kKeyless,     // no key: any master may answer (COMMAND, TIME, PUBLISH, unknown commands)
+  kSumMasters,  // DBSIZE: integer sum over all masters
+  kBroadcast,   // SCRIPT LOAD / FUNCTION LOAD ...: sent to every master, first reply returned
+  kInfo,        // INFO: proxy section plus the backends' aggregate
+  kHandled,     // `handler` decides: answered by the proxy, a session, a fan-out
+  kRefused,     // admin commands; with --allow-admin-commands, `handler` (or a master) runs them
+  kNever,       // SYNC / PSYNC / REPLCONF take over the connection: refused even to admins
+};
+
+// The proxy's handler of a command (proxy_commands.cc holds the table of them).
+enum class Handler : uint8_t {
+  kNone,
+  // Answered by the proxy.
+  kPing,
+  kEcho,
+  kQuit,
+  kSelect,
+  kAuth,
+  kHello,
+  kClient,
+  kCluster,
+  kReadonly,
+  kReadwrite,
+  kReset,
+  // Transactions: a session pinned to the transaction's slot.
+  kMulti,
+  kExec,
+  kDiscard,
+  kWatch,
+  kUnwatch,
+  // Blocking: a session for the time the command blocks.
+  kBlocking,
+  kWait,
+  // Pub/sub.
+  kSubscribe,
+  kPsubscribe,
+  kSsubscribe,
+  kUnsubscribe,
+  kPunsubscribe,
+  kSunsubscribe,
+  kPubsub,
+  // Fan-out to every master (or node) and merged.
+  kScan,
+  kKeys,
+  kRandomKey,
+  kFlush,
+  kConfig,
+  kScript,
+  kFunction,
+  kSlowlog,
+  kLatency,
+  kMemory,
+  kMonitor,
+  kCount,  // not a handler: the number of them
 };
 
 enum class SplitKind : uint8_t { kNone, kMget, kMset, kSumInt };
+
+// Where a blocking command keeps its timeout.
+enum class TimeoutArg : uint8_t {
+  kNone,
+  kLastSeconds,   // BLPOP k1 k2 timeout, BLMOVE ... timeout (seconds, a float)
+  kFirstSeconds,  // BLMPOP timeout numkeys ..., BZMPOP
+  kBlockMillis,   // XREAD / XREADGROUP ... BLOCK ms ...
+};
 
 // How to find keys, after Redis's legacy (first, last, step) key specs; last < 0 counts from the
 // end (-1 = last argument). numkeys_arg > 0: argument at that index holds the number of keys,
@@ -28,12 +85,15 @@ enum class SplitKind : uint8_t { kNone, kMget, kMset, kSumInt };
 struct CommandInfo {
   std::string_view name;  // lower case
   CommandKind kind = CommandKind::kKeyless;
+  Handler handler = Handler::kNone;
   int16_t first = 0;
   int16_t last = 0;
   int16_t step = 0;
   int16_t numkeys_arg = 0;
   SplitKind split = SplitKind::kNone;
+  TimeoutArg timeout = TimeoutArg::kNone;
   bool streams_keyword = false;  // XREAD / XREADGROUP: keys follow STREAMS
+  bool readonly = false;         // may be served by a replica (READONLY clients, --read-from)
   uint16_t index = 0;            // position in the table, for per-command counters
 };
 
@@ -60,9 +120,13 @@ class CommandTable {
   std::vector<uint32_t> buckets_;  // open addressing over entries_, value = index + 1
 };
 
-// The SUBCOMMAND-level decision for CLUSTER, CONFIG, CLIENT, ... ; `args[0]` is the command.
-// Returns the kind to use instead of the table's, or the table's kind when nothing special.
-CommandKind RefineKind(const CommandInfo& info, const std::vector<std::string_view>& args);
+// The routing of one request: the table's kind and handler, refined by its subcommand or options
+// (CONFIG SET is admin, CONFIG GET is not; XREAD with BLOCK blocks).
+struct Classified {
+  CommandKind kind;
+  Handler handler;
+};
+Classified Classify(const CommandInfo& info, const std::vector<std::string_view>& args);
 
 // ASCII case-insensitive equality, for command names and keywords.
 bool EqualsIgnoreCase(std::string_view a, std::string_view b);

@@ -1,12 +1,18 @@
-// Commands the proxy answers itself: the handshake (PING, AUTH, HELLO, SELECT, CLIENT) and the
-// CLUSTER views that make the proxy look like a one-node cluster to cluster-aware clients.
+// The handler table, and the commands the proxy answers itself: the handshake (PING, AUTH, HELLO,
+// SELECT, CLIENT), RESET, and the CLUSTER views that make the proxy look like a one-node cluster
+// to cluster-aware clients. Each handler is small; replies are built in the client's protocol.
 #include <fmt/format.h>
+
+#include <array>
 
 #include "common/redis_errors.h"
 #include "common/resp_parser.h"
 #include "common/resp_writer.h"
 #include "common/slot.h"
+#include "common/version.h"
 #include "proxy/proxy.h"
+#include "proxy/proxy_errors.h"
+#include "proxy/pubsub.h"
 #include "proxy/worker.h"
 
 namespace rs::proxy {
@@ -14,13 +20,6 @@ namespace {
 
 // A fixed node id for the proxy in CLUSTER replies (40 hex digits, as clients validate).
 constexpr std::string_view kProxyNodeId = "0000000000000000000000000000000000000001";
-
-std::string Arity(std::string_view name) {
-  std::string out;
-  resp::AppendError(&out, fmt::format("{}{}{}", redis_errors::kWrongArityPrefix, name,
-                                      redis_errors::kWrongAritySuffix));
-  return out;
-}
 
 std::string Lower(std::string_view s) {
   std::string out(s);
@@ -30,18 +29,12 @@ std::string Lower(std::string_view s) {
   return out;
 }
 
-std::string UnknownSubcommand(std::string_view cmd, std::string_view sub) {
-  std::string out;
-  resp::AppendError(
-      &out, fmt::format("ERR unknown subcommand '{}'. Try {} HELP.", sub, std::string(cmd)));
-  return out;
-}
-
-// The address clients reached the proxy at (what CLUSTER SLOTS should point them back to).
-std::pair<std::string, int> LocalAddress(Client* c) {
+std::pair<std::string, int> SocketName(const uv_tcp_t* tcp, bool peer) {
   sockaddr_storage ss{};
   int len = sizeof(ss);
-  if (uv_tcp_getsockname(&c->tcp, reinterpret_cast<sockaddr*>(&ss), &len) == 0) {
+  int rc = peer ? uv_tcp_getpeername(tcp, reinterpret_cast<sockaddr*>(&ss), &len)
+                : uv_tcp_getsockname(tcp, reinterpret_cast<sockaddr*>(&ss), &len);
+  if (rc == 0) {
     char ip[64] = {};
     if (ss.ss_family == AF_INET) {
       auto* a = reinterpret_cast<sockaddr_in*>(&ss);
@@ -52,261 +45,339 @@ std::pair<std::string, int> LocalAddress(Client* c) {
     uv_ip6_name(a, ip, sizeof(ip));
     return {ip, ntohs(a->sin6_port)};
   }
-  return {"127.0.0.1", 0};
+  return {peer ? "?" : "127.0.0.1", 0};
 }
 
-std::string PeerAddress(Client* c) {
-  sockaddr_storage ss{};
-  int len = sizeof(ss);
-  char ip[64] = {};
-  if (uv_tcp_getpeername(&c->tcp, reinterpret_cast<sockaddr*>(&ss), &len) == 0 &&
-      ss.ss_family == AF_INET) {
-    auto* a = reinterpret_cast<sockaddr_in*>(&ss);
-    uv_ip4_name(a, ip, sizeof(ip));
-    return fmt::format("{}:{}", ip, ntohs(a->sin_port));
-  }
-  return "?:0";
+// The address clients reached the proxy at (what CLUSTER SLOTS should point them back to).
+std::pair<std::string, int> LocalAddress(Client* c) { return SocketName(&c->tcp, false); }
+
+std::string PeerAddress(const Client* c) {
+  auto [ip, port] = SocketName(&c->tcp, true);
+  return fmt::format("{}:{}", ip, port);
+}
+
+int64_t PublicId(const Client* c) { return static_cast<int64_t>(c->id & 0xffffffffffffULL); }
+
+// One CLIENT LIST / CLIENT INFO line, with the fields Redis 7.0 prints that mean something here.
+std::string ClientLine(Client* c, const std::string& local, uint64_t now_ms) {
+  auto [host, port] = SocketName(&c->tcp, false);
+  (void)local;
+  std::string flags;
+  if (c->in_multi()) flags += 'x';
+  if (c->subscribed()) flags += 'P';
+  if (c->block) flags += 'b';
+  if (c->monitor) flags += 'O';
+  if (c->readonly) flags += 'r';
+  if (flags.empty()) flags = "N";
+  size_t sub = c->subs ? c->subs->channels.size() : 0;
+  size_t psub = c->subs ? c->subs->patterns.size() : 0;
+  size_t ssub = c->subs ? c->subs->shard_channels.size() : 0;
+  return fmt::format(
+      "id={} addr={} laddr={}:{} fd=0 name={} age=0 idle={} flags={} db=0 sub={} psub={} "
+      "ssub={} multi={} qbuf={} qbuf-free=0 argv-mem=0 multi-mem=0 rbs=0 rbp=0 obl={} oll={} "
+      "omem=0 tot-mem=0 events=r cmd=client|list user=default redir=-1 resp={}\n",
+      PublicId(c), PeerAddress(c), host, port, c->name, (now_ms - c->last_active_ms) / 1000,
+      flags, sub, psub, ssub, c->in_multi() ? static_cast<int64_t>(c->tx->queued.size()) : -1,
+      c->in.size(), c->out.size(), c->queued(), c->resp);
 }
 
 }  // namespace
 
-void Worker::AnswerProxy(Client* c, resp::Request& req, const CommandInfo& info) {
+const Worker::HandlerFn* Worker::HandlerTable() {
+  static const auto table = [] {
+    std::array<HandlerFn, static_cast<size_t>(Handler::kCount)> t;
+    t.fill(&Worker::OnNotYet);  // pub/sub and fan-out until their code lands
+    auto set = [&t](Handler h, HandlerFn fn) { t[static_cast<size_t>(h)] = fn; };
+    set(Handler::kPing, &Worker::OnPing);
+    set(Handler::kEcho, &Worker::OnEcho);
+    set(Handler::kQuit, &Worker::OnQuit);
+    set(Handler::kSelect, &Worker::OnSelect);
+    set(Handler::kAuth, &Worker::OnAuth);
+    set(Handler::kHello, &Worker::OnHello);
+    set(Handler::kClient, &Worker::OnClient);
+    set(Handler::kCluster, &Worker::OnCluster);
+    set(Handler::kReadonly, &Worker::OnReadonly);
+    set(Handler::kReadwrite, &Worker::OnReadwrite);
+    set(Handler::kReset, &Worker::OnReset);
+    set(Handler::kMulti, &Worker::OnMulti);
+    set(Handler::kExec, &Worker::OnExec);
+    set(Handler::kDiscard, &Worker::OnDiscard);
+    set(Handler::kWatch, &Worker::OnWatch);
+    set(Handler::kUnwatch, &Worker::OnUnwatch);
+    set(Handler::kBlocking, &Worker::OnBlocking);
+    set(Handler::kWait, &Worker::OnWait);
+    return t;
+  }();
+  return table.data();
+}
+
+void Worker::OnNotYet(Client* c, resp::Request& req, const CommandInfo&) {
+  stats_.proxy_errors.Inc();
+  ReplyError(c, fmt::format("ERR proxy: '{}' is not supported by the proxy yet",
+                            std::string(req.args[0])));
+}
+
+void Worker::OnPing(Client* c, resp::Request& req, const CommandInfo&) {
+  const auto& args = req.args;
+  ReplyBuilder r(c->resp);
+  if (args.size() > 2) {
+    r.Error(errors::WrongArity("ping"));
+  } else if (c->resp == 2 && c->subscribed()) {
+    // In subscribed mode a RESP2 client gets ["pong", arg] (pubsub.c).
+    r.Array(2).Bulk("pong").Bulk(args.size() == 2 ? args[1] : std::string_view());
+  } else if (args.size() == 1) {
+    r.Status("PONG");
+  } else {
+    r.Bulk(args[1]);
+  }
+  Reply(c, r.str());
+}
+
+void Worker::OnEcho(Client* c, resp::Request& req, const CommandInfo&) {
+  ReplyBuilder r(c->resp);
+  if (req.args.size() == 2) {
+    r.Bulk(req.args[1]);
+  } else {
+    r.Error(errors::WrongArity("echo"));
+  }
+  Reply(c, r.str());
+}
+
+void Worker::OnQuit(Client* c, resp::Request&, const CommandInfo&) {
+  c->suppress_current = false;
+  Reply(c, "+OK\r\n");
+  c->close_after_flush = true;
+}
+
+void Worker::OnSelect(Client* c, resp::Request& req, const CommandInfo&) {
+  ReplyBuilder r(c->resp);
+  int64_t db = 0;
+  if (req.args.size() != 2) {
+    r.Error(errors::WrongArity("select"));
+  } else if (!resp::ParseRedisInt(req.args[1], &db)) {
+    r.Error(redis_errors::kNotInteger);
+  } else if (db != 0) {
+    r.Error("ERR SELECT is not allowed in cluster mode");
+  } else {
+    r.Status("OK");
+  }
+  Reply(c, r.str());
+}
+
+void Worker::OnAuth(Client* c, resp::Request& req, const CommandInfo&) {
+  const auto& args = req.args;
+  const ProxyConfig& cfg = config();
+  ReplyBuilder r(c->resp);
+  if (args.size() != 2 && args.size() != 3) {
+    r.Error(errors::WrongArity("auth"));
+  } else if (cfg.requirepass.empty()) {
+    r.Error(
+        "ERR AUTH <password> called without any password configured for the default user. Are "
+        "you sure your configuration is correct?");
+  } else if ((args.size() == 2 && args[1] == cfg.requirepass) ||
+             (args.size() == 3 && args[1] == "default" && args[2] == cfg.requirepass)) {
+    c->authed = true;
+    r.Status("OK");
+  } else {
+    c->authed = false;
+    r.Error(redis_errors::kWrongPass);
+  }
+  Reply(c, r.str());
+}
+
+void Worker::OnHello(Client* c, resp::Request& req, const CommandInfo&) {
   const auto& args = req.args;
   const size_t argc = args.size();
-  std::string out;
-  std::string_view name = info.name;
   const ProxyConfig& cfg = config();
-
-  if (name == "ping") {
-    if (argc == 1) {
-      out = "+PONG\r\n";
-    } else if (argc == 2) {
-      resp::AppendBulk(&out, args[1]);
-    } else {
-      out = Arity("ping");
+  int64_t ver = c->resp;
+  size_t i = 1;
+  if (argc >= 2) {
+    if (!resp::ParseRedisInt(args[1], &ver)) {
+      ReplyError(c, "ERR Protocol version is not an integer or out of range");
+      return;
     }
-  } else if (name == "echo") {
-    if (argc == 2) {
-      resp::AppendBulk(&out, args[1]);
-    } else {
-      out = Arity("echo");
-    }
-  } else if (name == "quit") {
-    out = "+OK\r\n";
-    c->close_after_flush = true;
-  } else if (name == "select") {
-    int64_t db = 0;
-    if (argc != 2) {
-      out = Arity("select");
-    } else if (!resp::ParseRedisInt(args[1], &db)) {
-      resp::AppendError(&out, redis_errors::kNotInteger);
-    } else if (db != 0) {
-      resp::AppendError(&out, "ERR SELECT is not allowed in cluster mode");
-    } else {
-      out = "+OK\r\n";
-    }
-  } else if (name == "auth") {
-    if (argc != 2 && argc != 3) {
-      out = Arity("auth");
-    } else if (cfg.requirepass.empty()) {
-      resp::AppendError(&out,
-                        "ERR AUTH <password> called without any password configured for the "
-                        "default user. Are you sure your configuration is correct?");
-    } else if ((argc == 2 && args[1] == cfg.requirepass) ||
-               (argc == 3 && args[1] == "default" && args[2] == cfg.requirepass)) {
-      c->authed = true;
-      out = "+OK\r\n";
-    } else {
-      c->authed = false;
-      resp::AppendError(&out, redis_errors::kWrongPass);
-    }
-  } else if (name == "hello") {
-    int64_t ver = 2;
-    size_t i = 1;
-    if (argc >= 2) {
-      if (!resp::ParseRedisInt(args[1], &ver)) {
-        resp::AppendError(&out, "ERR Protocol version is not an integer or out of range");
-        Reply(c, out);
+    i = 2;
+  }
+  if (ver < 2 || ver > 3) {
+    ReplyError(c, errors::kNoProto);
+    return;
+  }
+  std::string setname;
+  bool authed = c->authed;
+  for (; i < argc; ++i) {
+    if (EqualsIgnoreCase(args[i], "auth") && i + 2 < argc) {
+      std::string_view user = args[i + 1], pass = args[i + 2];
+      if (!cfg.requirepass.empty() && user == "default" && pass == cfg.requirepass) {
+        authed = true;
+      } else if (!cfg.requirepass.empty()) {
+        ReplyError(c, redis_errors::kWrongPass);
         return;
       }
-      i = 2;
-    }
-    if (ver == 3) {
-      // No RESP3 yet: answer as a server without it does, so clients fall back to RESP2.
-      std::string msg = fmt::format("{}{}{}", redis_errors::kUnknownCommandPrefix,
-                                    std::string(args[0]), redis_errors::kUnknownCommandArgs);
-      for (size_t a = 1; a < argc; ++a) msg += fmt::format("'{}' ", std::string(args[a]));
-      resp::AppendError(&out, msg);
-      Reply(c, out);
+      i += 2;
+    } else if (EqualsIgnoreCase(args[i], "setname") && i + 1 < argc) {
+      setname = std::string(args[i + 1]);
+      i += 1;
+    } else {
+      ReplyError(c, fmt::format("ERR Syntax error in HELLO option '{}'", std::string(args[i])));
       return;
     }
-    if (ver != 2) {
-      resp::AppendError(&out, "NOPROTO sorry, this protocol version is not supported.");
-      Reply(c, out);
-      return;
-    }
-    std::string setname;
-    bool ok = true;
-    for (; i < argc; ++i) {
-      if (EqualsIgnoreCase(args[i], "auth") && i + 2 < argc) {
-        std::string_view user = args[i + 1], pass = args[i + 2];
-        if (cfg.requirepass.empty() ? false : (user == "default" && pass == cfg.requirepass)) {
-          c->authed = true;
-        } else if (!cfg.requirepass.empty()) {
-          resp::AppendError(&out, redis_errors::kWrongPass);
-          ok = false;
-          break;
-        }
-        i += 2;
-      } else if (EqualsIgnoreCase(args[i], "setname") && i + 1 < argc) {
-        setname = std::string(args[i + 1]);
-        i += 1;
-      } else {
-        resp::AppendError(
-            &out, fmt::format("ERR Syntax error in HELLO option '{}'", std::string(args[i])));
-        ok = false;
-        break;
-      }
-    }
-    if (ok && !c->authed) {
-      resp::AppendError(&out,
-                        "NOAUTH HELLO must be called with the client already "
-                        "authenticated, otherwise the HELLO <proto> AUTH <user> <pass> "
-                        "option can be used to authenticate the client and select the "
-                        "RESP protocol version at the same time");
-      ok = false;
-    }
-    if (ok) {
-      if (!setname.empty()) c->name = setname;
-      resp::AppendArrayHeader(&out, 14);
-      resp::AppendBulk(&out, "server");
-      resp::AppendBulk(&out, "redis");
-      resp::AppendBulk(&out, "version");
-      resp::AppendBulk(&out, "7.0.15");
-      resp::AppendBulk(&out, "proto");
-      resp::AppendInteger(&out, 2);
-      resp::AppendBulk(&out, "id");
-      resp::AppendInteger(&out, static_cast<int64_t>(c->id & 0xffffffffffffULL));
-      resp::AppendBulk(&out, "mode");
-      resp::AppendBulk(&out, "standalone");
-      resp::AppendBulk(&out, "role");
-      resp::AppendBulk(&out, "master");
-      resp::AppendBulk(&out, "modules");
-      resp::AppendArrayHeader(&out, 0);
-    }
-  } else if (name == "client") {
-    std::string sub = argc >= 2 ? Lower(args[1]) : "";
-    if (sub == "setname" && argc == 3) {
-      if (args[2].find_first_of(" \n\r") != std::string_view::npos) {
-        resp::AppendError(&out,
-                          "ERR Client names cannot contain spaces, newlines or special "
-                          "characters.");
-      } else {
-        c->name = std::string(args[2]);
-        out = "+OK\r\n";
-      }
-    } else if (sub == "getname" && argc == 2) {
-      if (c->name.empty()) {
-        resp::AppendNullBulk(&out);
-      } else {
-        resp::AppendBulk(&out, c->name);
-      }
-    } else if (sub == "id" && argc == 2) {
-      resp::AppendInteger(&out, static_cast<int64_t>(c->id & 0xffffffffffffULL));
-    } else if (sub == "info" && argc == 2) {
-      auto [host, port] = LocalAddress(c);
-      resp::AppendBulk(&out, fmt::format("id={} addr={} laddr={}:{} fd=0 name={} db=0 "
-                                         "qbuf={} obl={} cmd=client|info\n",
-                                         c->id & 0xffffffffffffULL, PeerAddress(c), host, port,
-                                         c->name, c->in.size(), c->out.size()));
-    } else if (sub == "setname" || sub == "getname" || sub == "id" || sub == "info") {
-      out = Arity("client|" + sub);
-    } else {
-      resp::AppendError(&out, fmt::format("ERR proxy: CLIENT {} is not supported by the proxy",
-                                          std::string(argc >= 2 ? args[1] : "")));
-    }
-  } else if (name == "cluster") {
-    std::string sub = argc >= 2 ? Lower(args[1]) : "";
-    auto [host, port] = LocalAddress(c);
-    if (sub == "keyslot" && argc == 3) {
-      resp::AppendInteger(&out, KeySlot(args[2]));
-    } else if (sub == "info" && argc == 2) {
-      uint64_t epoch = table_ ? table_->epoch : 0;
-      bool ok = table_ && table_->AssignedSlots() == kSlotCount;
-      resp::AppendBulk(&out, fmt::format("cluster_state:{}\r\ncluster_slots_assigned:16384\r\n"
-                                         "cluster_slots_ok:16384\r\ncluster_slots_pfail:0\r\n"
-                                         "cluster_slots_fail:0\r\ncluster_known_nodes:1\r\n"
-                                         "cluster_size:1\r\ncluster_current_epoch:{}\r\n"
-                                         "cluster_my_epoch:{}\r\ncluster_stats_messages_sent:0\r\n"
-                                         "cluster_stats_messages_received:0\r\n"
-                                         "total_cluster_links_buffer_limit_exceeded:0\r\n",
-                                         ok ? "ok" : "fail", epoch, epoch));
-    } else if (sub == "slots" && argc == 2) {
-      resp::AppendArrayHeader(&out, 1);
-      resp::AppendArrayHeader(&out, 3);
-      resp::AppendInteger(&out, 0);
-      resp::AppendInteger(&out, kSlotCount - 1);
-      resp::AppendArrayHeader(&out, 3);
-      resp::AppendBulk(&out, host);
-      resp::AppendInteger(&out, port);
-      resp::AppendBulk(&out, kProxyNodeId);
-    } else if (sub == "shards" && argc == 2) {
-      resp::AppendArrayHeader(&out, 1);
-      resp::AppendArrayHeader(&out, 4);
-      resp::AppendBulk(&out, "slots");
-      resp::AppendArrayHeader(&out, 2);
-      resp::AppendInteger(&out, 0);
-      resp::AppendInteger(&out, kSlotCount - 1);
-      resp::AppendBulk(&out, "nodes");
-      resp::AppendArrayHeader(&out, 1);
-      resp::AppendArrayHeader(&out, 14);
-      resp::AppendBulk(&out, "id");
-      resp::AppendBulk(&out, kProxyNodeId);
-      resp::AppendBulk(&out, "port");
-      resp::AppendInteger(&out, port);
-      resp::AppendBulk(&out, "ip");
-      resp::AppendBulk(&out, host);
-      resp::AppendBulk(&out, "endpoint");
-      resp::AppendBulk(&out, host);
-      resp::AppendBulk(&out, "role");
-      resp::AppendBulk(&out, "master");
-      resp::AppendBulk(&out, "replication-offset");
-      resp::AppendInteger(&out, 0);
-      resp::AppendBulk(&out, "health");
-      resp::AppendBulk(&out, "online");
-    } else if (sub == "nodes" && argc == 2) {
-      resp::AppendBulk(&out, fmt::format("{} {}:{}@{} myself,master - 0 0 1 connected 0-16383\n",
-                                         kProxyNodeId, host, port, port + 10000));
-    } else if (sub == "myid" && argc == 2) {
-      resp::AppendBulk(&out, kProxyNodeId);
-    } else if (sub == "keyslot" || sub == "info" || sub == "slots" || sub == "shards" ||
-               sub == "nodes" || sub == "myid") {
-      out = Arity("cluster|" + sub);
-    } else {
-      resp::AppendError(&out, fmt::format("ERR proxy: 'CLUSTER {}' is refused by the proxy",
-                                          std::string(argc >= 2 ? args[1] : "")));
-    }
-  } else if (name == "multi") {
-    c->in_refused_multi = true;
-    resp::AppendError(&out,
-                      "ERR proxy: MULTI is not supported by the proxy yet; every command "
-                      "up to EXEC or DISCARD will be refused");
-  } else if (name == "exec") {
-    resp::AppendError(&out, "ERR EXEC without MULTI");
-  } else if (name == "discard") {
-    resp::AppendError(&out, "ERR DISCARD without MULTI");
-  } else if (name == "readonly" || name == "readwrite") {
-    out = "+OK\r\n";
-  } else if (name == "reset") {
-    c->name.clear();
-    c->in_refused_multi = false;
-    c->authed = cfg.requirepass.empty();
-    out = "+RESET\r\n";
-  } else {
-    out = UnknownSubcommand(name, "");
   }
-  if (!out.empty() && out[0] == '-') stats_.errors.Inc();
-  Reply(c, out);
+  if (!authed) {
+    ReplyError(c,
+               "NOAUTH HELLO must be called with the client already authenticated, otherwise "
+               "the HELLO <proto> AUTH <user> <pass> option can be used to authenticate the "
+               "client and select the RESP protocol version at the same time");
+    return;
+  }
+  c->authed = true;
+  if (!setname.empty()) c->name = setname;
+  // Later requests run over connections in this protocol (RESP3 ones send HELLO 3 when set up).
+  c->resp = static_cast<uint8_t>(ver);
+  ReplyBuilder r(c->resp);
+  r.Map(8);
+  r.Bulk("server").Bulk("redis");
+  r.Bulk("version").Bulk("7.0.15");
+  r.Bulk("proto").Integer(c->resp);
+  r.Bulk("id").Integer(PublicId(c));
+  r.Bulk("mode").Bulk("standalone");
+  r.Bulk("role").Bulk("master");
+  r.Bulk("modules").Array(0);
+  r.Bulk("proxy").Bulk(fmt::format("redis-proxy {}", kVersion));
+  Reply(c, r.str());
+}
+
+void Worker::OnClient(Client* c, resp::Request& req, const CommandInfo&) {
+  const auto& args = req.args;
+  const size_t argc = args.size();
+  const std::string sub = argc >= 2 ? Lower(args[1]) : "";
+  ReplyBuilder r(c->resp);
+  if (sub == "setname" && argc == 3) {
+    if (args[2].find_first_of(" \n\r") != std::string_view::npos) {
+      r.Error("ERR Client names cannot contain spaces, newlines or special characters.");
+    } else {
+      c->name = std::string(args[2]);
+      r.Status("OK");
+    }
+  } else if (sub == "getname" && argc == 2) {
+    if (c->name.empty()) {
+      r.NullBulk();
+    } else {
+      r.Bulk(c->name);
+    }
+  } else if (sub == "id" && argc == 2) {
+    r.Integer(PublicId(c));
+  } else if (sub == "info" && argc == 2) {
+    r.Text(ClientLine(c, "", now_ms()));
+  } else if (sub == "list") {
+    std::string text;
+    for (Client* o = clients_; o != nullptr; o = o->next) text += ClientLine(o, "", now_ms());
+    r.Text(text);
+  } else if (sub == "reply" && argc == 3) {
+    if (EqualsIgnoreCase(args[2], "on")) {
+      c->reply_mode = ReplyMode::kOn;
+      c->suppress_current = false;
+      r.Status("OK");
+    } else if (EqualsIgnoreCase(args[2], "off")) {
+      c->reply_mode = ReplyMode::kOff;
+      c->suppress_current = true;
+    } else if (EqualsIgnoreCase(args[2], "skip")) {
+      if (c->reply_mode == ReplyMode::kOn) c->reply_mode = ReplyMode::kSkipNext;
+      c->suppress_current = true;
+    } else {
+      r.Error(redis_errors::kSyntaxError);
+    }
+    if (r.str().empty()) return;
+  } else if (sub == "tracking" || sub == "caching" || sub == "getredir" ||
+             sub == "trackinginfo") {
+    stats_.proxy_errors.Inc();
+    r.Error(errors::kTrackingRefused);
+  } else if (sub == "no-evict" && argc == 3) {
+    r.Status("OK");
+  } else if (sub == "kill" || sub == "unblock") {
+    r.Error(fmt::format("ERR proxy: CLIENT {} is not supported by the proxy yet",
+                        std::string(args[1])));
+  } else if (sub == "setname" || sub == "getname" || sub == "id" || sub == "info" ||
+             sub == "reply" || sub == "no-evict") {
+    r.Error(errors::WrongArity("client|" + sub));
+  } else {
+    stats_.proxy_errors.Inc();
+    r.Error(fmt::format("ERR proxy: CLIENT {} is not supported by the proxy",
+                        std::string(argc >= 2 ? args[1] : "")));
+  }
+  Reply(c, r.str());
+}
+
+void Worker::OnCluster(Client* c, resp::Request& req, const CommandInfo&) {
+  const auto& args = req.args;
+  const size_t argc = args.size();
+  const std::string sub = argc >= 2 ? Lower(args[1]) : "";
+  auto [host, port] = LocalAddress(c);
+  ReplyBuilder r(c->resp);
+  if (sub == "keyslot" && argc == 3) {
+    r.Integer(KeySlot(args[2]));
+  } else if (sub == "info" && argc == 2) {
+    uint64_t epoch = table_ ? table_->epoch : 0;
+    bool ok = table_ && table_->AssignedSlots() == kSlotCount;
+    r.Text(fmt::format(
+        "cluster_state:{}\r\ncluster_slots_assigned:16384\r\ncluster_slots_ok:16384\r\n"
+        "cluster_slots_pfail:0\r\ncluster_slots_fail:0\r\ncluster_known_nodes:1\r\n"
+        "cluster_size:1\r\ncluster_current_epoch:{}\r\ncluster_my_epoch:{}\r\n"
+        "cluster_stats_messages_sent:0\r\ncluster_stats_messages_received:0\r\n"
+        "total_cluster_links_buffer_limit_exceeded:0\r\n",
+        ok ? "ok" : "fail", epoch, epoch));
+  } else if (sub == "slots" && argc == 2) {
+    r.Array(1).Array(3).Integer(0).Integer(kSlotCount - 1);
+    r.Array(3).Bulk(host).Integer(port).Bulk(kProxyNodeId);
+  } else if (sub == "shards" && argc == 2) {
+    r.Array(1).Map(2);
+    r.Bulk("slots").Array(2).Integer(0).Integer(kSlotCount - 1);
+    r.Bulk("nodes").Array(1).Map(7);
+    r.Bulk("id").Bulk(kProxyNodeId);
+    r.Bulk("port").Integer(port);
+    r.Bulk("ip").Bulk(host);
+    r.Bulk("endpoint").Bulk(host);
+    r.Bulk("role").Bulk("master");
+    r.Bulk("replication-offset").Integer(0);
+    r.Bulk("health").Bulk("online");
+  } else if (sub == "nodes" && argc == 2) {
+    r.Text(fmt::format("{} {}:{}@{} myself,master - 0 0 1 connected 0-16383\n", kProxyNodeId,
+                       host, port, port + 10000));
+  } else if (sub == "myid" && argc == 2) {
+    r.Bulk(kProxyNodeId);
+  } else if (sub == "keyslot" || sub == "info" || sub == "slots" || sub == "shards" ||
+             sub == "nodes" || sub == "myid") {
+    r.Error(errors::WrongArity("cluster|" + sub));
+  } else {
+    stats_.proxy_errors.Inc();
+    r.Error(fmt::format("ERR proxy: 'CLUSTER {}' is refused by the proxy",
+                        std::string(argc >= 2 ? args[1] : "")));
+  }
+  Reply(c, r.str());
+}
+
+void Worker::OnReadonly(Client* c, resp::Request&, const CommandInfo&) {
+  c->readonly = true;
+  Reply(c, "+OK\r\n");
+}
+
+void Worker::OnReadwrite(Client* c, resp::Request&, const CommandInfo&) {
+  c->readonly = false;
+  Reply(c, "+OK\r\n");
+}
+
+void Worker::OnReset(Client* c, resp::Request&, const CommandInfo&) {
+  // Everything RESET clears on a node (networking.c clearClientConnectionState).
+  CloseSessions(c);
+  TxReset(c);
+  c->block.reset();
+  c->name.clear();
+  c->readonly = false;
+  c->monitor = false;
+  c->reply_mode = ReplyMode::kOn;
+  c->suppress_current = false;
+  c->resp = 2;
+  c->authed = config().requirepass.empty();
+  Reply(c, "+RESET\r\n");
 }
 
 }  // namespace rs::proxy

@@ -36,6 +36,12 @@ struct ProxyConfig {
   int busy_poll_usec = 0;      // poll without sleeping this long after the last input; 0: off
   int max_retries = 10;        // TRYAGAIN / CLUSTERDOWN retries
   int retry_backoff_ms = 20;
+  // Session connections (transactions, WATCH, blocking commands, WAIT) in use per worker.
+  int max_sessions = 10000;
+  int session_idle_ms = 30000;  // an idle pooled session connection is closed after this
+  // Where read-only commands of a client that sent READONLY go: "master", "prefer-replica" or
+  // "replica" (healthy replicas only; the master when none is).
+  std::string read_from = "master";
 };
 
 }  // namespace rs::proxy

@@ -1,5 +1,6 @@
 #include "proxy/splitter.h"
 
+#include <algorithm>
 #include <charconv>
 #include <map>
 #include <unordered_map>
@@ -95,7 +96,8 @@ void Merger::Add(size_t part, std::string_view reply, const std::vector<uint32_t
       }
       return;
     }
-    case MergeKind::kSumInt: {
+    case MergeKind::kSumInt:
+    case MergeKind::kMinInt: {
       if (reply[0] != ':') {
         parts_[part] = "-ERR proxy: expected an integer reply from a node\r\n";
         is_error_[part] = true;
@@ -104,14 +106,24 @@ void Merger::Add(size_t part, std::string_view reply, const std::vector<uint32_t
       int64_t v = 0;
       std::string_view digits = reply.substr(1, reply.find('\r') - 1);
       std::from_chars(digits.data(), digits.data() + digits.size(), v);
-      sum_ += v;
+      if (kind_ == MergeKind::kMinInt) {
+        sum_ = seen_ ? std::min(sum_, v) : v;
+        seen_ = true;
+      } else {
+        sum_ += v;
+      }
       return;
     }
     case MergeKind::kInfo: {
       resp::ReplyInfo info;
       size_t len = 0;
       if (resp::ScanReply(reply, &len, &info) == resp::ScanStatus::kOk) {
-        parts_[part].assign(info.payload);
+        std::string_view text = info.payload;
+        // A verbatim string (RESP3) starts with its format: "txt:".
+        if (info.type == resp::ReplyType::kVerbatimString && text.size() >= 4) {
+          text.remove_prefix(4);
+        }
+        parts_[part].assign(text);
       }
       return;
     }
@@ -137,6 +149,7 @@ std::string Merger::Finish() const {
       return out;
     }
     case MergeKind::kSumInt:
+    case MergeKind::kMinInt:
       resp::AppendInteger(&out, sum_);
       return out;
     case MergeKind::kAllOk:
@@ -144,7 +157,11 @@ std::string Merger::Finish() const {
     case MergeKind::kFirst:
       return parts_.empty() ? "-ERR proxy: no master to send to\r\n" : parts_[0];
     case MergeKind::kInfo:
-      resp::AppendBulk(&out, prefix_ + AggregateInfo(parts_));
+      if (resp_ == 3) {
+        resp::AppendVerbatim(&out, "txt", prefix_ + AggregateInfo(parts_));
+      } else {
+        resp::AppendBulk(&out, prefix_ + AggregateInfo(parts_));
+      }
       return out;
   }
   return out;

@@ -26,7 +26,7 @@ std::vector<SubRequest> SplitBySlot(const std::vector<std::string_view>& args,
 bool SameSlot(const std::vector<std::string_view>& args, const std::vector<int>& key_indexes,
               int* slot);
 
-enum class MergeKind : uint8_t { kMget, kAllOk, kSumInt, kFirst, kInfo };
+enum class MergeKind : uint8_t { kMget, kAllOk, kSumInt, kMinInt, kFirst, kInfo };
 
 // Collects the replies of the parts of one client request and builds the client's reply.
 // Thread contract: owned by the client request it belongs to, in one worker.
@@ -46,6 +46,8 @@ class Merger {
   std::vector<std::vector<uint32_t>>& outputs() { return outputs_; }
   // kInfo: text put before the aggregated sections (the proxy's own section).
   void set_prefix(std::string prefix) { prefix_ = std::move(prefix); }
+  // kInfo: the client's protocol (RESP3 gets a verbatim string, as Redis sends INFO).
+  void set_resp(int resp) { resp_ = resp; }
 
  private:
   MergeKind kind_;
@@ -53,8 +55,10 @@ class Merger {
   std::vector<std::string> parts_;  // raw reply of each part (kFirst, kAllOk, kInfo, errors)
   std::vector<bool> is_error_;
   std::vector<std::string> values_;  // MGET: one element per key
-  int64_t sum_ = 0;
+  int64_t sum_ = 0;  // kSumInt: the sum; kMinInt: the least so far
+  bool seen_ = false;
   std::string prefix_;
+  int resp_ = 2;
   std::vector<std::vector<uint32_t>> outputs_;  // MGET: outputs of each part
 };
 

@@ -13,6 +13,7 @@
 #include "common/resp_writer.h"
 #include "common/slot.h"
 #include "proxy/proxy.h"
+#include "proxy/proxy_errors.h"
 
 namespace rs::proxy {
 namespace {
@@ -22,12 +23,6 @@ struct ClientWrite {
   Client* client;
   std::string data;
 };
-
-std::string ErrorReply(std::string_view text) {
-  std::string out;
-  resp::AppendError(&out, text);
-  return out;
-}
 
 void ClientAlloc(uv_handle_t* h, size_t, uv_buf_t* buf) {
   auto* c = static_cast<Client*>(h->data);
@@ -56,14 +51,25 @@ void ClientRead(uv_stream_t* s, ssize_t nread, const uv_buf_t* buf) {
   }
 }
 
+RouterPolicy PolicyOf(const ProxyConfig& cfg) {
+  RouterPolicy p;
+  p.max_retries = cfg.max_retries;
+  p.retry_backoff_ms = cfg.retry_backoff_ms;
+  return p;
+}
+
 }  // namespace
 
 Worker::Worker(Proxy* proxy, int index)
     : proxy_(proxy),
       index_(index),
+      router_(PolicyOf(proxy->config())),
+      sessions_(this, proxy->config().max_sessions,
+                static_cast<uint64_t>(proxy->config().session_idle_ms)),
       read_buffer_(new char[kReadBufferSize]),
       stats_(CommandTable::Get().size()) {
   uv_loop_init(&loop_);
+  if (!ParseReadFrom(proxy->config().read_from, &read_from_)) read_from_ = ReadFrom::kMaster;
 }
 
 Worker::~Worker() { uv_loop_close(&loop_); }
@@ -166,8 +172,12 @@ void Worker::OnAsync(uv_async_t* h) {
       w->CloseClient(c, nullptr);
       c = next;
     }
-    w->backends_.clear();  // closes connections; their ops fail into closing clients
-    w->by_master_.clear();
+    w->sessions_.Clear();
+    for (auto& by_resp : w->backends_) {
+      for (auto& map : by_resp) map.clear();  // closes connections; ops fail into closing clients
+    }
+    w->by_master_[0].clear();
+    w->by_master_[1].clear();
     uv_close(reinterpret_cast<uv_handle_t*>(&w->listener_), nullptr);
     uv_close(reinterpret_cast<uv_handle_t*>(&w->async_), nullptr);
     uv_close(reinterpret_cast<uv_handle_t*>(&w->check_), nullptr);
@@ -197,28 +207,54 @@ void Worker::InstallTable(RoutingTablePtr table) {
                  table->source, table->masters.size(), table->AssignedSlots());
   }
   table_ = std::move(table);
-  by_master_.clear();
-  for (const std::string& m : table_->masters) by_master_.push_back(BackendFor(m));
+  for (int r = 0; r < 2; ++r) {
+    by_master_[r].clear();
+    for (const std::string& m : table_->masters) {
+      by_master_[r].push_back(BackendFor(m, static_cast<uint8_t>(r + 2)));
+    }
+  }
 }
 
-Backend* Worker::BackendFor(const std::string& address) {
-  auto it = backends_.find(address);
-  if (it != backends_.end()) return it->second.get();
-  auto b = std::make_unique<Backend>(this, address);
+Backend* Worker::BackendFor(const std::string& address, uint8_t resp, bool readonly) {
+  auto& map = backends_[resp == 3 ? 1 : 0][readonly ? 1 : 0];
+  auto it = map.find(address);
+  if (it != map.end()) return it->second.get();
+  BackendOptions options;
+  options.resp = resp;
+  options.readonly = readonly;
+  auto b = std::make_unique<Backend>(this, address, options);
   Backend* raw = b.get();
-  backends_.emplace(address, std::move(b));
+  map.emplace(address, std::move(b));
   return raw;
 }
 
-Backend* Worker::BackendForSlot(int slot) {
-  if (!table_) return nullptr;
-  int16_t o = table_->owner[slot];
-  return o < 0 ? nullptr : by_master_[o];
+Backend* Worker::Via(Client* c, Backend* b) {
+  if (c != nullptr && c->session != nullptr && b != nullptr &&
+      b->address() == c->session->address()) {
+    return c->session;
+  }
+  return b;
 }
 
-Backend* Worker::AnyMaster() {
-  if (by_master_.empty()) return nullptr;
-  return by_master_[round_robin_++ % by_master_.size()];
+Backend* Worker::BackendForSlot(Client* c, int slot, bool replica_read) {
+  if (!table_) return nullptr;
+  const int r = c != nullptr && c->resp == 3 ? 1 : 0;
+  if (replica_read) {
+    bool is_replica = false;
+    const std::string* target =
+        Router::Target(*table_, slot, true, read_from_, replica_pick_++, &is_replica);
+    if (target == nullptr) return nullptr;
+    if (is_replica) return BackendFor(*target, static_cast<uint8_t>(r + 2), true);
+  }
+  int16_t o = table_->owner[slot];
+  return o < 0 ? nullptr : Via(c, by_master_[r][o]);
+}
+
+Backend* Worker::AnyMaster(Client* c) {
+  if (c != nullptr && c->session != nullptr) return c->session;
+  const int r = c != nullptr && c->resp == 3 ? 1 : 0;
+  if (by_master_[r].empty()) return nullptr;
+  return by_master_[r][round_robin_++ % by_master_[r].size()];
 }
 
 void Worker::RequestRefresh() { proxy_->RequestRefresh(); }
@@ -259,6 +295,7 @@ void Worker::CloseClient(Client* c, const char* why) {
   if (c->closing) return;
   if (why != nullptr) spdlog::debug("client {} closed: {}", c->id, why);
   c->closing = true;
+  CloseSessions(c);
   if (c->prev) c->prev->next = c->next;
   if (c->next) c->next->prev = c->prev;
   if (clients_ == c) clients_ = c->next;
@@ -302,11 +339,18 @@ void Worker::ClientReadable(Client* c, const char* data, size_t n) {
       }
       break;
     }
+    // A blocked client (or one whose next request needs a clean slate) reads on only when every
+    // earlier request is answered; FlushClient resumes it.
+    if (c->hold_input && c->queued() > 0) break;
+    c->hold_input = false;
     size_t consumed = 0;
     resp::ParseStatus st = c->parser.Parse(buf.substr(off), &consumed, &scratch_);
     if (st == resp::ParseStatus::kOk) {
+      if (!HandleRequest(c, scratch_)) {
+        c->hold_input = true;  // handled again from the same bytes once the queue drains
+        break;
+      }
       off += consumed;
-      HandleRequest(c, scratch_);
       if (c->closing || c->close_after_flush) break;
     } else if (st == resp::ParseStatus::kNeedMore) {
       off += consumed;
@@ -327,9 +371,18 @@ void Worker::ClientReadable(Client* c, const char* data, size_t n) {
     c->in.Consume(off);
     c->in.ReleaseIfEmpty();
   }
+  // A held client keeps reading (so a disconnect is seen) but does not buffer without bound.
+  if (c->hold_input && c->reading && c->in.size() > kHeldInputLimit) {
+    uv_read_stop(reinterpret_cast<uv_stream_t*>(&c->tcp));
+    c->reading = false;
+  }
 }
 
 void Worker::Reply(Client* c, std::string_view reply) {
+  if (c->suppress_current) {
+    if (c->queued() > 0) c->CompleteOwned(c->Push(), std::string());  // keeps the order
+    return;
+  }
   if (c->queued() == 0) {
     c->out.Append(reply);
     MarkDirty(c);
@@ -340,7 +393,9 @@ void Worker::Reply(Client* c, std::string_view reply) {
 
 void Worker::ReplyError(Client* c, std::string_view text) {
   stats_.errors.Inc();
-  Reply(c, ErrorReply(text));
+  std::string out;
+  resp::AppendError(&out, text);
+  Reply(c, out);
 }
 
 void Worker::FlushClient(Client* c) {
@@ -395,10 +450,13 @@ void Worker::FlushClient(Client* c) {
     CloseClient(c, nullptr);
     return;
   }
-  if (!c->reading && !c->close_after_flush && c->queued() < config().max_pending_per_client / 2) {
+  if (!c->reading && !c->close_after_flush && c->queued() < config().max_pending_per_client / 2 &&
+      !(c->hold_input && c->queued() > 0)) {
     c->reading = true;
     uv_read_start(reinterpret_cast<uv_stream_t*>(&c->tcp), ClientAlloc, ClientRead);
     if (!c->in.empty()) ClientReadable(c, nullptr, 0);
+  } else if (c->hold_input && c->queued() == 0 && !c->in.empty() && !c->close_after_flush) {
+    ClientReadable(c, nullptr, 0);
   }
 }
 
@@ -422,6 +480,11 @@ void Worker::FlushAll() {
       if (c->closing) MaybeFree(c);
     }
   }
+  // Session connections given up during the turn are closed now, outside their own callbacks.
+  if (retired_pending_) {
+    retired_pending_ = false;
+    sessions_.CollectRetired();
+  }
 }
 
 void Worker::OnTimer(uv_timer_t* h) { static_cast<Worker*>(h->data)->Tick(); }
@@ -431,11 +494,16 @@ void Worker::Tick() {
   // The timer runs every 100 ms; much later means one loop turn kept the worker busy.
   const bool stalled = last_tick_ms_ != 0 && now - last_tick_ms_ > 250;
   last_tick_ms_ = now;
-  for (auto& [addr, b] : backends_) b->CheckTimeouts(now, stalled);
+  for (auto& by_resp : backends_) {
+    for (auto& map : by_resp) {
+      for (auto& [addr, b] : map) b->CheckTimeouts(now, stalled);
+    }
+  }
+  sessions_.CheckTimeouts(now, stalled);
   if (config().slowlog_usec > 0) LogSuppressedSlowRequests(uv_hrtime());
-  static thread_local uint64_t last_sweep = 0;
-  if (now - last_sweep < 1000) return;
-  last_sweep = now;
+  if (now - last_sweep_ms_ < 1000) return;
+  last_sweep_ms_ = now;
+  sessions_.Sweep(now);
   const int idle_s = config().client_timeout_s;
   for (Client* c = clients_; c != nullptr;) {
     Client* next = c->next;
@@ -459,13 +527,15 @@ void Worker::LogSuppressedSlowRequests(uint64_t now_ns) {
 std::string Worker::BackendReport() {
   std::string out = "# Backends\r\n";
   int i = 0;
-  for (auto& [addr, b] : backends_) {
+  for (auto& [addr, b] : backends_[0][0]) {
     uint64_t n = b->replies();
     out += "backend" + std::to_string(i++) + ":addr=" + addr +
            ",connected=" + (b->connected() ? "1" : "0") +
            ",inflight=" + std::to_string(b->inflight()) + ",replies=" + std::to_string(n) +
            ",avg_latency_us=" + std::to_string(n ? b->latency_us_total() / n : 0) + "\r\n";
   }
+  out += "sessions_in_use:" + std::to_string(sessions_.in_use()) +
+         "\r\nsessions_idle:" + std::to_string(sessions_.idle()) + "\r\n";
   out += "\r\n";
   return out;
 }

@@ -1,5 +1,11 @@
-// One worker thread: its libuv loop, its listening socket (SO_REUSEPORT), its clients, one
-// backend connection per node and its copy of the routing table.
+// One worker thread: its libuv loop, its listening socket (SO_REUSEPORT), its clients, its shared
+// backend connections (one pipelined connection per node and protocol), its session pool and its
+// copy of the routing table.
+//
+// The code is split by concern: worker.cc (loop, clients, flushing), worker_requests.cc (the
+// fast path: classify, route, split, and replies through the Router), worker_sessions.cc
+// (transactions, blocking commands, WAIT), proxy_commands.cc (the handler table and what the
+// proxy answers itself), fanout.cc (commands that reach every node).
 #pragma once
 
 #include <uv.h>
@@ -17,8 +23,10 @@
 #include "proxy/client.h"
 #include "proxy/command_table.h"
 #include "proxy/proxy_config.h"
-#include "proxy/redirect.h"
+#include "proxy/reply_builder.h"
+#include "proxy/router.h"
 #include "proxy/routing_table.h"
+#include "proxy/session_pool.h"
 #include "proxy/slow_log.h"
 #include "proxy/stats.h"
 
@@ -52,14 +60,23 @@ class Worker {
   // Reads the clock once per batch of input (a client's or a backend's read).
   void StampBatch() { batch_ns_ = uv_hrtime(); }
   Proxy* proxy() { return proxy_; }
+  int index() const { return index_; }
+  const RoutingTable* table() const { return table_.get(); }
 
   // How long `op`'s request has taken by this batch when that is over --slowlog-usec, else 0.
   uint64_t SlowRequestUs(const Op& op) const;
 
   // Called by backends and clients.
+  // `from`: the connection the reply came on.
   void OnReply(Op& op, std::string_view reply, bool is_error, std::string_view error_line,
-               const std::string& backend);
-  void FailOp(Op& op, std::string_view error_text);
+               Backend* from);
+  // The op's connection failed, or could not be made (`error` is what a plain request's client
+  // is told).
+  void OnOpLost(Op& op, std::string_view address, std::string_view error);
+  // A session connection failed (after its ops were lost).
+  void OnSessionLost(Backend* b, const std::string& why);
+  // A session was retired: close it at the end of this loop turn.
+  void MarkRetired() { retired_pending_ = true; }
   void MarkDirty(Backend* b);
   void MarkDirty(Client* c);
   void ClientReadable(Client* c, const char* data, size_t n);
@@ -73,33 +90,98 @@ class Worker {
 
  private:
   static constexpr size_t kReadBufferSize = 64 * 1024;
+  // A client held back (blocked, waiting its turn) buffers at most this much input.
+  static constexpr size_t kHeldInputLimit = 1024 * 1024;
+  using HandlerFn = void (Worker::*)(Client*, resp::Request&, const CommandInfo&);
+  // Indexed by Handler.
+  static const HandlerFn* HandlerTable();
 
   void Run();
   void InstallTable(RoutingTablePtr table);
-  Backend* BackendFor(const std::string& address);
-  Backend* BackendForSlot(int slot);
-  Backend* AnyMaster();
+  // The shared connection to `address` in protocol `resp` (READONLY connections for replicas).
+  Backend* BackendFor(const std::string& address, uint8_t resp = 2, bool readonly = false);
+  // The connection a client's request on `slot` goes over: its session when it holds one to
+  // that node, else the shared one (a replica's for a replica read).
+  Backend* BackendForSlot(Client* c, int slot, bool replica_read = false);
+  Backend* AnyMaster(Client* c);
+  // `b`, or the client's session when that goes to the same node.
+  Backend* Via(Client* c, Backend* b);
 
-  void HandleRequest(Client* c, resp::Request& req);
+  // ---- the request path (worker_requests.cc) ----
+  // False: the request must wait until every earlier request of the client is answered (it
+  // stays in the input buffer and is handled again then).
+  bool HandleRequest(Client* c, resp::Request& req);
   // `command`: the request bytes (Dispatch without them sends the bytes the op carries).
   void Dispatch(Op&& op, Backend* backend, std::string_view command);
   void Dispatch(Op&& op, Backend* backend);
-  void SendToSlot(Client* c, PendingReply* p, int slot, std::string_view command, int part);
+  void SendToSlot(Client* c, PendingReply* p, int slot, std::string_view command, int part,
+                  bool write, bool replica_read = false);
   // The request's bytes as a node reads them: the raw bytes, or inline commands re-encoded into
   // `inline_scratch_`.
   std::string_view RequestBytes(const resp::Request& req);
+  void RouteKeyed(Client* c, resp::Request& req, const CommandInfo& info, CommandKind kind);
   void FanOut(Client* c, resp::Request& req, MergeKind kind);
   void SplitRequest(Client* c, resp::Request& req, const CommandInfo& info,
                     const std::vector<int>& keys);
-  void AnswerProxy(Client* c, resp::Request& req, const CommandInfo& info);
   void Reply(Client* c, std::string_view reply);
   void ReplyError(Client* c, std::string_view text);
+  // The reply text with the proxy's counters (errors) kept.
+  void Deliver(Client* c, Op& op, std::string_view reply);
+  void FailOp(Op& op, std::string_view error_text);
   void RetryLater(Op&& op);
+  void LogSlow(const Op& op, const std::string& backend);
+  OpFacts FactsOf(const Op& op) const;
   void FlushAll();
   void Tick();
   // Logs the slow requests the limiter kept out of the log in seconds that are over.
   void LogSuppressedSlowRequests(uint64_t now_ns);
   void FlushClient(Client* c);
+
+  // ---- sessions: transactions, blocking commands, WAIT (worker_sessions.cc) ----
+  // The session for the client's transaction, on the master of `slot` (any master for -1),
+  // replaying the transaction there if it was queued elsewhere. nullptr: the client was told.
+  Backend* TxSession(Client* c, int slot);
+  void TxQueue(Client* c, resp::Request& req, const CommandInfo* info);
+  void TxRefuse(Client* c, std::string_view error);
+  void TxReplay(Client* c, Op&& redirected, const std::string& address, bool asking);
+  // Moves the transaction to a new session on `address`: MULTI, the commands already answered
+  // (replies dropped), then `redirected` (if any) and the ops still in flight, in order.
+  bool TxMove(Client* c, const std::string& address, Op* redirected);
+  void TxAbortWatch(Client* c, Op& op);
+  void TxReset(Client* c);
+  // Gives the client's session back once nothing is in flight on it.
+  void EndSession(Client* c);
+  void MaybeReleaseSession(Client* c);
+  void CloseSessions(Client* c);
+  void BlockingReply(Client* c, Op& op, const Action& action, std::string_view reply,
+                     Backend* from);
+  void ReissueBlocking(Client* c, Op&& op, const std::string& address, bool asking);
+  void BlockingTimedOut(Client* c, Op& op);
+  void ReleaseBlockBackend(Client* c, bool clean);
+  std::string BlockingCommand(const BlockState& b, uint64_t now_ms) const;
+
+  // ---- handlers (proxy_commands.cc: answered by the proxy) ----
+  void OnPing(Client* c, resp::Request& req, const CommandInfo& info);
+  void OnEcho(Client* c, resp::Request& req, const CommandInfo& info);
+  void OnQuit(Client* c, resp::Request& req, const CommandInfo& info);
+  void OnSelect(Client* c, resp::Request& req, const CommandInfo& info);
+  void OnAuth(Client* c, resp::Request& req, const CommandInfo& info);
+  void OnHello(Client* c, resp::Request& req, const CommandInfo& info);
+  void OnClient(Client* c, resp::Request& req, const CommandInfo& info);
+  void OnCluster(Client* c, resp::Request& req, const CommandInfo& info);
+  void OnReadonly(Client* c, resp::Request& req, const CommandInfo& info);
+  void OnReadwrite(Client* c, resp::Request& req, const CommandInfo& info);
+  void OnReset(Client* c, resp::Request& req, const CommandInfo& info);
+  // (worker_sessions.cc)
+  void OnMulti(Client* c, resp::Request& req, const CommandInfo& info);
+  void OnExec(Client* c, resp::Request& req, const CommandInfo& info);
+  void OnDiscard(Client* c, resp::Request& req, const CommandInfo& info);
+  void OnWatch(Client* c, resp::Request& req, const CommandInfo& info);
+  void OnUnwatch(Client* c, resp::Request& req, const CommandInfo& info);
+  void OnBlocking(Client* c, resp::Request& req, const CommandInfo& info);
+  void OnWait(Client* c, resp::Request& req, const CommandInfo& info);
+  // (pub/sub and fan-out: not supported until their code lands)
+  void OnNotYet(Client* c, resp::Request& req, const CommandInfo& info);
 
   static void OnConnection(uv_stream_t* server, int status);
   static void OnAsync(uv_async_t* h);
@@ -115,6 +197,7 @@ class Worker {
   uv_check_t check_;
   uv_timer_t timer_;
   uint64_t last_tick_ms_ = 0;  // Loop time of the last Tick.
+  uint64_t last_sweep_ms_ = 0;
   uv_timer_t retry_timer_;
   std::thread thread_;
   std::atomic<bool> stopping_{false};
@@ -122,10 +205,17 @@ class Worker {
   std::mutex posted_mu_;
   RoutingTablePtr posted_;  // guarded by posted_mu_
 
+  Router router_;
+  ReadFrom read_from_ = ReadFrom::kMaster;
   RoutingTablePtr table_;
-  std::vector<Backend*> by_master_;  // parallel to table_->masters
-  std::unordered_map<std::string, std::unique_ptr<Backend>> backends_;
+  // Shared connections, parallel to table_->masters: [0] RESP2, [1] RESP3.
+  std::vector<Backend*> by_master_[2];
+  // Shared connections by address: [resp - 2][readonly].
+  std::unordered_map<std::string, std::unique_ptr<Backend>> backends_[2][2];
+  SessionPool sessions_;
+  bool retired_pending_ = false;
   size_t round_robin_ = 0;
+  size_t replica_pick_ = 0;
   std::vector<Backend*> dirty_backends_;
   std::vector<Client*> dirty_clients_;
   std::vector<Op> retry_ops_;

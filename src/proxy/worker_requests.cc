@@ -1,117 +1,101 @@
-// The request path of a worker: classify each parsed request, route or split it, and handle
-// the replies (redirects, retries, merging) in request order.
+// The request path of a worker: classify each parsed request, route or split it, and handle the
+// replies (the Router's verdict on redirects and retries, merging) in request order.
 #include <spdlog/spdlog.h>
 
 #include "common/redis_errors.h"
 #include "common/resp_writer.h"
 #include "common/slot.h"
 #include "proxy/proxy.h"
+#include "proxy/proxy_errors.h"
+#include "proxy/pubsub.h"
 #include "proxy/worker.h"
 
 namespace rs::proxy {
 namespace {
 
-std::string Upper(std::string_view s) {
-  std::string out(s);
-  for (char& ch : out) {
-    if (ch >= 'a' && ch <= 'z') ch = static_cast<char>(ch - 32);
-  }
-  return out;
+// Commands that keep their meaning inside MULTI and in subscribed mode rather than being queued.
+bool IsTxControl(Handler h) {
+  return h == Handler::kExec || h == Handler::kDiscard || h == Handler::kMulti ||
+         h == Handler::kWatch || h == Handler::kQuit || h == Handler::kReset;
 }
 
-std::string ErrorReply(std::string_view text) {
-  std::string out;
-  resp::AppendError(&out, text);
-  return out;
+bool AllowedWhileSubscribed(Handler h) {
+  return h == Handler::kPing || h == Handler::kSubscribe || h == Handler::kPsubscribe ||
+         h == Handler::kSsubscribe || h == Handler::kUnsubscribe || h == Handler::kPunsubscribe ||
+         h == Handler::kSunsubscribe || h == Handler::kQuit || h == Handler::kReset;
+}
+
+// True when `h` takes a session connection for client `c` now (see HandleRequest).
+bool NeedsTurn(const Client* c, Handler h) {
+  if (c->in_multi()) return !IsTxControl(h) && c->session == nullptr;  // pins the transaction
+  if (h == Handler::kBlocking || h == Handler::kWait) return true;
+  return h == Handler::kWatch && c->session == nullptr;
 }
 
 }  // namespace
 
-void Worker::HandleRequest(Client* c, resp::Request& req) {
-  stats_.requests.Inc();
-  if (req.args.empty()) return;
+bool Worker::HandleRequest(Client* c, resp::Request& req) {
+  if (req.args.empty()) return true;
   const CommandInfo* info = CommandTable::Get().Find(req.args[0]);
+  const Classified cls = info ? Classify(*info, req.args)
+                              : Classified{CommandKind::kKeyless, Handler::kNone};
+  // A request that takes a session connection waits until the client's earlier requests are
+  // answered: they went over shared connections, and must not be overtaken.
+  if (c->queued() > 0 && c->authed && NeedsTurn(c, cls.handler)) return false;
+  stats_.requests.Inc();
   stats_.per_command[info ? info->index : stats_.per_command.size() - 1].Inc();
+  // CLIENT REPLY OFF / SKIP: the request runs, its reply is dropped in order.
+  c->suppress_current = c->reply_mode != ReplyMode::kOn;
+  if (c->reply_mode == ReplyMode::kSkipNext) c->reply_mode = ReplyMode::kOn;
   std::string_view name = info ? info->name : std::string_view();
   if (!c->authed && name != "auth" && name != "hello" && name != "quit") {
     ReplyError(c, redis_errors::kNoAuth);
-    return;
+    return true;
   }
-  if (c->in_refused_multi) {
-    if (name == "exec") {
-      c->in_refused_multi = false;
-      ReplyError(c, "EXECABORT Transaction discarded because of previous errors.");
-    } else if (name == "discard") {
-      c->in_refused_multi = false;
-      Reply(c, "+OK\r\n");
-    } else {
-      ReplyError(c,
-                 "ERR proxy: command refused inside a MULTI block (transactions are not "
-                 "supported by the proxy)");
-    }
-    return;
+  if (c->monitor && cls.handler != Handler::kQuit && cls.handler != Handler::kReset) {
+    ReplyError(c, errors::kMonitorMode);
+    return true;
   }
-  CommandKind kind = info ? RefineKind(*info, req.args) : CommandKind::kKeyless;
-  switch (kind) {
-    case CommandKind::kProxy:
-      AnswerProxy(c, req, *info);
-      return;
+  if (c->resp == 2 && c->subscribed() && !AllowedWhileSubscribed(cls.handler)) {
+    ReplyError(c, errors::OnlySubscribeCommands(req.args[0]));
+    return true;
+  }
+  if (c->in_multi() && !IsTxControl(cls.handler)) {
+    TxQueue(c, req, info);
+    return true;
+  }
+  switch (cls.kind) {
+    case CommandKind::kNever:
+      stats_.proxy_errors.Inc();
+      ReplyError(c, errors::kTakesOverConnection);
+      return true;
     case CommandKind::kRefused:
       if (!config().allow_admin_commands) {
         stats_.proxy_errors.Inc();
-        ReplyError(c, "ERR proxy: '" + Upper(req.args[0]) +
-                          "' is refused by the proxy (start it with --allow-admin-commands)");
-        return;
+        ReplyError(c, errors::AdminRefused(req.args[0]));
+        return true;
       }
-      if (name == "flushall" || name == "flushdb") {
-        FanOut(c, req, MergeKind::kAllOk);
-        return;
+      if (cls.handler != Handler::kNone) {
+        (this->*HandlerTable()[static_cast<size_t>(cls.handler)])(c, req, *info);
+        return true;
       }
       break;  // to one master
-    case CommandKind::kUnsupported:
-      stats_.proxy_errors.Inc();
-      ReplyError(c, "ERR proxy: '" + Upper(req.args[0]) + "' is not supported by the proxy yet");
-      return;
+    case CommandKind::kHandled:
+      (this->*HandlerTable()[static_cast<size_t>(cls.handler)])(c, req, *info);
+      return true;
     case CommandKind::kInfo:
       FanOut(c, req, MergeKind::kInfo);
-      return;
+      return true;
     case CommandKind::kSumMasters:
       FanOut(c, req, MergeKind::kSumInt);
-      return;
+      return true;
     case CommandKind::kBroadcast:
       FanOut(c, req, MergeKind::kFirst);
-      return;
+      return true;
     case CommandKind::kKeyed:
-    case CommandKind::kSplit: {
-      keys_scratch_.clear();
-      CommandTable::KeyIndexes(*info, req.args, &keys_scratch_);
-      if (keys_scratch_.empty()) break;  // arity error from the node
-      int slot = -1;
-      if (!SameSlot(req.args, keys_scratch_, &slot)) {
-        if (kind == CommandKind::kSplit) {
-          SplitRequest(c, req, *info, keys_scratch_);
-        } else if (name == "msetnx") {
-          stats_.proxy_errors.Inc();
-          ReplyError(c,
-                     "ERR proxy: MSETNX with keys in several slots is refused (it could not be "
-                     "atomic); use keys with one {hash tag}");
-        } else if (name == "eval" || name == "evalsha" || name == "eval_ro" ||
-                   name == "evalsha_ro" || name == "fcall" || name == "fcall_ro") {
-          stats_.proxy_errors.Inc();
-          ReplyError(c,
-                     "ERR proxy: scripts with keys in several slots are not supported by the "
-                     "proxy yet");
-        } else {
-          stats_.errors.Inc();
-          ReplyError(c, redis_errors::kCrossSlot);
-        }
-        return;
-      }
-      PendingReply* p = c->Push();
-      if (config().slowlog_usec > 0) p->start_ns = batch_ns_;
-      SendToSlot(c, p, slot, RequestBytes(req), -1);
-      return;
-    }
+    case CommandKind::kSplit:
+      RouteKeyed(c, req, *info, cls.kind);
+      return true;
     case CommandKind::kKeyless:
       break;
   }
@@ -120,7 +104,41 @@ void Worker::HandleRequest(Client* c, resp::Request& req) {
   op.client = c;
   op.pending = c->Push();
   if (config().slowlog_usec > 0) op.pending->start_ns = batch_ns_;
-  Dispatch(std::move(op), AnyMaster(), RequestBytes(req));
+  Dispatch(std::move(op), AnyMaster(c), RequestBytes(req));
+  return true;
+}
+
+void Worker::RouteKeyed(Client* c, resp::Request& req, const CommandInfo& info, CommandKind kind) {
+  keys_scratch_.clear();
+  CommandTable::KeyIndexes(info, req.args, &keys_scratch_);
+  if (keys_scratch_.empty()) {
+    // An arity error from the node.
+    Op op;
+    op.client = c;
+    op.pending = c->Push();
+    Dispatch(std::move(op), AnyMaster(c), RequestBytes(req));
+    return;
+  }
+  int slot = -1;
+  if (!SameSlot(req.args, keys_scratch_, &slot)) {
+    if (kind == CommandKind::kSplit) {
+      SplitRequest(c, req, info, keys_scratch_);
+    } else if (info.name == "msetnx") {
+      stats_.proxy_errors.Inc();
+      ReplyError(c, errors::kMsetnxCrossSlot);
+    } else if (info.numkeys_arg == 2 && info.first == 0) {  // EVAL, EVALSHA, FCALL and _RO
+      stats_.proxy_errors.Inc();
+      ReplyError(c, errors::kScriptCrossSlot);
+    } else {
+      stats_.errors.Inc();
+      ReplyError(c, redis_errors::kCrossSlot);
+    }
+    return;
+  }
+  PendingReply* p = c->Push();
+  if (config().slowlog_usec > 0) p->start_ns = batch_ns_;
+  SendToSlot(c, p, slot, RequestBytes(req), -1, !info.readonly,
+             c->readonly && info.readonly && read_from_ != ReadFrom::kMaster);
 }
 
 std::string_view Worker::RequestBytes(const resp::Request& req) {
@@ -130,19 +148,26 @@ std::string_view Worker::RequestBytes(const resp::Request& req) {
   return inline_scratch_;
 }
 
-void Worker::SendToSlot(Client* c, PendingReply* p, int slot, std::string_view command, int part) {
+void Worker::SendToSlot(Client* c, PendingReply* p, int slot, std::string_view command, int part,
+                        bool write, bool replica_read) {
   Op op;
   op.client = c;
   op.pending = p;
   op.part = part;
   op.slot = slot;
-  Dispatch(std::move(op), BackendForSlot(slot), command);
+  Backend* b = BackendForSlot(c, slot, replica_read);
+  if (write && b != nullptr && (c->written.empty() || c->written.back() != b)) {
+    // WAIT waits on every master this client wrote to (a handful at most).
+    bool known = false;
+    for (Backend* w : c->written) known |= w == b;
+    if (!known) c->written.push_back(b);
+  }
+  Dispatch(std::move(op), b, command);
 }
 
 void Worker::Dispatch(Op&& op, Backend* backend, std::string_view command) {
   if (backend == nullptr) {
-    FailOp(op, table_ ? redis_errors::kClusterDownUnbound
-                      : std::string_view("CLUSTERDOWN proxy: no topology known yet"));
+    FailOp(op, table_ ? redis_errors::kClusterDownUnbound : errors::kNoTopology);
     return;
   }
   backend->Send(std::move(op), command);
@@ -154,28 +179,30 @@ void Worker::Dispatch(Op&& op, Backend* backend) {
 }
 
 void Worker::FanOut(Client* c, resp::Request& req, MergeKind kind) {
-  if (by_master_.empty() && kind == MergeKind::kInfo) {
+  const std::vector<Backend*>& masters = by_master_[c->resp == 3 ? 1 : 0];
+  if (masters.empty() && kind == MergeKind::kInfo) {
     // No node to ask yet: the proxy's own section is what an operator needs most now.
-    std::string out;
-    resp::AppendBulk(&out, proxy_->InfoSection() + BackendReport());
-    Reply(c, out);
+    Reply(c, ReplyBuilder(c->resp).Text(proxy_->InfoSection() + BackendReport()).Take());
     return;
   }
-  if (by_master_.empty()) {
-    ReplyError(c, "CLUSTERDOWN proxy: no topology known yet");
+  if (masters.empty()) {
+    ReplyError(c, errors::kNoTopology);
     return;
   }
   PendingReply* p = c->Push();
-  p->merger = std::make_unique<Merger>(kind, by_master_.size());
-  if (kind == MergeKind::kInfo) p->merger->set_prefix(proxy_->InfoSection() + BackendReport());
+  p->merger = std::make_unique<Merger>(kind, masters.size());
+  if (kind == MergeKind::kInfo) {
+    p->merger->set_prefix(proxy_->InfoSection() + BackendReport());
+    p->merger->set_resp(c->resp);
+  }
   std::string_view command = RequestBytes(req);
-  std::vector<Backend*> targets = by_master_;
+  std::vector<Backend*> targets = masters;
   for (size_t i = 0; i < targets.size(); ++i) {
     Op op;
     op.client = c;
     op.pending = p;
     op.part = static_cast<int32_t>(i);
-    targets[i]->Send(std::move(op), command);
+    Via(c, targets[i])->Send(std::move(op), command);
   }
 }
 
@@ -191,8 +218,10 @@ void Worker::SplitRequest(Client* c, resp::Request& req, const CommandInfo& info
   if (mk == MergeKind::kMget) {
     for (size_t i = 0; i < subs.size(); ++i) p->merger->outputs()[i] = std::move(subs[i].outputs);
   }
+  const bool replica_read = c->readonly && info.readonly && read_from_ != ReadFrom::kMaster;
   for (size_t i = 0; i < subs.size(); ++i) {
-    SendToSlot(c, p, subs[i].slot, subs[i].command, static_cast<int>(i));
+    SendToSlot(c, p, subs[i].slot, subs[i].command, static_cast<int>(i), !info.readonly,
+               replica_read);
   }
 }
 
@@ -202,55 +231,110 @@ uint64_t Worker::SlowRequestUs(const Op& op) const {
   return total_us > static_cast<uint64_t>(config().slowlog_usec) ? total_us : 0;
 }
 
+OpFacts Worker::FactsOf(const Op& op) const {
+  OpFacts f;
+  f.role = op.role;
+  f.redirects = op.redirects;
+  f.retries = op.retries;
+  const Client* c = op.client;
+  if (c != nullptr && c->tx) f.watching = c->tx->watching;
+  if (op.role == OpRole::kBlocking && c != nullptr && c->block) {
+    const uint64_t deadline = c->block->deadline_ms;
+    const uint64_t now = uv_now(const_cast<uv_loop_t*>(&loop_));
+    f.remaining_ms = deadline == 0 ? -1 : (now >= deadline ? 0 : int64_t(deadline - now));
+  }
+  return f;
+}
+
+void Worker::LogSlow(const Op& op, const std::string& backend) {
+  uint64_t total_us = SlowRequestUs(op);
+  if (total_us == 0) return;
+  stats_.slow_requests.Inc();
+  LogSuppressedSlowRequests(batch_ns_);  // earlier seconds first
+  if (slow_log_.Admit(batch_ns_, total_us)) {
+    uint64_t backend_us = op.sent_ns ? (batch_ns_ - op.sent_ns) / 1000 : 0;
+    std::string cmd = op.command.substr(0, 64);
+    for (char& ch : cmd) {
+      if (ch == '\r' || ch == '\n') ch = ' ';
+    }
+    spdlog::warn("slow request: {} us total, {} us at backend {}, {} redirects: {}", total_us,
+                 backend_us, backend, op.redirects, cmd);
+  }
+}
+
 void Worker::OnReply(Op& op, std::string_view reply, bool is_error, std::string_view line,
-                     const std::string& backend) {
+                     Backend* from) {
   Client* c = op.client;
-  if (is_error) {
-    Redirect r = ParseRedirect(line);
-    if ((r.kind == RedirectKind::kMoved || r.kind == RedirectKind::kAsk) &&
-        op.redirects < kMaxRedirects) {
-      ++op.redirects;
-      if (r.kind == RedirectKind::kMoved) {
-        stats_.moved.Inc();
-        if (table_ &&
-            (table_->owner[r.slot] < 0 || table_->masters[table_->owner[r.slot]] != r.address)) {
-          InstallTable(table_->WithSlotOwner(r.slot, r.address));
-        }
-        RequestRefresh();
-        op.asking = false;
-      } else {
-        stats_.ask.Inc();
-        op.asking = true;
-      }
-      BackendFor(r.address)->Send(std::move(op));
-      return;
-    }
-    if ((r.kind == RedirectKind::kTryAgain || r.kind == RedirectKind::kClusterDown) &&
-        op.retries < config().max_retries) {
-      ++op.retries;
-      stats_.tryagain.Inc();
-      RetryLater(std::move(op));
-      return;
-    }
-    stats_.errors.Inc();
-  }
-  if (uint64_t total_us = SlowRequestUs(op)) {
-    stats_.slow_requests.Inc();
-    LogSuppressedSlowRequests(batch_ns_);  // earlier seconds first
-    if (slow_log_.Admit(batch_ns_, total_us)) {
-      uint64_t backend_us = op.sent_ns ? (batch_ns_ - op.sent_ns) / 1000 : 0;
-      std::string cmd = op.command.substr(0, 64);
-      for (char& ch : cmd) {
-        if (ch == '\r' || ch == '\n') ch = ' ';
-      }
-      spdlog::warn("slow request: {} us total, {} us at backend {}, {} redirects: {}", total_us,
-                   backend_us, backend, op.redirects, cmd);
-    }
-  }
   if (c->closing) {
     MaybeFree(c);
     return;
   }
+  Action action;
+  if (is_error) {
+    action = router_.OnError(FactsOf(op), line);
+    if (action.patch_slot >= 0 && table_ && !action.address.empty()) {
+      const int16_t o = table_->owner[action.patch_slot];
+      if (o < 0 || table_->masters[o] != action.address) {
+        InstallTable(table_->WithSlotOwner(action.patch_slot, action.address));
+      }
+    }
+    if (action.refresh) RequestRefresh();
+    if (op.role == OpRole::kBlocking && action.verdict != Verdict::kDeliver) {
+      BlockingReply(c, op, action, reply, from);
+      return;
+    }
+    switch (action.verdict) {
+      case Verdict::kDeliver:
+        stats_.errors.Inc();
+        break;
+      case Verdict::kFollow:
+        ++op.redirects;
+        (action.asking ? stats_.ask : stats_.moved).Inc();
+        op.asking = action.asking;
+        Via(c, BackendFor(action.address, c->resp))->Send(std::move(op));
+        return;
+      case Verdict::kRetryLater:
+        ++op.retries;
+        stats_.tryagain.Inc();
+        RetryLater(std::move(op));
+        return;
+      case Verdict::kReplay:
+        ++op.redirects;
+        (action.asking ? stats_.ask : stats_.moved).Inc();
+        TxReplay(c, std::move(op), action.address, action.asking);
+        return;
+      case Verdict::kAbortWatch:
+        TxAbortWatch(c, op);
+        return;
+      case Verdict::kReissue:
+      case Verdict::kTimedOut:
+        break;  // the blocking path below
+      case Verdict::kFail:
+        FailOp(op, action.error);
+        return;
+    }
+  }
+  if (op.role == OpRole::kBlocking) {
+    BlockingReply(c, op, action, reply, from);
+    return;
+  }
+  LogSlow(op, from->address());
+  Deliver(c, op, reply);
+  if (op.role == OpRole::kTxExec) TxReset(c);
+  if (from == c->session) {
+    MaybeReleaseSession(c);
+  } else if (op.role == OpRole::kWait && from->is_session()) {
+    for (size_t i = 0; i < c->temp_sessions.size(); ++i) {
+      if (c->temp_sessions[i] == from) {
+        c->temp_sessions.erase(c->temp_sessions.begin() + static_cast<long>(i));
+        sessions_.Release(from, true);
+        break;
+      }
+    }
+  }
+}
+
+void Worker::Deliver(Client* c, Op& op, std::string_view reply) {
   if (op.part < 0) {
     c->Complete(op.pending, reply);
   } else {
@@ -258,6 +342,33 @@ void Worker::OnReply(Op& op, std::string_view reply, bool is_error, std::string_
     m->Add(static_cast<size_t>(op.part), reply);
     if (m->done()) c->CompleteOwned(op.pending, m->Finish());
   }
+}
+
+void Worker::OnOpLost(Op& op, std::string_view address, std::string_view error) {
+  Client* c = op.client;
+  if (c == nullptr) return;
+  if (c->closing) {
+    MaybeFree(c);
+    return;
+  }
+  Action action = router_.OnConnectionLost(FactsOf(op), address, error);
+  if (action.refresh) RequestRefresh();
+  switch (action.verdict) {
+    case Verdict::kRetryLater:
+      ++op.retries;
+      op.asking = false;
+      RetryLater(std::move(op));
+      return;
+    case Verdict::kTimedOut:
+      BlockingTimedOut(c, op);
+      return;
+    default:
+      break;
+  }
+  if (op.role == OpRole::kTxQueued && c->tx) c->tx->dirty = true;
+  if (op.role == OpRole::kBlocking) c->block.reset();
+  FailOp(op, action.error.empty() ? error : std::string_view(action.error));
+  if (op.role == OpRole::kTxExec) TxReset(c);
 }
 
 void Worker::FailOp(Op& op, std::string_view text) {
@@ -270,7 +381,9 @@ void Worker::FailOp(Op& op, std::string_view text) {
     return;
   }
   if (op.part < 0) {
-    c->Complete(op.pending, ErrorReply(text));
+    std::string out;
+    resp::AppendError(&out, text);
+    c->Complete(op.pending, out);
   } else {
     Merger* m = op.pending->merger.get();
     m->AddError(static_cast<size_t>(op.part), text);
@@ -291,13 +404,18 @@ void Worker::OnRetryTimer(uv_timer_t* h) {
   std::vector<Op> ops;
   ops.swap(w->retry_ops_);
   for (Op& op : ops) {
-    if (op.client) --op.client->inflight;
-    if (op.client && op.client->closing) {
-      w->MaybeFree(op.client);
+    Client* c = op.client;
+    if (c) --c->inflight;
+    if (c && c->closing) {
+      w->MaybeFree(c);
       continue;
     }
     op.asking = false;
-    w->Dispatch(std::move(op), op.slot >= 0 ? w->BackendForSlot(op.slot) : w->AnyMaster());
+    if (op.role == OpRole::kBlocking && c != nullptr) {
+      w->ReissueBlocking(c, std::move(op), "", false);
+      continue;
+    }
+    w->Dispatch(std::move(op), op.slot >= 0 ? w->BackendForSlot(c, op.slot) : w->AnyMaster(c));
   }
 }
 

@@ -65,25 +65,57 @@ TEST(CommandTableTest, ShortRequestsYieldNoKeys) {
   EXPECT_TRUE(Keys({"MGET"}).empty());
 }
 
-TEST(CommandTableTest, KindsOfHandshakeAdminAndUnsupportedCommands) {
-  auto kind = [](std::vector<std::string_view> args) {
-    return RefineKind(*CommandTable::Get().Find(args[0]), args);
+TEST(CommandTableTest, ClassifiesHandshakeSessionsAdminAndNeverRelayedCommands) {
+  auto cls = [](std::vector<std::string_view> args) {
+    return Classify(*CommandTable::Get().Find(args[0]), args);
   };
-  EXPECT_EQ(kind({"PING"}), CommandKind::kProxy);
-  EXPECT_EQ(kind({"HELLO", "2"}), CommandKind::kProxy);
+  auto kind = [&](std::vector<std::string_view> args) { return cls(args).kind; };
+  auto handler = [&](std::vector<std::string_view> args) { return cls(args).handler; };
+  EXPECT_EQ(handler({"PING"}), Handler::kPing);
+  EXPECT_EQ(handler({"HELLO", "3"}), Handler::kHello);
   EXPECT_EQ(kind({"FLUSHALL"}), CommandKind::kRefused);
+  EXPECT_EQ(handler({"FLUSHALL"}), Handler::kFlush);
   EXPECT_EQ(kind({"KEYS", "*"}), CommandKind::kRefused);
   EXPECT_EQ(kind({"CONFIG", "SET", "x", "y"}), CommandKind::kRefused);
+  EXPECT_EQ(handler({"CONFIG", "SET", "x", "y"}), Handler::kConfig);
   EXPECT_EQ(kind({"CONFIG", "GET", "x"}), CommandKind::kKeyless);
-  EXPECT_EQ(kind({"BLPOP", "k", "0"}), CommandKind::kUnsupported);
-  EXPECT_EQ(kind({"SUBSCRIBE", "c"}), CommandKind::kUnsupported);
-  EXPECT_EQ(kind({"SCAN", "0"}), CommandKind::kUnsupported);
-  EXPECT_EQ(kind({"XREAD", "BLOCK", "0", "STREAMS", "s", "$"}), CommandKind::kUnsupported);
+  EXPECT_EQ(handler({"BLPOP", "k", "0"}), Handler::kBlocking);
+  EXPECT_EQ(handler({"WAIT", "1", "0"}), Handler::kWait);
+  EXPECT_EQ(handler({"MULTI"}), Handler::kMulti);
+  EXPECT_EQ(handler({"WATCH", "k"}), Handler::kWatch);
+  EXPECT_EQ(handler({"SUBSCRIBE", "c"}), Handler::kSubscribe);
+  EXPECT_EQ(handler({"SCAN", "0"}), Handler::kScan);
+  EXPECT_EQ(handler({"XREAD", "BLOCK", "0", "STREAMS", "s", "$"}), Handler::kBlocking);
   EXPECT_EQ(kind({"XREAD", "STREAMS", "s", "0"}), CommandKind::kKeyed);
   EXPECT_EQ(kind({"DBSIZE"}), CommandKind::kSumMasters);
   EXPECT_EQ(kind({"SCRIPT", "LOAD", "return 1"}), CommandKind::kBroadcast);
+  EXPECT_EQ(handler({"SCRIPT", "KILL"}), Handler::kScript);
   EXPECT_EQ(kind({"FUNCTION", "LOAD", "x"}), CommandKind::kBroadcast);
   EXPECT_EQ(kind({"MGET", "a"}), CommandKind::kSplit);
+  for (std::string_view never : {"SYNC", "PSYNC", "REPLCONF"}) {
+    EXPECT_EQ(kind({never}), CommandKind::kNever) << never;
+  }
+}
+
+TEST(CommandTableTest, BlockingCommandsSayWhereTheirTimeoutIs) {
+  EXPECT_EQ(CommandTable::Get().Find("blpop")->timeout, TimeoutArg::kLastSeconds);
+  EXPECT_EQ(CommandTable::Get().Find("blmove")->timeout, TimeoutArg::kLastSeconds);
+  EXPECT_EQ(CommandTable::Get().Find("blmpop")->timeout, TimeoutArg::kFirstSeconds);
+  EXPECT_EQ(CommandTable::Get().Find("xread")->timeout, TimeoutArg::kBlockMillis);
+  EXPECT_EQ(Keys({"BLPOP", "a", "b", "1.5"}), (std::vector<int>{1, 2}));
+  EXPECT_EQ(Keys({"BLMOVE", "a", "b", "LEFT", "RIGHT", "0"}), (std::vector<int>{1, 2}));
+  EXPECT_EQ(Keys({"BLMPOP", "0", "2", "a", "b", "LEFT"}), (std::vector<int>{3, 4}));
+  EXPECT_EQ(Keys({"BZMPOP", "1", "1", "z", "MIN"}), (std::vector<int>{3}));
+}
+
+TEST(CommandTableTest, ReadOnlyFlagFollowsRedis) {
+  EXPECT_TRUE(CommandTable::Get().Find("get")->readonly);
+  EXPECT_TRUE(CommandTable::Get().Find("mget")->readonly);
+  EXPECT_TRUE(CommandTable::Get().Find("zrange")->readonly);
+  EXPECT_FALSE(CommandTable::Get().Find("set")->readonly);
+  EXPECT_FALSE(CommandTable::Get().Find("del")->readonly);
+  EXPECT_FALSE(CommandTable::Get().Find("eval")->readonly);
+  EXPECT_TRUE(CommandTable::Get().Find("eval_ro")->readonly);
 }
 
 }  // namespace

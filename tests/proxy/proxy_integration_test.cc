@@ -108,37 +108,64 @@ TEST_F(ProxyClusterTest, CrossSlotAndMsetnxGetClearErrors) {
                           c.Command("EVAL", "return redis.call('get', KEYS[1])", "1", "{t}a"));
   EXPECT_EQ(eval.str, "1");
   RS_ASSERT_OK_AND_ASSIGN(Reply eval2, c.Command("EVAL", "return 1", "2", "a", "b"));
-  EXPECT_NE(eval2.str.find("not supported by the proxy"), std::string::npos) << eval2.ToString();
+  EXPECT_NE(eval2.str.find("several slots"), std::string::npos) << eval2.ToString();
 }
 
-TEST_F(ProxyClusterTest, MultiBlockIsRefusedAndNoQueuedCommandRuns) {
+TEST_F(ProxyClusterTest, TransactionRunsOnTheSlotsMasterAndCrossSlotAbortsIt) {
   RS_ASSERT_OK_AND_ASSIGN(RedisClient c, h_.Connect());
   c.Append({"MULTI"});
-  c.Append({"SET", "tx", "1"});
-  c.Append({"INCR", "tx"});
+  c.Append({"SET", "{tx}a", "1"});
+  c.Append({"INCR", "{tx}a"});
   c.Append({"EXEC"});
-  c.Append({"GET", "tx"});
+  c.Append({"GET", "{tx}a"});
   std::vector<Reply> replies;
   for (int i = 0; i < 5; ++i) {
     RS_ASSERT_OK_AND_ASSIGN(Reply r, c.GetReply());
     replies.push_back(r);
   }
-  EXPECT_TRUE(replies[0].is_error());
-  EXPECT_TRUE(replies[1].is_error());
-  EXPECT_TRUE(replies[2].is_error());
-  EXPECT_TRUE(replies[3].is_error()) << replies[3].ToString();
-  EXPECT_TRUE(replies[4].is_nil()) << "a queued command ran: " << replies[4].ToString();
-  // DISCARD also ends a refused block.
+  EXPECT_EQ(replies[0].str, "OK");
+  EXPECT_EQ(replies[1].str, "QUEUED");
+  EXPECT_EQ(replies[2].str, "QUEUED");
+  ASSERT_EQ(replies[3].elements.size(), 2u) << replies[3].ToString();
+  EXPECT_EQ(replies[3].elements[1].integer, 2);
+  EXPECT_EQ(replies[4].str, "2");
+  // The key is really on the slot's master.
+  RS_ASSERT_OK_AND_ASSIGN(std::string owner, h_.OwnerOf(KeySlot("{tx}a")));
+  RS_ASSERT_OK_AND_ASSIGN(RedisClient n, h_.ConnectNode(owner));
+  RS_ASSERT_OK_AND_ASSIGN(std::string direct, n.CommandString("GET", "{tx}a"));
+  EXPECT_EQ(direct, "2");
+  // A key of another slot is refused when queued, and then nothing runs, as on a node.
+  c.Append({"MULTI"});
+  c.Append({"SET", "{tx}b", "x"});
+  c.Append({"SET", "elsewhere", "y"});
+  c.Append({"EXEC"});
+  c.Append({"MGET", "{tx}b", "elsewhere"});
+  replies.clear();
+  for (int i = 0; i < 5; ++i) {
+    RS_ASSERT_OK_AND_ASSIGN(Reply r, c.GetReply());
+    replies.push_back(r);
+  }
+  EXPECT_EQ(replies[1].str, "QUEUED");
+  EXPECT_EQ(replies[2].str, "CROSSSLOT Keys in request don't hash to the same slot");
+  EXPECT_EQ(replies[3].str, "EXECABORT Transaction discarded because of previous errors.");
+  ASSERT_EQ(replies[4].elements.size(), 2u);
+  EXPECT_TRUE(replies[4].elements[0].is_nil()) << "a queued command ran";
+  EXPECT_TRUE(replies[4].elements[1].is_nil()) << "a refused command ran";
+  // DISCARD ends a block; EXEC and DISCARD without MULTI get Redis's errors.
   RS_ASSERT_OK(c.Command("MULTI"));
-  RS_ASSERT_OK_AND_ASSIGN(Reply in_block, c.Command("SET", "tx", "2"));
-  EXPECT_TRUE(in_block.is_error());
+  RS_ASSERT_OK_AND_ASSIGN(Reply queued, c.Command("SET", "{tx}c", "2"));
+  EXPECT_EQ(queued.str, "QUEUED");
   RS_ASSERT_OK_AND_ASSIGN(Reply discard, c.Command("DISCARD"));
   EXPECT_EQ(discard.str, "OK");
-  RS_ASSERT_OK_AND_ASSIGN(Reply set, c.Command("SET", "tx", "3"));
-  EXPECT_EQ(set.str, "OK");
+  RS_ASSERT_OK_AND_ASSIGN(Reply none, c.Command("GET", "{tx}c"));
+  EXPECT_TRUE(none.is_nil());
+  RS_ASSERT_OK_AND_ASSIGN(Reply exec, c.Command("EXEC"));
+  EXPECT_EQ(exec.str, "ERR EXEC without MULTI");
+  RS_ASSERT_OK_AND_ASSIGN(Reply discard2, c.Command("DISCARD"));
+  EXPECT_EQ(discard2.str, "ERR DISCARD without MULTI");
 }
 
-TEST_F(ProxyClusterTest, HarmfulAndUnsupportedCommandsAreRefused) {
+TEST_F(ProxyClusterTest, HarmfulCommandsAreRefusedAndReplicationNeverRelayed) {
   RS_ASSERT_OK_AND_ASSIGN(RedisClient c, h_.Connect());
   RS_ASSERT_OK(c.CommandString("SET", "survivor", "1"));
   for (std::vector<std::string> cmd :
@@ -157,9 +184,9 @@ TEST_F(ProxyClusterTest, HarmfulAndUnsupportedCommandsAreRefused) {
     EXPECT_NE(r.str.find("refused by the proxy"), std::string::npos) << r.str;
   }
   for (std::vector<std::string> cmd : std::vector<std::vector<std::string>>{
-           {"BLPOP", "l", "0"}, {"SUBSCRIBE", "c"}, {"WATCH", "k"}, {"SCAN", "0"}}) {
+           {"SYNC"}, {"PSYNC", "?", "-1"}, {"REPLCONF", "listening-port", "1"}}) {
     RS_ASSERT_OK_AND_ASSIGN(Reply r, c.Command(cmd));
-    EXPECT_NE(r.str.find("not supported by the proxy"), std::string::npos) << r.ToString();
+    EXPECT_NE(r.str.find("never relayed"), std::string::npos) << r.ToString();
   }
   RS_ASSERT_OK_AND_ASSIGN(std::string v, c.CommandString("GET", "survivor"));
   EXPECT_EQ(v, "1");
@@ -180,10 +207,11 @@ TEST_F(ProxyClusterTest, HandshakeCommandsLookLikeOneServer) {
   RS_ASSERT_OK_AND_ASSIGN(Reply sel1, c.Command("SELECT", "1"));
   EXPECT_EQ(sel1.str, "ERR SELECT is not allowed in cluster mode");
   RS_ASSERT_OK_AND_ASSIGN(Reply hello2, c.Command("HELLO", "2"));
-  ASSERT_EQ(hello2.elements.size(), 14u) << hello2.ToString();
+  ASSERT_EQ(hello2.elements.size(), 16u) << hello2.ToString();
+  EXPECT_EQ(hello2.elements[4].str, "proto");
   EXPECT_EQ(hello2.elements[5].integer, 2);
-  RS_ASSERT_OK_AND_ASSIGN(Reply hello3, c.Command("HELLO", "3"));
-  EXPECT_EQ(hello3.str, "ERR unknown command 'HELLO', with args beginning with: '3' ");
+  RS_ASSERT_OK_AND_ASSIGN(Reply hello4, c.Command("HELLO", "4"));
+  EXPECT_EQ(hello4.str, "NOPROTO unsupported protocol version");
   RS_ASSERT_OK(c.Command("CLIENT", "SETNAME", "tester"));
   RS_ASSERT_OK_AND_ASSIGN(std::string name, c.CommandString("CLIENT", "GETNAME"));
   EXPECT_EQ(name, "tester");
@@ -480,11 +508,8 @@ info = r.info()
 assert "proxy_version" in info and "redis_version" in info
 r.client_setname("pyclient")
 assert r.client_getname() == "pyclient"
-try:
-    r.pipeline(transaction=True).set("a", 1).execute()
-    raise SystemExit("MULTI pipeline was accepted")
-except redis.ResponseError:
-    pass
+# The default pipeline is a transaction (MULTI/EXEC).
+assert r.pipeline().set("{py}t", 1).incr("{py}t").get("{py}t").execute() == [True, 2, b"2"]
 print("python ok")
 )";
   auto out = dir.path() / "py.txt";
