@@ -88,8 +88,11 @@ void Backend::Send(Op&& op, std::string_view command) {
 
 void Backend::SendRaw(std::string_view command) {
   if (state_ == State::kDisconnected) {
-    Connect();
-    if (state_ == State::kDisconnected) return;  // the sink hears of it from the failure path
+    if (worker_->now_ms() >= down_until_ms_) Connect();
+    if (state_ == State::kDisconnected) {
+      if (sink != nullptr) sink->OnStreamLost(this, last_error_);
+      return;
+    }
   }
   sendlog_.Append(command);
   if (!dirty_ && state_ == State::kConnected) {
@@ -194,7 +197,7 @@ void Backend::OnConnect(int status) {
   state_ = State::kConnected;
   spdlog::debug("worker backend {} connected", address_);
   uv_read_start(reinterpret_cast<uv_stream_t*>(tcp_), AllocCb, ReadCb);
-  if (unwritten_ > 0 && !dirty_) {
+  if (sendlog_.size() > written_ && !dirty_) {
     dirty_ = true;
     worker_->MarkDirty(this);
   }

@@ -112,7 +112,7 @@ const Row kRows[] = {
     {"keys", K::kRefused, 0, 0, 0, 0, H::kKeys},
     {"monitor", K::kRefused, 0, 0, 0, 0, H::kMonitor},
     {"shutdown debug save bgsave bgrewriteaof replicaof slaveof migrate failover", K::kRefused, 0,
-     0, 0, 0},
+     0, 0, 0, H::kDedicated},
     // Never relayed: they turn the connection into a replication stream.
     {"sync psync replconf", K::kNever, 0, 0, 0, 0},
 };

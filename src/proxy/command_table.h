@@ -65,6 +65,9 @@ enum class Handler : uint8_t {
   kLatency,
   kMemory,
   kMonitor,
+  // Admin commands that may hold their node for long (DEBUG SLEEP, SAVE): a session of their
+  // own, never a shared connection.
+  kDedicated,
   kCount,  // not a handler: the number of them
 };
 

@@ -106,6 +106,17 @@ const Worker::HandlerFn* Worker::HandlerTable() {
     set(Handler::kUnwatch, &Worker::OnUnwatch);
     set(Handler::kBlocking, &Worker::OnBlocking);
     set(Handler::kWait, &Worker::OnWait);
+    set(Handler::kKeys, &Worker::OnKeys);
+    set(Handler::kRandomKey, &Worker::OnRandomKey);
+    set(Handler::kFlush, &Worker::OnFlush);
+    set(Handler::kConfig, &Worker::OnConfig);
+    set(Handler::kScript, &Worker::OnScript);
+    set(Handler::kFunction, &Worker::OnFunction);
+    set(Handler::kSlowlog, &Worker::OnSlowlog);
+    set(Handler::kLatency, &Worker::OnLatency);
+    set(Handler::kMemory, &Worker::OnMemory);
+    set(Handler::kMonitor, &Worker::OnMonitor);
+    set(Handler::kDedicated, &Worker::OnDedicated);
     return t;
   }();
   return table.data();
@@ -368,6 +379,7 @@ void Worker::OnReadwrite(Client* c, resp::Request&, const CommandInfo&) {
 void Worker::OnReset(Client* c, resp::Request&, const CommandInfo&) {
   // Everything RESET clears on a node (networking.c clearClientConnectionState).
   CloseSessions(c);
+  EndMonitor(c);
   TxReset(c);
   c->block.reset();
   c->name.clear();

@@ -65,6 +65,11 @@ void Merger::AddError(size_t part, std::string_view error_text) {
 
 void Merger::Add(size_t part, std::string_view reply, const std::vector<uint32_t>* outputs) {
   --remaining_;
+  if (kind_ == MergeKind::kCustom) {
+    parts_[part].assign(reply);
+    is_error_[part] = !reply.empty() && reply[0] == '-';
+    return;
+  }
   if (reply.empty() || reply[0] == '-') {
     parts_[part].assign(reply);
     is_error_[part] = true;
@@ -131,10 +136,20 @@ void Merger::Add(size_t part, std::string_view reply, const std::vector<uint32_t
     case MergeKind::kFirst:
       parts_[part].assign(reply);
       return;
+    case MergeKind::kCustom:
+      return;
   }
 }
 
 std::string Merger::Finish() const {
+  if (kind_ == MergeKind::kCustom) {
+    std::vector<NodeReply> replies(parts_.size());
+    for (size_t i = 0; i < parts_.size(); ++i) {
+      replies[i].node = i < nodes_.size() ? nodes_[i] : std::string();
+      replies[i].reply = parts_[i];
+    }
+    return custom_ ? custom_(replies) : std::string("-ERR proxy: no merge\r\n");
+  }
   for (size_t i = 0; i < parts_.size(); ++i) {
     if (is_error_[i]) return parts_[i];
   }
@@ -156,6 +171,8 @@ std::string Merger::Finish() const {
       return parts_.empty() ? "+OK\r\n" : parts_[0];
     case MergeKind::kFirst:
       return parts_.empty() ? "-ERR proxy: no master to send to\r\n" : parts_[0];
+    case MergeKind::kCustom:
+      return out;
     case MergeKind::kInfo:
       if (resp_ == 3) {
         resp::AppendVerbatim(&out, "txt", prefix_ + AggregateInfo(parts_));

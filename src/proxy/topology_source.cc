@@ -67,6 +67,16 @@ Result<RoutingTable> ParseClusterSlots(const redisReply* r, const std::string& a
 }
 
 bool SameRouting(const RoutingTable& a, const RoutingTable& b) {
+  // Replicas matter too: CONFIG SET reaches them, and --read-from reads from them.
+  if (a.masters != b.masters || a.replicas != b.replicas) {
+    // The same owners under another master order are still a change worth publishing.
+    if (a.masters.size() != b.masters.size() || a.replicas.size() != b.replicas.size()) return false;
+    for (size_t i = 0; i < a.masters.size(); ++i) {
+      auto it = std::find(b.masters.begin(), b.masters.end(), a.masters[i]);
+      if (it == b.masters.end()) return false;
+      if (a.replicas[i] != b.replicas[static_cast<size_t>(it - b.masters.begin())]) return false;
+    }
+  }
   for (int s = 0; s < kSlotCount; ++s) {
     const std::string* x = a.OwnerOf(s);
     const std::string* y = b.OwnerOf(s);

@@ -173,6 +173,8 @@ void Worker::OnAsync(uv_async_t* h) {
       c = next;
     }
     w->sessions_.Clear();
+    for (auto& b : w->retired_streams_) b->Close();
+    w->retired_streams_.clear();
     for (auto& by_resp : w->backends_) {
       for (auto& map : by_resp) map.clear();  // closes connections; ops fail into closing clients
     }
@@ -296,6 +298,7 @@ void Worker::CloseClient(Client* c, const char* why) {
   if (why != nullptr) spdlog::debug("client {} closed: {}", c->id, why);
   c->closing = true;
   CloseSessions(c);
+  EndMonitor(c);
   if (c->prev) c->prev->next = c->next;
   if (c->next) c->next->prev = c->prev;
   if (clients_ == c) clients_ = c->next;
@@ -484,6 +487,9 @@ void Worker::FlushAll() {
   if (retired_pending_) {
     retired_pending_ = false;
     sessions_.CollectRetired();
+    std::vector<std::unique_ptr<Backend>> streams;
+    streams.swap(retired_streams_);
+    for (auto& b : streams) b->Close();
   }
 }
 

@@ -85,6 +85,12 @@ class Worker {
   char* read_buffer() { return read_buffer_.get(); }
   size_t read_buffer_size() const { return kReadBufferSize; }
   void RequestRefresh();
+  // Out-of-band data for `c` (a MONITOR line, a pub/sub message), in order with its replies.
+  void Push(Client* c, std::string_view data) {
+    if (c->closing) return;
+    c->PushData(data);
+    MarkDirty(c);
+  }
   // Snapshot of backend latencies for INFO: "addr:replies:avg_us".
   std::string BackendReport();
 
@@ -180,8 +186,27 @@ class Worker {
   void OnUnwatch(Client* c, resp::Request& req, const CommandInfo& info);
   void OnBlocking(Client* c, resp::Request& req, const CommandInfo& info);
   void OnWait(Client* c, resp::Request& req, const CommandInfo& info);
-  // (pub/sub and fan-out: not supported until their code lands)
+  // (fanout.cc)
+  void OnKeys(Client* c, resp::Request& req, const CommandInfo& info);
+  void OnRandomKey(Client* c, resp::Request& req, const CommandInfo& info);
+  void OnFlush(Client* c, resp::Request& req, const CommandInfo& info);
+  void OnConfig(Client* c, resp::Request& req, const CommandInfo& info);
+  void OnScript(Client* c, resp::Request& req, const CommandInfo& info);
+  void OnFunction(Client* c, resp::Request& req, const CommandInfo& info);
+  void OnSlowlog(Client* c, resp::Request& req, const CommandInfo& info);
+  void OnLatency(Client* c, resp::Request& req, const CommandInfo& info);
+  void OnMemory(Client* c, resp::Request& req, const CommandInfo& info);
+  void OnMonitor(Client* c, resp::Request& req, const CommandInfo& info);
+  void OnDedicated(Client* c, resp::Request& req, const CommandInfo& info);
+  // (pub/sub and SCAN: not supported until their code lands)
   void OnNotYet(Client* c, resp::Request& req, const CommandInfo& info);
+  // Every master's shared connection, then every replica's.
+  std::vector<Backend*> AllNodes(Client* c);
+  // Sends `command` to each of `targets` and answers with `merge` over their replies.
+  void FanOutMerged(Client* c, std::string_view command, const std::vector<Backend*>& targets,
+                    NodeMergeFn merge);
+  void ToAnyMaster(Client* c, resp::Request& req);
+  void EndMonitor(Client* c);
 
   static void OnConnection(uv_stream_t* server, int status);
   static void OnAsync(uv_async_t* h);
@@ -213,6 +238,7 @@ class Worker {
   // Shared connections by address: [resp - 2][readonly].
   std::unordered_map<std::string, std::unique_ptr<Backend>> backends_[2][2];
   SessionPool sessions_;
+  std::vector<std::unique_ptr<Backend>> retired_streams_;  // closed at the end of the turn
   bool retired_pending_ = false;
   size_t round_robin_ = 0;
   size_t replica_pick_ = 0;

@@ -28,7 +28,7 @@ bool AllowedWhileSubscribed(Handler h) {
 // True when `h` takes a session connection for client `c` now (see HandleRequest).
 bool NeedsTurn(const Client* c, Handler h) {
   if (c->in_multi()) return !IsTxControl(h) && c->session == nullptr;  // pins the transaction
-  if (h == Handler::kBlocking || h == Handler::kWait) return true;
+  if (h == Handler::kBlocking || h == Handler::kWait || h == Handler::kDedicated) return true;
   return h == Handler::kWatch && c->session == nullptr;
 }
 

@@ -1,0 +1,286 @@
+// Commands that concern the whole keyspace or every node: sent to every master (or every node,
+// replicas included) and merged into the one reply a single server would give (fanout_merge.h),
+// and MONITOR, which streams from every master.
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
+
+#include <random>
+
+#include "common/redis_errors.h"
+#include "common/resp_writer.h"
+#include "common/slot.h"
+#include "proxy/monitor.h"
+#include "proxy/proxy.h"
+#include "proxy/proxy_errors.h"
+#include "proxy/worker.h"
+
+namespace rs::proxy {
+namespace {
+
+std::string Lower(std::string_view s) {
+  std::string out(s);
+  for (char& ch : out) {
+    if (ch >= 'A' && ch <= 'Z') ch = static_cast<char>(ch + 32);
+  }
+  return out;
+}
+
+bool DebugNamesKey(const std::string& sub) {
+  return sub == "object" || sub == "digest-value" || sub == "listpack" || sub == "quicklist" ||
+         sub == "stringmatch-len" || sub == "sdslen" || sub == "ziplist" || sub == "protocol-key";
+}
+
+size_t RandomPick() {
+  static thread_local std::minstd_rand rng(std::random_device{}());
+  return rng();
+}
+
+}  // namespace
+
+void MonitorState::OnStreamReply(Backend*, std::string_view reply, const resp::ReplyInfo&) {
+  if (pending != nullptr) {
+    if (--waiting == 0) {
+      client->Complete(pending, "+OK\r\n");
+      pending = nullptr;
+    }
+    return;
+  }
+  worker->Push(client, reply);
+}
+
+void MonitorState::OnStreamLost(Backend* b, const std::string& why) {
+  spdlog::info("client {}: MONITOR stream from {} lost: {}", client->id, b->address(), why);
+  if (pending != nullptr && --waiting == 0) {
+    client->Complete(pending, "+OK\r\n");
+    pending = nullptr;
+  }
+}
+
+std::vector<Backend*> Worker::AllNodes(Client* c) {
+  std::vector<Backend*> out = by_master_[c->resp == 3 ? 1 : 0];
+  if (table_) {
+    for (const auto& reps : table_->replicas) {
+      for (const std::string& r : reps) out.push_back(BackendFor(r, c->resp));
+    }
+  }
+  return out;
+}
+
+void Worker::FanOutMerged(Client* c, std::string_view command, const std::vector<Backend*>& targets,
+                          NodeMergeFn merge) {
+  if (targets.empty()) {
+    ReplyError(c, errors::kNoTopology);
+    return;
+  }
+  PendingReply* p = c->Push();
+  p->merger = std::make_unique<Merger>(MergeKind::kCustom, targets.size());
+  std::vector<std::string> nodes;
+  nodes.reserve(targets.size());
+  for (Backend* b : targets) nodes.push_back(b->address());
+  p->merger->set_custom(std::move(nodes), std::move(merge));
+  std::string bytes(command);  // `command` may point into a buffer a failing Send rewrites
+  for (size_t i = 0; i < targets.size(); ++i) {
+    Op op;
+    op.client = c;
+    op.pending = p;
+    op.part = static_cast<int32_t>(i);
+    Via(c, targets[i])->Send(std::move(op), bytes);
+  }
+}
+
+void Worker::ToAnyMaster(Client* c, resp::Request& req) {
+  Op op;
+  op.client = c;
+  op.pending = c->Push();
+  Dispatch(std::move(op), AnyMaster(c), RequestBytes(req));
+}
+
+void Worker::OnKeys(Client* c, resp::Request& req, const CommandInfo&) {
+  if (req.args.size() != 2) {
+    ReplyError(c, errors::WrongArity("keys"));
+    return;
+  }
+  FanOutMerged(c, RequestBytes(req), by_master_[c->resp == 3 ? 1 : 0], MergeConcat);
+}
+
+void Worker::OnRandomKey(Client* c, resp::Request& req, const CommandInfo&) {
+  if (req.args.size() != 1) {
+    ReplyError(c, errors::WrongArity("randomkey"));
+    return;
+  }
+  const size_t pick = RandomPick();
+  const int resp = c->resp;
+  FanOutMerged(c, RequestBytes(req), by_master_[c->resp == 3 ? 1 : 0],
+               [pick, resp](const std::vector<NodeReply>& parts) {
+                 return MergeRandomNonNil(parts, pick, resp);
+               });
+}
+
+void Worker::OnFlush(Client* c, resp::Request& req, const CommandInfo& info) {
+  std::string name(info.name);
+  FanOutMerged(c, RequestBytes(req), by_master_[c->resp == 3 ? 1 : 0],
+               [name](const std::vector<NodeReply>& parts) { return MergeAllOk(parts, name); });
+}
+
+void Worker::OnConfig(Client* c, resp::Request& req, const CommandInfo&) {
+  // CONFIG SET / RESETSTAT / REWRITE: every node, replicas included, so that a setting holds
+  // wherever a key lives now or after a failover.
+  std::string name = "CONFIG " + Lower(req.args.size() > 1 ? req.args[1] : "");
+  FanOutMerged(c, RequestBytes(req), AllNodes(c),
+               [name](const std::vector<NodeReply>& parts) { return MergeAllOk(parts, name); });
+}
+
+void Worker::OnScript(Client* c, resp::Request& req, const CommandInfo&) {
+  const std::string sub = req.args.size() > 1 ? Lower(req.args[1]) : "";
+  const auto& masters = by_master_[c->resp == 3 ? 1 : 0];
+  if (sub == "kill") {
+    FanOutMerged(c, RequestBytes(req), masters, MergeKill);
+  } else if (sub == "exists") {
+    FanOutMerged(c, RequestBytes(req), masters, MergeAndArrays);
+  } else {
+    ToAnyMaster(c, req);
+  }
+}
+
+void Worker::OnFunction(Client* c, resp::Request& req, const CommandInfo&) {
+  const std::string sub = req.args.size() > 1 ? Lower(req.args[1]) : "";
+  if (sub == "kill") {
+    FanOutMerged(c, RequestBytes(req), by_master_[c->resp == 3 ? 1 : 0], MergeKill);
+  } else {
+    ToAnyMaster(c, req);  // FUNCTION STATS: the node's own view
+  }
+}
+
+void Worker::OnSlowlog(Client* c, resp::Request& req, const CommandInfo&) {
+  const std::string sub = req.args.size() > 1 ? Lower(req.args[1]) : "";
+  const auto& masters = by_master_[c->resp == 3 ? 1 : 0];
+  if (sub == "get") {
+    int64_t count = 10;
+    if (req.args.size() > 2 && (!resp::ParseRedisInt(req.args[2], &count) || count < -1)) {
+      ToAnyMaster(c, req);  // the node's own error text
+      return;
+    }
+    FanOutMerged(c, RequestBytes(req), masters, [count](const std::vector<NodeReply>& parts) {
+      return MergeSlowlog(parts, count);
+    });
+  } else if (sub == "len") {
+    FanOut(c, req, MergeKind::kSumInt);
+  } else if (sub == "reset") {
+    FanOutMerged(c, RequestBytes(req), masters, [](const std::vector<NodeReply>& parts) {
+      return MergeAllOk(parts, "SLOWLOG RESET");
+    });
+  } else {
+    ToAnyMaster(c, req);
+  }
+}
+
+void Worker::OnLatency(Client* c, resp::Request& req, const CommandInfo&) {
+  const std::string sub = req.args.size() > 1 ? Lower(req.args[1]) : "";
+  const auto& masters = by_master_[c->resp == 3 ? 1 : 0];
+  const int resp = c->resp;
+  if (sub == "latest" || sub == "history") {
+    FanOutMerged(c, RequestBytes(req), masters, MergeConcat);
+  } else if (sub == "reset") {
+    FanOut(c, req, MergeKind::kSumInt);
+  } else if (sub == "doctor" || sub == "graph") {
+    FanOutMerged(c, RequestBytes(req), masters, [resp](const std::vector<NodeReply>& parts) {
+      return MergeNamedText(parts, resp);
+    });
+  } else if (sub == "histogram") {
+    FanOutMerged(c, RequestBytes(req), masters, MergeSumFields);
+  } else {
+    ToAnyMaster(c, req);
+  }
+}
+
+void Worker::OnMemory(Client* c, resp::Request& req, const CommandInfo&) {
+  const std::string sub = req.args.size() > 1 ? Lower(req.args[1]) : "";
+  const auto& masters = by_master_[c->resp == 3 ? 1 : 0];
+  const int resp = c->resp;
+  if (sub == "usage" && req.args.size() >= 3) {
+    PendingReply* p = c->Push();
+    SendToSlot(c, p, KeySlot(req.args[2]), RequestBytes(req), -1, false);
+  } else if (sub == "stats") {
+    FanOutMerged(c, RequestBytes(req), masters, MergeSumFields);
+  } else if (sub == "doctor" || sub == "malloc-stats") {
+    FanOutMerged(c, RequestBytes(req), masters, [resp](const std::vector<NodeReply>& parts) {
+      return MergeNamedText(parts, resp);
+    });
+  } else if (sub == "purge") {
+    FanOutMerged(c, RequestBytes(req), masters, [](const std::vector<NodeReply>& parts) {
+      return MergeAllOk(parts, "MEMORY PURGE");
+    });
+  } else {
+    ToAnyMaster(c, req);
+  }
+}
+
+void Worker::OnMonitor(Client* c, resp::Request& req, const CommandInfo&) {
+  if (c->monitor) return;  // a second MONITOR: Redis ignores it too
+  if (!table_ || table_->masters.empty()) {
+    ReplyError(c, errors::kNoTopology);
+    return;
+  }
+  // Streams never share a connection with requests: one of its own per master.
+  auto state = std::make_unique<MonitorState>();
+  state->worker = this;
+  state->client = c;
+  state->pending = c->Push();
+  state->waiting = table_->masters.size();
+  for (const std::string& m : table_->masters) {
+    BackendOptions options;
+    options.kind = BackendKind::kStream;
+    auto b = std::make_unique<Backend>(this, m, options);
+    b->sink = state.get();
+    b->SendRaw(RequestBytes(req));
+    state->streams.push_back(std::move(b));
+  }
+  c->monitor = true;
+  c->monitor_state = std::move(state);
+}
+
+void Worker::OnDedicated(Client* c, resp::Request& req, const CommandInfo&) {
+  // DEBUG OBJECT / DIGEST-VALUE ... name a key: its slot's master; the rest any master.
+  const std::string sub = req.args.size() > 1 ? Lower(req.args[1]) : "";
+  const std::string* target = nullptr;
+  if (table_ && !table_->masters.empty()) {
+    if (DebugNamesKey(sub) && req.args.size() > 2) {
+      target = table_->OwnerOf(KeySlot(req.args[2]));
+    } else {
+      target = &table_->masters[round_robin_++ % table_->masters.size()];
+    }
+  }
+  if (target == nullptr) {
+    ReplyError(c, table_ ? std::string_view(redis_errors::kClusterDownUnbound) : errors::kNoTopology);
+    return;
+  }
+  Backend* s = c->session != nullptr && c->session->address() == *target
+                   ? c->session
+                   : sessions_.Acquire(*target, c->resp, false, c);
+  if (s == nullptr) {
+    stats_.proxy_errors.Inc();
+    ReplyError(c, errors::TooManySessions(config().max_sessions));
+    return;
+  }
+  if (s != c->session) c->temp_sessions.push_back(s);
+  Op op;
+  op.client = c;
+  op.pending = c->Push();
+  op.role = OpRole::kWait;  // may take long by design (DEBUG SLEEP): no backend timeout
+  s->Send(std::move(op), RequestBytes(req));
+  c->hold_input = true;
+}
+
+void Worker::EndMonitor(Client* c) {
+  if (!c->monitor_state) return;
+  for (auto& b : c->monitor_state->streams) {
+    b->sink = nullptr;
+    b->Retire();
+    retired_streams_.push_back(std::move(b));
+  }
+  retired_pending_ = true;
+  c->monitor_state.reset();
+  c->monitor = false;
+}
+
+}  // namespace rs::proxy
