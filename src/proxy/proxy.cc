@@ -1,5 +1,6 @@
 #include "proxy/proxy.h"
 
+#include <algorithm>
 #include <csignal>
 
 #include <fmt/format.h>
@@ -100,10 +101,35 @@ void Proxy::Stop() {
 
 int Proxy::metrics_port() const { return metrics_ ? metrics_->port() : 0; }
 
+namespace {
+
+RoutingTablePtr WithHealth(const RoutingTablePtr& table, const std::set<std::string>& healthy) {
+  auto copy = std::make_shared<RoutingTable>(*table);
+  copy->replica_healthy.assign(copy->replicas.size(), {});
+  for (size_t m = 0; m < copy->replicas.size(); ++m) {
+    for (const std::string& r : copy->replicas[m]) {
+      copy->replica_healthy[m].push_back(healthy.contains(r));
+    }
+  }
+  return copy;
+}
+
+}  // namespace
+
 void Proxy::PublishTable(RoutingTablePtr table) {
   std::lock_guard<std::mutex> lock(mu_);
+  if (healthy_replicas_) table = WithHealth(table, *healthy_replicas_);
   latest_ = table;
   for (auto& w : workers_) w->PostTable(table);
+}
+
+void Proxy::SetHealthyReplicas(std::set<std::string> healthy) {
+  std::lock_guard<std::mutex> lock(mu_);
+  if (healthy_replicas_ && *healthy_replicas_ == healthy) return;
+  healthy_replicas_ = std::move(healthy);
+  if (!latest_) return;
+  latest_ = WithHealth(latest_, *healthy_replicas_);
+  for (auto& w : workers_) w->PostTable(latest_);
 }
 
 RoutingTablePtr Proxy::latest_table() const {
@@ -132,6 +158,15 @@ std::string Proxy::InfoSection() const {
   out += fmt::format("topology_epoch:{}\r\ntopology_source:{}\r\ntopology_masters:{}\r\n",
                      table ? table->epoch : 0, table ? table->source : "none",
                      table ? table->masters.size() : 0);
+  size_t replicas = 0, healthy = 0;
+  if (table) {
+    for (const auto& r : table->replicas) replicas += r.size();
+    for (const auto& h : table->replica_healthy) healthy += std::count(h.begin(), h.end(), true);
+  }
+  out += fmt::format("topology_replicas:{}\r\n", replicas);
+  if (config_.read_from != "master") {
+    out += fmt::format("read_from:{}\r\nreplicas_in_sync:{}\r\n", config_.read_from, healthy);
+  }
   out += fmt::format("topology_seeds:{}\r\n", config_.seeds.size());
   if (topology_) out += topology_->DiscoveryInfo();
   const CommandTable& ct = CommandTable::Get();

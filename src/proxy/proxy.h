@@ -3,7 +3,9 @@
 
 #include <atomic>
 #include <memory>
+#include <optional>
 #include <mutex>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -34,8 +36,11 @@ class Proxy {
   // The metrics endpoint's port (for --metrics-listen with port 0), or 0 when off.
   int metrics_port() const;
 
-  // Installs `table` in every worker (a new epoch, or a fresh CLUSTER SLOTS view).
+  // Installs `table` in every worker (a new epoch, or a fresh CLUSTER SLOTS view), with the
+  // replicas' health (--read-from) marked on it.
   void PublishTable(RoutingTablePtr table);
+  // The replicas now fit to serve reads ("host:port"); republishes the table when that changed.
+  void SetHealthyReplicas(std::set<std::string> healthy);
   RoutingTablePtr latest_table() const;
   // A worker saw MOVED or a dead node: one coalesced, rate-limited refresh follows.
   void RequestRefresh();
@@ -56,6 +61,7 @@ class Proxy {
   std::unique_ptr<MetricsServer> metrics_;
   mutable std::mutex mu_;
   RoutingTablePtr latest_;  // guarded by mu_
+  std::optional<std::set<std::string>> healthy_replicas_;  // guarded by mu_; unset: not probed
   uint64_t started_ms_ = 0;
 };
 

@@ -304,9 +304,12 @@ void Worker::OnClient(Client* c, resp::Request& req, const CommandInfo&) {
     r.Error(errors::kTrackingRefused);
   } else if (sub == "no-evict" && argc == 3) {
     r.Status("OK");
-  } else if (sub == "kill" || sub == "unblock") {
-    r.Error(fmt::format("ERR proxy: CLIENT {} is not supported by the proxy yet",
-                        std::string(args[1])));
+  } else if (sub == "kill" && argc >= 3) {
+    ClientKill(c, req);
+    return;
+  } else if (sub == "unblock" && (argc == 3 || argc == 4)) {
+    ClientUnblock(c, req);
+    return;
   } else if (sub == "setname" || sub == "getname" || sub == "id" || sub == "info" ||
              sub == "reply" || sub == "no-evict") {
     r.Error(errors::WrongArity("client|" + sub));
@@ -316,6 +319,138 @@ void Worker::OnClient(Client* c, resp::Request& req, const CommandInfo&) {
                         std::string(argc >= 2 ? args[1] : "")));
   }
   Reply(c, r.str());
+}
+
+// CLIENT KILL acts on the proxy's own clients (of this worker thread), as Redis's acts on its own:
+// `CLIENT KILL addr` or the filter form (ID, ADDR, LADDR, TYPE, USER, SKIPME).
+void Worker::ClientKill(Client* c, resp::Request& req) {
+  const auto& args = req.args;
+  ReplyBuilder r(c->resp);
+  std::vector<Client*> victims;
+  if (args.size() == 3) {
+    for (Client* o = clients_; o != nullptr; o = o->next) {
+      if (PeerAddress(o) == args[2]) victims.push_back(o);
+    }
+    if (victims.empty()) {
+      ReplyError(c, "ERR No such client");
+      return;
+    }
+  } else {
+    if (args.size() % 2 != 0) {
+      ReplyError(c, redis_errors::kSyntaxError);
+      return;
+    }
+    int64_t id = 0;
+    std::string addr, laddr, type;
+    bool skipme = true;
+    for (size_t i = 2; i + 1 < args.size(); i += 2) {
+      std::string opt = Lower(args[i]);
+      if (opt == "id") {
+        if (!resp::ParseRedisInt(args[i + 1], &id) || id <= 0) {
+          ReplyError(c, "ERR client-id should be greater than 0");
+          return;
+        }
+      } else if (opt == "addr") {
+        addr = std::string(args[i + 1]);
+      } else if (opt == "laddr") {
+        laddr = std::string(args[i + 1]);
+      } else if (opt == "type") {
+        type = Lower(args[i + 1]);
+        if (type != "normal" && type != "pubsub" && type != "master" && type != "replica" &&
+            type != "slave") {
+          ReplyError(c, fmt::format("ERR Unknown client type '{}'", std::string(args[i + 1])));
+          return;
+        }
+      } else if (opt == "user") {
+        // Every client of the proxy is "default".
+        if (args[i + 1] != "default") {
+          ReplyError(c, fmt::format("ERR No such user '{}'", std::string(args[i + 1])));
+          return;
+        }
+      } else if (opt == "skipme") {
+        if (EqualsIgnoreCase(args[i + 1], "yes")) {
+          skipme = true;
+        } else if (EqualsIgnoreCase(args[i + 1], "no")) {
+          skipme = false;
+        } else {
+          ReplyError(c, redis_errors::kSyntaxError);
+          return;
+        }
+      } else {
+        ReplyError(c, redis_errors::kSyntaxError);
+        return;
+      }
+    }
+    for (Client* o = clients_; o != nullptr; o = o->next) {
+      if (skipme && o == c) continue;
+      if (id != 0 && PublicId(o) != id) continue;
+      if (!addr.empty() && PeerAddress(o) != addr) continue;
+      if (!laddr.empty()) {
+        auto [h, p] = SocketName(&o->tcp, false);
+        if (fmt::format("{}:{}", h, p) != laddr) continue;
+      }
+      if (!type.empty() && (type == "pubsub") != o->subscribed()) continue;
+      if (type == "master" || type == "replica" || type == "slave") continue;
+      victims.push_back(o);
+    }
+  }
+  for (Client* v : victims) {
+    if (v == c) {
+      c->close_after_flush = true;  // the reply first, as Redis does
+    } else {
+      CloseClient(v, "CLIENT KILL");
+    }
+  }
+  if (args.size() == 3) {
+    r.Status("OK");
+  } else {
+    r.Integer(static_cast<int64_t>(victims.size()));
+  }
+  Reply(c, r.str());
+}
+
+// CLIENT UNBLOCK id [TIMEOUT|ERROR]: a client of this worker blocked in a blocking command gets
+// the timeout reply (or an UNBLOCKED error) at once; its session is closed, so the node forgets
+// the blocked command.
+void Worker::ClientUnblock(Client* c, resp::Request& req) {
+  const auto& args = req.args;
+  int64_t id = 0;
+  if (!resp::ParseRedisInt(args[2], &id)) {
+    ReplyError(c, redis_errors::kNotInteger);
+    return;
+  }
+  bool error = false;
+  if (args.size() == 4) {
+    if (EqualsIgnoreCase(args[3], "error")) {
+      error = true;
+    } else if (!EqualsIgnoreCase(args[3], "timeout")) {
+      ReplyError(c, "ERR CLIENT UNBLOCK reason should be TIMEOUT or ERROR");
+      return;
+    }
+  }
+  int64_t unblocked = 0;
+  for (Client* o = clients_; o != nullptr; o = o->next) {
+    if (PublicId(o) != id || !o->block || o->block->backend == nullptr) continue;
+    Backend* b = o->block->backend;
+    std::vector<Op> ops = b->TakeOps();
+    ReleaseBlockBackend(o, false);
+    o->block.reset();
+    for (Op& op : ops) {
+      if (op.role != OpRole::kBlocking) {
+        FailOp(op, "ERR proxy: the connection was reset by CLIENT UNBLOCK");
+        continue;
+      }
+      ReplyBuilder r(o->resp);
+      if (error) {
+        r.Error("UNBLOCKED client unblocked via CLIENT UNBLOCK");
+      } else {
+        r.NullArray();
+      }
+      Deliver(o, op, r.str());
+      unblocked = 1;
+    }
+  }
+  Reply(c, ReplyBuilder(c->resp).Integer(unblocked).str());
 }
 
 void Worker::OnCluster(Client* c, resp::Request& req, const CommandInfo&) {

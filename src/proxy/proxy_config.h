@@ -42,6 +42,8 @@ struct ProxyConfig {
   // Where read-only commands of a client that sent READONLY go: "master", "prefer-replica" or
   // "replica" (healthy replicas only; the master when none is).
   std::string read_from = "master";
+  // A replica whose last acknowledgement to its master is older than this is not read from.
+  int replica_max_lag_s = 2;
 };
 
 }  // namespace rs::proxy

@@ -178,6 +178,8 @@ class Worker {
   void OnReadonly(Client* c, resp::Request& req, const CommandInfo& info);
   void OnReadwrite(Client* c, resp::Request& req, const CommandInfo& info);
   void OnReset(Client* c, resp::Request& req, const CommandInfo& info);
+  void ClientKill(Client* c, resp::Request& req);
+  void ClientUnblock(Client* c, resp::Request& req);
   // (worker_sessions.cc)
   void OnMulti(Client* c, resp::Request& req, const CommandInfo& info);
   void OnExec(Client* c, resp::Request& req, const CommandInfo& info);

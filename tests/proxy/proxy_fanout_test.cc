@@ -238,5 +238,64 @@ TEST_F(ProxyFanOutTest, MonitorSyncAndDebugLeaveOtherClientsUnharmed) {
   EXPECT_GT(done.load(), 100);
 }
 
+TEST(ProxyReadFromTest, ReadonlyClientsReadFromInSyncReplicasOnly) {
+  ProxyHarness h;
+  RS_ASSERT_OK(h.StartCluster(3, 2000));
+  RS_ASSERT_OK(h.WaitForReplicasInSync(20s));
+  proxy::ProxyConfig cfg;
+  cfg.seeds = h.cluster().Addresses();
+  cfg.refresh_interval_ms = 200;
+  cfg.read_from = "replica";
+  RS_ASSERT_OK(h.StartProxy(cfg));
+  const std::string key = "{rf}k";
+  RS_ASSERT_OK_AND_ASSIGN(std::string master, h.OwnerOf(KeySlot(key)));
+  // The master's replica, from the master's own view.
+  RS_ASSERT_OK_AND_ASSIGN(RedisClient m, h.ConnectNode(master));
+  RS_ASSERT_OK_AND_ASSIGN(std::string info, m.CommandString("INFO", "replication"));
+  std::string line = InfoField(info, "slave0");  // ip=...,port=...,...
+  size_t p = line.find("port=");
+  ASSERT_NE(p, std::string::npos) << info;
+  const std::string replica =
+      "127.0.0.1:" + line.substr(p + 5, line.find(',', p) - p - 5);
+  int replica_index = h.cluster().IndexOf(replica);
+  ASSERT_GE(replica_index, 0) << replica;
+  auto gets_on = [&](const std::string& node) -> long long {
+    auto c = h.ConnectNode(node);
+    if (!c.ok()) return -1;
+    auto stats = c->CommandString("INFO", "commandstats");
+    if (!stats.ok()) return -1;
+    std::string f = InfoField(*stats, "cmdstat_get");  // calls=N,...
+    return f.empty() ? 0 : std::atoll(f.substr(6).c_str());
+  };
+  // Wait until the proxy has probed the replicas.
+  std::this_thread::sleep_for(2500ms);
+
+  RS_ASSERT_OK_AND_ASSIGN(RedisClient c, h.Connect());
+  RS_ASSERT_OK(c.Command("SET", key, "v1"));
+  RS_ASSERT_OK(c.Command("WAIT", "1", "1000"));
+  // Without READONLY, reads go to the master.
+  long long before = gets_on(replica);
+  RS_ASSERT_OK_AND_ASSIGN(std::string v0, c.CommandString("GET", key));
+  EXPECT_EQ(gets_on(replica), before);
+  RS_ASSERT_OK(c.Command("READONLY"));
+  for (int i = 0; i < 5; ++i) {
+    RS_ASSERT_OK_AND_ASSIGN(std::string v, c.CommandString("GET", key));
+    EXPECT_EQ(v, "v1");
+  }
+  RS_ASSERT_OK_AND_ASSIGN(std::string pinfo, c.CommandString("INFO", "proxy"));
+  EXPECT_EQ(gets_on(replica), before + 5)
+      << "READONLY reads did not reach the replica " << replica << "\n" << pinfo;
+  // Writes still go to the master.
+  RS_ASSERT_OK(c.Command("SET", key, "v2"));
+  // A replica that stops acknowledging (paused) is no longer read from: reads keep working.
+  RS_ASSERT_OK(h.cluster().node(static_cast<size_t>(replica_index)).Pause());
+  std::this_thread::sleep_for(5s);
+  for (int i = 0; i < 5; ++i) {
+    RS_ASSERT_OK_AND_ASSIGN(std::string v, c.CommandString("GET", key));
+    EXPECT_EQ(v, "v2");
+  }
+  RS_ASSERT_OK(h.cluster().node(static_cast<size_t>(replica_index)).Resume());
+}
+
 }  // namespace
 }  // namespace rs::test
