@@ -120,15 +120,17 @@ struct ScanRun {
   bool ended = false;             // a cursor 0 came back within the step limit
 };
 
-// Hooks run at each step: between the client's calls (`between`), and while the master is being
-// asked (`in_flight`, after PlanScan and before NextScanCursor). Each gets the step number.
+// Hooks run at each step: between the client's calls (`between`), after PlanScan before the
+// master runs the SCAN (`in_flight`), and after it ran, before NextScanCursor (`answered`). Each
+// gets the step number.
 struct ScanHooks {
   std::function<void(int step, uint64_t cursor)> between;
   std::function<void(int step, const ScanStep&)> in_flight;
+  std::function<void(int step, const ScanStep&)> answered;
 };
 
 inline ScanRun RunScan(FakeScanCluster& cluster, FakeScanProxy& proxy, const ScanHooks& hooks = {},
-                       int max_steps = 100000) {
+                       int max_steps = 10000) {
   ScanRun run;
   uint64_t cursor = 0;
   for (int i = 0; i < max_steps; ++i) {
@@ -143,6 +145,7 @@ inline ScanRun RunScan(FakeScanCluster& cluster, FakeScanProxy& proxy, const Sca
       auto [next, keys] = cluster.Scan(step->address, step->node_cursor);
       node_cursor = next;
       run.keys.insert(keys.begin(), keys.end());
+      if (hooks.answered) hooks.answered(i, *step);
     }
     Result<uint64_t> next = NextScanCursor(*step, node_cursor, proxy.log, proxy.registry);
     EXPECT_TRUE(next.ok()) << next.status().ToString();
