@@ -351,11 +351,47 @@ void Backend::CheckTimeouts(uint64_t now_ms, bool loop_stalled) {
     worker_->RequestRefresh();
     return;
   }
-  if (now_ms - std::max(oldest.queued_ms, progress_ms_) > limit) {
+  if (now_ms - std::max(oldest.queued_ms, progress_ms_) <= limit) {
+    probe_sent_ms_ = 0;
+    return;
+  }
+  if (options_.kind == BackendKind::kStream) {
     Fail("timed out after " + std::to_string(limit) + " ms");
+    return;
+  }
+  // Silent for --backend-timeout: a slow command, or a dead node? Ask on another connection.
+  if (probe_sent_ms_ == 0) {
+    if (!probe_) {
+      BackendOptions options;
+      options.kind = BackendKind::kStream;
+      probe_ = std::make_unique<Backend>(worker_, address_, options);
+      probe_->sink = this;
+    }
+    probe_failed_ = false;
+    probe_sent_ms_ = now_ms;
+    probe_->SendRaw("*1\r\n$4\r\nPING\r\n");
+    return;
+  }
+  if (!probe_failed_ && probe_answered_ms_ >= probe_sent_ms_) {
+    // Alive, just busy (a long script, a big command): wait on, and ask again later.
+    spdlog::debug("backend {}: no reply for {} ms but the node answers: busy", address_,
+                  now_ms - std::max(oldest.queued_ms, progress_ms_));
+    progress_ms_ = now_ms;
+    probe_sent_ms_ = 0;
+    return;
+  }
+  if (probe_failed_ || now_ms - probe_sent_ms_ > limit) {
+    probe_sent_ms_ = 0;
+    Fail("timed out after " + std::to_string(limit) + " ms, and a PING on another connection got no answer");
     worker_->RequestRefresh();
   }
 }
+
+void Backend::OnStreamReply(Backend*, std::string_view, const resp::ReplyInfo&) {
+  probe_answered_ms_ = worker_->now_ms();
+}
+
+void Backend::OnStreamLost(Backend*, const std::string&) { probe_failed_ = true; }
 
 void Backend::Fail(const std::string& why) {
   bool was_connected = state_ == State::kConnected;

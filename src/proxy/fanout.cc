@@ -12,6 +12,8 @@
 #include "proxy/monitor.h"
 #include "proxy/proxy.h"
 #include "proxy/proxy_errors.h"
+#include "proxy/scan_cursor.h"
+#include "proxy/scan_planner.h"
 #include "proxy/worker.h"
 
 namespace rs::proxy {
@@ -269,6 +271,62 @@ void Worker::OnDedicated(Client* c, resp::Request& req, const CommandInfo&) {
   op.role = OpRole::kWait;  // may take long by design (DEBUG SLEEP): no backend timeout
   s->Send(std::move(op), RequestBytes(req));
   c->hold_input = true;
+}
+
+// SCAN: one master at a time, in address order; the cursor says which and where (scan_planner.h).
+void Worker::OnScan(Client* c, resp::Request& req, const CommandInfo&) {
+  if (req.args.size() < 2) {
+    ReplyError(c, errors::WrongArity("scan"));
+    return;
+  }
+  Result<uint64_t> cursor = ParseScanCursor(req.args[1]);
+  if (!cursor.ok()) {
+    ReplyError(c, errors::kInvalidCursor);
+    return;
+  }
+  Result<ScanStep> step = PlanScan(*cursor, proxy_->scan_log(), proxy_->scan_ids());
+  if (!step.ok()) {
+    ReplyError(c, errors::kNoTopology);
+    return;
+  }
+  if (step->done) {
+    Reply(c, "*2\r\n$1\r\n0\r\n*0\r\n");
+    return;
+  }
+  std::vector<std::string_view> args(req.args.begin(), req.args.end());
+  const std::string node_cursor = std::to_string(step->node_cursor);
+  args[1] = node_cursor;
+  std::string command;
+  resp::AppendCommand(&command, std::span<const std::string_view>(args));
+  Proxy* proxy = proxy_;
+  ScanStep planned = *step;
+  FanOutMerged(c, command, {BackendFor(step->address, c->resp)},
+               [proxy, planned](const std::vector<NodeReply>& parts) -> std::string {
+                 const NodeReply& node = parts[0];
+                 std::vector<std::string_view> reply;
+                 if (node.is_error()) return node.reply;
+                 if (!AggregateElements(node.reply, &reply) || reply.size() != 2 ||
+                     reply[0].empty() || reply[0][0] != '$') {
+                   return "-ERR proxy: unexpected SCAN reply from " + node.node + "\r\n";
+                 }
+                 size_t eol = reply[0].find("\r\n");
+                 std::string_view text = reply[0].substr(eol + 2, reply[0].size() - eol - 4);
+                 Result<uint64_t> next_node = ParseScanCursor(text);
+                 if (!next_node.ok()) {
+                   return "-ERR proxy: bad SCAN cursor from " + node.node + "\r\n";
+                 }
+                 Result<uint64_t> next =
+                     NextScanCursor(planned, *next_node, proxy->scan_log(), proxy->scan_ids());
+                 if (!next.ok()) {
+                   std::string out;
+                   resp::AppendError(&out, "ERR proxy: " + next.status().message());
+                   return out;
+                 }
+                 std::string out = "*2\r\n";
+                 resp::AppendBulk(&out, std::to_string(*next));
+                 out.append(reply[1]);
+                 return out;
+               });
 }
 
 void Worker::EndMonitor(Client* c) {

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <csignal>
+#include <random>
 
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
@@ -46,7 +47,13 @@ Totals Sum(const std::vector<std::unique_ptr<Worker>>& workers) {
 
 }  // namespace
 
-Proxy::Proxy(ProxyConfig config) : config_(std::move(config)) {}
+Proxy::Proxy(ProxyConfig config) : config_(std::move(config)) {
+  // Random starts, so that a SCAN cursor of an earlier process is seldom read as one of ours
+  // (such a cursor restarts its scan).
+  std::random_device rd;
+  scan_ids_ = std::make_unique<AddressRegistry>(static_cast<uint16_t>(1 + rd() % 16000));
+  scan_log_ = std::make_unique<SlotMoveLog>(scan_ids_.get(), rd() % 16000);
+}
 
 Proxy::~Proxy() { Stop(); }
 
@@ -119,6 +126,7 @@ RoutingTablePtr WithHealth(const RoutingTablePtr& table, const std::set<std::str
 void Proxy::PublishTable(RoutingTablePtr table) {
   std::lock_guard<std::mutex> lock(mu_);
   if (healthy_replicas_) table = WithHealth(table, *healthy_replicas_);
+  if (Status s = scan_log_->Publish(table); !s.ok()) spdlog::warn("SCAN move log: {}", s.ToString());
   latest_ = table;
   for (auto& w : workers_) w->PostTable(table);
 }

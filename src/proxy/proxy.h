@@ -10,8 +10,10 @@
 #include <vector>
 
 #include "common/status.h"
+#include "proxy/address_registry.h"
 #include "proxy/proxy_config.h"
 #include "proxy/routing_table.h"
+#include "proxy/slot_move_log.h"
 
 namespace rs::proxy {
 
@@ -45,6 +47,10 @@ class Proxy {
   // A worker saw MOVED or a dead node: one coalesced, rate-limited refresh follows.
   void RequestRefresh();
 
+  // SCAN cursors: the proxy-wide names of masters and log of slot moves (thread-safe).
+  const AddressRegistry& scan_ids() const { return *scan_ids_; }
+  SlotMoveLog& scan_log() { return *scan_log_; }
+
   // The "# Proxy" section of INFO, summed over workers.
   std::string InfoSection() const;
   // Prometheus text exposition.
@@ -56,6 +62,9 @@ class Proxy {
   ProxyConfig config_;
   std::string host_;
   uint16_t port_ = 0;
+  // Before the workers, which use them until they stop.
+  std::unique_ptr<AddressRegistry> scan_ids_;
+  std::unique_ptr<SlotMoveLog> scan_log_;
   std::vector<std::unique_ptr<Worker>> workers_;
   std::unique_ptr<TopologySource> topology_;
   std::unique_ptr<MetricsServer> metrics_;

@@ -117,6 +117,7 @@ const Worker::HandlerFn* Worker::HandlerTable() {
     set(Handler::kMemory, &Worker::OnMemory);
     set(Handler::kMonitor, &Worker::OnMonitor);
     set(Handler::kDedicated, &Worker::OnDedicated);
+    set(Handler::kScan, &Worker::OnScan);
     return t;
   }();
   return table.data();

@@ -200,6 +200,7 @@ class Worker {
   void OnMemory(Client* c, resp::Request& req, const CommandInfo& info);
   void OnMonitor(Client* c, resp::Request& req, const CommandInfo& info);
   void OnDedicated(Client* c, resp::Request& req, const CommandInfo& info);
+  void OnScan(Client* c, resp::Request& req, const CommandInfo& info);
   // (pub/sub and SCAN: not supported until their code lands)
   void OnNotYet(Client* c, resp::Request& req, const CommandInfo& info);
   // Every master's shared connection, then every replica's.

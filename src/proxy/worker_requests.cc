@@ -276,6 +276,8 @@ void Worker::OnReply(Op& op, std::string_view reply, bool is_error, std::string_
       const int16_t o = table_->owner[action.patch_slot];
       if (o < 0 || table_->masters[o] != action.address) {
         InstallTable(table_->WithSlotOwner(action.patch_slot, action.address));
+        // SCAN cursors must hear of the move before the next refresh does.
+        (void)proxy_->scan_log().PatchSlot(action.patch_slot, action.address);
       }
     }
     if (action.refresh) RequestRefresh();
