@@ -32,6 +32,12 @@ bool DebugNamesKey(const std::string& sub) {
          sub == "stringmatch-len" || sub == "sdslen" || sub == "ziplist" || sub == "protocol-key";
 }
 
+std::string ErrorReply(std::string_view text) {
+  std::string out;
+  resp::AppendError(&out, text);
+  return out;
+}
+
 size_t RandomPick() {
   static thread_local std::minstd_rand rng(std::random_device{}());
   return rng();
@@ -87,6 +93,23 @@ void Worker::FanOutMerged(Client* c, std::string_view command, const std::vector
     op.pending = p;
     op.part = static_cast<int32_t>(i);
     Via(c, targets[i])->Send(std::move(op), bytes);
+  }
+}
+
+void Worker::FanOutCommands(Client* c,
+                            const std::vector<std::pair<Backend*, std::string>>& parts,
+                            NodeMergeFn merge) {
+  PendingReply* p = c->Push();
+  p->merger = std::make_unique<Merger>(MergeKind::kCustom, parts.size());
+  std::vector<std::string> nodes;
+  for (const auto& [b, command] : parts) nodes.push_back(b->address());
+  p->merger->set_custom(std::move(nodes), std::move(merge));
+  for (size_t i = 0; i < parts.size(); ++i) {
+    Op op;
+    op.client = c;
+    op.pending = p;
+    op.part = static_cast<int32_t>(i);
+    Via(c, parts[i].first)->Send(std::move(op), parts[i].second);
   }
 }
 
@@ -296,37 +319,44 @@ void Worker::OnScan(Client* c, resp::Request& req, const CommandInfo&) {
   std::vector<std::string_view> args(req.args.begin(), req.args.end());
   const std::string node_cursor = std::to_string(step->node_cursor);
   args[1] = node_cursor;
-  std::string command;
-  resp::AppendCommand(&command, std::span<const std::string_view>(args));
+  std::string scan;
+  resp::AppendCommand(&scan, std::span<const std::string_view>(args));
+  // The node's own view of the slots comes with its page, from the same connection right after
+  // it: a slot that arrived at a master the scan has passed is in the move log before the next
+  // cursor is made, even when no refresh or MOVED told the proxy yet (a reshard behind its back).
   Proxy* proxy = proxy_;
   ScanStep planned = *step;
-  FanOutMerged(c, command, {BackendFor(step->address, c->resp)},
-               [proxy, planned](const std::vector<NodeReply>& parts) -> std::string {
-                 const NodeReply& node = parts[0];
-                 std::vector<std::string_view> reply;
-                 if (node.is_error()) return node.reply;
-                 if (!AggregateElements(node.reply, &reply) || reply.size() != 2 ||
-                     reply[0].empty() || reply[0][0] != '$') {
-                   return "-ERR proxy: unexpected SCAN reply from " + node.node + "\r\n";
-                 }
-                 size_t eol = reply[0].find("\r\n");
-                 std::string_view text = reply[0].substr(eol + 2, reply[0].size() - eol - 4);
-                 Result<uint64_t> next_node = ParseScanCursor(text);
-                 if (!next_node.ok()) {
-                   return "-ERR proxy: bad SCAN cursor from " + node.node + "\r\n";
-                 }
-                 Result<uint64_t> next =
-                     NextScanCursor(planned, *next_node, proxy->scan_log(), proxy->scan_ids());
-                 if (!next.ok()) {
-                   std::string out;
-                   resp::AppendError(&out, "ERR proxy: " + next.status().message());
-                   return out;
-                 }
-                 std::string out = "*2\r\n";
-                 resp::AppendBulk(&out, std::to_string(*next));
-                 out.append(reply[1]);
-                 return out;
-               });
+  std::string host = step->address.substr(0, step->address.rfind(':'));
+  Backend* b = BackendFor(step->address, c->resp);
+  FanOutCommands(
+      c, {{b, scan}, {b, "*2\r\n$7\r\nCLUSTER\r\n$5\r\nSLOTS\r\n"}},
+      [proxy, planned, host](const std::vector<NodeReply>& parts) -> std::string {
+        const NodeReply& node = parts[0];
+        std::vector<std::string_view> reply;
+        if (node.is_error()) return node.reply;
+        if (!AggregateElements(node.reply, &reply) || reply.size() != 2 || reply[0].empty() ||
+            reply[0][0] != '$') {
+          return ErrorReply(errors::UnexpectedReply("SCAN", node.node));
+        }
+        size_t eol = reply[0].find("\r\n");
+        std::string_view text = reply[0].substr(eol + 2, reply[0].size() - eol - 4);
+        Result<uint64_t> next_node = ParseScanCursor(text);
+        if (!next_node.ok()) return ErrorReply(errors::UnexpectedReply("SCAN cursor", node.node));
+        auto view = std::make_shared<RoutingTable>();
+        if (!parts[1].is_error() && ParseClusterSlotsReply(parts[1].reply, host, view.get()) &&
+            view->AssignedSlots() > 0) {
+          (void)proxy->scan_log().Publish(std::move(view));
+        }
+        Result<uint64_t> next =
+            NextScanCursor(planned, *next_node, proxy->scan_log(), proxy->scan_ids());
+        if (!next.ok()) {
+          return ErrorReply("ERR proxy: SCAN: " + next.status().message());
+        }
+        std::string out = "*2\r\n";
+        resp::AppendBulk(&out, std::to_string(*next));
+        out.append(reply[1]);
+        return out;
+      });
 }
 
 void Worker::EndMonitor(Client* c) {

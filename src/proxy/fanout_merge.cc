@@ -143,7 +143,7 @@ std::string MergeConcat(const std::vector<NodeReply>& parts) {
   if (const NodeReply* e = FirstError(parts)) return e->reply;
   std::vector<std::string_view> all, one;
   for (const NodeReply& p : parts) {
-    if (!AggregateElements(p.reply, &one)) return Error("ERR proxy: unexpected reply from " + p.node);
+    if (!AggregateElements(p.reply, &one)) return Error(errors::UnexpectedReply("fan-out", p.node));
     all.insert(all.end(), one.begin(), one.end());
   }
   std::string out;
@@ -184,7 +184,7 @@ std::string MergeAndArrays(const std::vector<NodeReply>& parts) {
   std::vector<std::string_view> one;
   for (size_t i = 0; i < parts.size(); ++i) {
     if (!AggregateElements(parts[i].reply, &one)) {
-      return Error("ERR proxy: unexpected reply from " + parts[i].node);
+      return Error(errors::UnexpectedReply("fan-out", parts[i].node));
     }
     if (i == 0) all.assign(one.size(), true);
     for (size_t k = 0; k < one.size() && k < all.size(); ++k) {
@@ -215,7 +215,7 @@ std::string MergeSlowlog(const std::vector<NodeReply>& parts, int64_t count) {
   std::vector<Entry> entries;
   std::vector<std::string_view> one, fields;
   for (const NodeReply& p : parts) {
-    if (!AggregateElements(p.reply, &one)) return Error("ERR proxy: unexpected reply from " + p.node);
+    if (!AggregateElements(p.reply, &one)) return Error(errors::UnexpectedReply("fan-out", p.node));
     for (std::string_view e : one) {
       int64_t t = 0;
       if (AggregateElements(e, &fields) && fields.size() > 1 && fields[1].size() > 3) {
@@ -255,16 +255,39 @@ std::string MergeSumFields(const std::vector<NodeReply>& parts) {
   if (const NodeReply* e = FirstError(parts)) return e->reply;
   if (parts.empty()) return "*0\r\n";
   Value acc;
-  if (!Parse(parts[0].reply, &acc)) return Error("ERR proxy: unexpected reply from " + parts[0].node);
+  if (!Parse(parts[0].reply, &acc)) return Error(errors::UnexpectedReply("fan-out", parts[0].node));
   std::deque<std::string> storage;  // SumInto points into it: elements never move
   for (size_t i = 1; i < parts.size(); ++i) {
     Value v;
-    if (!Parse(parts[i].reply, &v)) return Error("ERR proxy: unexpected reply from " + parts[i].node);
+    if (!Parse(parts[i].reply, &v)) return Error(errors::UnexpectedReply("fan-out", parts[i].node));
     SumInto(v, &acc, &storage);
   }
   std::string out;
   Write(acc, &out);
   return out;
+}
+
+bool ParseClusterSlotsReply(std::string_view reply, std::string_view node_host,
+                            RoutingTable* out) {
+  Value v;
+  if (!Parse(reply, &v) || v.type != '*') return false;
+  out->source = "cluster-slots";
+  for (const Value& range : v.children) {
+    if (range.type != '*' || range.children.size() < 3) return false;
+    int64_t first = 0, last = 0;
+    if (!ParseInt(range.children[0].text, &first) || !ParseInt(range.children[1].text, &last) ||
+        first < 0 || last >= kSlotCount || first > last) {
+      return false;
+    }
+    const Value& master = range.children[2];
+    if (master.type != '*' || master.children.size() < 2) return false;
+    std::string host(master.children[0].text);
+    if (host.empty() || host == "?") host = node_host;
+    std::string address = host + ":" + std::string(master.children[1].text);
+    const int16_t index = out->AddMaster(address);
+    for (int64_t s = first; s <= last; ++s) out->owner[static_cast<size_t>(s)] = index;
+  }
+  return true;
 }
 
 }  // namespace rs::proxy

@@ -8,6 +8,8 @@
 #include <string_view>
 #include <vector>
 
+#include "proxy/routing_table.h"
+
 namespace rs::proxy {
 
 // One node's part of a fan-out: its address and its whole reply (an error reply when the proxy
@@ -55,5 +57,10 @@ std::string MergeNamedText(const std::vector<NodeReply>& parts, int resp);
 // MEMORY STATS: the nodes' key/value lists with integer values summed (nested maps too) and other
 // values taken from the first node, in the first node's order; RESP3 maps stay maps.
 std::string MergeSumFields(const std::vector<NodeReply>& parts);
+
+// A node's CLUSTER SLOTS reply as a routing table (masters and slot owners; an empty host means
+// the node answering, at `node_host`). False for a reply that is not one.
+bool ParseClusterSlotsReply(std::string_view reply, std::string_view node_host,
+                            RoutingTable* out);
 
 }  // namespace rs::proxy

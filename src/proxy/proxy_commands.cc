@@ -125,8 +125,7 @@ const Worker::HandlerFn* Worker::HandlerTable() {
 
 void Worker::OnNotYet(Client* c, resp::Request& req, const CommandInfo&) {
   stats_.proxy_errors.Inc();
-  ReplyError(c, fmt::format("ERR proxy: '{}' is not supported by the proxy yet",
-                            std::string(req.args[0])));
+  ReplyError(c, errors::NotYetSupported(req.args[0]));
 }
 
 void Worker::OnPing(Client* c, resp::Request& req, const CommandInfo&) {
@@ -169,7 +168,7 @@ void Worker::OnSelect(Client* c, resp::Request& req, const CommandInfo&) {
   } else if (!resp::ParseRedisInt(req.args[1], &db)) {
     r.Error(redis_errors::kNotInteger);
   } else if (db != 0) {
-    r.Error("ERR SELECT is not allowed in cluster mode");
+    r.Error(errors::kSelectNotAllowed);
   } else {
     r.Status("OK");
   }
@@ -183,9 +182,7 @@ void Worker::OnAuth(Client* c, resp::Request& req, const CommandInfo&) {
   if (args.size() != 2 && args.size() != 3) {
     r.Error(errors::WrongArity("auth"));
   } else if (cfg.requirepass.empty()) {
-    r.Error(
-        "ERR AUTH <password> called without any password configured for the default user. Are "
-        "you sure your configuration is correct?");
+    r.Error(errors::kAuthWithoutPassword);
   } else if ((args.size() == 2 && args[1] == cfg.requirepass) ||
              (args.size() == 3 && args[1] == "default" && args[2] == cfg.requirepass)) {
     c->authed = true;
@@ -205,7 +202,7 @@ void Worker::OnHello(Client* c, resp::Request& req, const CommandInfo&) {
   size_t i = 1;
   if (argc >= 2) {
     if (!resp::ParseRedisInt(args[1], &ver)) {
-      ReplyError(c, "ERR Protocol version is not an integer or out of range");
+      ReplyError(c, errors::kProtocolVersionNotInteger);
       return;
     }
     i = 2;
@@ -230,15 +227,12 @@ void Worker::OnHello(Client* c, resp::Request& req, const CommandInfo&) {
       setname = std::string(args[i + 1]);
       i += 1;
     } else {
-      ReplyError(c, fmt::format("ERR Syntax error in HELLO option '{}'", std::string(args[i])));
+      ReplyError(c, errors::HelloSyntax(args[i]));
       return;
     }
   }
   if (!authed) {
-    ReplyError(c,
-               "NOAUTH HELLO must be called with the client already authenticated, otherwise "
-               "the HELLO <proto> AUTH <user> <pass> option can be used to authenticate the "
-               "client and select the RESP protocol version at the same time");
+    ReplyError(c, errors::kHelloNoAuth);
     return;
   }
   c->authed = true;
@@ -265,7 +259,7 @@ void Worker::OnClient(Client* c, resp::Request& req, const CommandInfo&) {
   ReplyBuilder r(c->resp);
   if (sub == "setname" && argc == 3) {
     if (args[2].find_first_of(" \n\r") != std::string_view::npos) {
-      r.Error("ERR Client names cannot contain spaces, newlines or special characters.");
+      r.Error(errors::kClientNameInvalid);
     } else {
       c->name = std::string(args[2]);
       r.Status("OK");
@@ -316,8 +310,7 @@ void Worker::OnClient(Client* c, resp::Request& req, const CommandInfo&) {
     r.Error(errors::WrongArity("client|" + sub));
   } else {
     stats_.proxy_errors.Inc();
-    r.Error(fmt::format("ERR proxy: CLIENT {} is not supported by the proxy",
-                        std::string(argc >= 2 ? args[1] : "")));
+    r.Error(errors::ClientSubcommandUnsupported(argc >= 2 ? args[1] : ""));
   }
   Reply(c, r.str());
 }
@@ -333,7 +326,7 @@ void Worker::ClientKill(Client* c, resp::Request& req) {
       if (PeerAddress(o) == args[2]) victims.push_back(o);
     }
     if (victims.empty()) {
-      ReplyError(c, "ERR No such client");
+      ReplyError(c, errors::kNoSuchClient);
       return;
     }
   } else {
@@ -348,7 +341,7 @@ void Worker::ClientKill(Client* c, resp::Request& req) {
       std::string opt = Lower(args[i]);
       if (opt == "id") {
         if (!resp::ParseRedisInt(args[i + 1], &id) || id <= 0) {
-          ReplyError(c, "ERR client-id should be greater than 0");
+          ReplyError(c, errors::kClientIdNotPositive);
           return;
         }
       } else if (opt == "addr") {
@@ -359,13 +352,13 @@ void Worker::ClientKill(Client* c, resp::Request& req) {
         type = Lower(args[i + 1]);
         if (type != "normal" && type != "pubsub" && type != "master" && type != "replica" &&
             type != "slave") {
-          ReplyError(c, fmt::format("ERR Unknown client type '{}'", std::string(args[i + 1])));
+          ReplyError(c, errors::UnknownClientType(args[i + 1]));
           return;
         }
       } else if (opt == "user") {
         // Every client of the proxy is "default".
         if (args[i + 1] != "default") {
-          ReplyError(c, fmt::format("ERR No such user '{}'", std::string(args[i + 1])));
+          ReplyError(c, errors::NoSuchUser(args[i + 1]));
           return;
         }
       } else if (opt == "skipme") {
@@ -425,7 +418,7 @@ void Worker::ClientUnblock(Client* c, resp::Request& req) {
     if (EqualsIgnoreCase(args[3], "error")) {
       error = true;
     } else if (!EqualsIgnoreCase(args[3], "timeout")) {
-      ReplyError(c, "ERR CLIENT UNBLOCK reason should be TIMEOUT or ERROR");
+      ReplyError(c, errors::kUnblockReason);
       return;
     }
   }
@@ -438,12 +431,12 @@ void Worker::ClientUnblock(Client* c, resp::Request& req) {
     o->block.reset();
     for (Op& op : ops) {
       if (op.role != OpRole::kBlocking) {
-        FailOp(op, "ERR proxy: the connection was reset by CLIENT UNBLOCK");
+        FailOp(op, errors::kResetByUnblock);
         continue;
       }
       ReplyBuilder r(o->resp);
       if (error) {
-        r.Error("UNBLOCKED client unblocked via CLIENT UNBLOCK");
+        r.Error(errors::kUnblockedByClient);
       } else {
         r.NullArray();
       }
@@ -496,8 +489,7 @@ void Worker::OnCluster(Client* c, resp::Request& req, const CommandInfo&) {
     r.Error(errors::WrongArity("cluster|" + sub));
   } else {
     stats_.proxy_errors.Inc();
-    r.Error(fmt::format("ERR proxy: 'CLUSTER {}' is refused by the proxy",
-                        std::string(argc >= 2 ? args[1] : "")));
+    r.Error(errors::ClusterSubcommandRefused(argc >= 2 ? args[1] : ""));
   }
   Reply(c, r.str());
 }

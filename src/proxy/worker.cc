@@ -285,7 +285,9 @@ void Worker::OnConnection(uv_stream_t* server, int status) {
   int total = ++w->proxy_->clients;
   if (total > w->config().max_clients) {
     w->stats_.clients_rejected.Inc();
-    c->out.Append("-ERR max number of clients reached\r\n");
+    std::string err;
+    resp::AppendError(&err, errors::kMaxClients);
+    c->out.Append(err);
     c->close_after_flush = true;
     w->MarkDirty(c);
     return;

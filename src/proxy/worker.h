@@ -208,6 +208,9 @@ class Worker {
   // Sends `command` to each of `targets` and answers with `merge` over their replies.
   void FanOutMerged(Client* c, std::string_view command, const std::vector<Backend*>& targets,
                     NodeMergeFn merge);
+  // The same with a command of its own for each part (parts may share a backend).
+  void FanOutCommands(Client* c, const std::vector<std::pair<Backend*, std::string>>& parts,
+                      NodeMergeFn merge);
   void ToAnyMaster(Client* c, resp::Request& req);
   void EndMonitor(Client* c);
 

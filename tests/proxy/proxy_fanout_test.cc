@@ -4,7 +4,9 @@
 // not harm other clients.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <atomic>
+#include <functional>
 #include <map>
 #include <set>
 #include <thread>
@@ -68,6 +70,93 @@ TEST_F(ProxyFanOutTest, KeysRandomkeyAndFlushallCoverEveryMaster) {
   EXPECT_TRUE(none.is_nil());
   RS_ASSERT_OK_AND_ASSIGN(Reply async, c.Command("FLUSHDB", "ASYNC"));
   EXPECT_EQ(async.str, "OK");
+}
+
+// A whole SCAN through the proxy; `between` runs after each step.
+std::set<std::string> ScanAll(RedisClient& c, const std::vector<std::string>& extra,
+                              const std::function<void(int)>& between = nullptr,
+                              int* steps_out = nullptr) {
+  std::set<std::string> seen;
+  std::string cursor = "0";
+  int steps = 0;
+  do {
+    std::vector<std::string> cmd = {"SCAN", cursor};
+    cmd.insert(cmd.end(), extra.begin(), extra.end());
+    auto r = c.Command(cmd);
+    if (!r.ok() || r->elements.size() != 2) {
+      ADD_FAILURE() << "SCAN failed: " << (r.ok() ? r->ToString() : r.status().ToString());
+      break;
+    }
+    cursor = r->elements[0].str;
+    for (const Reply& k : r->elements[1].elements) seen.insert(k.str);
+    if (between) between(steps);
+    ++steps;
+  } while (cursor != "0" && steps < 100000);
+  if (steps_out) *steps_out = steps;
+  return seen;
+}
+
+TEST_F(ProxyFanOutTest, ScanVisitsEveryMasterWithMatchCountAndType) {
+  RS_ASSERT_OK_AND_ASSIGN(RedisClient c, h_.Connect());
+  std::set<std::string> keys;
+  for (int i = 0; i < 600; ++i) {
+    std::string k = "scan:" + std::to_string(i);
+    c.Append({"SET", k, "v"});
+    keys.insert(k);
+  }
+  for (int i = 0; i < 600; ++i) RS_ASSERT_OK(c.GetReply());
+  for (int i = 0; i < 30; ++i) RS_ASSERT_OK(c.Command("RPUSH", "list:" + std::to_string(i), "x"));
+  int steps = 0;
+  std::set<std::string> got = ScanAll(c, {"MATCH", "scan:*", "COUNT", "50"}, nullptr, &steps);
+  EXPECT_EQ(got, keys);
+  EXPECT_GT(steps, 3);  // pages from several masters
+  std::set<std::string> lists = ScanAll(c, {"TYPE", "list"});
+  EXPECT_EQ(lists.size(), 30u);
+  RS_ASSERT_OK_AND_ASSIGN(Reply bad, c.Command("SCAN", "not-a-number"));
+  EXPECT_EQ(bad.str, "ERR invalid cursor");
+  RS_ASSERT_OK_AND_ASSIGN(Reply syntax, c.Command("SCAN", "0", "COUNT", "x"));
+  EXPECT_TRUE(syntax.is_error());
+}
+
+TEST_F(ProxyFanOutTest, ScanReturnsEveryKeyWhileSlotsMove) {
+  RS_ASSERT_OK_AND_ASSIGN(RedisClient c, h_.Connect());
+  std::set<std::string> keys;
+  for (int i = 0; i < 3000; ++i) {
+    std::string k = "mv:" + std::to_string(i);
+    c.Append({"SET", k, "v"});
+    keys.insert(k);
+  }
+  for (int i = 0; i < 3000; ++i) RS_ASSERT_OK(c.GetReply());
+  // Masters by address: slots move from the last one (scanned last) to the first one (scanned
+  // first) while the scan runs, so their keys would be missed without the move log.
+  std::vector<std::string> masters;
+  for (int s : {0, 8000, 16000}) {
+    RS_ASSERT_OK_AND_ASSIGN(std::string m, h_.OwnerOf(s));
+    if (std::find(masters.begin(), masters.end(), m) == masters.end()) masters.push_back(m);
+  }
+  std::sort(masters.begin(), masters.end());
+  ASSERT_EQ(masters.size(), 3u);
+  std::vector<int> to_move;
+  for (int s = 0; s < kSlotCount && to_move.size() < 40; ++s) {
+    auto o = h_.OwnerOf(s);
+    if (o.ok() && *o == masters[2]) to_move.push_back(s);
+  }
+  size_t next = 0;
+  std::set<std::string> got = ScanAll(c, {"COUNT", "100"}, [&](int step) {
+    // Move a few slots once the scan is past the first master.
+    if (step >= 4 && next < to_move.size()) {
+      for (int n = 0; n < 4 && next < to_move.size(); ++n, ++next) {
+        Status s = MigrateSlot(h_, to_move[next], masters[2], masters[0]);
+        if (!s.ok()) ADD_FAILURE() << s.ToString();
+      }
+    }
+  });
+  EXPECT_EQ(next, to_move.size()) << "the scan ended before the slots moved";
+  std::vector<std::string> missed;
+  for (const std::string& k : keys) {
+    if (!got.contains(k)) missed.push_back(k);
+  }
+  EXPECT_TRUE(missed.empty()) << missed.size() << " keys missed, e.g. " << missed.front();
 }
 
 TEST_F(ProxyFanOutTest, ConfigSetReachesEveryNodeReplicasIncluded) {
