@@ -155,11 +155,80 @@ void Worker::OnConfig(Client* c, resp::Request& req, const CommandInfo&) {
                [name](const std::vector<NodeReply>& parts) { return MergeAllOk(parts, name); });
 }
 
+Backend* Worker::TempSession(Client* c, const std::string& address) {
+  Backend* s = c->session != nullptr && c->session->address() == address
+                   ? c->session
+                   : sessions_.Acquire(address, c->resp, false, c);
+  if (s != nullptr && s != c->session) c->temp_sessions.push_back(s);
+  return s;
+}
+
+void Worker::FanOutSessions(Client* c, std::string_view command, NodeMergeFn merge) {
+  if (!table_ || table_->masters.empty()) {
+    ReplyError(c, errors::kNoTopology);
+    return;
+  }
+  std::vector<std::pair<Backend*, std::string>> parts;
+  for (const std::string& m : table_->masters) {
+    Backend* s = TempSession(c, m);
+    if (s == nullptr) {
+      for (auto& [b, cmd] : parts) ReleaseTempSession(c, b);
+      stats_.proxy_errors.Inc();
+      ReplyError(c, errors::TooManySessions(config().max_sessions));
+      return;
+    }
+    parts.emplace_back(s, std::string(command));
+  }
+  FanOutCommands(c, parts, std::move(merge));
+}
+
+void Worker::OnScriptCall(Client* c, resp::Request& req, const CommandInfo& info) {
+  keys_scratch_.clear();
+  CommandTable::KeyIndexes(info, req.args, &keys_scratch_);
+  int slot = -1;
+  const std::string* target = nullptr;
+  if (!keys_scratch_.empty()) {
+    if (!SameSlot(req.args, keys_scratch_, &slot)) {
+      stats_.proxy_errors.Inc();
+      ReplyError(c, errors::kScriptCrossSlot);
+      return;
+    }
+    target = table_ ? table_->OwnerOf(slot) : nullptr;
+  } else if (table_ && !table_->masters.empty()) {
+    target = &table_->masters[round_robin_++ % table_->masters.size()];
+  }
+  if (target == nullptr) {
+    ReplyError(c, table_ ? std::string_view(redis_errors::kClusterDownUnbound) : errors::kNoTopology);
+    return;
+  }
+  // A script gets a session of its own when nothing of the client is in flight, so a long one
+  // holds up no other client on the shared connection (they get -BUSY from the node, as without
+  // the proxy). Behind requests in flight it keeps their order instead: the shared connection,
+  // or the session the client's requests to that node already follow (Via).
+  Backend* s = Via(c, BackendFor(*target, c->resp));
+  if (!s->is_session() && c->queued() == 0) {
+    if (Backend* own = TempSession(c, *target)) s = own;
+  }
+  Op op;
+  op.client = c;
+  op.pending = c->Push();
+  op.slot = slot;
+  if (config().slowlog_usec > 0) op.pending->start_ns = batch_ns_;
+  if (!info.readonly) {
+    // A later WAIT waits on this master too (it looks masters up by their shared connection).
+    Backend* shared = BackendFor(*target, c->resp);
+    bool known = false;
+    for (Backend* w : c->written) known |= w == shared;
+    if (!known) c->written.push_back(shared);
+  }
+  s->Send(std::move(op), RequestBytes(req));
+}
+
 void Worker::OnScript(Client* c, resp::Request& req, const CommandInfo&) {
   const std::string sub = req.args.size() > 1 ? Lower(req.args[1]) : "";
   const auto& masters = by_master_[c->resp == 3 ? 1 : 0];
   if (sub == "kill") {
-    FanOutMerged(c, RequestBytes(req), masters, MergeKill);
+    FanOutSessions(c, RequestBytes(req), MergeKill);
   } else if (sub == "exists") {
     FanOutMerged(c, RequestBytes(req), masters, MergeAndArrays);
   } else {
@@ -170,9 +239,12 @@ void Worker::OnScript(Client* c, resp::Request& req, const CommandInfo&) {
 void Worker::OnFunction(Client* c, resp::Request& req, const CommandInfo&) {
   const std::string sub = req.args.size() > 1 ? Lower(req.args[1]) : "";
   if (sub == "kill") {
-    FanOutMerged(c, RequestBytes(req), by_master_[c->resp == 3 ? 1 : 0], MergeKill);
+    FanOutSessions(c, RequestBytes(req), MergeKill);
+  } else if (sub == "stats") {
+    // The master running a function, if one is; its busy shared connection cannot answer.
+    FanOutSessions(c, RequestBytes(req), MergeFunctionStats);
   } else {
-    ToAnyMaster(c, req);  // FUNCTION STATS: the node's own view
+    ToAnyMaster(c, req);
   }
 }
 

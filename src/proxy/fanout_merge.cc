@@ -178,6 +178,21 @@ std::string MergeKill(const std::vector<NodeReply>& parts) {
   return parts.empty() ? Error(errors::kNotBusy) : parts.front().reply;
 }
 
+std::string MergeFunctionStats(const std::vector<NodeReply>& parts) {
+  if (const NodeReply* e = FirstError(parts)) return e->reply;
+  if (parts.empty()) return "*0\r\n";
+  std::vector<std::string_view> fields;
+  for (const NodeReply& p : parts) {
+    if (!AggregateElements(p.reply, &fields)) continue;
+    for (size_t i = 0; i + 1 < fields.size(); i += 2) {
+      if (fields[i].find("running_script") == std::string_view::npos) continue;
+      const std::string_view v = fields[i + 1];
+      if (v != "*-1\r\n" && v != "$-1\r\n" && v != "_\r\n") return p.reply;
+    }
+  }
+  return parts.front().reply;
+}
+
 std::string MergeAndArrays(const std::vector<NodeReply>& parts) {
   if (const NodeReply* e = FirstError(parts)) return e->reply;
   std::vector<bool> all;

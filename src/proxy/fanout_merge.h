@@ -37,6 +37,10 @@ std::string MergeAllOk(const std::vector<NodeReply>& parts, std::string_view com
 // other error (UNKILLABLE, an unreachable node) as it came.
 std::string MergeKill(const std::vector<NodeReply>& parts);
 
+// FUNCTION STATS: the reply of the master running a script or function (its running_script is
+// not null), else the first.
+std::string MergeFunctionStats(const std::vector<NodeReply>& parts);
+
 // SCRIPT EXISTS: per script 1 only where every master has it.
 std::string MergeAndArrays(const std::vector<NodeReply>& parts);
 

@@ -118,6 +118,7 @@ const Worker::HandlerFn* Worker::HandlerTable() {
     set(Handler::kMonitor, &Worker::OnMonitor);
     set(Handler::kDedicated, &Worker::OnDedicated);
     set(Handler::kScan, &Worker::OnScan);
+    set(Handler::kScriptCall, &Worker::OnScriptCall);
     return t;
   }();
   return table.data();

@@ -231,9 +231,11 @@ Backend* Worker::BackendFor(const std::string& address, uint8_t resp, bool reado
 }
 
 Backend* Worker::Via(Client* c, Backend* b) {
-  if (c != nullptr && c->session != nullptr && b != nullptr &&
-      b->address() == c->session->address()) {
-    return c->session;
+  if (c == nullptr || b == nullptr) return b;
+  if (c->session != nullptr && b->address() == c->session->address()) return c->session;
+  // A request behind one still running on a session of its own (a script) follows it there.
+  for (Backend* t : c->temp_sessions) {
+    if (t->inflight() > 0 && t->address() == b->address()) return t;
   }
   return b;
 }

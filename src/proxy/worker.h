@@ -159,6 +159,9 @@ class Worker {
   void EndSession(Client* c);
   void MaybeReleaseSession(Client* c);
   void CloseSessions(Client* c);
+  void ReleaseTempSession(Client* c, Backend* b);
+  // A session of its own for one request to `address` (nullptr: --max-sessions reached).
+  Backend* TempSession(Client* c, const std::string& address);
   void BlockingReply(Client* c, Op& op, const Action& action, std::string_view reply,
                      Backend* from);
   void ReissueBlocking(Client* c, Op&& op, const std::string& address, bool asking);
@@ -201,6 +204,10 @@ class Worker {
   void OnMonitor(Client* c, resp::Request& req, const CommandInfo& info);
   void OnDedicated(Client* c, resp::Request& req, const CommandInfo& info);
   void OnScan(Client* c, resp::Request& req, const CommandInfo& info);
+  void OnScriptCall(Client* c, resp::Request& req, const CommandInfo& info);
+  // `command` to every master, each over a session of its own (SCRIPT KILL must not wait
+  // behind the very script it kills on a shared connection).
+  void FanOutSessions(Client* c, std::string_view command, NodeMergeFn merge);
   // (pub/sub and SCAN: not supported until their code lands)
   void OnNotYet(Client* c, resp::Request& req, const CommandInfo& info);
   // Every master's shared connection, then every replica's.

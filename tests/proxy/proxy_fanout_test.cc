@@ -228,6 +228,35 @@ TEST_F(ProxyFanOutTest, ScriptKillFindsTheBusyMasterAndExistsNeedsEveryMaster) {
   EXPECT_EQ(after.str, "PONG");
 }
 
+TEST_F(ProxyFanOutTest, ALongScriptThroughTheProxyHoldsUpNoOtherClient) {
+  RS_ASSERT_OK_AND_ASSIGN(RedisClient c, h_.Connect());
+  RS_ASSERT_OK(c.Command("CONFIG", "SET", "busy-reply-threshold", "50"));
+  const std::string key = "{busy}k";
+  RS_ASSERT_OK(c.Command("SET", key, "v"));
+  RS_ASSERT_OK_AND_ASSIGN(RespConn runner, RespConn::Connect(h_.port()));
+  RS_ASSERT_OK(runner.Send({"EVAL", "while true do end", "1", key}));
+  std::this_thread::sleep_for(300ms);
+  // Another client's request to that node is answered by the node (BUSY), not stuck behind the
+  // script on a shared connection; other nodes answer as usual.
+  auto t0 = std::chrono::steady_clock::now();
+  RS_ASSERT_OK_AND_ASSIGN(Reply busy, c.Command("GET", key));
+  EXPECT_LT(std::chrono::steady_clock::now() - t0, 1s);
+  EXPECT_EQ(busy.str.substr(0, 4), "BUSY") << busy.ToString();
+  RS_ASSERT_OK_AND_ASSIGN(Reply killed, c.Command("SCRIPT", "KILL"));
+  EXPECT_EQ(killed.str, "OK");
+  RS_ASSERT_OK_AND_ASSIGN(std::string ended, runner.Read(5s));
+  EXPECT_NE(ended.find("Script killed"), std::string::npos) << ended;
+  RS_ASSERT_OK_AND_ASSIGN(std::string v, c.CommandString("GET", key));
+  EXPECT_EQ(v, "v");
+  // A pipelined script and the GET behind it keep their order (one session for both).
+  RS_ASSERT_OK(runner.SendRaw("EVAL \"redis.call('set', KEYS[1], 'w') return 1\" 1 {busy}k\r\n"
+                              "GET {busy}k\r\n"));
+  RS_ASSERT_OK_AND_ASSIGN(std::string one, runner.Read());
+  EXPECT_EQ(one, ":1\r\n");
+  RS_ASSERT_OK_AND_ASSIGN(std::string w, runner.Read());
+  EXPECT_EQ(w, "$1\r\nw\r\n");
+}
+
 TEST_F(ProxyFanOutTest, SlowlogAndMemoryStatsAreMergedOverMasters) {
   RS_ASSERT_OK_AND_ASSIGN(RedisClient c, h_.Connect());
   RS_ASSERT_OK(c.Command("CONFIG", "SET", "slowlog-log-slower-than", "0"));
