@@ -34,6 +34,7 @@ struct TxState {
   bool exec_sent = false;   // EXEC is on its way; the state lives until its reply
   int slot = -1;            // the slot of the transaction's keys, once one was seen
   uint8_t replays = 0;
+  std::string multi_bytes;  // the client's own MULTI, sent when the transaction is pinned
   // The bytes of every command sent to the node in this MULTI, in order: replayed on another
   // node after MOVED or ASK.
   std::vector<std::string> queued;
@@ -99,6 +100,8 @@ class Client {
   size_t inflight = 0;  // ops in backends that point here
   size_t writing = 0;   // bytes handed to uv_write, not yet confirmed
   uint64_t last_active_ms = 0;
+  uint64_t connected_ms = 0;
+  uint16_t last_cmd = UINT16_MAX;  // CommandTable index of its last command (CLIENT LIST)
   uint8_t resp = 2;  // 3 after HELLO 3
   ReplyMode reply_mode = ReplyMode::kOn;
   bool suppress_current = false;  // the request being handled is answered into the void

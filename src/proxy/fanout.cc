@@ -45,7 +45,22 @@ size_t RandomPick() {
 
 }  // namespace
 
-void MonitorState::OnStreamReply(Backend*, std::string_view reply, const resp::ReplyInfo&) {
+// The proxy's own commands on the nodes (topology refreshes, liveness and WAIT PINGs, connection
+// setup): a client's PING, HELLO, AUTH and CLUSTER SLOTS/NODES are answered by the proxy, so a
+// MONITOR line with one of these comes from the proxy itself and is not the client's to see.
+bool ProxysOwn(std::string_view line) {
+  size_t start = line.find("] \"");
+  if (start == std::string_view::npos) return false;
+  std::string_view cmd = line.substr(start + 2);
+  for (std::string_view own : {"\"PING\"", "\"HELLO\"", "\"AUTH\"", "\"READONLY\"",
+                               "\"ASKING\"", "\"CLUSTER\" \"SLOTS\"", "\"CLUSTER\" \"NODES\"",
+                               "\"INFO\" \"replication\""}) {
+    if (cmd.substr(0, own.size()) == own) return true;
+  }
+  return false;
+}
+
+void MonitorState::OnStreamReply(Backend*, std::string_view reply, const resp::ReplyInfo& info) {
   if (pending != nullptr) {
     if (--waiting == 0) {
       client->Complete(pending, "+OK\r\n");
@@ -53,6 +68,7 @@ void MonitorState::OnStreamReply(Backend*, std::string_view reply, const resp::R
     }
     return;
   }
+  if (info.type == resp::ReplyType::kSimpleString && ProxysOwn(info.line)) return;
   worker->Push(client, reply);
 }
 
@@ -337,12 +353,21 @@ void Worker::OnMonitor(Client* c, resp::Request& req, const CommandInfo&) {
 }
 
 void Worker::OnDedicated(Client* c, resp::Request& req, const CommandInfo&) {
-  // DEBUG OBJECT / DIGEST-VALUE ... name a key: its slot's master; the rest any master.
+  // DEBUG OBJECT / DIGEST-VALUE ... and MIGRATE name a key: its slot's master; the rest any master.
   const std::string sub = req.args.size() > 1 ? Lower(req.args[1]) : "";
+  std::string_view key;
+  if (EqualsIgnoreCase(req.args[0], "debug") && DebugNamesKey(sub) && req.args.size() > 2) {
+    key = req.args[2];
+  } else if (EqualsIgnoreCase(req.args[0], "migrate") && req.args.size() > 5) {
+    key = req.args[3];
+    for (size_t i = 6; key.empty() && i + 1 < req.args.size(); ++i) {
+      if (EqualsIgnoreCase(req.args[i], "keys")) key = req.args[i + 1];
+    }
+  }
   const std::string* target = nullptr;
   if (table_ && !table_->masters.empty()) {
-    if (DebugNamesKey(sub) && req.args.size() > 2) {
-      target = table_->OwnerOf(KeySlot(req.args[2]));
+    if (!key.empty()) {
+      target = table_->OwnerOf(KeySlot(key));
     } else {
       target = &table_->masters[round_robin_++ % table_->masters.size()];
     }
@@ -363,7 +388,6 @@ void Worker::OnDedicated(Client* c, resp::Request& req, const CommandInfo&) {
   Op op;
   op.client = c;
   op.pending = c->Push();
-  op.role = OpRole::kWait;  // may take long by design (DEBUG SLEEP): no backend timeout
   s->Send(std::move(op), RequestBytes(req));
   c->hold_input = true;
 }

@@ -164,6 +164,11 @@ std::string MergeAllOk(const std::vector<NodeReply>& parts, std::string_view com
     failures += fmt::format("{} ({})", p.node, p.is_error() ? p.error_text() : p.reply);
   }
   if (failures.empty()) return "+OK\r\n";
+  // Every node refused it alike (a bad value): the error is the one a single node gives.
+  if (ok == 0 && std::all_of(parts.begin(), parts.end(),
+                             [&parts](const NodeReply& p) { return p.reply == parts[0].reply; })) {
+    return parts[0].reply;
+  }
   if (ok > 0) failures += fmt::format("; it succeeded on the other {} node(s)", ok);
   return Error(errors::FanOutFailed(command, failures));
 }

@@ -3,6 +3,7 @@
 // to cluster-aware clients. Each handler is small; replies are built in the client's protocol.
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <array>
 
 #include "common/redis_errors.h"
@@ -59,9 +60,9 @@ std::string PeerAddress(const Client* c) {
 int64_t PublicId(const Client* c) { return static_cast<int64_t>(c->id & 0xffffffffffffULL); }
 
 // One CLIENT LIST / CLIENT INFO line, with the fields Redis 7.0 prints that mean something here.
-std::string ClientLine(Client* c, const std::string& local, uint64_t now_ms) {
+// The asking client's own line shows the request being run (its size and name), as on a node.
+std::string ClientLine(Client* c, uint64_t now_ms, size_t qbuf, std::string_view cmd) {
   auto [host, port] = SocketName(&c->tcp, false);
-  (void)local;
   std::string flags;
   if (c->in_multi()) flags += 'x';
   if (c->subscribed()) flags += 'P';
@@ -73,12 +74,18 @@ std::string ClientLine(Client* c, const std::string& local, uint64_t now_ms) {
   size_t psub = c->subs ? c->subs->patterns.size() : 0;
   size_t ssub = c->subs ? c->subs->shard_channels.size() : 0;
   return fmt::format(
-      "id={} addr={} laddr={}:{} fd=0 name={} age=0 idle={} flags={} db=0 sub={} psub={} "
+      "id={} addr={} laddr={}:{} fd=0 name={} age={} idle={} flags={} db=0 sub={} psub={} "
       "ssub={} multi={} qbuf={} qbuf-free=0 argv-mem=0 multi-mem=0 rbs=0 rbp=0 obl={} oll={} "
-      "omem=0 tot-mem=0 events=r cmd=client|list user=default redir=-1 resp={}\n",
-      PublicId(c), PeerAddress(c), host, port, c->name, (now_ms - c->last_active_ms) / 1000,
-      flags, sub, psub, ssub, c->in_multi() ? static_cast<int64_t>(c->tx->queued.size()) : -1,
-      c->in.size(), c->out.size(), c->queued(), c->resp);
+      "omem=0 tot-mem=0 events=r cmd={} user=default redir=-1 resp={}\n",
+      PublicId(c), PeerAddress(c), host, port, c->name, (now_ms - c->connected_ms) / 1000,
+      (now_ms - c->last_active_ms) / 1000, flags, sub, psub, ssub,
+      c->in_multi() ? static_cast<int64_t>(c->tx->queued.size()) : -1, qbuf, c->out.size(),
+      c->queued(), cmd, c->resp);
+}
+
+std::string LastCommand(const Client* c) {
+  if (c->last_cmd >= CommandTable::Get().size()) return "NULL";
+  return std::string(CommandTable::Get().at(c->last_cmd).name);
 }
 
 }  // namespace
@@ -274,11 +281,40 @@ void Worker::OnClient(Client* c, resp::Request& req, const CommandInfo&) {
   } else if (sub == "id" && argc == 2) {
     r.Integer(PublicId(c));
   } else if (sub == "info" && argc == 2) {
-    r.Text(ClientLine(c, "", now_ms()));
+    r.Text(ClientLine(c, now_ms(), req.raw.size(), "client|info"));
   } else if (sub == "list") {
-    std::string text;
-    for (Client* o = clients_; o != nullptr; o = o->next) text += ClientLine(o, "", now_ms());
-    r.Text(text);
+    // CLIENT LIST [TYPE normal|pubsub|...] [ID id ...]
+    std::vector<int64_t> ids;
+    std::string type;
+    bool bad = false;
+    for (size_t i = 2; i < argc && !bad; ++i) {
+      if (EqualsIgnoreCase(args[i], "id")) {
+        for (++i; i < argc; ++i) {
+          int64_t id = 0;
+          if (!resp::ParseRedisInt(args[i], &id) || id <= 0) {
+            bad = true;
+            break;
+          }
+          ids.push_back(id);
+        }
+      } else if (EqualsIgnoreCase(args[i], "type") && i + 1 < argc) {
+        type = Lower(args[++i]);
+      } else {
+        bad = true;
+      }
+    }
+    if (bad) {
+      r.Error(redis_errors::kSyntaxError);
+    } else {
+      std::string text;
+      for (Client* o = clients_; o != nullptr; o = o->next) {
+        if (!ids.empty() && std::find(ids.begin(), ids.end(), PublicId(o)) == ids.end()) continue;
+        if (!type.empty() && (type == "pubsub") != o->subscribed()) continue;
+        text += o == c ? ClientLine(o, now_ms(), req.raw.size(), "client|list")
+                       : ClientLine(o, now_ms(), o->in.size(), LastCommand(o));
+      }
+      r.Text(text);
+    }
   } else if (sub == "reply" && argc == 3) {
     if (EqualsIgnoreCase(args[2], "on")) {
       c->reply_mode = ReplyMode::kOn;
@@ -303,11 +339,20 @@ void Worker::OnClient(Client* c, resp::Request& req, const CommandInfo&) {
   } else if (sub == "kill" && argc >= 3) {
     ClientKill(c, req);
     return;
+  } else if ((sub == "pause" && (argc == 3 || argc == 4)) || (sub == "unpause" && argc == 2)) {
+    // Every master pauses; over sessions, so an UNPAUSE never waits behind a paused write on a
+    // shared connection.
+    std::string name = "CLIENT " + sub;
+    FanOutSessions(c, RequestBytes(req), [name](const std::vector<NodeReply>& parts) {
+      return MergeAllOk(parts, name);
+    });
+    return;
   } else if (sub == "unblock" && (argc == 3 || argc == 4)) {
     ClientUnblock(c, req);
     return;
   } else if (sub == "setname" || sub == "getname" || sub == "id" || sub == "info" ||
-             sub == "reply" || sub == "no-evict") {
+             sub == "reply" || sub == "no-evict" || sub == "kill" || sub == "unblock" ||
+             sub == "pause" || sub == "unpause") {
     r.Error(errors::WrongArity("client|" + sub));
   } else {
     stats_.proxy_errors.Inc();

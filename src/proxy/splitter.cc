@@ -180,9 +180,9 @@ std::string Merger::Finish() const {
       return out;
     case MergeKind::kInfo:
       if (resp_ == 3) {
-        resp::AppendVerbatim(&out, "txt", prefix_ + AggregateInfo(parts_));
+        resp::AppendVerbatim(&out, "txt", prefix_ + AggregateInfo(parts_, overrides_));
       } else {
-        resp::AppendBulk(&out, prefix_ + AggregateInfo(parts_));
+        resp::AppendBulk(&out, prefix_ + AggregateInfo(parts_, overrides_));
       }
       return out;
   }
@@ -214,15 +214,18 @@ void SumKeyspace(std::string_view value, std::vector<std::pair<std::string, int6
   }
 }
 
-// Sections whose integers add up across nodes; elsewhere (Server, Replication) a sum means nothing.
-bool Summable(std::string_view section) {
+// Sections whose integers add up across nodes; elsewhere (Server, Replication) a sum means nothing,
+// except for the few counters named here.
+bool Summable(std::string_view section, std::string_view key) {
   return section == "# Clients" || section == "# Memory" || section == "# Stats" ||
-         section == "# Keyspace" || section == "# CPU";
+         section == "# Keyspace" || section == "# CPU" ||
+         (section == "# Persistence" && key == "rdb_changes_since_last_save");
 }
 
 }  // namespace
 
-std::string AggregateInfo(const std::vector<std::string>& payloads) {
+std::string AggregateInfo(const std::vector<std::string>& payloads,
+                          const std::vector<std::pair<std::string, std::string>>& overrides) {
   struct Field {
     std::string section;
     std::string key;
@@ -257,7 +260,7 @@ std::string AggregateInfo(const std::vector<std::string>& payloads) {
       if (key.rfind("db", 0) == 0 && value.find("keys=") != std::string_view::npos) {
         SumKeyspace(value, &f.keyspace);
         f.numeric = false;
-      } else if (f.numeric && Summable(section) && ParseI64(value, &n)) {
+      } else if (f.numeric && Summable(section, key) && ParseI64(value, &n)) {
         f.sum += n;
       } else {
         f.numeric = false;
@@ -274,7 +277,11 @@ std::string AggregateInfo(const std::vector<std::string>& payloads) {
     }
     out += f.key;
     out += ':';
-    if (!f.keyspace.empty()) {
+    auto over = std::find_if(overrides.begin(), overrides.end(),
+                             [&f](const auto& o) { return o.first == f.key; });
+    if (over != overrides.end()) {
+      out += over->second;
+    } else if (!f.keyspace.empty()) {
       for (size_t i = 0; i < f.keyspace.size(); ++i) {
         if (i) out += ',';
         out += f.keyspace[i].first + "=" + std::to_string(f.keyspace[i].second);

@@ -52,6 +52,8 @@ class Merger {
   void set_prefix(std::string prefix) { prefix_ = std::move(prefix); }
   // kInfo: the client's protocol (RESP3 gets a verbatim string, as Redis sends INFO).
   void set_resp(int resp) { resp_ = resp; }
+  // kInfo: fields answered with the proxy's own value.
+  void set_overrides(std::vector<std::pair<std::string, std::string>> o) { overrides_ = std::move(o); }
   // kCustom: the node of each part and the function that merges their replies.
   void set_custom(std::vector<std::string> nodes, NodeMergeFn fn) {
     nodes_ = std::move(nodes);
@@ -68,6 +70,7 @@ class Merger {
   bool seen_ = false;
   std::string prefix_;
   int resp_ = 2;
+  std::vector<std::pair<std::string, std::string>> overrides_;  // kInfo
   std::vector<std::string> nodes_;  // kCustom
   NodeMergeFn custom_;
   std::vector<std::vector<uint32_t>> outputs_;  // MGET: outputs of each part
@@ -75,6 +78,9 @@ class Merger {
 
 // Aggregates INFO bulk payloads: integer fields are summed, "dbN:keys=..,expires=.." counts summed,
 // anything else is taken from the first backend.
-std::string AggregateInfo(const std::vector<std::string>& payloads);
+// `overrides`: fields whose value is the proxy's own (connected_clients: the proxy's clients,
+// not the nodes' connections).
+std::string AggregateInfo(const std::vector<std::string>& payloads,
+                          const std::vector<std::pair<std::string, std::string>>& overrides = {});
 
 }  // namespace rs::proxy

@@ -278,6 +278,7 @@ void Worker::OnConnection(uv_stream_t* server, int status) {
   }
   uv_tcp_nodelay(&c->tcp, 1);
   c->last_active_ms = w->now_ms();
+  c->connected_ms = c->last_active_ms;
   c->authed = w->config().requirepass.empty();
   c->next = w->clients_;
   if (w->clients_) w->clients_->prev = c;

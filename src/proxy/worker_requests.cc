@@ -44,6 +44,7 @@ bool Worker::HandleRequest(Client* c, resp::Request& req) {
   if (c->queued() > 0 && c->authed && NeedsTurn(c, cls.handler)) return false;
   stats_.requests.Inc();
   stats_.per_command[info ? info->index : stats_.per_command.size() - 1].Inc();
+  c->last_cmd = info ? info->index : UINT16_MAX;
   // CLIENT REPLY OFF / SKIP: the request runs, its reply is dropped in order.
   c->suppress_current = c->reply_mode != ReplyMode::kOn;
   if (c->reply_mode == ReplyMode::kSkipNext) c->reply_mode = ReplyMode::kOn;
@@ -194,6 +195,10 @@ void Worker::FanOut(Client* c, resp::Request& req, MergeKind kind) {
   if (kind == MergeKind::kInfo) {
     p->merger->set_prefix(proxy_->InfoSection() + BackendReport());
     p->merger->set_resp(c->resp);
+    // What a client of one server reads in "# Clients" is about that server: the proxy.
+    p->merger->set_overrides(
+        {{"connected_clients", std::to_string(proxy_->clients.load())},
+         {"maxclients", std::to_string(config().max_clients)}});
   }
   std::string_view command = RequestBytes(req);
   std::vector<Backend*> targets = masters;
@@ -202,7 +207,13 @@ void Worker::FanOut(Client* c, resp::Request& req, MergeKind kind) {
     op.client = c;
     op.pending = p;
     op.part = static_cast<int32_t>(i);
-    Via(c, targets[i])->Send(std::move(op), command);
+    Backend* b = Via(c, targets[i]);
+    // INFO is how clients and monitors watch a node: it must answer while that node's shared
+    // connection waits behind a paused write or a long script, as a node answers it then.
+    if (kind == MergeKind::kInfo && !b->is_session()) {
+      if (Backend* own = TempSession(c, b->address())) b = own;
+    }
+    b->Send(std::move(op), command);
   }
 }
 

@@ -51,6 +51,10 @@ int64_t ParseSecondsTimeout(std::string_view text) {
   return static_cast<int64_t>(std::ceil(ms));
 }
 
+std::string_view MultiBytes(const TxState& tx) {
+  return tx.multi_bytes.empty() ? kMultiCommand : std::string_view(tx.multi_bytes);
+}
+
 void Remove(std::vector<Backend*>* list, Backend* b) {
   for (size_t i = 0; i < list->size(); ++i) {
     if ((*list)[i] == b) {
@@ -82,6 +86,7 @@ void Worker::OnMulti(Client* c, resp::Request& req, const CommandInfo&) {
   tx.replays = 0;
   tx.exec_sent = false;
   tx.queued.clear();
+  tx.multi_bytes.assign(RequestBytes(req));  // a MONITOR shows the client's own MULTI
   if (!tx.watching) tx.slot = -1;
   if (tx.watching && !tx.watch_lost && c->session != nullptr) {
     // The WATCH lives on the session's node: MULTI goes there now.
@@ -124,10 +129,18 @@ void Worker::TxQueue(Client* c, resp::Request& req, const CommandInfo* info) {
       return;
     case Handler::kHello:
     case Handler::kAuth:
-    case Handler::kClient:
       // They would change the session connection, not the client.
       TxRefuse(c, errors::InsideMultiRefused(info->name));
       return;
+    case Handler::kClient:
+      // CLIENT PAUSE, SETNAME, ... run on the transaction's node like any command; REPLY and
+      // TRACKING would change how that connection answers.
+      if (req.args.size() > 1 && (EqualsIgnoreCase(req.args[1], "reply") ||
+                                  EqualsIgnoreCase(req.args[1], "tracking"))) {
+        TxRefuse(c, errors::InsideMultiRefused("client " + std::string(req.args[1])));
+        return;
+      }
+      break;
     default:
       break;
   }
@@ -167,7 +180,7 @@ Backend* Worker::TxSession(Client* c, int slot) {
     }
     c->release_session = false;
     if (!tx.multi_sent) {
-      SendInternal(c->session, kMultiCommand);
+      SendInternal(c->session, MultiBytes(tx));
       tx.multi_sent = true;
     }
     return c->session;
@@ -194,7 +207,7 @@ Backend* Worker::TxSession(Client* c, int slot) {
   }
   c->session = s;
   c->release_session = false;
-  SendInternal(s, kMultiCommand);
+  SendInternal(s, MultiBytes(tx));
   tx.multi_sent = true;
   // After a lost session the commands queued so far are gone with it; the transaction is dirty
   // (OnSessionLost), so EXEC aborts whatever is queued from here.
@@ -221,7 +234,7 @@ bool Worker::TxMove(Client* c, const std::string& address, Op* redirected) {
   }
   c->session = s;
   c->release_session = false;
-  SendInternal(s, kMultiCommand);
+  SendInternal(s, MultiBytes(tx));
   tx.multi_sent = true;
   // The commands whose replies the client has are queued again, their replies dropped; the
   // others go with their reply slots.

@@ -30,6 +30,11 @@ TEST(FanOutMergeTest, AllOkOrAnErrorThatNamesTheNodes) {
             "10.0.0.3:6379 (ERR proxy: backend down); it succeeded on the other 1 node(s)\r\n");
 }
 
+TEST(FanOutMergeTest, AnErrorEveryNodeGaveAlikeIsTheNodesOwn) {
+  const std::string bad = "-ERR CONFIG SET failed (possibly related to argument 'x') - bad\r\n";
+  EXPECT_EQ(MergeAllOk(Nodes({bad, bad, bad}), "CONFIG set"), bad);
+}
+
 TEST(FanOutMergeTest, ScriptKillIsOkIfOneKilledItAndNotbusyIfNoneRan) {
   const std::string notbusy = "-NOTBUSY No scripts in execution right now.\r\n";
   EXPECT_EQ(MergeKill(Nodes({notbusy, "+OK\r\n", notbusy})), "+OK\r\n");
