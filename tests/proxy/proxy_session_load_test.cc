@@ -106,13 +106,17 @@ class ProxySessionLoadTest : public ::testing::Test {
     masters_ = h_.proxy().latest_table()->masters;
   }
 
-  // Kills masters_[0] (kill -9) and waits until the cluster has promoted its replica (CLUSTER
-  // SLOTS names another owner for `slot`).
-  void KillAndAwaitFailover(int slot) {
+  // Kills masters_[0] (kill -9); it is dead and reaped on return.
+  void KillMaster() {
     int index = h_.cluster().IndexOf(masters_[0]);
     ASSERT_GE(index, 0);
     RS_ASSERT_OK(h_.cluster().node(static_cast<size_t>(index)).Kill());
-    killed_at_ = Clock::now();  // dead (and reaped) by now
+    killed_at_ = Clock::now();
+  }
+
+  // Until the cluster has promoted the killed master's replica (CLUSTER SLOTS names another
+  // owner for `slot`).
+  void AwaitFailover(int slot) {
     for (auto deadline = Clock::now() + 30s; Clock::now() < deadline;) {
       auto owner = h_.OwnerOf(slot);
       if (owner.ok() && *owner != masters_[0]) {
@@ -167,8 +171,9 @@ TEST_F(ProxySessionLoadTest, TransactionsAreNeverHalfAppliedWhenTheMasterIsKille
   TxLoad load(h_, tags);
   load.Start();
   std::this_thread::sleep_for(1s);
+  ASSERT_NO_FATAL_FAILURE(KillMaster());
   load.MarkFault();
-  KillAndAwaitFailover(KeySlot(tags[0]));
+  ASSERT_NO_FATAL_FAILURE(AwaitFailover(KeySlot(tags[0])));
   std::this_thread::sleep_for(2s);  // and the load goes on on the promoted replica
   load.Stop();
   std::printf("kill -9 of %s: replica promoted after %.1f s; clients saw errors until %.1f s\n",
@@ -182,7 +187,8 @@ TEST_F(ProxySessionLoadTest, BlockedPopsAreNeitherLostNorDoubledWhenTheMasterIsK
   PopLoad load(h_, tags, /*consumers_per_list=*/2, /*producers=*/4);
   load.Start();
   std::this_thread::sleep_for(1s);
-  KillAndAwaitFailover(KeySlot(tags[0]));
+  ASSERT_NO_FATAL_FAILURE(KillMaster());
+  ASSERT_NO_FATAL_FAILURE(AwaitFailover(KeySlot(tags[0])));
   std::this_thread::sleep_for(2s);
   load.StopProducers();
   load.Drain(5s);

@@ -44,8 +44,8 @@ class TxLoad {
     for (auto& t : threads_) t.join();
     threads_.clear();
   }
-  // Called just before the fault: an EXEC sent from now on with an unknown outcome went to
-  // the killed node after its death, so it cannot have run.
+  // Called once the killed node is dead: an EXEC sent from now on whose outcome is unknown (its
+  // connection was lost) went to the dead node, so it cannot have run.
   void MarkFault() { fault_at_ = Clock::now().time_since_epoch().count(); }
   const std::vector<TxClient>& clients() const { return clients_; }
 
