@@ -5,7 +5,9 @@
 // errors clients saw, and how long the failover was visible through the proxy.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <set>
+#include <sstream>
 #include <thread>
 
 #include "common/slot.h"
@@ -35,15 +37,45 @@ std::vector<std::string> TagsOwnedBy(ProxyHarness& h, const std::string& owner, 
 
 // ---- the faults ----
 
-// Until every node's CLUSTER SLOTS names `owner` for each of `slots`.
+// A node's view of the masters from its CLUSTER NODES: "id config-epoch slots..." per master,
+// sorted, without the node's own "myself" flag (so every node's view compares equal).
+std::string MastersView(const std::string& cluster_nodes) {
+  std::vector<std::string> masters;
+  std::istringstream lines(cluster_nodes);
+  for (std::string line; std::getline(lines, line);) {
+    std::istringstream fields(line);
+    std::vector<std::string> f;
+    for (std::string x; fields >> x;) f.push_back(x);
+    if (f.size() < 8 || f[2].find("master") == std::string::npos) continue;
+    std::string view = f[0] + " epoch " + f[6];
+    for (size_t i = 8; i < f.size(); ++i) view += " " + f[i];
+    masters.push_back(view);
+  }
+  std::sort(masters.begin(), masters.end());
+  std::string out;
+  for (const std::string& m : masters) out += m + "\n";
+  return out;
+}
+
+// Until every node that answers names `owner` for each of `slots` and has the same view of the
+// masters' slots and config epochs, and a little longer. Moving the same slots back as soon as
+// the SETSLOTs had returned ended 1 run in 5 here with a slot each of the two masters believed
+// the other's (a MOVED ping-pong in the cluster itself, whoever asks): Redis Cluster's gossip and
+// config epochs had not settled. The exact race was not pinned down; it is not the proxy's.
 Status AwaitAgreement(ProxyHarness& h, const std::vector<int>& slots, const std::string& owner) {
   std::string disagrees;
   for (auto deadline = Clock::now() + 10s; Clock::now() < deadline;) {
     disagrees.clear();
+    std::string first_view;
     for (const std::string& node : h.cluster().Addresses()) {
       auto c = h.ConnectNode(node);
-      auto r = c.ok() ? c->Command("CLUSTER", "SLOTS") : Result<Reply>(c.status());
-      if (!r.ok()) continue;  // a killed node
+      if (!c.ok()) continue;  // a killed node
+      auto nodes = c->CommandString("CLUSTER", "NODES");
+      auto r = c->Command("CLUSTER", "SLOTS");
+      if (!nodes.ok() || !r.ok()) continue;
+      const std::string view = MastersView(*nodes);
+      if (first_view.empty()) first_view = view;
+      if (view != first_view) disagrees = node + " sees the masters as\n" + view;
       for (int slot : slots) {
         std::string says = "nobody";
         for (const Reply& range : r->elements) {
@@ -56,17 +88,26 @@ Status AwaitAgreement(ProxyHarness& h, const std::vector<int>& slots, const std:
         if (says != owner) disagrees = node + " says slot " + std::to_string(slot) + ": " + says;
       }
     }
-    if (disagrees.empty()) return Status::Ok();
+    if (disagrees.empty()) {
+      // Gossip sent before the agreement is heard too: without this pause, 1 run in 5 still ended
+      // with a slot neither master owned; with it, none in 15.
+      std::this_thread::sleep_for(250ms);
+      return Status::Ok();
+    }
     std::this_thread::sleep_for(20ms);
   }
-  return Status::Timeout("the nodes do not agree on the slots' owner: " + disagrees);
+  std::string views;
+  for (const std::string& node : h.cluster().Addresses()) {
+    auto c = h.ConnectNode(node);
+    auto nodes = c.ok() ? c->CommandString("CLUSTER", "NODES") : Result<std::string>(c.status());
+    views += "\n" + node + " sees:\n" + (nodes.ok() ? MastersView(*nodes) : "?");
+  }
+  return Status::Timeout("the nodes do not agree on the slots' owner: " + disagrees + views);
 }
 
-// Moves `slots` from masters[a] to masters[b] and back, one slot at a time, for `duration`.
-// Between the two ways it waits until every node has heard of the moves: a node that still
-// thinks the slots are b's would, once b's config epoch has grown, hand them back to b with an
-// UPDATE message while a owns them (a race of Redis Cluster's gossip that fast back-and-forth
-// moves hit, not the proxy). Returns the number of moves.
+// Moves `slots` from masters[a] to masters[b] and back, one slot at a time, for `duration`,
+// waiting between the two ways until the nodes agree (AwaitAgreement). Returns the number of
+// moves.
 Result<int> Reshard(ProxyHarness& h, size_t a, size_t b, const std::vector<int>& slots,
                     Clock::duration duration) {
   const std::vector<std::string> masters = h.proxy().latest_table()->masters;
