@@ -29,7 +29,7 @@ struct TxState {
   bool watching = false;
   bool dirty = false;       // a command was refused while queuing: EXEC answers EXECABORT
   bool watch_lost = false;  // the WATCH could not be kept (node lost, slot moved): EXEC is nil
-  bool asking = false;      // queued on an importing node after ASK: ASKING before each command
+  bool asking = false;      // queued on an importing node after ASK (ASKING sent before MULTI)
   bool multi_sent = false;  // the session's node is in MULTI for this transaction
   bool exec_sent = false;   // EXEC is on its way; the state lives until its reply
   int slot = -1;            // the slot of the transaction's keys, once one was seen

@@ -164,7 +164,6 @@ void Worker::TxQueue(Client* c, resp::Request& req, const CommandInfo* info) {
   op.pending = c->Push();
   op.role = OpRole::kTxQueued;
   op.slot = slot;
-  op.asking = tx.asking;
   std::string_view bytes = RequestBytes(req);
   tx.queued.emplace_back(bytes);
   s->Send(std::move(op), bytes);
@@ -234,16 +233,19 @@ bool Worker::TxMove(Client* c, const std::string& address, Op* redirected) {
   }
   c->session = s;
   c->release_session = false;
-  SendInternal(s, MultiBytes(tx));
+  // After ASK, ASKING goes before MULTI: a node keeps the flag for the whole MULTI block until
+  // EXEC, whereas an ASKING inside it would only be queued (and the command after it answered
+  // with MOVED back to the slot's owner).
+  SendInternal(s, MultiBytes(tx), tx.asking);
   tx.multi_sent = true;
   // The commands whose replies the client has are queued again, their replies dropped; the
   // others go with their reply slots.
   size_t unanswered = 0;
   for (const Op& op : pending) unanswered += op.role == OpRole::kTxQueued;
   const size_t answered = tx.queued.size() >= unanswered ? tx.queued.size() - unanswered : 0;
-  for (size_t i = 0; i < answered; ++i) SendInternal(s, tx.queued[i], tx.asking);
+  for (size_t i = 0; i < answered; ++i) SendInternal(s, tx.queued[i]);
   for (Op& op : pending) {
-    if (op.role == OpRole::kTxQueued || op.role == OpRole::kTxExec) op.asking = tx.asking;
+    if (op.role == OpRole::kTxQueued || op.role == OpRole::kTxExec) op.asking = false;
     s->Send(std::move(op));
   }
   return true;
@@ -318,7 +320,6 @@ void Worker::OnExec(Client* c, resp::Request& req, const CommandInfo&) {
   op.pending = c->Push();
   op.role = OpRole::kTxExec;
   op.slot = tx.slot;
-  op.asking = tx.asking;
   c->session->Send(std::move(op), RequestBytes(req));
   EndSession(c);
 }

@@ -189,4 +189,44 @@ Status MigrateSlot(ProxyHarness& h, int slot, const std::string& from, const std
   return Status::Ok();
 }
 
+Result<Migrator> Migrator::Create(ProxyHarness& h, const std::vector<std::string>& masters) {
+  Migrator m;
+  for (const auto& a : masters) {
+    RS_ASSIGN_OR_RETURN(RedisClient c, h.ConnectNode(a));
+    RS_ASSIGN_OR_RETURN(std::string id, c.CommandString("CLUSTER", "MYID"));
+    m.ids_.push_back(id);
+    m.clients_.push_back(std::move(c));
+    m.addrs_.push_back(a);
+  }
+  return m;
+}
+
+Status Migrator::Move(int slot, size_t from, size_t to) {
+  std::string s = std::to_string(slot);
+  RS_RETURN_IF_ERROR(
+      Expect(clients_[to].Command("CLUSTER", "SETSLOT", s, "IMPORTING", ids_[from]), "importing"));
+  RS_RETURN_IF_ERROR(
+      Expect(clients_[from].Command("CLUSTER", "SETSLOT", s, "MIGRATING", ids_[to]), "migrating"));
+  RS_ASSIGN_OR_RETURN(Address dst, Address::Parse(addrs_[to]));
+  while (true) {
+    RS_ASSIGN_OR_RETURN(Reply keys, clients_[from].Command("CLUSTER", "GETKEYSINSLOT", s, "200"));
+    if (keys.elements.empty()) break;
+    std::vector<std::string> argv = {"MIGRATE", dst.host, std::to_string(dst.port), "", "0",
+                                     "5000",    "KEYS"};
+    for (const Reply& k : keys.elements) argv.push_back(k.str);
+    RS_RETURN_IF_ERROR(Expect(clients_[from].Command(argv), "migrate"));
+  }
+  RS_RETURN_IF_ERROR(
+      Expect(clients_[to].Command("CLUSTER", "SETSLOT", s, "NODE", ids_[to]), "node on target"));
+  RS_RETURN_IF_ERROR(
+      Expect(clients_[from].Command("CLUSTER", "SETSLOT", s, "NODE", ids_[to]), "node on source"));
+  for (size_t i = 0; i < clients_.size(); ++i) {
+    if (i != from && i != to) {
+      RS_RETURN_IF_ERROR(
+          Expect(clients_[i].Command("CLUSTER", "SETSLOT", s, "NODE", ids_[to]), "node"));
+    }
+  }
+  return Status::Ok();
+}
+
 }  // namespace rs::test

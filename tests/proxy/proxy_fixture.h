@@ -59,4 +59,19 @@ std::string RawExchange(uint16_t port, const std::string& bytes, std::chrono::mi
 Status MigrateSlot(ProxyHarness& h, int slot, const std::string& from, const std::string& to,
                    const std::function<void()>& between = nullptr);
 
+// Moves slots between masters in the same safe order as MigrateSlot, over connections kept open,
+// for tests that move many slots under load.
+// Thread contract: not thread-safe; one owner.
+class Migrator {
+ public:
+  static Result<Migrator> Create(ProxyHarness& h, const std::vector<std::string>& masters);
+  // Moves `slot` from masters[from] to masters[to], and tells the other masters.
+  Status Move(int slot, size_t from, size_t to);
+
+ private:
+  std::vector<RedisClient> clients_;
+  std::vector<std::string> ids_;
+  std::vector<std::string> addrs_;
+};
+
 }  // namespace rs::test

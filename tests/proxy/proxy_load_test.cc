@@ -9,7 +9,6 @@
 #include <map>
 #include <thread>
 
-#include "common/address.h"
 #include "common/slot.h"
 #include "proxy/redirect.h"
 #include "proxy/topology_source.h"
@@ -21,54 +20,6 @@ namespace {
 
 using namespace std::chrono_literals;
 using Clock = std::chrono::steady_clock;
-
-// Moves slots in Redis's safe order over connections kept open for the whole test.
-class Migrator {
- public:
-  static Result<Migrator> Create(ProxyHarness& h, const std::vector<std::string>& masters) {
-    Migrator m;
-    for (const auto& a : masters) {
-      RS_ASSIGN_OR_RETURN(RedisClient c, h.ConnectNode(a));
-      RS_ASSIGN_OR_RETURN(std::string id, c.CommandString("CLUSTER", "MYID"));
-      m.ids_.push_back(id);
-      m.clients_.push_back(std::move(c));
-      m.addrs_.push_back(a);
-    }
-    return m;
-  }
-  Status Move(int slot, size_t from, size_t to) {
-    std::string s = std::to_string(slot);
-    RS_RETURN_IF_ERROR(Ok(clients_[to].Command("CLUSTER", "SETSLOT", s, "IMPORTING", ids_[from])));
-    RS_RETURN_IF_ERROR(Ok(clients_[from].Command("CLUSTER", "SETSLOT", s, "MIGRATING", ids_[to])));
-    RS_ASSIGN_OR_RETURN(Address dst, Address::Parse(addrs_[to]));
-    while (true) {
-      RS_ASSIGN_OR_RETURN(Reply keys, clients_[from].Command("CLUSTER", "GETKEYSINSLOT", s, "200"));
-      if (keys.elements.empty()) break;
-      std::vector<std::string> argv = {"MIGRATE", dst.host, std::to_string(dst.port), "", "0",
-                                       "5000",    "KEYS"};
-      for (const Reply& k : keys.elements) argv.push_back(k.str);
-      RS_RETURN_IF_ERROR(Ok(clients_[from].Command(argv)));
-    }
-    RS_RETURN_IF_ERROR(Ok(clients_[to].Command("CLUSTER", "SETSLOT", s, "NODE", ids_[to])));
-    RS_RETURN_IF_ERROR(Ok(clients_[from].Command("CLUSTER", "SETSLOT", s, "NODE", ids_[to])));
-    for (size_t i = 0; i < clients_.size(); ++i) {
-      if (i != from && i != to) {
-        RS_RETURN_IF_ERROR(Ok(clients_[i].Command("CLUSTER", "SETSLOT", s, "NODE", ids_[to])));
-      }
-    }
-    return Status::Ok();
-  }
-
- private:
-  static Status Ok(Result<Reply> r) {
-    if (!r.ok()) return r.status();
-    if (r->is_error()) return Status::Internal(r->str);
-    return Status::Ok();
-  }
-  std::vector<RedisClient> clients_;
-  std::vector<std::string> ids_;
-  std::vector<std::string> addrs_;
-};
 
 // Where the load's pipelined SET/GET pairs go: one connection to the proxy, or straight to the
 // masters (the baseline).
