@@ -85,6 +85,9 @@ int main(int argc, char** argv) {
       ->check(CLI::Range(0, 10'000'000));
   app.add_option("--slowlog-usec", cfg.slowlog_usec, "log requests slower than this (0: off)")
       ->capture_default_str();
+  // A diagnostic (hidden from --help): one subscriber connection per client and node instead of
+  // the worker's shared one, to compare the two (docs/proxy.md).
+  app.add_flag("--pubsub-connection-per-client", cfg.pubsub_connection_per_client)->group("");
   app.add_option("--log-level", log_level)->capture_default_str();
   app.add_option("--log-format", log_format, "plain or json")->capture_default_str();
   CLI11_PARSE(app, argc, argv);

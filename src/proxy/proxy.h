@@ -9,6 +9,7 @@
 
 #include "common/status.h"
 #include "proxy/proxy_config.h"
+#include "proxy/pubsub.h"
 #include "proxy/routing_table.h"
 
 namespace rs::proxy {
@@ -46,6 +47,8 @@ class Proxy {
   std::string MetricsText() const;
 
   std::atomic<int> clients{0};
+  // What the workers have subscribed, for PUBSUB NUMSUB / NUMPAT.
+  PubSubRegistry pubsub;
 
  private:
   ProxyConfig config_;

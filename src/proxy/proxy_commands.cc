@@ -86,7 +86,7 @@ std::string ClientLine(Client* c, const std::string& local, uint64_t now_ms) {
 const Worker::HandlerFn* Worker::HandlerTable() {
   static const auto table = [] {
     std::array<HandlerFn, static_cast<size_t>(Handler::kCount)> t;
-    t.fill(&Worker::OnNotYet);  // pub/sub and fan-out until their code lands
+    t.fill(&Worker::OnNotYet);  // fan-out until its code lands
     auto set = [&t](Handler h, HandlerFn fn) { t[static_cast<size_t>(h)] = fn; };
     set(Handler::kPing, &Worker::OnPing);
     set(Handler::kEcho, &Worker::OnEcho);
@@ -106,6 +106,14 @@ const Worker::HandlerFn* Worker::HandlerTable() {
     set(Handler::kUnwatch, &Worker::OnUnwatch);
     set(Handler::kBlocking, &Worker::OnBlocking);
     set(Handler::kWait, &Worker::OnWait);
+    set(Handler::kSubscribe, &Worker::OnSubscribe);
+    set(Handler::kPsubscribe, &Worker::OnSubscribe);
+    set(Handler::kSsubscribe, &Worker::OnSubscribe);
+    set(Handler::kUnsubscribe, &Worker::OnUnsubscribe);
+    set(Handler::kPunsubscribe, &Worker::OnUnsubscribe);
+    set(Handler::kSunsubscribe, &Worker::OnUnsubscribe);
+    set(Handler::kPubsub, &Worker::OnPubsub);
+    set(Handler::kPublish, &Worker::OnPublish);
     return t;
   }();
   return table.data();
@@ -369,6 +377,7 @@ void Worker::OnReset(Client* c, resp::Request&, const CommandInfo&) {
   // Everything RESET clears on a node (networking.c clearClientConnectionState).
   CloseSessions(c);
   TxReset(c);
+  DropSubscriptions(c, true);  // out of subscribed mode; held confirmations go first
   c->block.reset();
   c->name.clear();
   c->readonly = false;

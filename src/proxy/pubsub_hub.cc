@@ -1,0 +1,248 @@
+// PubSubHub's side towards the clients: subscribers per name, held confirmations, delivery in
+// each client's reply order, and the PUBSUB queries merged over every master.
+#include "proxy/pubsub_hub.h"
+
+#include <algorithm>
+
+#include "common/resp_writer.h"
+#include "proxy/client.h"
+#include "proxy/proxy_errors.h"
+#include "proxy/reply_builder.h"
+#include "proxy/worker.h"
+
+namespace rs::proxy {
+namespace {
+
+std::string ErrorReply(std::string_view text) {
+  std::string out;
+  resp::AppendError(&out, text);
+  return out;
+}
+
+}  // namespace
+
+PubSubHub::PubSubHub(Worker* worker, PubSubRegistry* registry)
+    : worker_(worker), registry_(registry) {}
+
+PubSubHub::~PubSubHub() { Shutdown(); }
+
+void PubSubHub::Shutdown() {
+  for (auto& [address, l] : links_) {
+    for (int k = 0; k < kSubKinds; ++k) {
+      for (const std::string& name : l->sent[k]) {
+        registry_->AddConnection(static_cast<SubKind>(k), name, -1);
+      }
+    }
+  }
+  links_.clear();  // closes the connections; a Backend never calls its sink from Close()
+  for (int k = 0; k < kSubKinds; ++k) {
+    for (const auto& [name, clients] : subscribers_[k]) {
+      registry_->AddClient(static_cast<SubKind>(k), name, -static_cast<int>(clients.size()));
+    }
+    subscribers_[k].clear();
+  }
+  waiters_.clear();
+  queries_.clear();
+}
+
+// ---- subscribers ----
+
+void PubSubHub::AddSubscriber(Client* c, SubKind kind, const std::string& name) {
+  std::vector<Client*>& clients = subscribers_[Index(kind)][name];
+  clients.push_back(c);
+  registry_->AddClient(kind, name, 1);
+  if (clients.size() == 1) ReconcileName(kind, name);
+}
+
+void PubSubHub::RemoveSubscriber(Client* c, SubKind kind, const std::string& name) {
+  auto& map = subscribers_[Index(kind)];
+  auto it = map.find(name);
+  if (it == map.end()) return;
+  std::vector<Client*>& clients = it->second;
+  auto pos = std::find(clients.begin(), clients.end(), c);
+  if (pos == clients.end()) return;
+  *pos = clients.back();
+  clients.pop_back();
+  registry_->AddClient(kind, name, -1);
+  if (clients.empty()) {
+    map.erase(it);
+    ReconcileName(kind, name);
+  }
+}
+
+void PubSubHub::ReplyWhenConfirmed(Client* c, SubKind kind, const std::vector<std::string>& names,
+                                   std::string reply) {
+  Waiter w{c, nullptr, {}, worker_->now_ms(), std::move(reply)};
+  for (const std::string& name : names) {
+    ForEachTarget(kind, name, [&](const std::string& address) {
+      auto it = links_.find(address);
+      if (it == links_.end() || Bad(address)) return;  // a node that is down does not hold it up
+      const Link& l = *it->second;
+      if (l.answered_seq >= l.sent_seq) return;
+      for (const Waiter::Mark& m : w.marks) {
+        if (m.address == address) return;
+      }
+      w.marks.push_back({address, l.epoch, l.sent_seq});
+    });
+  }
+  if (w.marks.empty()) {
+    Write(c, w.reply);
+    return;
+  }
+  w.pending = c->Push();
+  w.pending->suppressed = false;
+  waiters_.push_back(std::move(w));
+}
+
+void PubSubHub::CheckWaiters(uint64_t now) {
+  const uint64_t timeout = static_cast<uint64_t>(worker_->config().backend_timeout_ms);
+  for (size_t i = 0; i < waiters_.size();) {
+    Waiter& w = waiters_[i];
+    bool ready = now - w.since_ms > timeout;  // then it is recorded, and reconciling goes on
+    if (!ready) {
+      ready = true;
+      for (const Waiter::Mark& m : w.marks) {
+        auto it = links_.find(m.address);
+        if (it == links_.end() || it->second->epoch != m.epoch || Bad(m.address)) continue;
+        ready &= it->second->answered_seq >= m.seq;
+      }
+    }
+    if (!ready) {
+      ++i;
+      continue;
+    }
+    w.client->CompleteOwned(w.pending, std::move(w.reply));
+    waiters_.erase(waiters_.begin() + static_cast<long>(i));
+  }
+}
+
+void PubSubHub::DropClient(Client* c, bool flush_held) {
+  for (size_t i = 0; i < waiters_.size();) {
+    if (waiters_[i].client != c) {
+      ++i;
+      continue;
+    }
+    if (flush_held) c->CompleteOwned(waiters_[i].pending, std::move(waiters_[i].reply));
+    waiters_.erase(waiters_.begin() + static_cast<long>(i));
+  }
+  if (!flush_held) {
+    for (auto& q : queries_) {
+      if (q->client == c) q->client = nullptr;
+    }
+  }
+  if (c->subs) {
+    for (int k = 0; k < kSubKinds; ++k) {
+      const SubKind kind = static_cast<SubKind>(k);
+      for (const std::string& name : c->subs->Names(kind)) RemoveSubscriber(c, kind, name);
+    }
+  }
+}
+
+void PubSubHub::Write(Client* c, std::string_view bytes) {
+  if (c->closing) return;
+  if (c->queued() == 0) {
+    c->out.Append(bytes);
+    worker_->MarkDirty(c);
+    return;
+  }
+  PendingReply* p = c->Push();
+  p->suppressed = false;
+  c->CompleteOwned(p, std::string(bytes));
+}
+
+void PubSubHub::DeliverPush(Client* c, std::string_view reply) {
+  if (c->closing) return;
+  // Node messages are flat pushes of bulk strings: only the type byte differs between protocols.
+  const char type = c->resp == 3 ? '>' : '*';
+  if (c->queued() == 0) {
+    c->out.Append(std::string_view(&type, 1));
+    c->out.Append(reply.substr(1));
+    worker_->MarkDirty(c);
+    return;
+  }
+  std::string bytes(reply);
+  bytes[0] = type;
+  PendingReply* p = c->Push();
+  p->suppressed = false;
+  c->CompleteOwned(p, std::move(bytes));
+}
+
+void PubSubHub::Deliver(SubKind kind, std::string_view name, std::string_view reply) {
+  auto& map = subscribers_[Index(kind)];
+  auto it = map.find(name);
+  if (it == map.end()) return;
+  for (Client* c : it->second) DeliverPush(c, reply);
+}
+
+// ---- PUBSUB CHANNELS / NUMSUB / NUMPAT / SHARDCHANNELS / SHARDNUMSUB ----
+
+void PubSubHub::Query(Client* c, PendingReply* pending, PubsubQuery query, std::string command) {
+  const RoutingTable* t = worker_->table();
+  if (t == nullptr || t->masters.empty()) {
+    c->CompleteOwned(pending, ErrorReply(errors::kNoTopology));
+    return;
+  }
+  auto q = std::make_shared<QueryState>();
+  q->client = c;
+  q->pending = pending;
+  q->query = query;
+  q->replies.resize(t->masters.size());
+  queries_.push_back(q);
+  for (size_t i = 0; i < t->masters.size(); ++i) {
+    const std::string& address = t->masters[i];
+    if (Bad(address)) {
+      q->replies[i] = ErrorReply(
+          errors::BackendUnavailable(address, links_[address]->backend->last_error(), true));
+      ++q->received;
+      continue;
+    }
+    Expect e;
+    e.what = Expect::What::kQuery;
+    e.query = q;
+    e.part = i;
+    Send(LinkFor(address), std::move(e), command);
+  }
+  if (q->received == q->replies.size()) FinishQuery(q);
+}
+
+void PubSubHub::FinishQuery(const std::shared_ptr<QueryState>& q) {
+  if (q->finished) return;
+  q->finished = true;
+  queries_.erase(std::remove(queries_.begin(), queries_.end(), q), queries_.end());
+  Client* c = q->client;
+  if (c == nullptr) return;
+  PubsubMerge m = MergePubsubReplies(q->query, q->replies);
+  if (!m.error.empty()) {
+    c->CompleteOwned(q->pending, std::move(m.error));
+    return;
+  }
+  // A node counts the proxy's connection once for all the clients behind it: the proxy's
+  // connections are taken out of the nodes' figures and its clients put in.
+  ReplyBuilder r(c->resp);
+  switch (q->query) {
+    case PubsubQuery::kChannels:
+    case PubsubQuery::kShardChannels:
+      r.Array(static_cast<int64_t>(m.channels.size()));
+      for (const std::string& ch : m.channels) r.Bulk(ch);
+      break;
+    case PubsubQuery::kNumsub:
+    case PubsubQuery::kShardNumsub: {
+      const SubKind kind = q->query == PubsubQuery::kNumsub ? SubKind::kChannel : SubKind::kShard;
+      r.Array(static_cast<int64_t>(m.counts.size() * 2));
+      for (const auto& [ch, n] : m.counts) {
+        const int64_t v = n - registry_->Connections(kind, ch) + registry_->Clients(kind, ch);
+        r.Bulk(ch).Integer(std::max<int64_t>(v, 0));
+      }
+      break;
+    }
+    case PubsubQuery::kNumpat: {
+      const int64_t v =
+          m.numpat - registry_->ConnectionPatterns() + registry_->DistinctClientPatterns();
+      r.Integer(std::max<int64_t>(v, 0));
+      break;
+    }
+  }
+  c->CompleteOwned(q->pending, r.Take());
+}
+
+}  // namespace rs::proxy
