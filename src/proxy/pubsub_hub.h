@@ -6,7 +6,8 @@
 // where each name goes: the home master, every master, the slot's owner) against what was sent on
 // that node's current connection. Reconciling runs for a name when its first client comes or its
 // last goes, and for everything after a change (a new routing table, a lost connection, a node's
-// error, a slot that moved away) and every second on the worker's tick. A lost connection's node
+// error, a slot that moved away), on the worker's tick once something changed (every 10 s
+// regardless). A lost connection's node
 // is avoided for a while and its names go elsewhere (a new home) or wait for the table to name
 // the slot's new owner; messages published meanwhile are lost (pub/sub is at-most-once).
 //
@@ -31,10 +32,6 @@
 
 namespace rs::proxy {
 
-class Worker;
-class Client;
-struct PendingReply;
-
 // Thread contract: owned by its worker loop; everything runs on that loop's thread.
 class PubSubHub : public StreamSink {
  public:
@@ -52,7 +49,7 @@ class PubSubHub : public StreamSink {
   // `names` of `kind` went to have answered everything sent so far.
   void ReplyWhenConfirmed(Client* c, SubKind kind, const std::vector<std::string>& names,
                           std::string reply);
-  // Removes every subscription of `c` (and its Subscriptions' contents stay as they are). The
+  // Removes every subscription of `c` from the hub (the caller resets Client::subs). The
   // client is going (`flush_held` false: its held replies are dropped, its PUBSUB queries
   // answered into the void) or leaves subscribed mode (RESET: held replies are written now, before
   // what follows).
@@ -68,9 +65,9 @@ class PubSubHub : public StreamSink {
   // Closes every connection (worker shutdown).
   void Shutdown();
 
-  // Writes pub/sub data (a confirmation, a message) to `c` in its reply order; CLIENT REPLY OFF
-  // does not silence it, as on a node. `reply` is RESP3 push bytes (">3\r\n..."); a RESP2 client
-  // gets them as an array.
+  // Writes a node's message to `c` in its reply order; CLIENT REPLY OFF does not silence it, as
+  // on a node. `reply` is a flat push of bulk strings (">3\r\n$7\r\nmessage..."); a RESP2 client
+  // gets it as an array.
   void DeliverPush(Client* c, std::string_view reply);
 
   // Writes bytes already in the client's protocol (confirmations) in its reply order, unsilenced.
@@ -85,7 +82,6 @@ class PubSubHub : public StreamSink {
     ChooseHome();
     return home_;
   }
-  size_t connections() const { return links_.size(); }
 
  private:
   // A PUBSUB query in flight on every master's connection.
