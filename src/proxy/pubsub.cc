@@ -215,6 +215,10 @@ bool ParsePush(std::string_view reply, PushView* out) {
   return true;
 }
 
+ClientMessage ReencodeMessage(std::string_view reply, int resp) {
+  return {resp == 3 ? '>' : '*', reply.empty() ? reply : reply.substr(1)};
+}
+
 PubsubMerge MergePubsubReplies(PubsubQuery query, const std::vector<std::string>& replies) {
   PubsubMerge m;
   std::vector<std::string_view> elems;

@@ -71,6 +71,15 @@ struct PushView {
 // False when `reply` is not such an aggregate.
 bool ParsePush(std::string_view reply, PushView* out);
 
+// A node's message (a flat push or array of bulk strings, as ParsePush reads) as a client of
+// protocol `resp` (2 or 3) gets it: only the type byte differs, '*' or '>'. The rest is the
+// node's bytes, so a message is written without being copied.
+struct ClientMessage {
+  char type;
+  std::string_view rest;  // everything after the type byte
+};
+ClientMessage ReencodeMessage(std::string_view reply, int resp);
+
 // The replies of every master to PUBSUB <sub> ..., merged as one node would answer:
 //  - CHANNELS / SHARDCHANNELS: the union of the arrays, first-seen order;
 //  - NUMSUB / SHARDNUMSUB: per channel, the sum of the counts;

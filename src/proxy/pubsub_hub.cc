@@ -152,16 +152,15 @@ void PubSubHub::Write(Client* c, std::string_view bytes) {
 
 void PubSubHub::DeliverPush(Client* c, std::string_view reply) {
   if (c->closing) return;
-  // Node messages are flat pushes of bulk strings: only the type byte differs between protocols.
-  const char type = c->resp == 3 ? '>' : '*';
+  const ClientMessage m = ReencodeMessage(reply, c->resp);
   if (c->queued() == 0) {
-    c->out.Append(std::string_view(&type, 1));
-    c->out.Append(reply.substr(1));
+    c->out.Append(std::string_view(&m.type, 1));
+    c->out.Append(m.rest);
     worker_->MarkDirty(c);
     return;
   }
-  std::string bytes(reply);
-  bytes[0] = type;
+  std::string bytes(1, m.type);
+  bytes.append(m.rest);
   PendingReply* p = c->Push();
   p->suppressed = false;
   c->CompleteOwned(p, std::move(bytes));

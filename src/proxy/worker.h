@@ -184,7 +184,7 @@ class Worker {
   void OnUnwatch(Client* c, resp::Request& req, const CommandInfo& info);
   void OnBlocking(Client* c, resp::Request& req, const CommandInfo& info);
   void OnWait(Client* c, resp::Request& req, const CommandInfo& info);
-  // (pub/sub and fan-out: not supported until their code lands)
+  // (fan-out: not supported until its code lands)
   void OnNotYet(Client* c, resp::Request& req, const CommandInfo& info);
 
   // ---- pub/sub (worker_pubsub.cc) ----

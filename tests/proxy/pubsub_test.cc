@@ -94,6 +94,19 @@ TEST(PubSubTest, ParsesNodePushesInEitherProtocol) {
   EXPECT_FALSE(ParsePush(">3\r\n$7\r\nmessage\r\n$2\r\nch\r\n$9\r\nshort\r\n", &p));
 }
 
+TEST(PubSubTest, MessagesAreReencodedForTheClientsProtocol) {
+  // What a node sends a RESP3 connection, and what Redis sends a RESP2 client for the same message.
+  const std::string push = ">4\r\n$8\r\npmessage\r\n$2\r\nc*\r\n$2\r\nch\r\n$3\r\na\r\n\r\n";
+  const std::string array = "*4\r\n$8\r\npmessage\r\n$2\r\nc*\r\n$2\r\nch\r\n$3\r\na\r\n\r\n";
+  auto whole = [](ClientMessage m) { return std::string(1, m.type) + std::string(m.rest); };
+  EXPECT_EQ(whole(ReencodeMessage(push, 2)), array);
+  EXPECT_EQ(whole(ReencodeMessage(push, 3)), push);
+  EXPECT_EQ(whole(ReencodeMessage(array, 3)), push);
+  EXPECT_EQ(whole(ReencodeMessage(array, 2)), array);
+  // The rest is a view of the node's bytes: nothing copied.
+  EXPECT_EQ(ReencodeMessage(push, 2).rest.data(), push.data() + 1);
+}
+
 TEST(PubSubTest, MergesChannelListsAsAUnion) {
   PubsubMerge m = MergePubsubReplies(
       PubsubQuery::kChannels,
