@@ -72,58 +72,48 @@ void PubSubHub::RemoveSubscriber(Client* c, SubKind kind, const std::string& nam
 
 void PubSubHub::ReplyWhenConfirmed(Client* c, SubKind kind, const std::vector<std::string>& names,
                                    std::string reply) {
-  Waiter w{c, nullptr, {}, worker_->now_ms(), std::move(reply)};
+  // The connections whose answers it waits for: those with commands outstanding, among the nodes
+  // its names went to (a node that is down does not hold it up).
+  std::vector<Link*> links;
   for (const std::string& name : names) {
     ForEachTarget(kind, name, [&](const std::string& address) {
       auto it = links_.find(address);
-      if (it == links_.end() || Bad(address)) return;  // a node that is down does not hold it up
-      const Link& l = *it->second;
-      if (l.answered_seq >= l.sent_seq) return;
-      for (const Waiter::Mark& m : w.marks) {
-        if (m.address == address) return;
+      if (it == links_.end() || Bad(address)) return;
+      Link* l = it->second.get();
+      if (l->answered_seq < l->sent_seq &&
+          std::find(links.begin(), links.end(), l) == links.end()) {
+        links.push_back(l);
       }
-      w.marks.push_back({address, l.epoch, l.sent_seq});
     });
   }
-  if (w.marks.empty()) {
-    Write(c, w.reply);
+  if (links.empty()) {
+    Write(c, reply);
     return;
   }
-  w.pending = c->Push();
-  w.pending->suppressed = false;
-  waiters_.push_back(std::move(w));
+  const uint64_t id = next_waiter_++;
+  PendingReply* p = c->Push();
+  p->suppressed = false;
+  waiters_.emplace(id, Waiter{c, p, links.size(), worker_->now_ms(), std::move(reply)});
+  for (Link* l : links) l->held.emplace_back(l->sent_seq, id);
 }
 
-void PubSubHub::CheckWaiters(uint64_t now) {
-  const uint64_t timeout = static_cast<uint64_t>(worker_->config().backend_timeout_ms);
-  for (size_t i = 0; i < waiters_.size();) {
-    Waiter& w = waiters_[i];
-    bool ready = now - w.since_ms > timeout;  // then it is recorded, and reconciling goes on
-    if (!ready) {
-      ready = true;
-      for (const Waiter::Mark& m : w.marks) {
-        auto it = links_.find(m.address);
-        if (it == links_.end() || it->second->epoch != m.epoch || Bad(m.address)) continue;
-        ready &= it->second->answered_seq >= m.seq;
-      }
-    }
-    if (!ready) {
-      ++i;
-      continue;
-    }
-    w.client->CompleteOwned(w.pending, std::move(w.reply));
-    waiters_.erase(waiters_.begin() + static_cast<long>(i));
-  }
+void PubSubHub::Reached(uint64_t waiter) {
+  auto it = waiters_.find(waiter);
+  if (it == waiters_.end() || --it->second.waiting_on > 0) return;  // gone, or still waiting
+  Waiter w = std::move(it->second);
+  waiters_.erase(it);
+  w.client->CompleteOwned(w.pending, std::move(w.reply));
 }
 
 void PubSubHub::DropClient(Client* c, bool flush_held) {
-  for (size_t i = 0; i < waiters_.size();) {
-    if (waiters_[i].client != c) {
-      ++i;
+  // Their ids may stay in connections' lists; Reached() ignores ids that are gone.
+  for (auto it = waiters_.begin(); it != waiters_.end();) {
+    if (it->second.client != c) {
+      ++it;
       continue;
     }
-    if (flush_held) c->CompleteOwned(waiters_[i].pending, std::move(waiters_[i].reply));
-    waiters_.erase(waiters_.begin() + static_cast<long>(i));
+    if (flush_held) c->CompleteOwned(it->second.pending, std::move(it->second.reply));
+    it = waiters_.erase(it);
   }
   if (!flush_held) {
     for (auto& q : queries_) {

@@ -121,23 +121,20 @@ class PubSubHub : public StreamSink {
     std::deque<Expect> expect;
     uint64_t sent_seq = 0;      // commands sent
     uint64_t answered_seq = 0;  // of which answered
-    uint64_t epoch = 0;         // bumped when the connection is lost
+    // Held replies waiting on this connection: (sent_seq when held, waiter id), oldest first.
+    std::deque<std::pair<uint64_t, uint64_t>> held;
     uint64_t suspect_until_ms = 0;
     uint64_t progress_ms = 0;  // the last reply, or when the oldest expected one was sent
     uint64_t last_ping_ms = 0;
     uint64_t idle_since_ms = 0;
     uint64_t last_warn_ms = 0;
   };
-  // A held subscribe reply: written when each marked link has answered up to `seq`, or was lost.
+  // A held subscribe reply: written when every connection it waits on has answered up to the
+  // command sent last before it (or was lost), or after --backend-timeout.
   struct Waiter {
-    struct Mark {
-      std::string address;
-      uint64_t epoch;
-      uint64_t seq;
-    };
     Client* client;
     PendingReply* pending;
-    std::vector<Mark> marks;
+    size_t waiting_on;  // connections not there yet
     uint64_t since_ms;
     std::string reply;
   };
@@ -164,7 +161,8 @@ class PubSubHub : public StreamSink {
   // The connection is gone (or was closed for silence): its state is forgotten, its names go
   // elsewhere.
   void Lost(Link* l, const std::string& why);
-  void CheckWaiters(uint64_t now_ms);
+  // One connection a held reply waited on got there (or was lost): written when it was the last.
+  void Reached(uint64_t waiter);
   void FinishQuery(const std::shared_ptr<QueryState>& q);
   // Closes the connection whose replies no longer match what was sent, then Lost().
   void Reset(Link* l, std::string_view why);
@@ -177,7 +175,8 @@ class PubSubHub : public StreamSink {
   NameMap<std::vector<Client*>> subscribers_[kSubKinds];
   std::unordered_map<std::string, std::unique_ptr<Link>> links_;
   std::vector<Link*> to_commit_;
-  std::vector<Waiter> waiters_;
+  std::unordered_map<uint64_t, Waiter> waiters_;  // by id
+  uint64_t next_waiter_ = 1;
   std::vector<std::shared_ptr<QueryState>> queries_;
   std::string home_;
   bool dirty_ = false;

@@ -172,7 +172,7 @@ void PubSubHub::Tick(uint64_t now, bool loop_stalled) {
   // Idle connections go first, at the start of the timer phase: no write of theirs is pending.
   for (auto it = links_.begin(); it != links_.end();) {
     Link& l = *it->second;
-    bool idle = l.expect.empty();
+    bool idle = l.expect.empty() && l.held.empty();
     for (int k = 0; k < kSubKinds; ++k) idle &= l.sent[k].empty();
     if (!idle) {
       l.idle_since_ms = 0;
@@ -207,7 +207,17 @@ void PubSubHub::Tick(uint64_t now, bool loop_stalled) {
     }
   }
   if (dirty_ || now - last_full_ms_ >= kFullReconcileMs) ReconcileAll();
-  if (!waiters_.empty()) CheckWaiters(now);
+  // A node that does not answer in time holds no confirmation longer: the subscription stays
+  // recorded, and reconciling goes on.
+  for (auto it = waiters_.begin(); it != waiters_.end();) {
+    if (now - it->second.since_ms <= limit) {
+      ++it;
+      continue;
+    }
+    Waiter w = std::move(it->second);
+    it = waiters_.erase(it);
+    w.client->CompleteOwned(w.pending, std::move(w.reply));
+  }
 }
 
 // ---- what the nodes say ----
@@ -314,7 +324,11 @@ void PubSubHub::OnAnswer(Link* l, std::string_view reply, const resp::ReplyInfo&
 
 void PubSubHub::Answered(Link* l) {
   ++l->answered_seq;
-  if (!waiters_.empty()) CheckWaiters(worker_->now_ms());
+  while (!l->held.empty() && l->held.front().first <= l->answered_seq) {
+    const uint64_t waiter = l->held.front().second;
+    l->held.pop_front();
+    Reached(waiter);
+  }
 }
 
 void PubSubHub::OnStreamLost(Backend* b, const std::string& why) {
@@ -339,14 +353,16 @@ void PubSubHub::Lost(Link* l, const std::string& why) {
   }
   l->expect.clear();
   l->answered_seq = l->sent_seq;
-  ++l->epoch;
+  // What waited on this node waits no longer (it is written, and the names go elsewhere).
+  std::deque<std::pair<uint64_t, uint64_t>> held;
+  held.swap(l->held);
+  for (const auto& [seq, waiter] : held) Reached(waiter);
   l->suspect_until_ms =
       worker_->now_ms() +
       std::max<uint64_t>(kSuspectMs,
                          static_cast<uint64_t>(worker_->config().reconnect_interval_ms));
   for (auto& q : done) FinishQuery(q);
   ReconcileAll();  // skips this node while it is suspect: a new home, keyspace elsewhere
-  if (!waiters_.empty()) CheckWaiters(worker_->now_ms());
 }
 
 void PubSubHub::Reset(Link* l, std::string_view why) {
