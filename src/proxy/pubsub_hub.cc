@@ -189,7 +189,12 @@ void PubSubHub::Query(Client* c, PendingReply* pending, PubsubQuery query, std::
     e.what = Expect::What::kQuery;
     e.query = q;
     e.part = i;
-    Send(LinkFor(address), std::move(e), command);
+    Link* l = LinkFor(address);
+    if (!Send(l, std::move(e), command)) {
+      q->replies[i] =
+          ErrorReply(errors::BackendUnavailable(address, l->backend->last_error(), true));
+      ++q->received;
+    }
   }
   if (q->received == q->replies.size()) FinishQuery(q);
 }

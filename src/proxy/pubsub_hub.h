@@ -121,6 +121,7 @@ class PubSubHub : public StreamSink {
     std::deque<Expect> expect;
     uint64_t sent_seq = 0;      // commands sent
     uint64_t answered_seq = 0;  // of which answered
+    uint64_t losses = 0;        // times Lost() ran for it
     // Held replies waiting on this connection: (sent_seq when held, waiter id), oldest first.
     std::deque<std::pair<uint64_t, uint64_t>> held;
     uint64_t suspect_until_ms = 0;
@@ -151,7 +152,8 @@ class PubSubHub : public StreamSink {
   void ChooseHome();
   void ReconcileName(SubKind kind, const std::string& name);
   void ReconcileAll();
-  void Send(Link* l, Expect e, std::string_view command);
+  // False when the connection was lost at once (nothing sent, `e` dropped).
+  bool Send(Link* l, Expect e, std::string_view command);
   // (UN)SUBSCRIBE `name` on `l` unless `l` already holds (does not hold) it.
   void SendSubscription(Link* l, SubKind kind, const std::string& name, bool subscribe);
   void OnPush(Link* l, const PushView& p, std::string_view reply);

@@ -97,12 +97,17 @@ PubSubHub::Link* PubSubHub::Find(Backend* b) {
   return it != links_.end() && it->second->backend.get() == b ? it->second.get() : nullptr;
 }
 
-void PubSubHub::Send(Link* l, Expect e, std::string_view command) {
+bool PubSubHub::Send(Link* l, Expect e, std::string_view command) {
   if (l->expect.empty()) l->progress_ms = worker_->now_ms();
+  const uint64_t losses = l->losses;
   l->backend->SendRaw(command);
+  // A connection that cannot be made may be reported lost from inside SendRaw: then nothing was
+  // sent, and Lost() has already forgotten the link's state.
+  if (l->losses != losses) return false;
   l->expect.push_back(std::move(e));
   ++l->sent_seq;
   l->idle_since_ms = 0;
+  return true;
 }
 
 void PubSubHub::SendSubscription(Link* l, SubKind kind, const std::string& name, bool subscribe) {
@@ -353,6 +358,7 @@ void PubSubHub::Lost(Link* l, const std::string& why) {
   }
   l->expect.clear();
   l->answered_seq = l->sent_seq;
+  ++l->losses;
   // What waited on this node waits no longer (it is written, and the names go elsewhere).
   std::deque<std::pair<uint64_t, uint64_t>> held;
   held.swap(l->held);
