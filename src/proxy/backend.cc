@@ -88,8 +88,11 @@ void Backend::Send(Op&& op, std::string_view command) {
 
 void Backend::SendRaw(std::string_view command) {
   if (state_ == State::kDisconnected) {
-    Connect();
-    if (state_ == State::kDisconnected) return;  // the sink hears of it from the failure path
+    if (worker_->now_ms() >= down_until_ms_) Connect();
+    if (state_ == State::kDisconnected) {
+      if (sink != nullptr) sink->OnStreamLost(this, last_error_);
+      return;
+    }
   }
   sendlog_.Append(command);
   if (!dirty_ && state_ == State::kConnected) {
@@ -194,7 +197,7 @@ void Backend::OnConnect(int status) {
   state_ = State::kConnected;
   spdlog::debug("worker backend {} connected", address_);
   uv_read_start(reinterpret_cast<uv_stream_t*>(tcp_), AllocCb, ReadCb);
-  if (unwritten_ > 0 && !dirty_) {
+  if (sendlog_.size() > written_ && !dirty_) {
     dirty_ = true;
     worker_->MarkDirty(this);
   }
@@ -348,11 +351,47 @@ void Backend::CheckTimeouts(uint64_t now_ms, bool loop_stalled) {
     worker_->RequestRefresh();
     return;
   }
-  if (now_ms - std::max(oldest.queued_ms, progress_ms_) > limit) {
+  if (now_ms - std::max(oldest.queued_ms, progress_ms_) <= limit) {
+    probe_sent_ms_ = 0;
+    return;
+  }
+  if (options_.kind == BackendKind::kStream) {
     Fail("timed out after " + std::to_string(limit) + " ms");
+    return;
+  }
+  // Silent for --backend-timeout: a slow command, or a dead node? Ask on another connection.
+  if (probe_sent_ms_ == 0) {
+    if (!probe_) {
+      BackendOptions options;
+      options.kind = BackendKind::kStream;
+      probe_ = std::make_unique<Backend>(worker_, address_, options);
+      probe_->sink = this;
+    }
+    probe_failed_ = false;
+    probe_sent_ms_ = now_ms;
+    probe_->SendRaw("*1\r\n$4\r\nPING\r\n");
+    return;
+  }
+  if (!probe_failed_ && probe_answered_ms_ >= probe_sent_ms_) {
+    // Alive, just busy (a long script, a big command): wait on, and ask again later.
+    spdlog::debug("backend {}: no reply for {} ms but the node answers: busy", address_,
+                  now_ms - std::max(oldest.queued_ms, progress_ms_));
+    progress_ms_ = now_ms;
+    probe_sent_ms_ = 0;
+    return;
+  }
+  if (probe_failed_ || now_ms - probe_sent_ms_ > limit) {
+    probe_sent_ms_ = 0;
+    Fail("timed out after " + std::to_string(limit) + " ms, and a PING on another connection got no answer");
     worker_->RequestRefresh();
   }
 }
+
+void Backend::OnStreamReply(Backend*, std::string_view, const resp::ReplyInfo&) {
+  probe_answered_ms_ = worker_->now_ms();
+}
+
+void Backend::OnStreamLost(Backend*, const std::string&) { probe_failed_ = true; }
 
 void Backend::Fail(const std::string& why) {
   bool was_connected = state_ == State::kConnected;

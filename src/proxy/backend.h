@@ -16,6 +16,7 @@
 #include <uv.h>
 
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -48,7 +49,7 @@ class StreamSink {
 };
 
 // Thread contract: owned by its worker loop.
-class Backend {
+class Backend : private StreamSink {
  public:
   Backend(Worker* worker, std::string address, BackendOptions options = {});
   ~Backend();
@@ -107,6 +108,9 @@ class Backend {
   void ConsumeReplies();
   void Append(Op&& op, std::string_view command);
   void AppendInternal(std::string_view command);
+  // The liveness probe (see CheckTimeouts): its PING's answer, or its failure.
+  void OnStreamReply(Backend* b, std::string_view reply, const resp::ReplyInfo& info) override;
+  void OnStreamLost(Backend* b, const std::string& why) override;
 
   static void AllocCb(uv_handle_t* h, size_t suggested, uv_buf_t* buf);
   static void ReadCb(uv_stream_t* s, ssize_t nread, const uv_buf_t* buf);
@@ -136,6 +140,13 @@ class Backend {
   uint64_t bytes_handed_ = 0;
   uint64_t checked_moved_ = 0;
   uint64_t progress_ms_ = 0;
+  // A node that stops answering is asked a PING on a connection of its own before it is declared
+  // dead: a node busy with a long script or a slow command still answers (-BUSY, +PONG), a dead
+  // or stopped one does not. Created at the first timeout, kept for the next.
+  std::unique_ptr<Backend> probe_;
+  uint64_t probe_sent_ms_ = 0;     // 0: no probe in flight
+  uint64_t probe_answered_ms_ = 0;
+  bool probe_failed_ = false;
 };
 
 }  // namespace rs::proxy

@@ -1,5 +1,6 @@
 #include "proxy/client.h"
 
+#include "proxy/monitor.h"
 #include "proxy/pubsub.h"
 #include "proxy/worker.h"
 

@@ -19,6 +19,7 @@ namespace rs::proxy {
 class Worker;
 class Backend;
 struct Subscriptions;
+struct MonitorState;
 
 // MULTI / WATCH state. Redis Cluster's rule: every key of a transaction, WATCHed keys included,
 // is in one slot, so the whole transaction runs on that slot's master over one session
@@ -68,6 +69,17 @@ class Client {
     queue->back().suppressed = suppress_current;
     return &queue->back();
   }
+  // Out-of-band data (a pub/sub message, a MONITOR line): after the replies queued before it,
+  // never dropped by CLIENT REPLY.
+  void PushData(std::string_view data) {
+    if (queued() == 0) {
+      out.Append(data);
+      return;
+    }
+    queue->emplace_back();
+    queue->back().data.assign(data);
+    queue->back().done = true;
+  }
   // Marks `p` done with `reply`; replies at the head of the queue move to the output buffer.
   void Complete(PendingReply* p, std::string_view reply);
   void CompleteOwned(PendingReply* p, std::string&& reply);
@@ -108,6 +120,7 @@ class Client {
   std::unique_ptr<TxState> tx;
   std::unique_ptr<BlockState> block;
   std::unique_ptr<Subscriptions> subs;
+  std::unique_ptr<MonitorState> monitor_state;
   // The shared connections this client sent writes over: WAIT waits on their masters.
   std::vector<Backend*> written;
   // Session connections held for one request (WAIT's, a blocking command's other than

@@ -52,8 +52,8 @@ const Row kRows[] = {
     {"zunionstore zinterstore zdiffstore", K::kKeyed, 1, 0, 0, 2},
     {"zunion zinter zdiff zintercard sintercard", K::kKeyed, 0, 0, 0, 1, H::kNone, kRO},
     {"lmpop zmpop", K::kKeyed, 0, 0, 0, 1},
-    {"eval_ro evalsha_ro fcall_ro", K::kKeyed, 0, 0, 0, 2, H::kNone, kRO},
-    {"eval evalsha fcall", K::kKeyed, 0, 0, 0, 2},
+    {"eval_ro evalsha_ro fcall_ro", K::kHandled, 0, 0, 0, 2, H::kScriptCall, kRO},
+    {"eval evalsha fcall", K::kHandled, 0, 0, 0, 2, H::kScriptCall},
     {"xread", K::kKeyed, 0, 0, 0, 0, H::kNone, kRO},
     {"xreadgroup", K::kKeyed, 0, 0, 0, 0},
     // Split across slots and merged.
@@ -113,7 +113,7 @@ const Row kRows[] = {
     {"keys", K::kRefused, 0, 0, 0, 0, H::kKeys},
     {"monitor", K::kRefused, 0, 0, 0, 0, H::kMonitor},
     {"shutdown debug save bgsave bgrewriteaof replicaof slaveof migrate failover", K::kRefused, 0,
-     0, 0, 0},
+     0, 0, 0, H::kDedicated},
     // Never relayed: they turn the connection into a replication stream.
     {"sync psync replconf", K::kNever, 0, 0, 0, 0},
 };

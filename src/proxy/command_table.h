@@ -66,6 +66,12 @@ enum class Handler : uint8_t {
   kLatency,
   kMemory,
   kMonitor,
+  // Admin commands that may hold their node for long (DEBUG SLEEP, SAVE): a session of their
+  // own, never a shared connection.
+  kDedicated,
+  // EVAL, EVALSHA, FCALL and their _RO forms: a session of their own, so a long script holds up
+  // no other client's requests (they get -BUSY from the node, as they would without the proxy).
+  kScriptCall,
   kCount,  // not a handler: the number of them
 };
 

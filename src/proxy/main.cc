@@ -85,6 +85,24 @@ int main(int argc, char** argv) {
       ->check(CLI::Range(0, 10'000'000));
   app.add_option("--slowlog-usec", cfg.slowlog_usec, "log requests slower than this (0: off)")
       ->capture_default_str();
+  app.add_option("--max-sessions", cfg.max_sessions,
+                 "session connections (transactions, WATCH, blocking commands, WAIT) in use per "
+                 "worker thread; beyond it such requests get an error")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 1'000'000));
+  app.add_option("--session-idle-ms", cfg.session_idle_ms,
+                 "an idle pooled session connection is closed after this")
+      ->capture_default_str()
+      ->check(CLI::Range(0, 86'400'000));
+  app.add_option("--read-from", cfg.read_from,
+                 "where read-only commands of a client that sent READONLY go: master, "
+                 "prefer-replica or replica (in-sync replicas only)")
+      ->capture_default_str()
+      ->check(CLI::IsMember({"master", "prefer-replica", "replica"}));
+  app.add_option("--replica-max-lag", cfg.replica_max_lag_s,
+                 "seconds since a replica's last acknowledgement beyond which it is not read from")
+      ->capture_default_str()
+      ->check(CLI::Range(0, 3600));
   // A diagnostic (hidden from --help): one subscriber connection per client and node instead of
   // the worker's shared one, to compare the two (docs/proxy.md).
   app.add_flag("--pubsub-connection-per-client", cfg.pubsub_connection_per_client)->group("");

@@ -1,6 +1,8 @@
 #include "proxy/proxy.h"
 
+#include <algorithm>
 #include <csignal>
+#include <random>
 
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
@@ -45,7 +47,13 @@ Totals Sum(const std::vector<std::unique_ptr<Worker>>& workers) {
 
 }  // namespace
 
-Proxy::Proxy(ProxyConfig config) : config_(std::move(config)) {}
+Proxy::Proxy(ProxyConfig config) : config_(std::move(config)) {
+  // Random starts, so that a SCAN cursor of an earlier process is seldom read as one of ours
+  // (such a cursor restarts its scan).
+  std::random_device rd;
+  scan_ids_ = std::make_unique<AddressRegistry>(static_cast<uint16_t>(1 + rd() % 16000));
+  scan_log_ = std::make_unique<SlotMoveLog>(scan_ids_.get(), rd() % 16000);
+}
 
 Proxy::~Proxy() { Stop(); }
 
@@ -100,10 +108,36 @@ void Proxy::Stop() {
 
 int Proxy::metrics_port() const { return metrics_ ? metrics_->port() : 0; }
 
+namespace {
+
+RoutingTablePtr WithHealth(const RoutingTablePtr& table, const std::set<std::string>& healthy) {
+  auto copy = std::make_shared<RoutingTable>(*table);
+  copy->replica_healthy.assign(copy->replicas.size(), {});
+  for (size_t m = 0; m < copy->replicas.size(); ++m) {
+    for (const std::string& r : copy->replicas[m]) {
+      copy->replica_healthy[m].push_back(healthy.contains(r));
+    }
+  }
+  return copy;
+}
+
+}  // namespace
+
 void Proxy::PublishTable(RoutingTablePtr table) {
   std::lock_guard<std::mutex> lock(mu_);
+  if (healthy_replicas_) table = WithHealth(table, *healthy_replicas_);
+  if (Status s = scan_log_->Publish(table); !s.ok()) spdlog::warn("SCAN move log: {}", s.ToString());
   latest_ = table;
   for (auto& w : workers_) w->PostTable(table);
+}
+
+void Proxy::SetHealthyReplicas(std::set<std::string> healthy) {
+  std::lock_guard<std::mutex> lock(mu_);
+  if (healthy_replicas_ && *healthy_replicas_ == healthy) return;
+  healthy_replicas_ = std::move(healthy);
+  if (!latest_) return;
+  latest_ = WithHealth(latest_, *healthy_replicas_);
+  for (auto& w : workers_) w->PostTable(latest_);
 }
 
 RoutingTablePtr Proxy::latest_table() const {
@@ -132,6 +166,15 @@ std::string Proxy::InfoSection() const {
   out += fmt::format("topology_epoch:{}\r\ntopology_source:{}\r\ntopology_masters:{}\r\n",
                      table ? table->epoch : 0, table ? table->source : "none",
                      table ? table->masters.size() : 0);
+  size_t replicas = 0, healthy = 0;
+  if (table) {
+    for (const auto& r : table->replicas) replicas += r.size();
+    for (const auto& h : table->replica_healthy) healthy += std::count(h.begin(), h.end(), true);
+  }
+  out += fmt::format("topology_replicas:{}\r\n", replicas);
+  if (config_.read_from != "master") {
+    out += fmt::format("read_from:{}\r\nreplicas_in_sync:{}\r\n", config_.read_from, healthy);
+  }
   out += fmt::format("topology_seeds:{}\r\n", config_.seeds.size());
   if (topology_) out += topology_->DiscoveryInfo();
   const CommandTable& ct = CommandTable::Get();

@@ -3,14 +3,18 @@
 
 #include <atomic>
 #include <memory>
+#include <optional>
 #include <mutex>
+#include <set>
 #include <string>
 #include <vector>
 
 #include "common/status.h"
+#include "proxy/address_registry.h"
 #include "proxy/proxy_config.h"
 #include "proxy/pubsub.h"
 #include "proxy/routing_table.h"
+#include "proxy/slot_move_log.h"
 
 namespace rs::proxy {
 
@@ -35,11 +39,18 @@ class Proxy {
   // The metrics endpoint's port (for --metrics-listen with port 0), or 0 when off.
   int metrics_port() const;
 
-  // Installs `table` in every worker (a new epoch, or a fresh CLUSTER SLOTS view).
+  // Installs `table` in every worker (a new epoch, or a fresh CLUSTER SLOTS view), with the
+  // replicas' health (--read-from) marked on it.
   void PublishTable(RoutingTablePtr table);
+  // The replicas now fit to serve reads ("host:port"); republishes the table when that changed.
+  void SetHealthyReplicas(std::set<std::string> healthy);
   RoutingTablePtr latest_table() const;
   // A worker saw MOVED or a dead node: one coalesced, rate-limited refresh follows.
   void RequestRefresh();
+
+  // SCAN cursors: the proxy-wide names of masters and log of slot moves (thread-safe).
+  const AddressRegistry& scan_ids() const { return *scan_ids_; }
+  SlotMoveLog& scan_log() { return *scan_log_; }
 
   // The "# Proxy" section of INFO, summed over workers.
   std::string InfoSection() const;
@@ -54,11 +65,15 @@ class Proxy {
   ProxyConfig config_;
   std::string host_;
   uint16_t port_ = 0;
+  // Before the workers, which use them until they stop.
+  std::unique_ptr<AddressRegistry> scan_ids_;
+  std::unique_ptr<SlotMoveLog> scan_log_;
   std::vector<std::unique_ptr<Worker>> workers_;
   std::unique_ptr<TopologySource> topology_;
   std::unique_ptr<MetricsServer> metrics_;
   mutable std::mutex mu_;
   RoutingTablePtr latest_;  // guarded by mu_
+  std::optional<std::set<std::string>> healthy_replicas_;  // guarded by mu_; unset: not probed
   uint64_t started_ms_ = 0;
 };
 

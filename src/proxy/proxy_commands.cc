@@ -86,7 +86,7 @@ std::string ClientLine(Client* c, const std::string& local, uint64_t now_ms) {
 const Worker::HandlerFn* Worker::HandlerTable() {
   static const auto table = [] {
     std::array<HandlerFn, static_cast<size_t>(Handler::kCount)> t;
-    t.fill(&Worker::OnNotYet);  // fan-out until its code lands
+    t.fill(&Worker::OnNotYet);  // a handler without code yet (none left)
     auto set = [&t](Handler h, HandlerFn fn) { t[static_cast<size_t>(h)] = fn; };
     set(Handler::kPing, &Worker::OnPing);
     set(Handler::kEcho, &Worker::OnEcho);
@@ -106,6 +106,19 @@ const Worker::HandlerFn* Worker::HandlerTable() {
     set(Handler::kUnwatch, &Worker::OnUnwatch);
     set(Handler::kBlocking, &Worker::OnBlocking);
     set(Handler::kWait, &Worker::OnWait);
+    set(Handler::kKeys, &Worker::OnKeys);
+    set(Handler::kRandomKey, &Worker::OnRandomKey);
+    set(Handler::kFlush, &Worker::OnFlush);
+    set(Handler::kConfig, &Worker::OnConfig);
+    set(Handler::kScript, &Worker::OnScript);
+    set(Handler::kFunction, &Worker::OnFunction);
+    set(Handler::kSlowlog, &Worker::OnSlowlog);
+    set(Handler::kLatency, &Worker::OnLatency);
+    set(Handler::kMemory, &Worker::OnMemory);
+    set(Handler::kMonitor, &Worker::OnMonitor);
+    set(Handler::kDedicated, &Worker::OnDedicated);
+    set(Handler::kScan, &Worker::OnScan);
+    set(Handler::kScriptCall, &Worker::OnScriptCall);
     set(Handler::kSubscribe, &Worker::OnSubscribe);
     set(Handler::kPsubscribe, &Worker::OnSubscribe);
     set(Handler::kSsubscribe, &Worker::OnSubscribe);
@@ -121,8 +134,7 @@ const Worker::HandlerFn* Worker::HandlerTable() {
 
 void Worker::OnNotYet(Client* c, resp::Request& req, const CommandInfo&) {
   stats_.proxy_errors.Inc();
-  ReplyError(c, fmt::format("ERR proxy: '{}' is not supported by the proxy yet",
-                            std::string(req.args[0])));
+  ReplyError(c, errors::NotYetSupported(req.args[0]));
 }
 
 void Worker::OnPing(Client* c, resp::Request& req, const CommandInfo&) {
@@ -165,7 +177,7 @@ void Worker::OnSelect(Client* c, resp::Request& req, const CommandInfo&) {
   } else if (!resp::ParseRedisInt(req.args[1], &db)) {
     r.Error(redis_errors::kNotInteger);
   } else if (db != 0) {
-    r.Error("ERR SELECT is not allowed in cluster mode");
+    r.Error(errors::kSelectNotAllowed);
   } else {
     r.Status("OK");
   }
@@ -179,9 +191,7 @@ void Worker::OnAuth(Client* c, resp::Request& req, const CommandInfo&) {
   if (args.size() != 2 && args.size() != 3) {
     r.Error(errors::WrongArity("auth"));
   } else if (cfg.requirepass.empty()) {
-    r.Error(
-        "ERR AUTH <password> called without any password configured for the default user. Are "
-        "you sure your configuration is correct?");
+    r.Error(errors::kAuthWithoutPassword);
   } else if ((args.size() == 2 && args[1] == cfg.requirepass) ||
              (args.size() == 3 && args[1] == "default" && args[2] == cfg.requirepass)) {
     c->authed = true;
@@ -201,7 +211,7 @@ void Worker::OnHello(Client* c, resp::Request& req, const CommandInfo&) {
   size_t i = 1;
   if (argc >= 2) {
     if (!resp::ParseRedisInt(args[1], &ver)) {
-      ReplyError(c, "ERR Protocol version is not an integer or out of range");
+      ReplyError(c, errors::kProtocolVersionNotInteger);
       return;
     }
     i = 2;
@@ -226,15 +236,12 @@ void Worker::OnHello(Client* c, resp::Request& req, const CommandInfo&) {
       setname = std::string(args[i + 1]);
       i += 1;
     } else {
-      ReplyError(c, fmt::format("ERR Syntax error in HELLO option '{}'", std::string(args[i])));
+      ReplyError(c, errors::HelloSyntax(args[i]));
       return;
     }
   }
   if (!authed) {
-    ReplyError(c,
-               "NOAUTH HELLO must be called with the client already authenticated, otherwise "
-               "the HELLO <proto> AUTH <user> <pass> option can be used to authenticate the "
-               "client and select the RESP protocol version at the same time");
+    ReplyError(c, errors::kHelloNoAuth);
     return;
   }
   c->authed = true;
@@ -261,7 +268,7 @@ void Worker::OnClient(Client* c, resp::Request& req, const CommandInfo&) {
   ReplyBuilder r(c->resp);
   if (sub == "setname" && argc == 3) {
     if (args[2].find_first_of(" \n\r") != std::string_view::npos) {
-      r.Error("ERR Client names cannot contain spaces, newlines or special characters.");
+      r.Error(errors::kClientNameInvalid);
     } else {
       c->name = std::string(args[2]);
       r.Status("OK");
@@ -301,18 +308,152 @@ void Worker::OnClient(Client* c, resp::Request& req, const CommandInfo&) {
     r.Error(errors::kTrackingRefused);
   } else if (sub == "no-evict" && argc == 3) {
     r.Status("OK");
-  } else if (sub == "kill" || sub == "unblock") {
-    r.Error(fmt::format("ERR proxy: CLIENT {} is not supported by the proxy yet",
-                        std::string(args[1])));
+  } else if (sub == "kill" && argc >= 3) {
+    ClientKill(c, req);
+    return;
+  } else if (sub == "unblock" && (argc == 3 || argc == 4)) {
+    ClientUnblock(c, req);
+    return;
   } else if (sub == "setname" || sub == "getname" || sub == "id" || sub == "info" ||
              sub == "reply" || sub == "no-evict") {
     r.Error(errors::WrongArity("client|" + sub));
   } else {
     stats_.proxy_errors.Inc();
-    r.Error(fmt::format("ERR proxy: CLIENT {} is not supported by the proxy",
-                        std::string(argc >= 2 ? args[1] : "")));
+    r.Error(errors::ClientSubcommandUnsupported(argc >= 2 ? args[1] : ""));
   }
   Reply(c, r.str());
+}
+
+// CLIENT KILL acts on the proxy's own clients (of this worker thread), as Redis's acts on its own:
+// `CLIENT KILL addr` or the filter form (ID, ADDR, LADDR, TYPE, USER, SKIPME).
+void Worker::ClientKill(Client* c, resp::Request& req) {
+  const auto& args = req.args;
+  ReplyBuilder r(c->resp);
+  std::vector<Client*> victims;
+  if (args.size() == 3) {
+    for (Client* o = clients_; o != nullptr; o = o->next) {
+      if (PeerAddress(o) == args[2]) victims.push_back(o);
+    }
+    if (victims.empty()) {
+      ReplyError(c, errors::kNoSuchClient);
+      return;
+    }
+  } else {
+    if (args.size() % 2 != 0) {
+      ReplyError(c, redis_errors::kSyntaxError);
+      return;
+    }
+    int64_t id = 0;
+    std::string addr, laddr, type;
+    bool skipme = true;
+    for (size_t i = 2; i + 1 < args.size(); i += 2) {
+      std::string opt = Lower(args[i]);
+      if (opt == "id") {
+        if (!resp::ParseRedisInt(args[i + 1], &id) || id <= 0) {
+          ReplyError(c, errors::kClientIdNotPositive);
+          return;
+        }
+      } else if (opt == "addr") {
+        addr = std::string(args[i + 1]);
+      } else if (opt == "laddr") {
+        laddr = std::string(args[i + 1]);
+      } else if (opt == "type") {
+        type = Lower(args[i + 1]);
+        if (type != "normal" && type != "pubsub" && type != "master" && type != "replica" &&
+            type != "slave") {
+          ReplyError(c, errors::UnknownClientType(args[i + 1]));
+          return;
+        }
+      } else if (opt == "user") {
+        // Every client of the proxy is "default".
+        if (args[i + 1] != "default") {
+          ReplyError(c, errors::NoSuchUser(args[i + 1]));
+          return;
+        }
+      } else if (opt == "skipme") {
+        if (EqualsIgnoreCase(args[i + 1], "yes")) {
+          skipme = true;
+        } else if (EqualsIgnoreCase(args[i + 1], "no")) {
+          skipme = false;
+        } else {
+          ReplyError(c, redis_errors::kSyntaxError);
+          return;
+        }
+      } else {
+        ReplyError(c, redis_errors::kSyntaxError);
+        return;
+      }
+    }
+    for (Client* o = clients_; o != nullptr; o = o->next) {
+      if (skipme && o == c) continue;
+      if (id != 0 && PublicId(o) != id) continue;
+      if (!addr.empty() && PeerAddress(o) != addr) continue;
+      if (!laddr.empty()) {
+        auto [h, p] = SocketName(&o->tcp, false);
+        if (fmt::format("{}:{}", h, p) != laddr) continue;
+      }
+      if (!type.empty() && (type == "pubsub") != o->subscribed()) continue;
+      if (type == "master" || type == "replica" || type == "slave") continue;
+      victims.push_back(o);
+    }
+  }
+  for (Client* v : victims) {
+    if (v == c) {
+      c->close_after_flush = true;  // the reply first, as Redis does
+    } else {
+      CloseClient(v, "CLIENT KILL");
+    }
+  }
+  if (args.size() == 3) {
+    r.Status("OK");
+  } else {
+    r.Integer(static_cast<int64_t>(victims.size()));
+  }
+  Reply(c, r.str());
+}
+
+// CLIENT UNBLOCK id [TIMEOUT|ERROR]: a client of this worker blocked in a blocking command gets
+// the timeout reply (or an UNBLOCKED error) at once; its session is closed, so the node forgets
+// the blocked command.
+void Worker::ClientUnblock(Client* c, resp::Request& req) {
+  const auto& args = req.args;
+  int64_t id = 0;
+  if (!resp::ParseRedisInt(args[2], &id)) {
+    ReplyError(c, redis_errors::kNotInteger);
+    return;
+  }
+  bool error = false;
+  if (args.size() == 4) {
+    if (EqualsIgnoreCase(args[3], "error")) {
+      error = true;
+    } else if (!EqualsIgnoreCase(args[3], "timeout")) {
+      ReplyError(c, errors::kUnblockReason);
+      return;
+    }
+  }
+  int64_t unblocked = 0;
+  for (Client* o = clients_; o != nullptr; o = o->next) {
+    if (PublicId(o) != id || !o->block || o->block->backend == nullptr) continue;
+    Backend* b = o->block->backend;
+    std::vector<Op> ops = b->TakeOps();
+    ReleaseBlockBackend(o, false);
+    o->block.reset();
+    for (Op& op : ops) {
+      if (op.role != OpRole::kBlocking) {
+        FailOp(op, errors::kResetByUnblock);
+        continue;
+      }
+      ReplyBuilder r(o->resp);
+      if (error) {
+        r.Error(errors::kUnblockedByClient);
+      } else {
+        r.NullArray();
+      }
+      Deliver(o, op, r.str());
+      unblocked = 1;
+    }
+  }
+  Reply(c, ReplyBuilder(c->resp).Integer(unblocked).str());
 }
 
 void Worker::OnCluster(Client* c, resp::Request& req, const CommandInfo&) {
@@ -357,8 +498,7 @@ void Worker::OnCluster(Client* c, resp::Request& req, const CommandInfo&) {
     r.Error(errors::WrongArity("cluster|" + sub));
   } else {
     stats_.proxy_errors.Inc();
-    r.Error(fmt::format("ERR proxy: 'CLUSTER {}' is refused by the proxy",
-                        std::string(argc >= 2 ? args[1] : "")));
+    r.Error(errors::ClusterSubcommandRefused(argc >= 2 ? args[1] : ""));
   }
   Reply(c, r.str());
 }
@@ -376,6 +516,7 @@ void Worker::OnReadwrite(Client* c, resp::Request&, const CommandInfo&) {
 void Worker::OnReset(Client* c, resp::Request&, const CommandInfo&) {
   // Everything RESET clears on a node (networking.c clearClientConnectionState).
   CloseSessions(c);
+  EndMonitor(c);
   TxReset(c);
   DropSubscriptions(c, true);  // out of subscribed mode; held confirmations go first
   c->block.reset();

@@ -42,6 +42,8 @@ struct ProxyConfig {
   // Where read-only commands of a client that sent READONLY go: "master", "prefer-replica" or
   // "replica" (healthy replicas only; the master when none is).
   std::string read_from = "master";
+  // A replica whose last acknowledgement to its master is older than this is not read from.
+  int replica_max_lag_s = 2;
   // Diagnostic: every subscribed client gets its own subscriber connections instead of sharing
   // the worker's (to measure what multiplexing saves; see docs/proxy.md).
   bool pubsub_connection_per_client = false;

@@ -35,6 +35,42 @@ std::string UnknownSubcommand(std::string_view command, std::string_view sub) {
   return fmt::format("ERR unknown subcommand '{}'. Try {} HELP.", sub, Upper(command));
 }
 
+std::string HelloSyntax(std::string_view option) {
+  return fmt::format("ERR Syntax error in HELLO option '{}'", option);
+}
+
+std::string UnknownClientType(std::string_view type) {
+  return fmt::format("ERR Unknown client type '{}'", type);
+}
+
+std::string NoSuchUser(std::string_view user) { return fmt::format("ERR No such user '{}'", user); }
+
+std::string NotYetSupported(std::string_view command) {
+  return fmt::format("ERR proxy: '{}' is not supported by the proxy yet", Upper(command));
+}
+
+std::string ClientSubcommandUnsupported(std::string_view sub) {
+  return fmt::format("ERR proxy: CLIENT {} is not supported by the proxy", Upper(sub));
+}
+
+std::string ClusterSubcommandRefused(std::string_view sub) {
+  return fmt::format(
+      "ERR proxy: 'CLUSTER {}' is refused by the proxy (the proxy shows clients a one-node "
+      "cluster; change the cluster through redis-ctl)",
+      Upper(sub));
+}
+
+std::string InsideMultiRefused(std::string_view command) {
+  return fmt::format(
+      "ERR proxy: {} inside MULTI is not supported by the proxy (it would change the session "
+      "connection, not the client)",
+      Upper(command));
+}
+
+std::string UnexpectedReply(std::string_view what, std::string_view node) {
+  return fmt::format("ERR proxy: unexpected {} reply from {}", what, node);
+}
+
 std::string AdminRefused(std::string_view command) {
   return fmt::format("ERR proxy: '{}' is refused by the proxy (start it with --allow-admin-commands)",
                      Upper(command));

@@ -28,6 +28,30 @@ inline constexpr std::string_view kNotBusy = "NOTBUSY No scripts in execution ri
 inline constexpr std::string_view kNotBusyFunction = "NOTBUSY No scripts in execution right now.";
 inline constexpr std::string_view kUnknownPubsubSubcommand =
     "ERR unknown subcommand or wrong number of arguments for '";
+inline constexpr std::string_view kSelectNotAllowed = "ERR SELECT is not allowed in cluster mode";
+inline constexpr std::string_view kAuthWithoutPassword =
+    "ERR AUTH <password> called without any password configured for the default user. Are you "
+    "sure your configuration is correct?";
+inline constexpr std::string_view kProtocolVersionNotInteger =
+    "ERR Protocol version is not an integer or out of range";
+inline constexpr std::string_view kHelloNoAuth =
+    "NOAUTH HELLO must be called with the client already authenticated, otherwise the HELLO "
+    "<proto> AUTH <user> <pass> option can be used to authenticate the client and select the "
+    "RESP protocol version at the same time";
+inline constexpr std::string_view kClientNameInvalid =
+    "ERR Client names cannot contain spaces, newlines or special characters.";
+inline constexpr std::string_view kNoSuchClient = "ERR No such client";
+inline constexpr std::string_view kClientIdNotPositive = "ERR client-id should be greater than 0";
+inline constexpr std::string_view kUnblockReason =
+    "ERR CLIENT UNBLOCK reason should be TIMEOUT or ERROR";
+inline constexpr std::string_view kUnblockedByClient =
+    "UNBLOCKED client unblocked via CLIENT UNBLOCK";
+inline constexpr std::string_view kMaxClients = "ERR max number of clients reached";
+// "ERR Syntax error in HELLO option '<opt>'", "ERR Unknown client type '<t>'",
+// "ERR No such user '<u>'".
+std::string HelloSyntax(std::string_view option);
+std::string UnknownClientType(std::string_view type);
+std::string NoSuchUser(std::string_view user);
 // "ERR Can't execute '<cmd>': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / QUIT / RESET are
 // allowed in this context" (processCommand, a RESP2 client in subscribed mode).
 std::string OnlySubscribeCommands(std::string_view command);
@@ -59,6 +83,23 @@ inline constexpr std::string_view kMonitorMode =
 inline constexpr std::string_view kReplyModeUnsupported =
     "ERR proxy: CLIENT REPLY takes ON, OFF or SKIP";
 
+inline constexpr std::string_view kTxWithoutState =
+    "ERR proxy: a transaction reply without a transaction";
+inline constexpr std::string_view kTxTooManyRedirects =
+    "ERR proxy: the transaction was redirected too many times";
+inline constexpr std::string_view kBlockingLostState = "ERR proxy: a blocking command lost its state";
+inline constexpr std::string_view kResetByUnblock =
+    "ERR proxy: the connection was reset by CLIENT UNBLOCK";
+// "ERR proxy: '<CMD>' is not supported by the proxy yet".
+std::string NotYetSupported(std::string_view command);
+// "ERR proxy: CLIENT <SUB> is not supported by the proxy".
+std::string ClientSubcommandUnsupported(std::string_view sub);
+// "ERR proxy: 'CLUSTER <SUB>' is refused by the proxy (...)".
+std::string ClusterSubcommandRefused(std::string_view sub);
+// "ERR proxy: <cmd> inside MULTI is not supported by the proxy (...)".
+std::string InsideMultiRefused(std::string_view command);
+// "ERR proxy: unexpected <what> reply from <node>".
+std::string UnexpectedReply(std::string_view what, std::string_view node);
 // "ERR proxy: '<CMD>' is refused by the proxy (start it with --allow-admin-commands)".
 std::string AdminRefused(std::string_view command);
 // "ERR proxy: '<CMD> <SUB>' is refused by the proxy (...reason)".

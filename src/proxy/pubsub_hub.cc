@@ -128,22 +128,13 @@ void PubSubHub::DropClient(Client* c, bool flush_held) {
   }
 }
 
-void PubSubHub::Write(Client* c, std::string_view bytes) {
-  if (c->closing) return;
-  if (c->queued() == 0) {
-    c->out.Append(bytes);
-    worker_->MarkDirty(c);
-    return;
-  }
-  PendingReply* p = c->Push();
-  p->suppressed = false;
-  c->CompleteOwned(p, std::string(bytes));
-}
+void PubSubHub::Write(Client* c, std::string_view bytes) { worker_->Push(c, bytes); }
 
 void PubSubHub::DeliverPush(Client* c, std::string_view reply) {
   if (c->closing) return;
   const ClientMessage m = ReencodeMessage(reply, c->resp);
   if (c->queued() == 0) {
+    // The common case, written without a copy.
     c->out.Append(std::string_view(&m.type, 1));
     c->out.Append(m.rest);
     worker_->MarkDirty(c);
@@ -151,9 +142,7 @@ void PubSubHub::DeliverPush(Client* c, std::string_view reply) {
   }
   std::string bytes(1, m.type);
   bytes.append(m.rest);
-  PendingReply* p = c->Push();
-  p->suppressed = false;
-  c->CompleteOwned(p, std::move(bytes));
+  worker_->Push(c, bytes);
 }
 
 void PubSubHub::Deliver(SubKind kind, std::string_view name, std::string_view reply) {

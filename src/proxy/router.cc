@@ -20,8 +20,11 @@ Action Make(Verdict v) {
 
 Action Router::OnError(const OpFacts& op, std::string_view line) const {
   if (op.role == OpRole::kInternal) return Make(Verdict::kDeliver);
-  // Redis 7.0 unblocks a blocked client with UNBLOCKED when its master turns into a replica.
-  if (op.role == OpRole::kBlocking && StartsWith(line, "UNBLOCKED ")) {
+  // Redis 7.0 unblocks a blocked client with UNBLOCKED when its master turns into a replica
+  // (blocked.c disconnectAllBlockedClients). Other UNBLOCKED errors ("the stream key no longer
+  // exists", CLIENT UNBLOCK ... ERROR) are the command's answer.
+  if (op.role == OpRole::kBlocking && StartsWith(line, "UNBLOCKED ") &&
+      line.find("instance state changed") != std::string_view::npos) {
     if (op.remaining_ms == 0) return Make(Verdict::kTimedOut);
     Action a = Make(Verdict::kReissue);
     a.refresh = true;

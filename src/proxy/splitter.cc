@@ -9,6 +9,7 @@
 #include "common/resp_scanner.h"
 #include "common/resp_writer.h"
 #include "common/slot.h"
+#include "proxy/proxy_errors.h"
 
 namespace rs::proxy {
 
@@ -65,6 +66,11 @@ void Merger::AddError(size_t part, std::string_view error_text) {
 
 void Merger::Add(size_t part, std::string_view reply, const std::vector<uint32_t>* outputs) {
   --remaining_;
+  if (kind_ == MergeKind::kCustom) {
+    parts_[part].assign(reply);
+    is_error_[part] = !reply.empty() && reply[0] == '-';
+    return;
+  }
   if (reply.empty() || reply[0] == '-') {
     parts_[part].assign(reply);
     is_error_[part] = true;
@@ -77,7 +83,8 @@ void Merger::Add(size_t part, std::string_view reply, const std::vector<uint32_t
       size_t len = 0;
       if (resp::ScanReply(reply, &len, &info) != resp::ScanStatus::kOk ||
           info.type != resp::ReplyType::kArray) {
-        parts_[part] = "-ERR proxy: unexpected MGET reply from a node\r\n";
+        parts_[part].clear();
+        resp::AppendError(&parts_[part], errors::UnexpectedReply("MGET", "a node"));
         is_error_[part] = true;
         return;
       }
@@ -87,7 +94,8 @@ void Merger::Add(size_t part, std::string_view reply, const std::vector<uint32_t
         size_t elen = 0;
         if (pos >= reply.size() ||
             resp::ScanReply(reply.substr(pos), &elen) != resp::ScanStatus::kOk) {
-          parts_[part] = "-ERR proxy: short MGET reply from a node\r\n";
+          parts_[part].clear();
+          resp::AppendError(&parts_[part], errors::UnexpectedReply("(short) MGET", "a node"));
           is_error_[part] = true;
           return;
         }
@@ -99,7 +107,8 @@ void Merger::Add(size_t part, std::string_view reply, const std::vector<uint32_t
     case MergeKind::kSumInt:
     case MergeKind::kMinInt: {
       if (reply[0] != ':') {
-        parts_[part] = "-ERR proxy: expected an integer reply from a node\r\n";
+        parts_[part].clear();
+        resp::AppendError(&parts_[part], errors::UnexpectedReply("(not an integer)", "a node"));
         is_error_[part] = true;
         return;
       }
@@ -131,10 +140,20 @@ void Merger::Add(size_t part, std::string_view reply, const std::vector<uint32_t
     case MergeKind::kFirst:
       parts_[part].assign(reply);
       return;
+    case MergeKind::kCustom:
+      return;
   }
 }
 
 std::string Merger::Finish() const {
+  if (kind_ == MergeKind::kCustom) {
+    std::vector<NodeReply> replies(parts_.size());
+    for (size_t i = 0; i < parts_.size(); ++i) {
+      replies[i].node = i < nodes_.size() ? nodes_[i] : std::string();
+      replies[i].reply = parts_[i];
+    }
+    return custom_(replies);
+  }
   for (size_t i = 0; i < parts_.size(); ++i) {
     if (is_error_[i]) return parts_[i];
   }
@@ -155,7 +174,10 @@ std::string Merger::Finish() const {
     case MergeKind::kAllOk:
       return parts_.empty() ? "+OK\r\n" : parts_[0];
     case MergeKind::kFirst:
-      return parts_.empty() ? "-ERR proxy: no master to send to\r\n" : parts_[0];
+      if (parts_.empty()) resp::AppendError(&out, errors::kNoTopology);
+      return parts_.empty() ? out : parts_[0];
+    case MergeKind::kCustom:
+      return out;
     case MergeKind::kInfo:
       if (resp_ == 3) {
         resp::AppendVerbatim(&out, "txt", prefix_ + AggregateInfo(parts_));

@@ -3,11 +3,13 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <string_view>
 #include <vector>
 
 #include "proxy/command_table.h"
+#include "proxy/fanout_merge.h"
 
 namespace rs::proxy {
 
@@ -26,7 +28,9 @@ std::vector<SubRequest> SplitBySlot(const std::vector<std::string_view>& args,
 bool SameSlot(const std::vector<std::string_view>& args, const std::vector<int>& key_indexes,
               int* slot);
 
-enum class MergeKind : uint8_t { kMget, kAllOk, kSumInt, kMinInt, kFirst, kInfo };
+// kCustom: a fan-out whose reply a function builds from every node's reply (fanout_merge.h).
+enum class MergeKind : uint8_t { kMget, kAllOk, kSumInt, kMinInt, kFirst, kInfo, kCustom };
+using NodeMergeFn = std::function<std::string(const std::vector<NodeReply>&)>;
 
 // Collects the replies of the parts of one client request and builds the client's reply.
 // Thread contract: owned by the client request it belongs to, in one worker.
@@ -48,6 +52,11 @@ class Merger {
   void set_prefix(std::string prefix) { prefix_ = std::move(prefix); }
   // kInfo: the client's protocol (RESP3 gets a verbatim string, as Redis sends INFO).
   void set_resp(int resp) { resp_ = resp; }
+  // kCustom: the node of each part and the function that merges their replies.
+  void set_custom(std::vector<std::string> nodes, NodeMergeFn fn) {
+    nodes_ = std::move(nodes);
+    custom_ = std::move(fn);
+  }
 
  private:
   MergeKind kind_;
@@ -59,6 +68,8 @@ class Merger {
   bool seen_ = false;
   std::string prefix_;
   int resp_ = 2;
+  std::vector<std::string> nodes_;  // kCustom
+  NodeMergeFn custom_;
   std::vector<std::vector<uint32_t>> outputs_;  // MGET: outputs of each part
 };
 

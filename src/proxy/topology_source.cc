@@ -7,6 +7,7 @@
 #include <uv.h>
 
 #include <algorithm>
+#include <map>
 #include <chrono>
 
 #include "common/address.h"
@@ -66,7 +67,72 @@ Result<RoutingTable> ParseClusterSlots(const redisReply* r, const std::string& a
   return table;
 }
 
+// Adds the replicas CLUSTER NODES lists (healthy ones: not failed, with an address) to `table`.
+// CLUSTER SLOTS leaves out a replica whose replication offset is still 0 (a cluster nobody has
+// written to yet), but CONFIG SET must reach it all the same.
+void AddReplicasFromClusterNodes(std::string_view nodes, const std::string& asked_host,
+                                 RoutingTable* table) {
+  // First pass: master ids -> index in table->masters (by address).
+  std::map<std::string, int16_t, std::less<>> master_index;
+  std::vector<std::vector<std::string_view>> lines;
+  size_t pos = 0;
+  while (pos < nodes.size()) {
+    size_t eol = nodes.find('\n', pos);
+    std::string_view line = nodes.substr(pos, eol == std::string_view::npos ? nodes.npos : eol - pos);
+    pos = eol == std::string_view::npos ? nodes.size() : eol + 1;
+    std::vector<std::string_view> f;
+    size_t s = 0;
+    while (s < line.size() && f.size() < 4) {
+      size_t sp = line.find(' ', s);
+      f.push_back(line.substr(s, sp == std::string_view::npos ? line.npos : sp - s));
+      s = sp == std::string_view::npos ? line.size() : sp + 1;
+    }
+    if (f.size() == 4) lines.push_back(std::move(f));
+  }
+  auto address_of = [&asked_host](std::string_view field) -> std::string {
+    // "ip:port@cport[,hostname]"
+    std::string_view a = field.substr(0, field.find('@'));
+    size_t colon = a.rfind(':');
+    if (colon == std::string_view::npos) return "";
+    std::string host(a.substr(0, colon));
+    if (host.empty()) host = asked_host;
+    return host + std::string(a.substr(colon));
+  };
+  for (const auto& f : lines) {
+    std::string addr = address_of(f[1]);
+    for (size_t i = 0; i < table->masters.size(); ++i) {
+      if (table->masters[i] == addr) master_index[std::string(f[0])] = static_cast<int16_t>(i);
+    }
+  }
+  for (const auto& f : lines) {
+    std::string_view flags = f[2];
+    if (flags.find("slave") == std::string_view::npos) continue;
+    if (flags.find("fail") != std::string_view::npos ||
+        flags.find("noaddr") != std::string_view::npos ||
+        flags.find("handshake") != std::string_view::npos) {
+      continue;
+    }
+    auto it = master_index.find(f[3]);
+    if (it == master_index.end()) continue;
+    std::string addr = address_of(f[1]);
+    auto& reps = table->replicas[static_cast<size_t>(it->second)];
+    if (!addr.empty() && std::find(reps.begin(), reps.end(), addr) == reps.end()) {
+      reps.push_back(addr);
+    }
+  }
+}
+
 bool SameRouting(const RoutingTable& a, const RoutingTable& b) {
+  // Replicas matter too: CONFIG SET reaches them, and --read-from reads from them.
+  if (a.masters != b.masters || a.replicas != b.replicas) {
+    // The same owners under another master order are still a change worth publishing.
+    if (a.masters.size() != b.masters.size() || a.replicas.size() != b.replicas.size()) return false;
+    for (size_t i = 0; i < a.masters.size(); ++i) {
+      auto it = std::find(b.masters.begin(), b.masters.end(), a.masters[i]);
+      if (it == b.masters.end()) return false;
+      if (a.replicas[i] != b.replicas[static_cast<size_t>(it - b.masters.begin())]) return false;
+    }
+  }
   for (int s = 0; s < kSlotCount; ++s) {
     const std::string* x = a.OwnerOf(s);
     const std::string* y = b.OwnerOf(s);
@@ -77,6 +143,40 @@ bool SameRouting(const RoutingTable& a, const RoutingTable& b) {
 }
 
 }  // namespace
+
+std::set<std::string> HealthyReplicas(std::string_view master_host, std::string_view info,
+                                      int max_lag_seconds) {
+  std::set<std::string> out;
+  size_t pos = 0;
+  while (pos < info.size()) {
+    size_t eol = info.find('\n', pos);
+    std::string_view line = info.substr(pos, eol == std::string_view::npos ? info.npos : eol - pos);
+    pos = eol == std::string_view::npos ? info.size() : eol + 1;
+    if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
+    // slave0:ip=127.0.0.1,port=7004,state=online,offset=123,lag=0
+    if (line.substr(0, 5) != "slave" || line.find(':') == std::string_view::npos) continue;
+    std::string_view fields = line.substr(line.find(':') + 1);
+    std::string ip, port, state;
+    int64_t lag = -1;
+    while (!fields.empty()) {
+      size_t comma = fields.find(',');
+      std::string_view kv = fields.substr(0, comma);
+      fields = comma == std::string_view::npos ? std::string_view() : fields.substr(comma + 1);
+      size_t eq = kv.find('=');
+      if (eq == std::string_view::npos) continue;
+      std::string_view k = kv.substr(0, eq), v = kv.substr(eq + 1);
+      if (k == "ip") ip = v;
+      if (k == "port") port = v;
+      if (k == "state") state = v;
+      if (k == "lag") lag = std::atoll(std::string(v).c_str());
+    }
+    if (ip.empty() || ip == "?") ip = master_host;
+    if (state == "online" && lag >= 0 && lag <= max_lag_seconds && !port.empty()) {
+      out.insert(ip + ":" + port);
+    }
+  }
+  return out;
+}
 
 std::vector<std::string> AskingOrder(const std::vector<std::string>& candidates,
                                      const std::string& answered_last,
@@ -140,6 +240,14 @@ Result<RoutingTable> FetchClusterSlots(const std::vector<std::string>& addresses
       } else {
         auto table = ParseClusterSlots(reply, addr->host);
         freeReplyObject(reply);
+        if (table.ok()) {
+          auto* nodes = static_cast<redisReply*>(redisCommand(ctx, "CLUSTER NODES"));
+          if (nodes != nullptr && nodes->type == REDIS_REPLY_STRING) {
+            AddReplicasFromClusterNodes(std::string_view(nodes->str, nodes->len), addr->host,
+                                        &table.value());
+          }
+          if (nodes) freeReplyObject(nodes);
+        }
         redisFree(ctx);
         if (table.ok() && table->AssignedSlots() == 0) {
           last = Status::Unavailable(text + ": no slots assigned");
@@ -195,6 +303,7 @@ void TopologySource::Start() {
     controller_thread_ = std::thread([this] { RunController(); });
   }
   slots_thread_ = std::thread([this] { RunSlots(); });
+  if (config_.read_from != "master") health_thread_ = std::thread([this] { RunReplicaHealth(); });
 }
 
 void TopologySource::Stop() {
@@ -207,6 +316,7 @@ void TopologySource::Stop() {
   if (http_) http_->stop();
   if (controller_thread_.joinable()) controller_thread_.join();
   if (slots_thread_.joinable()) slots_thread_.join();
+  if (health_thread_.joinable()) health_thread_.join();
   if (discovery_thread_.joinable()) {
     uv_async_send(&lainlet_->stop);
     discovery_thread_.join();
@@ -313,6 +423,50 @@ void TopologySource::RunController() {
       std::unique_lock<std::mutex> lock(mu_);
       cv_.wait_for(lock, std::chrono::seconds(1), [this] { return stop_; });
     }
+  }
+}
+
+void TopologySource::RunReplicaHealth() {
+  while (true) {
+    {
+      std::unique_lock<std::mutex> lock(mu_);
+      cv_.wait_for(lock, std::chrono::seconds(1), [this] { return stop_; });
+      if (stop_) return;
+    }
+    RoutingTablePtr t = proxy_->latest_table();
+    if (!t) continue;
+    std::set<std::string> healthy;
+    for (const std::string& m : t->masters) {
+      auto addr = Address::Parse(m);
+      if (!addr.ok()) continue;
+      timeval tv{config_.connect_timeout_ms / 1000, (config_.connect_timeout_ms % 1000) * 1000};
+      redisContext* ctx = redisConnectWithTimeout(addr->host.c_str(), addr->port, tv);
+      if (ctx == nullptr || ctx->err) {
+        if (ctx) redisFree(ctx);
+        continue;  // its replicas count as unhealthy until it answers again
+      }
+      redisSetTimeout(ctx, tv);
+      bool ok = true;
+      if (!config_.backend_password.empty()) {
+        auto* auth = static_cast<redisReply*>(
+            config_.backend_user.empty()
+                ? redisCommand(ctx, "AUTH %s", config_.backend_password.c_str())
+                : redisCommand(ctx, "AUTH %s %s", config_.backend_user.c_str(),
+                               config_.backend_password.c_str()));
+        ok = auth != nullptr && auth->type != REDIS_REPLY_ERROR;
+        if (auth) freeReplyObject(auth);
+      }
+      auto* reply = ok ? static_cast<redisReply*>(redisCommand(ctx, "INFO replication")) : nullptr;
+      if (reply != nullptr && reply->type == REDIS_REPLY_STRING) {
+        for (const std::string& r : HealthyReplicas(addr->host, std::string_view(reply->str, reply->len),
+                                                    config_.replica_max_lag_s)) {
+          healthy.insert(r);
+        }
+      }
+      if (reply) freeReplyObject(reply);
+      redisFree(ctx);
+    }
+    proxy_->SetHealthyReplicas(std::move(healthy));
   }
 }
 

@@ -33,6 +33,11 @@ struct AskOutcome {
   std::vector<std::string> failed;  // Unreachable, refused, or no table; in the order asked.
 };
 
+// The replicas a master's INFO replication lists as online with an acknowledgement no older
+// than `max_lag_seconds` ("host:port"; a replica without an ip takes the master's host).
+std::set<std::string> HealthyReplicas(std::string_view master_host, std::string_view info,
+                                      int max_lag_seconds);
+
 // Asks the nodes of `addresses`, in order, for CLUSTER SLOTS until one answers with a table.
 Result<RoutingTable> FetchClusterSlots(const std::vector<std::string>& addresses,
                                        const ProxyConfig& config, AskOutcome* outcome = nullptr);
@@ -66,6 +71,9 @@ class TopologySource {
  private:
   void RunController();
   void RunSlots();
+  // --read-from other than master: which replicas are in sync, from each master's INFO
+  // replication, every second.
+  void RunReplicaHealth();
   void RunDiscovery();
   void OnDiscovered(std::vector<std::string> nodes);
 
@@ -82,6 +90,7 @@ class TopologySource {
   std::unique_ptr<httplib::Client> http_;
   std::thread controller_thread_;
   std::thread slots_thread_;
+  std::thread health_thread_;
   std::unique_ptr<LainletFollower> lainlet_;
   std::thread discovery_thread_;
 };

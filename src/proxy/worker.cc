@@ -176,6 +176,8 @@ void Worker::OnAsync(uv_async_t* h) {
     }
     w->sessions_.Clear();
     w->ShutdownPubSub();
+    for (auto& b : w->retired_streams_) b->Close();
+    w->retired_streams_.clear();
     for (auto& by_resp : w->backends_) {
       for (auto& map : by_resp) map.clear();  // closes connections; ops fail into closing clients
     }
@@ -234,9 +236,11 @@ Backend* Worker::BackendFor(const std::string& address, uint8_t resp, bool reado
 }
 
 Backend* Worker::Via(Client* c, Backend* b) {
-  if (c != nullptr && c->session != nullptr && b != nullptr &&
-      b->address() == c->session->address()) {
-    return c->session;
+  if (c == nullptr || b == nullptr) return b;
+  if (c->session != nullptr && b->address() == c->session->address()) return c->session;
+  // A request behind one still running on a session of its own (a script) follows it there.
+  for (Backend* t : c->temp_sessions) {
+    if (t->inflight() > 0 && t->address() == b->address()) return t;
   }
   return b;
 }
@@ -288,7 +292,9 @@ void Worker::OnConnection(uv_stream_t* server, int status) {
   int total = ++w->proxy_->clients;
   if (total > w->config().max_clients) {
     w->stats_.clients_rejected.Inc();
-    c->out.Append("-ERR max number of clients reached\r\n");
+    std::string err;
+    resp::AppendError(&err, errors::kMaxClients);
+    c->out.Append(err);
     c->close_after_flush = true;
     w->MarkDirty(c);
     return;
@@ -301,6 +307,7 @@ void Worker::CloseClient(Client* c, const char* why) {
   if (why != nullptr) spdlog::debug("client {} closed: {}", c->id, why);
   c->closing = true;
   CloseSessions(c);
+  EndMonitor(c);
   DropSubscriptions(c, false);
   if (c->prev) c->prev->next = c->next;
   if (c->next) c->next->prev = c->prev;
@@ -490,6 +497,9 @@ void Worker::FlushAll() {
   if (retired_pending_) {
     retired_pending_ = false;
     sessions_.CollectRetired();
+    std::vector<std::unique_ptr<Backend>> streams;
+    streams.swap(retired_streams_);
+    for (auto& b : streams) b->Close();
   }
 }
 

@@ -89,6 +89,12 @@ class Worker {
   void RequestRefresh();
   // Routes `slot` to `address` from now on (a MOVED reply); a refresh confirms it later.
   void PatchSlotOwner(int slot, const std::string& address);
+  // Out-of-band data for `c` (a MONITOR line, a pub/sub message), in order with its replies.
+  void Push(Client* c, std::string_view data) {
+    if (c->closing) return;
+    c->PushData(data);
+    MarkDirty(c);
+  }
   // Snapshot of backend latencies for INFO: "addr:replies:avg_us".
   std::string BackendReport();
 
@@ -157,6 +163,9 @@ class Worker {
   void EndSession(Client* c);
   void MaybeReleaseSession(Client* c);
   void CloseSessions(Client* c);
+  void ReleaseTempSession(Client* c, Backend* b);
+  // A session of its own for one request to `address` (nullptr: --max-sessions reached).
+  Backend* TempSession(Client* c, const std::string& address);
   void BlockingReply(Client* c, Op& op, const Action& action, std::string_view reply,
                      Backend* from);
   void ReissueBlocking(Client* c, Op&& op, const std::string& address, bool asking);
@@ -176,6 +185,8 @@ class Worker {
   void OnReadonly(Client* c, resp::Request& req, const CommandInfo& info);
   void OnReadwrite(Client* c, resp::Request& req, const CommandInfo& info);
   void OnReset(Client* c, resp::Request& req, const CommandInfo& info);
+  void ClientKill(Client* c, resp::Request& req);
+  void ClientUnblock(Client* c, resp::Request& req);
   // (worker_sessions.cc)
   void OnMulti(Client* c, resp::Request& req, const CommandInfo& info);
   void OnExec(Client* c, resp::Request& req, const CommandInfo& info);
@@ -184,8 +195,35 @@ class Worker {
   void OnUnwatch(Client* c, resp::Request& req, const CommandInfo& info);
   void OnBlocking(Client* c, resp::Request& req, const CommandInfo& info);
   void OnWait(Client* c, resp::Request& req, const CommandInfo& info);
-  // (fan-out: not supported until its code lands)
+  // (fanout.cc)
+  void OnKeys(Client* c, resp::Request& req, const CommandInfo& info);
+  void OnRandomKey(Client* c, resp::Request& req, const CommandInfo& info);
+  void OnFlush(Client* c, resp::Request& req, const CommandInfo& info);
+  void OnConfig(Client* c, resp::Request& req, const CommandInfo& info);
+  void OnScript(Client* c, resp::Request& req, const CommandInfo& info);
+  void OnFunction(Client* c, resp::Request& req, const CommandInfo& info);
+  void OnSlowlog(Client* c, resp::Request& req, const CommandInfo& info);
+  void OnLatency(Client* c, resp::Request& req, const CommandInfo& info);
+  void OnMemory(Client* c, resp::Request& req, const CommandInfo& info);
+  void OnMonitor(Client* c, resp::Request& req, const CommandInfo& info);
+  void OnDedicated(Client* c, resp::Request& req, const CommandInfo& info);
+  void OnScan(Client* c, resp::Request& req, const CommandInfo& info);
+  void OnScriptCall(Client* c, resp::Request& req, const CommandInfo& info);
+  // `command` to every master, each over a session of its own (SCRIPT KILL must not wait
+  // behind the very script it kills on a shared connection).
+  void FanOutSessions(Client* c, std::string_view command, NodeMergeFn merge);
+  // (a handler without code yet: none left)
   void OnNotYet(Client* c, resp::Request& req, const CommandInfo& info);
+  // Every master's shared connection, then every replica's.
+  std::vector<Backend*> AllNodes(Client* c);
+  // Sends `command` to each of `targets` and answers with `merge` over their replies.
+  void FanOutMerged(Client* c, std::string_view command, const std::vector<Backend*>& targets,
+                    NodeMergeFn merge);
+  // The same with a command of its own for each part (parts may share a backend).
+  void FanOutCommands(Client* c, const std::vector<std::pair<Backend*, std::string>>& parts,
+                      NodeMergeFn merge);
+  void ToAnyMaster(Client* c, resp::Request& req);
+  void EndMonitor(Client* c);
 
   // ---- pub/sub (worker_pubsub.cc) ----
   // SUBSCRIBE, PSUBSCRIBE, SSUBSCRIBE (told apart by info.handler), and their undoing.
@@ -240,6 +278,7 @@ class Worker {
   // Per-client hubs given up (--pubsub-connection-per-client), deleted at the next tick, when no
   // write of their connections is pending.
   std::vector<std::unique_ptr<PubSubHub>> retired_hubs_;
+  std::vector<std::unique_ptr<Backend>> retired_streams_;  // closed at the end of the turn
   bool retired_pending_ = false;
   size_t round_robin_ = 0;
   size_t replica_pick_ = 0;

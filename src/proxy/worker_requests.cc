@@ -28,7 +28,7 @@ bool AllowedWhileSubscribed(Handler h) {
 // True when `h` takes a session connection for client `c` now (see HandleRequest).
 bool NeedsTurn(const Client* c, Handler h) {
   if (c->in_multi()) return !IsTxControl(h) && c->session == nullptr;  // pins the transaction
-  if (h == Handler::kBlocking || h == Handler::kWait) return true;
+  if (h == Handler::kBlocking || h == Handler::kWait || h == Handler::kDedicated) return true;
   return h == Handler::kWatch && c->session == nullptr;
 }
 
@@ -126,7 +126,7 @@ void Worker::RouteKeyed(Client* c, resp::Request& req, const CommandInfo& info, 
     } else if (info.name == "msetnx") {
       stats_.proxy_errors.Inc();
       ReplyError(c, errors::kMsetnxCrossSlot);
-    } else if (info.numkeys_arg == 2 && info.first == 0) {  // EVAL, EVALSHA, FCALL and _RO
+    } else if (info.handler == Handler::kScriptCall) {
       stats_.proxy_errors.Inc();
       ReplyError(c, errors::kScriptCrossSlot);
     } else {
@@ -276,6 +276,8 @@ void Worker::OnReply(Op& op, std::string_view reply, bool is_error, std::string_
       const int16_t o = table_->owner[action.patch_slot];
       if (o < 0 || table_->masters[o] != action.address) {
         InstallTable(table_->WithSlotOwner(action.patch_slot, action.address));
+        // SCAN cursors must hear of the move before the next refresh does.
+        (void)proxy_->scan_log().PatchSlot(action.patch_slot, action.address);
       }
     }
     if (action.refresh) RequestRefresh();
@@ -291,6 +293,16 @@ void Worker::OnReply(Op& op, std::string_view reply, bool is_error, std::string_
         ++op.redirects;
         (action.asking ? stats_.ask : stats_.moved).Inc();
         op.asking = action.asking;
+        if (from->is_session() && from != c->session) {
+          // A request that had a session of its own (a script) gets one at the new node too.
+          Backend* s = sessions_.Acquire(action.address, c->resp, false, c);
+          ReleaseTempSession(c, from);
+          if (s != nullptr) {
+            c->temp_sessions.push_back(s);
+            s->Send(std::move(op));
+            return;
+          }
+        }
         Via(c, BackendFor(action.address, c->resp))->Send(std::move(op));
         return;
       case Verdict::kRetryLater:
@@ -323,13 +335,20 @@ void Worker::OnReply(Op& op, std::string_view reply, bool is_error, std::string_
   if (op.role == OpRole::kTxExec) TxReset(c);
   if (from == c->session) {
     MaybeReleaseSession(c);
-  } else if (op.role == OpRole::kWait && from->is_session()) {
-    for (size_t i = 0; i < c->temp_sessions.size(); ++i) {
-      if (c->temp_sessions[i] == from) {
-        c->temp_sessions.erase(c->temp_sessions.begin() + static_cast<long>(i));
-        sessions_.Release(from, true);
-        break;
-      }
+  } else if (from->is_session()) {
+    ReleaseTempSession(c, from);
+  }
+}
+
+void Worker::ReleaseTempSession(Client* c, Backend* b) {
+  // A session held for one request (WAIT, a script, SCRIPT KILL, an admin command) is given back
+  // with its reply (or its redirect elsewhere).
+  if (b->inflight() > 0) return;
+  for (size_t i = 0; i < c->temp_sessions.size(); ++i) {
+    if (c->temp_sessions[i] == b) {
+      c->temp_sessions.erase(c->temp_sessions.begin() + static_cast<long>(i));
+      sessions_.Release(b, true);
+      return;
     }
   }
 }

@@ -126,8 +126,7 @@ void Worker::TxQueue(Client* c, resp::Request& req, const CommandInfo* info) {
     case Handler::kAuth:
     case Handler::kClient:
       // They would change the session connection, not the client.
-      TxRefuse(c, fmt::format("ERR proxy: {} inside MULTI is not supported by the proxy",
-                              info->name));
+      TxRefuse(c, errors::InsideMultiRefused(info->name));
       return;
     default:
       break;
@@ -239,13 +238,13 @@ bool Worker::TxMove(Client* c, const std::string& address, Op* redirected) {
 
 void Worker::TxReplay(Client* c, Op&& redirected, const std::string& address, bool asking) {
   if (!c->tx) {
-    FailOp(redirected, "ERR proxy: a transaction reply without a transaction");
+    FailOp(redirected, errors::kTxWithoutState);
     return;
   }
   TxState& tx = *c->tx;
   if (++tx.replays > router_.policy().max_redirects) {
     tx.dirty = true;
-    FailOp(redirected, "ERR proxy: the transaction was redirected too many times");
+    FailOp(redirected, errors::kTxTooManyRedirects);
     return;
   }
   tx.asking = asking;
@@ -606,7 +605,7 @@ void Worker::BlockingReply(Client* c, Op& op, const Action& action, std::string_
 
 void Worker::ReissueBlocking(Client* c, Op&& op, const std::string& address, bool asking) {
   if (!c->block) {
-    FailOp(op, "ERR proxy: a blocking command lost its state");
+    FailOp(op, errors::kBlockingLostState);
     return;
   }
   BlockState& b = *c->block;

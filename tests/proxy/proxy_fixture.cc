@@ -23,6 +23,7 @@ Status ProxyHarness::StartCluster(int masters, int node_timeout_ms, const std::s
   opts.cluster_node_timeout_ms = node_timeout_ms;
   // Replicas sync at once (Redis waits 5 s by default), so failover tests need not wait.
   opts.extra_config = {"repl-diskless-sync-delay 0"};
+  for (const std::string& line : node_config_) opts.extra_config.push_back(line);
   cluster_ = std::make_unique<LocalCluster>(opts);
   return cluster_->Start();
 }

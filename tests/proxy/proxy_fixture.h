@@ -28,6 +28,8 @@ class ProxyHarness {
   ~ProxyHarness();
   // Before Start/StartCluster: replicas per master (default 1).
   void set_replicas_per_master(int n) { replicas_per_master_ = n; }
+  // Before Start/StartCluster: a redis.conf line for every node ("enable-debug-command yes").
+  void add_node_config(std::string line) { node_config_.push_back(std::move(line)); }
 
   LocalCluster& cluster() { return *cluster_; }
   proxy::Proxy& proxy() { return *proxy_; }
@@ -44,6 +46,7 @@ class ProxyHarness {
   std::unique_ptr<LocalCluster> cluster_;
   std::unique_ptr<proxy::Proxy> proxy_;
   int replicas_per_master_ = 1;
+  std::vector<std::string> node_config_;
 };
 
 // A raw TCP exchange: sends `bytes`, half-closes nothing, reads until the peer closes or
