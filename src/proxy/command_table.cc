@@ -83,9 +83,10 @@ const Row kRows[] = {
     {"punsubscribe", K::kHandled, 0, 0, 0, 0, H::kPunsubscribe},
     {"sunsubscribe", K::kHandled, 1, -1, 1, 0, H::kSunsubscribe},
     {"pubsub", K::kHandled, 0, 0, 0, 0, H::kPubsub},
+    // To the worker's pub/sub home master: one client's messages keep their order.
+    {"publish", K::kHandled, 0, 0, 0, 0, H::kPublish},
     // Keyless: any master.
-    {"command time lastsave publish lolwut role module acl config function", K::kKeyless, 0, 0, 0,
-     0},
+    {"command time lastsave lolwut role module acl config function", K::kKeyless, 0, 0, 0, 0},
     {"dbsize", K::kSumMasters, 0, 0, 0, 0},
     {"script", K::kBroadcast, 0, 0, 0, 0},
     {"info", K::kInfo, 0, 0, 0, 0},

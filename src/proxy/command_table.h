@@ -53,6 +53,7 @@ enum class Handler : uint8_t {
   kPunsubscribe,
   kSunsubscribe,
   kPubsub,
+  kPublish,
   // Fan-out to every master (or node) and merged.
   kScan,
   kKeys,

@@ -103,6 +103,9 @@ int main(int argc, char** argv) {
                  "seconds since a replica's last acknowledgement beyond which it is not read from")
       ->capture_default_str()
       ->check(CLI::Range(0, 3600));
+  // A diagnostic (hidden from --help): one subscriber connection per client and node instead of
+  // the worker's shared one, to compare the two (docs/proxy.md).
+  app.add_flag("--pubsub-connection-per-client", cfg.pubsub_connection_per_client)->group("");
   app.add_option("--log-level", log_level)->capture_default_str();
   app.add_option("--log-format", log_format, "plain or json")->capture_default_str();
   CLI11_PARSE(app, argc, argv);

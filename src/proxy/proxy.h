@@ -12,6 +12,7 @@
 #include "common/status.h"
 #include "proxy/address_registry.h"
 #include "proxy/proxy_config.h"
+#include "proxy/pubsub.h"
 #include "proxy/routing_table.h"
 #include "proxy/slot_move_log.h"
 
@@ -57,6 +58,8 @@ class Proxy {
   std::string MetricsText() const;
 
   std::atomic<int> clients{0};
+  // What the workers have subscribed, for PUBSUB NUMSUB / NUMPAT.
+  PubSubRegistry pubsub;
 
  private:
   ProxyConfig config_;

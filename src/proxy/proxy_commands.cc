@@ -93,7 +93,7 @@ std::string LastCommand(const Client* c) {
 const Worker::HandlerFn* Worker::HandlerTable() {
   static const auto table = [] {
     std::array<HandlerFn, static_cast<size_t>(Handler::kCount)> t;
-    t.fill(&Worker::OnNotYet);  // pub/sub and fan-out until their code lands
+    t.fill(&Worker::OnNotYet);  // a handler without code yet (none left)
     auto set = [&t](Handler h, HandlerFn fn) { t[static_cast<size_t>(h)] = fn; };
     set(Handler::kPing, &Worker::OnPing);
     set(Handler::kEcho, &Worker::OnEcho);
@@ -126,6 +126,14 @@ const Worker::HandlerFn* Worker::HandlerTable() {
     set(Handler::kDedicated, &Worker::OnDedicated);
     set(Handler::kScan, &Worker::OnScan);
     set(Handler::kScriptCall, &Worker::OnScriptCall);
+    set(Handler::kSubscribe, &Worker::OnSubscribe);
+    set(Handler::kPsubscribe, &Worker::OnSubscribe);
+    set(Handler::kSsubscribe, &Worker::OnSubscribe);
+    set(Handler::kUnsubscribe, &Worker::OnUnsubscribe);
+    set(Handler::kPunsubscribe, &Worker::OnUnsubscribe);
+    set(Handler::kSunsubscribe, &Worker::OnUnsubscribe);
+    set(Handler::kPubsub, &Worker::OnPubsub);
+    set(Handler::kPublish, &Worker::OnPublish);
     return t;
   }();
   return table.data();
@@ -555,6 +563,7 @@ void Worker::OnReset(Client* c, resp::Request&, const CommandInfo&) {
   CloseSessions(c);
   EndMonitor(c);
   TxReset(c);
+  DropSubscriptions(c, true);  // out of subscribed mode; held confirmations go first
   c->block.reset();
   c->name.clear();
   c->readonly = false;

@@ -44,6 +44,9 @@ struct ProxyConfig {
   std::string read_from = "master";
   // A replica whose last acknowledgement to its master is older than this is not read from.
   int replica_max_lag_s = 2;
+  // Diagnostic: every subscribed client gets its own subscriber connections instead of sharing
+  // the worker's (to measure what multiplexing saves; see docs/proxy.md).
+  bool pubsub_connection_per_client = false;
 };
 
 }  // namespace rs::proxy

@@ -14,6 +14,7 @@
 #include "common/slot.h"
 #include "proxy/proxy.h"
 #include "proxy/proxy_errors.h"
+#include "proxy/pubsub_hub.h"
 
 namespace rs::proxy {
 namespace {
@@ -66,6 +67,7 @@ Worker::Worker(Proxy* proxy, int index)
       router_(PolicyOf(proxy->config())),
       sessions_(this, proxy->config().max_sessions,
                 static_cast<uint64_t>(proxy->config().session_idle_ms)),
+      pubsub_(std::make_unique<PubSubHub>(this, &proxy->pubsub)),
       read_buffer_(new char[kReadBufferSize]),
       stats_(CommandTable::Get().size()) {
   uv_loop_init(&loop_);
@@ -173,6 +175,7 @@ void Worker::OnAsync(uv_async_t* h) {
       c = next;
     }
     w->sessions_.Clear();
+    w->ShutdownPubSub();
     for (auto& b : w->retired_streams_) b->Close();
     w->retired_streams_.clear();
     for (auto& by_resp : w->backends_) {
@@ -180,6 +183,7 @@ void Worker::OnAsync(uv_async_t* h) {
     }
     w->by_master_[0].clear();
     w->by_master_[1].clear();
+    w->dirty_backends_.clear();  // those were just deleted; nothing is flushed after a stop
     uv_close(reinterpret_cast<uv_handle_t*>(&w->listener_), nullptr);
     uv_close(reinterpret_cast<uv_handle_t*>(&w->async_), nullptr);
     uv_close(reinterpret_cast<uv_handle_t*>(&w->check_), nullptr);
@@ -215,6 +219,7 @@ void Worker::InstallTable(RoutingTablePtr table) {
       by_master_[r].push_back(BackendFor(m, static_cast<uint8_t>(r + 2)));
     }
   }
+  PubSubTableChanged();
 }
 
 Backend* Worker::BackendFor(const std::string& address, uint8_t resp, bool readonly) {
@@ -304,6 +309,7 @@ void Worker::CloseClient(Client* c, const char* why) {
   c->closing = true;
   CloseSessions(c);
   EndMonitor(c);
+  DropSubscriptions(c, false);
   if (c->prev) c->prev->next = c->next;
   if (c->next) c->next->prev = c->prev;
   if (clients_ == c) clients_ = c->next;
@@ -511,6 +517,7 @@ void Worker::Tick() {
     }
   }
   sessions_.CheckTimeouts(now, stalled);
+  TickPubSub(now, stalled);
   if (config().slowlog_usec > 0) LogSuppressedSlowRequests(uv_hrtime());
   if (now - last_sweep_ms_ < 1000) return;
   last_sweep_ms_ = now;

@@ -5,7 +5,8 @@
 // The code is split by concern: worker.cc (loop, clients, flushing), worker_requests.cc (the
 // fast path: classify, route, split, and replies through the Router), worker_sessions.cc
 // (transactions, blocking commands, WAIT), proxy_commands.cc (the handler table and what the
-// proxy answers itself), fanout.cc (commands that reach every node).
+// proxy answers itself), fanout.cc (commands that reach every node), worker_pubsub.cc (pub/sub
+// commands; the multiplexing itself is PubSubHub's).
 #pragma once
 
 #include <uv.h>
@@ -33,6 +34,7 @@
 namespace rs::proxy {
 
 class Proxy;
+class PubSubHub;
 
 // Thread contract: everything below runs on the worker's own loop thread, except Post*(), which
 // any thread may call, and stats(), which any thread may read.
@@ -85,6 +87,8 @@ class Worker {
   char* read_buffer() { return read_buffer_.get(); }
   size_t read_buffer_size() const { return kReadBufferSize; }
   void RequestRefresh();
+  // Routes `slot` to `address` from now on (a MOVED reply); a refresh confirms it later.
+  void PatchSlotOwner(int slot, const std::string& address);
   // Out-of-band data for `c` (a MONITOR line, a pub/sub message), in order with its replies.
   void Push(Client* c, std::string_view data) {
     if (c->closing) return;
@@ -208,7 +212,7 @@ class Worker {
   // `command` to every master, each over a session of its own (SCRIPT KILL must not wait
   // behind the very script it kills on a shared connection).
   void FanOutSessions(Client* c, std::string_view command, NodeMergeFn merge);
-  // (pub/sub and SCAN: not supported until their code lands)
+  // (a handler without code yet: none left)
   void OnNotYet(Client* c, resp::Request& req, const CommandInfo& info);
   // Every master's shared connection, then every replica's.
   std::vector<Backend*> AllNodes(Client* c);
@@ -220,6 +224,22 @@ class Worker {
                       NodeMergeFn merge);
   void ToAnyMaster(Client* c, resp::Request& req);
   void EndMonitor(Client* c);
+
+  // ---- pub/sub (worker_pubsub.cc) ----
+  // SUBSCRIBE, PSUBSCRIBE, SSUBSCRIBE (told apart by info.handler), and their undoing.
+  void OnSubscribe(Client* c, resp::Request& req, const CommandInfo& info);
+  void OnUnsubscribe(Client* c, resp::Request& req, const CommandInfo& info);
+  void OnPubsub(Client* c, resp::Request& req, const CommandInfo& info);
+  void OnPublish(Client* c, resp::Request& req, const CommandInfo& info);
+  // The hub carrying `c`'s subscriptions: the worker's, or with --pubsub-connection-per-client
+  // one of the client's own (created here).
+  PubSubHub* HubFor(Client* c);
+  // The client leaves subscribed mode (RESET, `flush_held`) or goes away.
+  void DropSubscriptions(Client* c, bool flush_held);
+  // The worker's hooks: its tick, a new routing table, shutdown.
+  void TickPubSub(uint64_t now, bool loop_stalled);
+  void PubSubTableChanged();
+  void ShutdownPubSub();
 
   static void OnConnection(uv_stream_t* server, int status);
   static void OnAsync(uv_async_t* h);
@@ -251,6 +271,13 @@ class Worker {
   // Shared connections by address: [resp - 2][readonly].
   std::unordered_map<std::string, std::unique_ptr<Backend>> backends_[2][2];
   SessionPool sessions_;
+  std::unique_ptr<PubSubHub> pubsub_;
+  // --pubsub-connection-per-client (a diagnostic, to measure what multiplexing saves): each
+  // subscribed client's own hub, with its own connections.
+  std::unordered_map<Client*, std::unique_ptr<PubSubHub>> client_hubs_;
+  // Per-client hubs given up (--pubsub-connection-per-client), deleted at the next tick, when no
+  // write of their connections is pending.
+  std::vector<std::unique_ptr<PubSubHub>> retired_hubs_;
   std::vector<std::unique_ptr<Backend>> retired_streams_;  // closed at the end of the turn
   bool retired_pending_ = false;
   size_t round_robin_ = 0;
