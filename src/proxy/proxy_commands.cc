@@ -63,13 +63,15 @@ int64_t PublicId(const Client* c) { return static_cast<int64_t>(c->id & 0xffffff
 // The asking client's own line shows the request being run (its size and name), as on a node.
 std::string ClientLine(Client* c, uint64_t now_ms, size_t qbuf, std::string_view cmd) {
   auto [host, port] = SocketName(&c->tcp, false);
-  std::string flags;
-  if (c->in_multi()) flags += 'x';
-  if (c->subscribed()) flags += 'P';
-  if (c->block) flags += 'b';
-  if (c->monitor) flags += 'O';
-  if (c->readonly) flags += 'r';
-  if (flags.empty()) flags = "N";
+  char flag_chars[8];
+  size_t nflags = 0;
+  if (c->in_multi()) flag_chars[nflags++] = 'x';
+  if (c->subscribed()) flag_chars[nflags++] = 'P';
+  if (c->block) flag_chars[nflags++] = 'b';
+  if (c->monitor) flag_chars[nflags++] = 'O';
+  if (c->readonly) flag_chars[nflags++] = 'r';
+  if (nflags == 0) flag_chars[nflags++] = 'N';
+  const std::string_view flags(flag_chars, nflags);
   size_t sub = c->subs ? c->subs->channels.size() : 0;
   size_t psub = c->subs ? c->subs->patterns.size() : 0;
   size_t ssub = c->subs ? c->subs->shard_channels.size() : 0;
