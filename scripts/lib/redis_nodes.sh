@@ -21,6 +21,33 @@ finally:
 PY
 }
 
+# rs_free_port HOST: prints a port free on HOST whose cluster bus port (+10000) is free too. Call
+# it in $(...); another process may still take the port before it is used.
+rs_free_port() {
+  python3 - "$1" <<'PY'
+import socket, sys
+host = sys.argv[1]
+def bind(port):
+    s = socket.socket()
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    s.bind((host, port))
+    return s
+for _ in range(1000):
+    s = bind(0)
+    p = s.getsockname()[1]
+    try:
+        if p + 10000 <= 65535:
+            bind(p + 10000).close()
+            print(p)
+            sys.exit(0)
+    except OSError:
+        pass
+    finally:
+        s.close()
+sys.exit("no free port with a free bus port on " + host)
+PY
+}
+
 # rs_write_node_conf DIR HOST PORT NODE_TIMEOUT_MS: a cluster-enabled, persistence-free redis.conf
 # in DIR (same settings as the C++ test harness, tests/support/local_redis.cc).
 rs_write_node_conf() {
