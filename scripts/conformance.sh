@@ -209,15 +209,28 @@ fetch_suite() {
     tail -5 "$log" >&2
     return 1
   fi
-  # The installed package's exact version (with its epoch) pins the source; the index may have
-  # moved on, in which case the newest redis source there has to do.
-  if ! (cd "$apt_dir/src" && "${apt[@]}" source --download-only "redis=$version") >>"$log" 2>&1; then
-    say "redis source $version is not in the index; trying the newest redis source there"
-    if ! (cd "$apt_dir/src" && "${apt[@]}" source --download-only redis) >>"$log" 2>&1; then
-      say "apt-get source redis failed (log: $log):"
-      tail -5 "$log" >&2
-      return 1
+  # apt-get update succeeds with warnings when it could fetch nothing.
+  if ! find "$apt_dir/lists" -maxdepth 1 -name '*_Sources*' | grep -q .; then
+    say "apt-get update fetched no source index (log: $log):"
+    grep -E '^(W|E|Err):' "$log" | tail -5 >&2
+    return 1
+  fi
+  # The installed package's exact version (with its epoch: redis=5:7.0.15-1~deb12u10) pins the
+  # source; the index may have moved on, in which case the newest redis source there has to do.
+  local source_ok=1
+  if ! (cd "$apt_dir/src" && "${apt[@]}" source --download-only "redis=$version") >>"$log" 2>&1
+  then
+    source_ok=0
+    if grep -q "Can not find version" "$log"; then
+      say "redis $version is not in the source index; using the newest redis source there"
+      (cd "$apt_dir/src" && "${apt[@]}" source --download-only redis) >>"$log" 2>&1 &&
+        source_ok=1
     fi
+  fi
+  if [ "$source_ok" = 0 ]; then
+    say "apt-get source redis failed (log: $log):"
+    grep -E '^(W|E|Err):' "$log" | tail -5 >&2
+    return 1
   fi
   local orig
   orig=$(find "$apt_dir/src" -maxdepth 1 -name 'redis_*.orig.tar.*' | head -1)
