@@ -12,7 +12,7 @@ PACKAGES=(
   libuv1-dev libhiredis-dev librocksdb-dev capnproto libcapnp-dev
   libspdlog-dev libfmt-dev libgtest-dev libgmock-dev libbenchmark-dev
   nlohmann-json3-dev libcli11-dev libcpp-httplib-dev
-  redis-server redis-tools python3 python3-redis python3-yaml curl procps
+  redis-server redis-tools python3 python3-redis python3-yaml curl procps tcl
   chromium
 )
 # The browser tests drive Chromium with playwright-core from npm: Debian's node and npm unless
