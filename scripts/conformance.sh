@@ -17,6 +17,9 @@
 #                                    reference figure)
 #   CONFORMANCE_REPLICAS=0|1         replicas per master in proxy mode (default 0)
 #   CONFORMANCE_UNIT_TIMEOUT=s       per-unit timeout (default 600)
+#   CONFORMANCE_TEST_TIMEOUT=s       a unit in which no test starts or ends for this long (one
+#                                    waiting for a reply that never comes) ends sooner: runtest's
+#                                    own --timeout (default 300; the longest test takes ~45 s)
 #   CONFORMANCE_LOG_DIR=dir          runtest, proxy and node logs, failed.txt, table.txt (default:
 #                                    a new temp dir, kept and named at the end)
 #   BUILD_DIR=dir                    where redis-proxy was built (default build)
@@ -34,7 +37,7 @@ source scripts/lib/redis_nodes.sh
 for arg in "$@"; do
   case "$arg" in
     -h | --help)
-      sed -n '2,28p' "$0" | sed 's/^# \{0,1\}//'
+      sed -n '2,30p' "$0" | sed 's/^# \{0,1\}//'
       exit 0
       ;;
     -*)
@@ -47,6 +50,7 @@ done
 TARGET=${CONFORMANCE_TARGET:-proxy}
 REPLICAS=${CONFORMANCE_REPLICAS:-0}
 UNIT_TIMEOUT=${CONFORMANCE_UNIT_TIMEOUT:-600}
+TEST_TIMEOUT=${CONFORMANCE_TEST_TIMEOUT:-300}
 BUILD_DIR=${BUILD_DIR:-build}
 CACHE=${XDG_CACHE_HOME:-$HOME/.cache}/redis-service/conformance
 SKIPLIST=$ROOT/tests/conformance/skiplist.txt
@@ -65,8 +69,9 @@ case "$REPLICAS" in 0 | 1) ;; *)
   exit 2
   ;;
 esac
-if ! [[ "$UNIT_TIMEOUT" =~ ^[1-9][0-9]*$ ]]; then
-  echo "conformance: CONFORMANCE_UNIT_TIMEOUT must be a number of seconds" >&2
+if ! [[ "$UNIT_TIMEOUT" =~ ^[1-9][0-9]*$ && "$TEST_TIMEOUT" =~ ^[1-9][0-9]*$ ]]; then
+  echo "conformance: CONFORMANCE_UNIT_TIMEOUT and CONFORMANCE_TEST_TIMEOUT must be numbers of" \
+    "seconds" >&2
   exit 2
 fi
 case "$BUILD_DIR" in /*) ;; *) BUILD_DIR=$ROOT/$BUILD_DIR ;; esac
@@ -388,7 +393,8 @@ cluster_healthy() {
   local i addr reply
   for i in "${!RS_NODE_PIDS[@]}"; do
     if ! kill -0 "${RS_NODE_PIDS[$i]}" 2>/dev/null; then
-      say "redis-server ${NODES[$i]} (pid ${RS_NODE_PIDS[$i]}) died; log in $LOG_DIR/cluster-$CLUSTER_GEN/"
+      say "redis-server ${NODES[$i]} (pid ${RS_NODE_PIDS[$i]}) died;" \
+        "log in $LOG_DIR/cluster-$CLUSTER_GEN/"
       return 1
     fi
   done
@@ -415,7 +421,7 @@ cluster_healthy() {
 run_unit() {
   local unit=$1 log=$2 i start=$SECONDS status=0
   local args=(--host "$HOST" --port "$PORT" --cluster-mode --tags -needs:debug
-    --ignore-encoding --ignore-digest --durable --single "$unit")
+    --ignore-encoding --ignore-digest --durable --timeout "$TEST_TIMEOUT" --single "$unit")
   for i in "${!SKIP_UNITS[@]}"; do
     if [ "${SKIP_UNITS[$i]}" = "$unit" ]; then args+=(--skiptest "${SKIP_TESTS[$i]}"); fi
   done
@@ -444,7 +450,7 @@ run_unit() {
     if grep -q '^\[exception\]' "$log"; then
       ABORT="Tcl exception"
     elif grep -q '^\[TIMEOUT\]' "$log"; then
-      ABORT="runtest timeout"
+      ABORT="no test started or ended for ${TEST_TIMEOUT}s"
     elif ! grep -q 'The End' "$log"; then
       ABORT="runtest exited with status $status before the end"
     fi
@@ -520,4 +526,5 @@ done
 
 cat "$TABLE"
 say "logs in $LOG_DIR (failed tests: $FAILED)"
-echo "conformance: passed=$TOTAL_PASSED failed=$TOTAL_FAILED aborted_units=$ABORTED_UNITS seconds=$SECONDS"
+echo "conformance: passed=$TOTAL_PASSED failed=$TOTAL_FAILED" \
+  "aborted_units=$ABORTED_UNITS seconds=$SECONDS"

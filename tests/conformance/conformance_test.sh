@@ -14,11 +14,13 @@ rm -rf "$logs"
 mkdir -p "$logs"
 out=$logs/conformance.out
 status=0
-# A unit takes at most ~60 s through the proxy here, so one that hangs is cut at 120 s; and the
-# whole run at 780 s, inside ctest's TIMEOUT, so that the script's trap still stops what it
-# started.
+# The longest test takes ~45 s and the longest unit ~60 s here: a unit in which no test starts or
+# ends for 75 s is waiting for a reply that will not come, and ends then; no unit runs past 300 s;
+# the whole run ends at 780 s, inside ctest's TIMEOUT, so that the script's trap still stops what
+# it started.
 CONFORMANCE_TARGET=proxy CONFORMANCE_REPLICAS=0 CONFORMANCE_LOG_DIR=$logs \
-  CONFORMANCE_UNIT_TIMEOUT=${CONFORMANCE_UNIT_TIMEOUT:-120} BUILD_DIR=$BUILD \
+  CONFORMANCE_TEST_TIMEOUT=${CONFORMANCE_TEST_TIMEOUT:-75} \
+  CONFORMANCE_UNIT_TIMEOUT=${CONFORMANCE_UNIT_TIMEOUT:-300} BUILD_DIR=$BUILD \
   timeout -s TERM 780 "$ROOT/scripts/conformance.sh" 2>&1 | tee "$out" || status=$?
 if [ "$status" != 0 ]; then
   echo "conformance test: scripts/conformance.sh failed (exit $status)" >&2
