@@ -183,6 +183,13 @@ std::string MergeKill(const std::vector<NodeReply>& parts) {
   return parts.empty() ? Error(errors::kNotBusy) : parts.front().reply;
 }
 
+std::string MergePing(const std::vector<NodeReply>& parts, const std::string& own) {
+  for (const NodeReply& p : parts) {
+    if (p.is_error() && p.error_text().substr(0, 10) != "ERR proxy:") return p.reply;
+  }
+  return own;
+}
+
 std::string MergeFunctionStats(const std::vector<NodeReply>& parts) {
   if (const NodeReply* e = FirstError(parts)) return e->reply;
   if (parts.empty()) return "*0\r\n";

@@ -37,6 +37,10 @@ std::string MergeAllOk(const std::vector<NodeReply>& parts, std::string_view com
 // other error (UNKILLABLE, an unreachable node) as it came.
 std::string MergeKill(const std::vector<NodeReply>& parts);
 
+// PING: a node's own error (BUSY, LOADING, ...) as it came; else `own`, the proxy's PONG. The
+// proxy's errors (a node it cannot reach) are not the client's: the proxy itself answers.
+std::string MergePing(const std::vector<NodeReply>& parts, const std::string& own);
+
 // FUNCTION STATS: the reply of the master running a script or function (its running_script is
 // not null), else the first.
 std::string MergeFunctionStats(const std::vector<NodeReply>& parts);

@@ -159,7 +159,19 @@ void Worker::OnPing(Client* c, resp::Request& req, const CommandInfo&) {
   } else {
     r.Bulk(args[1]);
   }
-  Reply(c, r.str());
+  if (r.str()[0] == '-' || (c->resp == 2 && c->subscribed()) || by_master_[0].empty()) {
+    Reply(c, r.str());
+    return;
+  }
+  // A PING is answered by the masters too: a node busy with a script (or loading) says so, as
+  // one server would; otherwise the proxy's own PONG.
+  std::vector<std::pair<Backend*, std::string>> parts;
+  for (Backend* m : by_master_[c->resp == 3 ? 1 : 0]) {
+    parts.emplace_back(m, std::string("*1\r\n$4\r\nPING\r\n"));
+  }
+  FanOutCommands(c, parts, [own = r.Take()](const std::vector<NodeReply>& replies) {
+    return MergePing(replies, own);
+  });
 }
 
 void Worker::OnEcho(Client* c, resp::Request& req, const CommandInfo&) {

@@ -43,6 +43,14 @@ TEST(FanOutMergeTest, ScriptKillIsOkIfOneKilledItAndNotbusyIfNoneRan) {
   EXPECT_EQ(MergeKill(Nodes({notbusy, unkillable})), unkillable);
 }
 
+TEST(FanOutMergeTest, PingIsTheProxysUnlessANodeSaysItIsBusy) {
+  const std::string busy = "-BUSY Redis is busy running a script.\r\n";
+  EXPECT_EQ(MergePing(Nodes({"+PONG\r\n", busy, "+PONG\r\n"}), "+PONG\r\n"), busy);
+  EXPECT_EQ(MergePing(Nodes({"+PONG\r\n", "+PONG\r\n"}), "$2\r\nhi\r\n"), "$2\r\nhi\r\n");
+  EXPECT_EQ(MergePing(Nodes({"-ERR proxy: backend x failed\r\n", "+PONG\r\n"}), "+PONG\r\n"),
+            "+PONG\r\n");
+}
+
 TEST(FanOutMergeTest, ScriptExistsOnlyWhereEveryMasterHasIt) {
   EXPECT_EQ(MergeAndArrays(Nodes({"*3\r\n:1\r\n:1\r\n:0\r\n", "*3\r\n:1\r\n:0\r\n:0\r\n"})),
             "*3\r\n:1\r\n:0\r\n:0\r\n");
