@@ -217,13 +217,22 @@ void Worker::OnScriptCall(Client* c, resp::Request& req, const CommandInfo& info
     ReplyError(c, table_ ? std::string_view(redis_errors::kClusterDownUnbound) : errors::kNoTopology);
     return;
   }
-  // A script gets a session of its own when nothing of the client is in flight, so a long one
-  // holds up no other client on the shared connection (they get -BUSY from the node, as without
-  // the proxy). Behind requests in flight it keeps their order instead: the shared connection,
-  // or the session the client's requests to that node already follow (Via).
+  // A script runs on a session of its own, so a long one holds up no other client on a shared
+  // connection (they get -BUSY from the node, as without the proxy). Requests of the client
+  // already on a session to that node are followed there (Via); a script behind requests in
+  // flight on shared connections waits until they are answered, so it cannot overtake them.
   Backend* s = Via(c, BackendFor(*target, c->resp));
-  if (!s->is_session() && c->queued() == 0) {
-    if (Backend* own = TempSession(c, *target)) s = own;
+  if (!s->is_session()) {
+    if (c->queued() > 0) {
+      park_request_ = true;
+      return;
+    }
+    s = TempSession(c, *target);
+    if (s == nullptr) {
+      stats_.proxy_errors.Inc();
+      ReplyError(c, errors::TooManySessions(config().max_sessions));
+      return;
+    }
   }
   Op op;
   op.client = c;

@@ -276,6 +276,72 @@ PubsubMerge MergePubsubReplies(PubsubQuery query, const std::vector<std::string>
   return m;
 }
 
+bool GlobMatch(std::string_view p, std::string_view s) {
+  while (!p.empty()) {
+    switch (p[0]) {
+      case '*': {
+        while (p.size() > 1 && p[1] == '*') p.remove_prefix(1);
+        if (p.size() == 1) return true;
+        for (size_t i = 0; i <= s.size(); ++i) {
+          if (GlobMatch(p.substr(1), s.substr(i))) return true;
+        }
+        return false;
+      }
+      case '?':
+        if (s.empty()) return false;
+        s.remove_prefix(1);
+        p.remove_prefix(1);
+        break;
+      case '[': {
+        if (s.empty()) return false;
+        p.remove_prefix(1);
+        const bool negate = !p.empty() && p[0] == '^';
+        if (negate) p.remove_prefix(1);
+        bool match = false;
+        while (!p.empty() && p[0] != ']') {
+          if (p[0] == '\\' && p.size() >= 2) {
+            p.remove_prefix(1);
+            if (p[0] == s[0]) match = true;
+          } else if (p.size() >= 3 && p[1] == '-') {
+            char lo = p[0], hi = p[2];
+            if (lo > hi) std::swap(lo, hi);
+            if (s[0] >= lo && s[0] <= hi) match = true;
+            p.remove_prefix(2);
+          } else if (p[0] == s[0]) {
+            match = true;
+          }
+          p.remove_prefix(1);
+        }
+        if (!p.empty()) p.remove_prefix(1);  // the ']'
+        if (negate) match = !match;
+        if (!match) return false;
+        s.remove_prefix(1);
+        break;
+      }
+      case '\\':
+        if (p.size() >= 2) p.remove_prefix(1);
+        [[fallthrough]];
+      default:
+        if (s.empty() || p[0] != s[0]) return false;
+        s.remove_prefix(1);
+        p.remove_prefix(1);
+        break;
+    }
+  }
+  return s.empty();
+}
+
+int64_t PubSubRegistry::ClientsReceiving(std::string_view channel) const {
+  std::lock_guard<std::mutex> lock(mu_);
+  int64_t n = 0;
+  auto it = names_[static_cast<size_t>(SubKind::kChannel)].find(std::string(channel));
+  if (it != names_[static_cast<size_t>(SubKind::kChannel)].end()) n += it->second.clients;
+  for (const auto& [pattern, counts] : names_[static_cast<size_t>(SubKind::kPattern)]) {
+    if (counts.clients > 0 && GlobMatch(pattern, channel)) n += counts.clients;
+  }
+  return n;
+}
+
 void PubSubRegistry::Add(SubKind kind, const std::string& name, int clients, int connections) {
   std::lock_guard<std::mutex> lock(mu_);
   auto& map = names_[Index(kind)];

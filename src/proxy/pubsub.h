@@ -57,6 +57,8 @@ bool IsKeyspaceChannel(std::string_view channel);
 // with `prefix`. Errs towards true for malformed patterns: a wrong yes costs a subscription on
 // more nodes (whose copies of ordinary channels are dropped), a wrong no would lose events.
 bool PatternMayMatchPrefix(std::string_view pattern, std::string_view prefix);
+// Redis's glob match (util.c stringmatchlen): * ? [abc] [^a-z] and \ escapes, case-sensitive.
+bool GlobMatch(std::string_view pattern, std::string_view text);
 // PatternMayMatchPrefix for either keyspace prefix.
 bool PatternMayMatchKeyspace(std::string_view pattern);
 
@@ -111,6 +113,9 @@ class PubSubRegistry {
   int64_t DistinctClientPatterns() const;
   // (node connection, pattern) pairs: each adds one to its node's NUMPAT.
   int64_t ConnectionPatterns() const;
+  // The proxy's clients a message on `channel` reaches: its subscribers and, per pattern that
+  // matches it, that pattern's subscribers (as PUBLISH counts receivers).
+  int64_t ClientsReceiving(std::string_view channel) const;
 
  private:
   struct Counts {

@@ -152,6 +152,15 @@ void PubSubHub::Deliver(SubKind kind, std::string_view name, std::string_view re
   for (Client* c : it->second) DeliverPush(c, reply);
 }
 
+int64_t PubSubHub::OwnReceivers(const std::string& address, std::string_view channel) const {
+  auto it = links_.find(address);
+  if (it == links_.end() || !it->second) return 0;
+  const Link& l = *it->second;
+  int64_t n = l.sent[Index(SubKind::kChannel)].contains(std::string(channel)) ? 1 : 0;
+  for (const std::string& p : l.sent[Index(SubKind::kPattern)]) n += GlobMatch(p, channel);
+  return n;
+}
+
 // ---- PUBSUB CHANNELS / NUMSUB / NUMPAT / SHARDCHANNELS / SHARDNUMSUB ----
 
 void PubSubHub::Query(Client* c, PendingReply* pending, PubsubQuery query, std::string command) {

@@ -77,6 +77,11 @@ class PubSubHub : public StreamSink {
   void OnStreamReply(Backend* b, std::string_view reply, const resp::ReplyInfo& info) override;
   void OnStreamLost(Backend* b, const std::string& why) override;
 
+  // The node-side receivers of a message on `channel` that are this worker's own subscriber
+  // connection to `address` (its channel subscription and each pattern of it that matches):
+  // PUBLISH's count on that node includes them, once for all the clients behind them.
+  int64_t OwnReceivers(const std::string& address, std::string_view channel) const;
+
   // The master this worker publishes to and subscribes channels on ("" without a table).
   const std::string& PublishHome() {
     ChooseHome();

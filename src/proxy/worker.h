@@ -280,6 +280,7 @@ class Worker {
   std::vector<std::unique_ptr<PubSubHub>> retired_hubs_;
   std::vector<std::unique_ptr<Backend>> retired_streams_;  // closed at the end of the turn
   bool retired_pending_ = false;
+  bool park_request_ = false;  // a handler asks for its request to wait (HandleRequest)
   size_t round_robin_ = 0;
   size_t replica_pick_ = 0;
   std::vector<Backend*> dirty_backends_;

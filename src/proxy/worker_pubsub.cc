@@ -4,6 +4,8 @@
 // with a nil name). Carrying the subscriptions to the nodes is PubSubHub's (pubsub_hub.h).
 #include <spdlog/spdlog.h>
 
+#include "common/resp_parser.h"
+#include "common/resp_writer.h"
 #include "proxy/proxy.h"
 #include "proxy/proxy_errors.h"
 #include "proxy/pubsub.h"
@@ -131,12 +133,36 @@ void Worker::OnPublish(Client* c, resp::Request& req, const CommandInfo&) {
   // worker, the same its subscriptions are on, keeps one client's messages in order, as one
   // Redis does, and spares a bus hop for this worker's subscribers.
   const std::string& home = pubsub_->PublishHome();
-  Backend* b = home.empty() ? AnyMaster(c) : Via(c, BackendFor(home, c->resp));
-  Op op;
-  op.client = c;
-  op.pending = c->Push();
-  if (config().slowlog_usec > 0) op.pending->start_ns = batch_ns_;
-  Dispatch(std::move(op), b, RequestBytes(req));
+  if (home.empty() || req.args.size() != 3 || config().pubsub_connection_per_client) {
+    Backend* b = home.empty() ? AnyMaster(c) : Via(c, BackendFor(home, c->resp));
+    Op op;
+    op.client = c;
+    op.pending = c->Push();
+    if (config().slowlog_usec > 0) op.pending->start_ns = batch_ns_;
+    Dispatch(std::move(op), b, RequestBytes(req));
+    return;
+  }
+  // The node counts the receivers it has: this worker's subscriber connection counts once for
+  // all the clients behind it. The client is told how many clients receive it, as on one node:
+  // the node's figure with the proxy's connection taken out and the proxy's clients put in.
+  std::string channel(req.args[1]);
+  PubSubHub* hub = pubsub_.get();
+  PubSubRegistry* registry = &proxy_->pubsub;
+  FanOutCommands(c, {{BackendFor(home, c->resp), std::string(RequestBytes(req))}},
+                 [hub, registry, home, channel](const std::vector<NodeReply>& parts) {
+                   const NodeReply& node = parts[0];
+                   int64_t n = 0;
+                   if (node.is_error() || node.reply.size() < 4 || node.reply[0] != ':' ||
+                       !resp::ParseRedisInt(std::string_view(node.reply).substr(
+                                                1, node.reply.size() - 3),
+                                            &n)) {
+                     return node.reply;
+                   }
+                   n = n - hub->OwnReceivers(home, channel) + registry->ClientsReceiving(channel);
+                   std::string out;
+                   resp::AppendInteger(&out, std::max<int64_t>(n, 0));
+                   return out;
+                 });
 }
 
 PubSubHub* Worker::HubFor(Client* c) {

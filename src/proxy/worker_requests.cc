@@ -83,6 +83,14 @@ bool Worker::HandleRequest(Client* c, resp::Request& req) {
       break;  // to one master
     case CommandKind::kHandled:
       (this->*HandlerTable()[static_cast<size_t>(cls.handler)])(c, req, *info);
+      if (park_request_) {
+        // The handler found it must wait for the client's earlier requests: it is handled again
+        // from the same bytes once they are answered.
+        park_request_ = false;
+        stats_.requests.Set(stats_.requests.Get() - 1);
+        stats_.per_command[info->index].Set(stats_.per_command[info->index].Get() - 1);
+        return false;
+      }
       return true;
     case CommandKind::kInfo:
       FanOut(c, req, MergeKind::kInfo);

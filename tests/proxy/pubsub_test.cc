@@ -186,5 +186,29 @@ TEST(PubSubTest, RegistryCountsClientsAndConnectionsAcrossThreads) {
   EXPECT_EQ(r.ConnectionPatterns(), 0);
 }
 
+TEST(GlobMatchTest, FollowsRedisStringmatch) {
+  EXPECT_TRUE(GlobMatch("chan.*", "chan.foo"));
+  EXPECT_TRUE(GlobMatch("*", ""));
+  EXPECT_TRUE(GlobMatch("h?llo", "hello"));
+  EXPECT_FALSE(GlobMatch("h?llo", "hllo"));
+  EXPECT_TRUE(GlobMatch("h[ae]llo", "hallo"));
+  EXPECT_FALSE(GlobMatch("h[^e]llo", "hello"));
+  EXPECT_TRUE(GlobMatch("h[a-c]llo", "hbllo"));
+  EXPECT_TRUE(GlobMatch("a\\*b", "a*b"));
+  EXPECT_FALSE(GlobMatch("a\\*b", "axb"));
+  EXPECT_FALSE(GlobMatch("foo*", "bar"));
+  EXPECT_TRUE(GlobMatch("*o*o*", "foo.boo"));
+}
+
+TEST(PubSubRegistryTest, ClientsReceivingCountsChannelAndMatchingPatterns) {
+  PubSubRegistry r;
+  r.AddClient(SubKind::kChannel, "news.1", 2);
+  r.AddClient(SubKind::kPattern, "news.*", 1);
+  r.AddClient(SubKind::kPattern, "sport.*", 3);
+  EXPECT_EQ(r.ClientsReceiving("news.1"), 3);
+  EXPECT_EQ(r.ClientsReceiving("news.2"), 1);
+  EXPECT_EQ(r.ClientsReceiving("weather"), 0);
+}
+
 }  // namespace
 }  // namespace rs::proxy
