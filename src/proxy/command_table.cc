@@ -240,6 +240,7 @@ Classified Classify(const CommandInfo& info, const std::vector<std::string_view>
         EqualsIgnoreCase(sub, "rewrite")) {
       return {CommandKind::kRefused, Handler::kConfig};
     }
+    if (EqualsIgnoreCase(sub, "get")) return {CommandKind::kHandled, Handler::kConfig};
   } else if (info.name == "script") {
     if (EqualsIgnoreCase(sub, "kill") || EqualsIgnoreCase(sub, "exists")) {
       return {CommandKind::kHandled, Handler::kScript};

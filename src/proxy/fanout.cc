@@ -4,6 +4,9 @@
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
+#include <cctype>
+#include <chrono>
 #include <random>
 
 #include "common/redis_errors.h"
@@ -164,9 +167,39 @@ void Worker::OnFlush(Client* c, resp::Request& req, const CommandInfo& info) {
 }
 
 void Worker::OnConfig(Client* c, resp::Request& req, const CommandInfo&) {
+  const std::string sub = Lower(req.args.size() > 1 ? req.args[1] : "");
+  // The port clients reach "the server" at is the proxy's: CONFIG GET says so, and CONFIG SET of
+  // that same port (a client restoring what it read) is a no-op rather than an attempt to move
+  // every node onto it.
+  const std::string port = std::to_string(proxy_->port());
+  if (sub == "get") {
+    FanOutCommands(c, {{AnyMaster(c), std::string(RequestBytes(req))}},
+                   [port](const std::vector<NodeReply>& parts) {
+                     return WithConfigValue(parts[0].reply, "port", port);
+                   });
+    return;
+  }
+  if (sub == "set" && req.args.size() >= 4 && req.args.size() % 2 == 0) {
+    std::vector<std::string_view> args = {req.args[0], req.args[1]};
+    for (size_t i = 2; i + 1 < req.args.size(); i += 2) {
+      if (EqualsIgnoreCase(req.args[i], "port") && req.args[i + 1] == port) continue;
+      args.push_back(req.args[i]);
+      args.push_back(req.args[i + 1]);
+    }
+    if (args.size() == 2) {
+      Reply(c, "+OK\r\n");
+      return;
+    }
+    std::string command;
+    resp::AppendCommand(&command, std::span<const std::string_view>(args));
+    FanOutMerged(c, command, AllNodes(c), [](const std::vector<NodeReply>& parts) {
+      return MergeAllOk(parts, "CONFIG set");
+    });
+    return;
+  }
   // CONFIG SET / RESETSTAT / REWRITE: every node, replicas included, so that a setting holds
   // wherever a key lives now or after a failover.
-  std::string name = "CONFIG " + Lower(req.args.size() > 1 ? req.args[1] : "");
+  std::string name = "CONFIG " + sub;
   FanOutMerged(c, RequestBytes(req), AllNodes(c),
                [name](const std::vector<NodeReply>& parts) { return MergeAllOk(parts, name); });
 }
@@ -359,6 +392,7 @@ void Worker::OnMonitor(Client* c, resp::Request& req, const CommandInfo&) {
   }
   c->monitor = true;
   c->monitor_state = std::move(state);
+  monitors_.push_back(c);
 }
 
 void Worker::OnDedicated(Client* c, resp::Request& req, const CommandInfo&) {
@@ -464,7 +498,69 @@ void Worker::OnScan(Client* c, resp::Request& req, const CommandInfo&) {
       });
 }
 
+namespace {
+
+// Redis's sdscatrepr: a quoted string with \n, \r, \t, \a, \b, \\, \" and \xHH escapes.
+void AppendRepr(std::string* out, std::string_view s) {
+  out->push_back('"');
+  for (unsigned char ch : s) {
+    switch (ch) {
+      case '\\': out->append("\\\\"); break;
+      case '"': out->append("\\\""); break;
+      case '\n': out->append("\\n"); break;
+      case '\r': out->append("\\r"); break;
+      case '\t': out->append("\\t"); break;
+      case '\a': out->append("\\a"); break;
+      case '\b': out->append("\\b"); break;
+      default:
+        if (std::isprint(ch)) {
+          out->push_back(static_cast<char>(ch));
+        } else {
+          out->append(fmt::format("\\x{:02x}", ch));
+        }
+    }
+  }
+  out->push_back('"');
+}
+
+}  // namespace
+
+void Worker::FeedMonitors(Client* c, const resp::Request& req, Handler handler) {
+  // What a node's MONITOR shows for the commands the proxy answers itself (they never reach a
+  // node): a line with the client's address, and AUTH/HELLO passwords redacted as Redis does.
+  sockaddr_storage ss{};
+  int len = sizeof(ss);
+  std::string addr = "?:0";
+  if (uv_tcp_getpeername(&c->tcp, reinterpret_cast<sockaddr*>(&ss), &len) == 0 &&
+      ss.ss_family == AF_INET) {
+    char ip[64] = {};
+    auto* a = reinterpret_cast<sockaddr_in*>(&ss);
+    uv_ip4_name(a, ip, sizeof(ip));
+    addr = fmt::format("{}:{}", ip, ntohs(a->sin_port));
+  }
+  const auto now = std::chrono::system_clock::now().time_since_epoch();
+  const int64_t us = std::chrono::duration_cast<std::chrono::microseconds>(now).count();
+  std::string line = fmt::format("+{}.{:06} [0 {}]", us / 1000000, us % 1000000, addr);
+  for (size_t i = 0; i < req.args.size(); ++i) {
+    bool redact = false;
+    if (handler == Handler::kAuth) redact = i > 0;
+    if (handler == Handler::kHello && i >= 3 && EqualsIgnoreCase(req.args[i - 1], "auth")) {
+      redact = true;  // the user
+    }
+    if (handler == Handler::kHello && i >= 4 && EqualsIgnoreCase(req.args[i - 2], "auth")) {
+      redact = true;  // the password
+    }
+    line.push_back(' ');
+    AppendRepr(&line, redact ? std::string_view("(redacted)") : req.args[i]);
+  }
+  line.append("\r\n");
+  for (Client* m : monitors_) {
+    if (m != c) Push(m, line);
+  }
+}
+
 void Worker::EndMonitor(Client* c) {
+  monitors_.erase(std::remove(monitors_.begin(), monitors_.end(), c), monitors_.end());
   if (!c->monitor_state) return;
   for (auto& b : c->monitor_state->streams) {
     b->sink = nullptr;

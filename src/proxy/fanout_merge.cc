@@ -294,6 +294,25 @@ std::string MergeSumFields(const std::vector<NodeReply>& parts) {
   return out;
 }
 
+std::string WithConfigValue(const std::string& reply, std::string_view key, std::string_view value) {
+  std::vector<std::string_view> elems;
+  if (!AggregateElements(reply, &elems) || elems.size() % 2 != 0) return reply;
+  bool found = false;
+  std::string out;
+  out.append(reply.substr(0, reply.find("\r\n") + 2));  // the same header
+  for (size_t i = 0; i + 1 < elems.size(); i += 2) {
+    out.append(elems[i]);
+    Value k;
+    if (Parse(elems[i], &k) && k.text == key) {
+      resp::AppendBulk(&out, value);
+      found = true;
+    } else {
+      out.append(elems[i + 1]);
+    }
+  }
+  return found ? out : reply;
+}
+
 bool ParseClusterSlotsReply(std::string_view reply, std::string_view node_host,
                             RoutingTable* out) {
   Value v;

@@ -66,6 +66,10 @@ std::string MergeNamedText(const std::vector<NodeReply>& parts, int resp);
 // values taken from the first node, in the first node's order; RESP3 maps stay maps.
 std::string MergeSumFields(const std::vector<NodeReply>& parts);
 
+// A CONFIG GET reply (key/value pairs: a RESP2 array or a RESP3 map) with `key`'s value replaced
+// by `value`; any other reply as it is.
+std::string WithConfigValue(const std::string& reply, std::string_view key, std::string_view value);
+
 // A node's CLUSTER SLOTS reply as a routing table (masters and slot owners; an empty host means
 // the node answering, at `node_host`). False for a reply that is not one.
 bool ParseClusterSlotsReply(std::string_view reply, std::string_view node_host,

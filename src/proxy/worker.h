@@ -224,6 +224,8 @@ class Worker {
                       NodeMergeFn merge);
   void ToAnyMaster(Client* c, resp::Request& req);
   void EndMonitor(Client* c);
+  // A MONITOR line for a command the proxy answers itself, to this worker's monitors.
+  void FeedMonitors(Client* c, const resp::Request& req, Handler handler);
 
   // ---- pub/sub (worker_pubsub.cc) ----
   // SUBSCRIBE, PSUBSCRIBE, SSUBSCRIBE (told apart by info.handler), and their undoing.
@@ -280,7 +282,8 @@ class Worker {
   std::vector<std::unique_ptr<PubSubHub>> retired_hubs_;
   std::vector<std::unique_ptr<Backend>> retired_streams_;  // closed at the end of the turn
   bool retired_pending_ = false;
-  bool park_request_ = false;  // a handler asks for its request to wait (HandleRequest)
+  bool park_request_ = false;
+  std::vector<Client*> monitors_;  // clients in MONITOR mode  // a handler asks for its request to wait (HandleRequest)
   size_t round_robin_ = 0;
   size_t replica_pick_ = 0;
   std::vector<Backend*> dirty_backends_;

@@ -25,6 +25,13 @@ bool AllowedWhileSubscribed(Handler h) {
          h == Handler::kSunsubscribe || h == Handler::kQuit || h == Handler::kReset;
 }
 
+// Commands the proxy answers without a node, which a MONITOR of the proxy shows itself.
+bool AnsweredByProxy(Handler h) {
+  return h == Handler::kPing || h == Handler::kEcho || h == Handler::kSelect ||
+         h == Handler::kAuth || h == Handler::kHello || h == Handler::kReadonly ||
+         h == Handler::kReadwrite || h == Handler::kReset || h == Handler::kQuit;
+}
+
 // True when `h` takes a session connection for client `c` now (see HandleRequest).
 bool NeedsTurn(const Client* c, Handler h) {
   if (c->in_multi()) return !IsTxControl(h) && c->session == nullptr;  // pins the transaction
@@ -82,6 +89,7 @@ bool Worker::HandleRequest(Client* c, resp::Request& req) {
       }
       break;  // to one master
     case CommandKind::kHandled:
+      if (!monitors_.empty() && AnsweredByProxy(cls.handler)) FeedMonitors(c, req, cls.handler);
       (this->*HandlerTable()[static_cast<size_t>(cls.handler)])(c, req, *info);
       if (park_request_) {
         // The handler found it must wait for the client's earlier requests: it is handled again

@@ -96,6 +96,16 @@ TEST(FanOutMergeTest, MemoryStatsSumsIntegersAndKeepsTheRest) {
   EXPECT_EQ(MergeSumFields(Nodes({m1, m2})), "%2\r\n$1\r\nx\r\n:3\r\n$1\r\ny\r\n:9\r\n");
 }
 
+TEST(FanOutMergeTest, ConfigGetShowsTheProxysPort) {
+  EXPECT_EQ(WithConfigValue("*4\r\n$4\r\nport\r\n$4\r\n7001\r\n$4\r\nbind\r\n$1\r\n*\r\n", "port",
+                            "8889"),
+            "*4\r\n$4\r\nport\r\n$4\r\n8889\r\n$4\r\nbind\r\n$1\r\n*\r\n");
+  EXPECT_EQ(WithConfigValue("%1\r\n$4\r\nport\r\n$4\r\n7001\r\n", "port", "8889"),
+            "%1\r\n$4\r\nport\r\n$4\r\n8889\r\n");
+  EXPECT_EQ(WithConfigValue("*0\r\n", "port", "8889"), "*0\r\n");
+  EXPECT_EQ(WithConfigValue("-ERR x\r\n", "port", "8889"), "-ERR x\r\n");
+}
+
 TEST(FanOutMergeTest, AggregateElementsSplitsTopLevelOnly) {
   std::vector<std::string_view> e;
   ASSERT_TRUE(AggregateElements("*2\r\n*1\r\n:1\r\n$1\r\nx\r\n", &e));
