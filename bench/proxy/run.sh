@@ -37,7 +37,10 @@
 # Everything started here is stopped by pid on exit.
 #   BUILD_DIR (default build), BENCH_N (default 2000000), BENCH_ROUNDS (default 3),
 #   BENCH_IDLE_CLIENTS (default 10000), BENCH_SESSION_SECONDS (default 5),
-#   BENCH_SESSION_CLIENTS (default 5000)
+#   BENCH_SESSION_CLIENTS (default 5000),
+#   BENCH_BASELINE_PROXY: another redis-proxy binary (an earlier commit's build) run beside this
+#     one in the core section, same flags, interleaved: baseline_proxy_{get,set}_rps and
+#     baseline_proxy_p50, and proxy_{get,set}_vs_baseline / proxy_p50_vs_baseline (this / that)
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 SECTION=${1:-all}
@@ -124,7 +127,15 @@ PIDS+=($PROXY_PID)
 "$PROXY_BIN" --listen "127.0.0.1:$BUSY_PORT" --threads 1 --seeds "127.0.0.1:${PORTS[0]}" \
   --busy-poll-usec 100 --log-level warn >"$WORK/proxy-busy.log" 2>&1 &
 PIDS+=($!)
-for port in "$PROXY_PORT" "$BUSY_PORT"; do
+BASE_PORT=""
+if [ -n "${BENCH_BASELINE_PROXY:-}" ]; then
+  BASE_PORT=$(free_port)
+  "$BENCH_BASELINE_PROXY" --listen "127.0.0.1:$BASE_PORT" --threads 1 \
+    --seeds "127.0.0.1:${PORTS[0]}" --max-clients $((IDLE + 1000)) --log-level warn \
+    >"$WORK/proxy-baseline.log" 2>&1 &
+  PIDS+=($!)
+fi
+for port in "$PROXY_PORT" "$BUSY_PORT" $BASE_PORT; do
   for _ in $(seq 100); do redis-cli -p "$port" get probe >/dev/null 2>&1 && break; sleep 0.05; done
 done
 
@@ -259,15 +270,22 @@ fi
 for t in set get; do
   direct=()
   proxy=()
+  base=()
   for _ in $(seq "$ROUNDS"); do
     direct+=("$(rps "$DIRECT_PORT" "$t" -P 16 -c 50 -n "$N")")
     proxy+=("$(rps "$PROXY_PORT" "$t" -P 16 -c 50 -n "$N")")
+    [ -n "$BASE_PORT" ] && base+=("$(rps "$BASE_PORT" "$t" -P 16 -c 50 -n "$N")")
   done
   d=$(median "${direct[@]}")
   p=$(median "${proxy[@]}")
   echo "proxy_${t}_rps: ${p%.*} req/s"
   echo "direct_${t}_rps: ${d%.*} req/s"
   echo "proxy_${t}_ratio: $(ratio "$p" "$d")"
+  if [ -n "$BASE_PORT" ]; then
+    b=$(median "${base[@]}")
+    echo "baseline_proxy_${t}_rps: ${b%.*} req/s"
+    echo "proxy_${t}_vs_baseline: $(ratio "$p" "$b")"
+  fi
 done
 
 # The bare relays, to the master owning the key (started here: it is known only now).
@@ -281,9 +299,11 @@ for port in "$RELAY_PORT" "$BUSY_RELAY_PORT"; do
   for _ in $(seq 100); do redis-cli -p "$port" ping >/dev/null 2>&1 && break; sleep 0.05; done
 done
 declare -A rtt
+targets=(direct:$DIRECT_PORT relay:$RELAY_PORT proxy:$PROXY_PORT
+         relay_busy_poll:$BUSY_RELAY_PORT proxy_busy_poll:$BUSY_PORT)
+[ -n "$BASE_PORT" ] && targets+=(baseline_proxy:$BASE_PORT)
 for _ in $(seq "$ROUNDS"); do
-  for target in direct:$DIRECT_PORT relay:$RELAY_PORT proxy:$PROXY_PORT \
-                relay_busy_poll:$BUSY_RELAY_PORT proxy_busy_poll:$BUSY_PORT; do
+  for target in "${targets[@]}"; do
     rtt[${target%%:*}]+=" $(p50 "${target#*:}")"
   done
 done
@@ -300,6 +320,12 @@ done
 echo "proxy_over_relay_p50: $(diff_us "${med[proxy]}" "${med[relay]}") us"
 echo "proxy_over_relay_busy_poll_p50:" \
   "$(diff_us "${med[proxy_busy_poll]}" "${med[relay_busy_poll]}") us"
+if [ -n "$BASE_PORT" ]; then
+  # shellcheck disable=SC2086  # the rounds are words
+  med[baseline_proxy]=$(median ${rtt[baseline_proxy]})
+  echo "baseline_proxy_p50: ${med[baseline_proxy]} us"
+  echo "proxy_p50_vs_baseline: $(ratio "${med[proxy]}" "${med[baseline_proxy]}")"
+fi
 
 for n in 10 100; do
   keys=()
