@@ -101,6 +101,13 @@ void Backend::SendRaw(std::string_view command) {
   }
 }
 
+void Backend::SendInternal(std::string_view command, bool asking) {
+  Op op;
+  op.role = OpRole::kInternal;
+  op.asking = asking;
+  Send(std::move(op), command);
+}
+
 void Backend::AppendInternal(std::string_view command) {
   Op internal;
   internal.role = OpRole::kInternal;

@@ -66,6 +66,9 @@ class Backend : private StreamSink {
   void Send(Op&& op, std::string_view command);
   // The same with the bytes the op carries (retries and redirects).
   void Send(Op&& op);
+  // A command of the proxy's own (MULTI before a replayed transaction, a liveness PING): its
+  // reply is checked by the router and never reaches a client. asking: ASKING goes first.
+  void SendInternal(std::string_view command, bool asking = false);
   // Stream backends: bytes to write, with no reply expected in order.
   void SendRaw(std::string_view command);
   // Writes everything queued since the last flush (called once per loop turn).

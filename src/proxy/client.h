@@ -4,6 +4,7 @@
 
 #include <uv.h>
 
+#include <algorithm>
 #include <cstdint>
 #include <deque>
 #include <memory>
@@ -129,6 +130,13 @@ class Client {
   // Session connections held for one request (WAIT's, a blocking command's other than
   // `session`): closed if the client disconnects first.
   std::vector<Backend*> temp_sessions;
+  // Takes `b` out of temp_sessions; false if it was not there.
+  bool ForgetTempSession(const Backend* b) {
+    auto it = std::find(temp_sessions.begin(), temp_sessions.end(), b);
+    if (it == temp_sessions.end()) return false;
+    temp_sessions.erase(it);
+    return true;
+  }
   Client* prev = nullptr;  // worker's list of live clients
   Client* next = nullptr;
 };

@@ -371,13 +371,7 @@ void Worker::ReleaseTempSession(Client* c, Backend* b) {
   // A session held for one request (WAIT, a script, SCRIPT KILL, an admin command) is given back
   // with its reply (or its redirect elsewhere).
   if (b->inflight() > 0) return;
-  for (size_t i = 0; i < c->temp_sessions.size(); ++i) {
-    if (c->temp_sessions[i] == b) {
-      c->temp_sessions.erase(c->temp_sessions.begin() + static_cast<long>(i));
-      sessions_.Release(b, true);
-      return;
-    }
-  }
+  if (c->ForgetTempSession(b)) sessions_.Release(b, true);
 }
 
 void Worker::Deliver(Client* c, Op& op, std::string_view reply) {
