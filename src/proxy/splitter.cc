@@ -216,10 +216,22 @@ void SumKeyspace(std::string_view value, std::vector<std::pair<std::string, int6
 
 // Sections whose integers add up across nodes; elsewhere (Server, Replication) a sum means nothing,
 // except for the few counters named here.
-bool Summable(std::string_view section, std::string_view key) {
-  return section == "# Clients" || section == "# Memory" || section == "# Stats" ||
-         section == "# Keyspace" || section == "# CPU" ||
-         (section == "# Persistence" && key == "rdb_changes_since_last_save");
+// How the masters' values of an INFO field become one server's.
+enum class Combine : uint8_t { kFirst, kSum, kMax };
+
+Combine CombineOf(std::string_view section, std::string_view key) {
+  // What the proxy puts on every master (SCRIPT LOAD, FUNCTION LOAD, CONFIG SET go to all of
+  // them): one server has it once, so the largest count is the one closest to it.
+  if (key == "number_of_cached_scripts" || key == "number_of_functions" ||
+      key == "number_of_libraries" || key == "maxmemory") {
+    return Combine::kMax;
+  }
+  if (section == "# Clients" || section == "# Memory" || section == "# Stats" ||
+      section == "# Keyspace" || section == "# CPU" ||
+      (section == "# Persistence" && key == "rdb_changes_since_last_save")) {
+    return Combine::kSum;
+  }
+  return Combine::kFirst;
 }
 
 }  // namespace
@@ -260,8 +272,9 @@ std::string AggregateInfo(const std::vector<std::string>& payloads,
       if (key.rfind("db", 0) == 0 && value.find("keys=") != std::string_view::npos) {
         SumKeyspace(value, &f.keyspace);
         f.numeric = false;
-      } else if (f.numeric && Summable(section, key) && ParseI64(value, &n)) {
-        f.sum += n;
+      } else if (Combine how = CombineOf(section, key);
+                 f.numeric && how != Combine::kFirst && ParseI64(value, &n)) {
+        f.sum = how == Combine::kSum ? f.sum + n : (added ? n : std::max(f.sum, n));
       } else {
         f.numeric = false;
       }

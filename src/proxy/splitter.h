@@ -76,8 +76,10 @@ class Merger {
   std::vector<std::vector<uint32_t>> outputs_;  // MGET: outputs of each part
 };
 
-// Aggregates INFO bulk payloads: integer fields are summed, "dbN:keys=..,expires=.." counts summed,
-// anything else is taken from the first backend.
+// Aggregates INFO bulk payloads: integer fields of the Clients, Memory, Stats, Keyspace and CPU
+// sections are summed ("dbN:keys=..,expires=.." counts too), except what the proxy puts on every
+// master (cached scripts, functions, libraries, maxmemory: the largest); anything else is taken
+// from the first backend.
 // `overrides`: fields whose value is the proxy's own (connected_clients: the proxy's clients,
 // not the nodes' connections).
 std::string AggregateInfo(const std::vector<std::string>& payloads,

@@ -88,5 +88,16 @@ TEST(SplitterTest, InfoSumsCountersAndKeyspace) {
   EXPECT_NE(out.find("db0:keys=15,expires=3,avg_ttl=0\r\n"), std::string::npos) << out;
 }
 
+TEST(SplitterTest, InfoTakesTheLargestOfWhatEveryMasterHolds) {
+  // SCRIPT LOAD reached all three masters, and one EVAL cached a script on the second only.
+  std::string a = "# Memory\r\nused_memory:100\r\nnumber_of_cached_scripts:2\r\nmaxmemory:0\r\n";
+  std::string b = "# Memory\r\nused_memory:200\r\nnumber_of_cached_scripts:3\r\nmaxmemory:0\r\n";
+  std::string c = "# Memory\r\nused_memory:300\r\nnumber_of_cached_scripts:2\r\nmaxmemory:0\r\n";
+  std::string out = AggregateInfo({a, b, c});
+  EXPECT_NE(out.find("used_memory:600\r\n"), std::string::npos) << out;
+  EXPECT_NE(out.find("number_of_cached_scripts:3\r\n"), std::string::npos) << out;
+  EXPECT_NE(out.find("maxmemory:0\r\n"), std::string::npos) << out;
+}
+
 }  // namespace
 }  // namespace rs::proxy
