@@ -58,6 +58,9 @@ class Proxy {
   std::string MetricsText() const;
 
   std::atomic<int> clients{0};
+  // Until when (the loops' monotonic ms) a CLIENT PAUSE sent through this proxy holds the
+  // masters; 0 when none does (Worker::ForPause).
+  std::atomic<uint64_t> paused_until_ms{0};
   // What the workers have subscribed, for PUBSUB NUMSUB / NUMPAT.
   PubSubRegistry pubsub;
 

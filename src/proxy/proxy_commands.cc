@@ -365,6 +365,14 @@ void Worker::OnClient(Client* c, resp::Request& req, const CommandInfo&) {
     // Every master pauses; over sessions, so an UNPAUSE never waits behind a paused write on a
     // shared connection.
     std::string name = "CLIENT " + sub;
+    int64_t pause_ms = 0;
+    if (sub == "unpause") {
+      proxy_->paused_until_ms.store(0, std::memory_order_relaxed);
+    } else if (resp::ParseRedisInt(args[2], &pause_ms) && pause_ms >= 0) {
+      // (A timeout the nodes refuse only makes the requests of the next moments use sessions.)
+      proxy_->paused_until_ms.store(now_ms() + static_cast<uint64_t>(pause_ms),
+                                    std::memory_order_relaxed);
+    }
     FanOutSessions(c, RequestBytes(req), [name](const std::vector<NodeReply>& parts) {
       return MergeAllOk(parts, name);
     });

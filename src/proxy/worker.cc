@@ -6,6 +6,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstring>
 
 #include "common/address.h"
@@ -234,6 +235,13 @@ Backend* Worker::BackendFor(const std::string& address, uint8_t resp, bool reado
   Backend* raw = b.get();
   map.emplace(address, std::move(b));
   return raw;
+}
+
+bool Worker::IsMasterConnection(const Backend* b) const {
+  for (const auto& list : by_master_) {
+    if (std::find(list.begin(), list.end(), b) != list.end()) return true;
+  }
+  return false;
 }
 
 Backend* Worker::Via(Client* c, Backend* b) {

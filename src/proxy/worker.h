@@ -114,6 +114,12 @@ class Worker {
   // The connection a client's request on `slot` goes over: its session when it holds one to
   // that node, else the shared one (a replica's for a replica read).
   Backend* BackendForSlot(Client* c, int slot, bool replica_read = false);
+  // A shared connection to a master of the table (not a replica's, not a session).
+  bool IsMasterConnection(const Backend* b) const;
+  // `b`, or during a CLIENT PAUSE sent through the proxy a session of the client's own to that
+  // node (worker_requests.cc says why).
+  Backend* ForPause(Client* c, Backend* b);
+  static constexpr size_t kPauseSessionBudget = 256;
   Backend* AnyMaster(Client* c);
   // `b`, or the client's session when that goes to the same node.
   Backend* Via(Client* c, Backend* b);

@@ -148,7 +148,7 @@ void Worker::OnPublish(Client* c, resp::Request& req, const CommandInfo&) {
   std::string channel(req.args[1]);
   PubSubHub* hub = pubsub_.get();
   PubSubRegistry* registry = &proxy_->pubsub;
-  FanOutCommands(c, {{BackendFor(home, c->resp), std::string(RequestBytes(req))}},
+  FanOutCommands(c, {{ForPause(c, BackendFor(home, c->resp)), std::string(RequestBytes(req))}},
                  [hub, registry, home, channel](const std::vector<NodeReply>& parts) {
                    const NodeReply& node = parts[0];
                    int64_t n = 0;

@@ -187,7 +187,24 @@ void Worker::Dispatch(Op&& op, Backend* backend, std::string_view command) {
     FailOp(op, table_ ? redis_errors::kClusterDownUnbound : errors::kNoTopology);
     return;
   }
+  if (op.client != nullptr && !backend->is_session()) backend = ForPause(op.client, backend);
   backend->Send(std::move(op), command);
+}
+
+Backend* Worker::ForPause(Client* c, Backend* b) {
+  const uint64_t until = proxy_->paused_until_ms.load(std::memory_order_relaxed);
+  if (until == 0 || now_ms() >= until) return b;
+  // While a CLIENT PAUSE sent through the proxy holds the masters, a request that would wait
+  // there goes over a session of its own: the node then counts each waiting client in
+  // blocked_clients and INFO, as one server does, instead of one shared connection for all.
+  // Only for a client with nothing else in flight (its replies keep their order), and within
+  // a budget, so a pause under heavy load does not open thousands of connections.
+  if (c->inflight > 0 || b->options().readonly || sessions_.in_use() >= kPauseSessionBudget ||
+      !IsMasterConnection(b)) {
+    return b;
+  }
+  Backend* s = TempSession(c, b->address());
+  return s != nullptr ? s : b;
 }
 
 void Worker::Dispatch(Op&& op, Backend* backend) {

@@ -274,6 +274,41 @@ TEST_F(ProxyFanOutTest, AScriptEvalRanIsCachedOnEveryMasterAsOnOneServer) {
   EXPECT_EQ(back.elements[0].integer, 1);
 }
 
+TEST_F(ProxyFanOutTest, ClientPauseHoldsWritesOnEveryMasterAndCountsEachWaitingClient) {
+  RS_ASSERT_OK_AND_ASSIGN(RedisClient c, h_.Connect());
+  std::vector<std::string> keys = KeyPerMaster();
+  ASSERT_EQ(keys.size(), 3u);
+  RS_ASSERT_OK_AND_ASSIGN(Reply paused, c.Command("CLIENT", "PAUSE", "20000", "WRITE"));
+  ASSERT_EQ(paused.str, "OK") << paused.ToString();
+  // Four writers, two of them to one master: each is one blocked client, as on one server (not
+  // one shared connection per master).
+  std::vector<RespConn> writers;
+  for (int i = 0; i < 4; ++i) {
+    RS_ASSERT_OK_AND_ASSIGN(RespConn w, RespConn::Connect(h_.port()));
+    RS_ASSERT_OK(w.Send({"SET", keys[static_cast<size_t>(i) % 3], "w" + std::to_string(i)}));
+    writers.push_back(std::move(w));
+  }
+  int64_t blocked = 0;
+  for (int i = 0; i < 100 && blocked < 4; ++i) {
+    RS_ASSERT_OK_AND_ASSIGN(std::string info, c.CommandString("INFO", "clients"));
+    blocked = std::stoll(InfoField(info, "blocked_clients"));
+    if (blocked < 4) std::this_thread::sleep_for(50ms);
+  }
+  EXPECT_EQ(blocked, 4);
+  // Reads are answered meanwhile; the writes are not.
+  RS_ASSERT_OK_AND_ASSIGN(Reply read, c.Command("GET", keys[0]));
+  EXPECT_TRUE(read.is_nil()) << read.ToString();
+  for (RespConn& w : writers) EXPECT_FALSE(w.Read(100ms).ok());
+  RS_ASSERT_OK_AND_ASSIGN(Reply unpaused, c.Command("CLIENT", "UNPAUSE"));
+  EXPECT_EQ(unpaused.str, "OK");
+  for (RespConn& w : writers) {
+    RS_ASSERT_OK_AND_ASSIGN(std::string ok, w.Read(5s));
+    EXPECT_EQ(ok, "+OK\r\n");
+  }
+  RS_ASSERT_OK_AND_ASSIGN(std::string last, c.CommandString("GET", keys[0]));
+  EXPECT_EQ(last, "w3");
+}
+
 TEST_F(ProxyFanOutTest, ALongScriptThroughTheProxyHoldsUpNoOtherClient) {
   RS_ASSERT_OK_AND_ASSIGN(RedisClient c, h_.Connect());
   RS_ASSERT_OK(c.Command("CONFIG", "SET", "busy-reply-threshold", "50"));
