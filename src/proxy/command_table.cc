@@ -86,7 +86,8 @@ const Row kRows[] = {
     // To the worker's pub/sub home master: one client's messages keep their order.
     {"publish", K::kHandled, 0, 0, 0, 0, H::kPublish},
     // Keyless: any master.
-    {"command time lastsave lolwut role module acl config function", K::kKeyless, 0, 0, 0, 0},
+    {"command time lastsave lolwut role module config function", K::kKeyless, 0, 0, 0, 0},
+    {"acl", K::kHandled, 0, 0, 0, 0, H::kAcl},
     {"dbsize", K::kSumMasters, 0, 0, 0, 0},
     {"script", K::kBroadcast, 0, 0, 0, 0},
     {"info", K::kInfo, 0, 0, 0, 0},
@@ -230,6 +231,11 @@ void CommandTable::KeyIndexes(const CommandInfo& info, const std::vector<std::st
   int step = info.step > 0 ? info.step : 1;
   if (step > 1 && (argc - info.first) % step != 0) return;  // MSET k v k: let Redis say arity
   for (int i = info.first; i <= last; i += step) out->push_back(i);
+}
+
+bool AclChangesUsers(std::string_view sub) {
+  return EqualsIgnoreCase(sub, "setuser") || EqualsIgnoreCase(sub, "deluser") ||
+         EqualsIgnoreCase(sub, "load") || EqualsIgnoreCase(sub, "save");
 }
 
 Classified Classify(const CommandInfo& info, const std::vector<std::string_view>& args) {

@@ -36,6 +36,7 @@ enum class Handler : uint8_t {
   kReadonly,
   kReadwrite,
   kReset,
+  kAcl,
   // Transactions: a session pinned to the transaction's slot.
   kMulti,
   kExec,
@@ -134,6 +135,9 @@ struct Classified {
   Handler handler;
 };
 Classified Classify(const CommandInfo& info, const std::vector<std::string_view>& args);
+
+// ACL SETUSER, DELUSER, LOAD and SAVE (case-insensitive): they change the nodes' users.
+bool AclChangesUsers(std::string_view sub);
 
 // ASCII case-insensitive equality, for command names and keywords.
 bool EqualsIgnoreCase(std::string_view a, std::string_view b);

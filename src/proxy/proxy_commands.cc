@@ -108,6 +108,7 @@ const Worker::HandlerFn* Worker::HandlerTable() {
     set(Handler::kReadonly, &Worker::OnReadonly);
     set(Handler::kReadwrite, &Worker::OnReadwrite);
     set(Handler::kReset, &Worker::OnReset);
+    set(Handler::kAcl, &Worker::OnAcl);
     set(Handler::kMulti, &Worker::OnMulti);
     set(Handler::kExec, &Worker::OnExec);
     set(Handler::kDiscard, &Worker::OnDiscard);
@@ -568,6 +569,21 @@ void Worker::OnCluster(Client* c, resp::Request& req, const CommandInfo&) {
     r.Error(errors::ClusterSubcommandRefused(argc >= 2 ? args[1] : ""));
   }
   Reply(c, r.str());
+}
+
+void Worker::OnAcl(Client* c, resp::Request& req, const CommandInfo&) {
+  // The proxy authenticates its clients itself (--requirepass, as the user "default"), and the
+  // nodes' users are not the proxy's: a user set on one master (or on all of them) would not let
+  // anybody in through the proxy. What reads the nodes' tables goes to any master.
+  const std::string sub = req.args.size() > 1 ? Lower(req.args[1]) : "";
+  if (sub == "whoami" && req.args.size() == 2) {
+    Reply(c, ReplyBuilder(c->resp).Bulk("default").Take());
+  } else if (AclChangesUsers(sub)) {
+    stats_.proxy_errors.Inc();
+    ReplyError(c, errors::SubcommandRefused("acl", sub, errors::kAclUsersReason));
+  } else {
+    ToAnyMaster(c, req);
+  }
 }
 
 void Worker::OnReadonly(Client* c, resp::Request&, const CommandInfo&) {

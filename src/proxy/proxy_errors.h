@@ -71,6 +71,9 @@ inline constexpr std::string_view kScriptCrossSlot =
 inline constexpr std::string_view kTrackingRefused =
     "ERR proxy: CLIENT TRACKING (client-side caching) is not supported by the proxy: "
     "invalidation messages come from every node and cannot follow slot moves";
+inline constexpr std::string_view kAclUsersReason =
+    "ACL users are not supported: the proxy authenticates clients itself, with --requirepass "
+    "as the user default, and users on the nodes would not apply to its clients";
 inline constexpr std::string_view kTakesOverConnection =
     "ERR proxy: SYNC, PSYNC and REPLCONF take over the connection with the replication stream "
     "and are never relayed by the proxy; connect a replica to a node directly";

@@ -189,6 +189,7 @@ class Worker {
   void OnHello(Client* c, resp::Request& req, const CommandInfo& info);
   void OnClient(Client* c, resp::Request& req, const CommandInfo& info);
   void OnCluster(Client* c, resp::Request& req, const CommandInfo& info);
+  void OnAcl(Client* c, resp::Request& req, const CommandInfo& info);
   void OnReadonly(Client* c, resp::Request& req, const CommandInfo& info);
   void OnReadwrite(Client* c, resp::Request& req, const CommandInfo& info);
   void OnReset(Client* c, resp::Request& req, const CommandInfo& info);

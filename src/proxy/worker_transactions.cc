@@ -98,6 +98,14 @@ void Worker::TxQueue(Client* c, resp::Request& req, const CommandInfo* info) {
         return;
       }
       break;
+    case Handler::kAcl:
+      // As outside a transaction: the nodes' users are not the proxy's (OnAcl).
+      if (req.args.size() > 1 && AclChangesUsers(req.args[1])) {
+        stats_.proxy_errors.Inc();
+        TxRefuse(c, errors::SubcommandRefused("acl", req.args[1], errors::kAclUsersReason));
+        return;
+      }
+      break;
     default:
       break;
   }

@@ -188,6 +188,22 @@ TEST_F(ProxyClusterTest, HarmfulCommandsAreRefusedAndReplicationNeverRelayed) {
     RS_ASSERT_OK_AND_ASSIGN(Reply r, c.Command(cmd));
     EXPECT_NE(r.str.find("never relayed"), std::string::npos) << r.ToString();
   }
+  // The nodes' ACL users are not the proxy's: changing them is refused, in MULTI too; no
+  // master has the user afterwards. Reading them goes to a master.
+  RS_ASSERT_OK_AND_ASSIGN(Reply setuser, c.Command("ACL", "SETUSER", "bob", "on", ">pw", "+@all"));
+  EXPECT_NE(setuser.str.find("'ACL SETUSER' is refused by the proxy (ACL users are not"),
+            std::string::npos)
+      << setuser.ToString();
+  RS_ASSERT_OK(c.Command("MULTI"));
+  RS_ASSERT_OK_AND_ASSIGN(Reply queued, c.Command("ACL", "deluser", "default"));
+  EXPECT_TRUE(queued.is_error()) << queued.ToString();
+  RS_ASSERT_OK_AND_ASSIGN(Reply aborted, c.Command("EXEC"));
+  EXPECT_EQ(aborted.str.substr(0, 9), "EXECABORT") << aborted.ToString();
+  RS_ASSERT_OK_AND_ASSIGN(Reply users, c.Command("ACL", "USERS"));
+  ASSERT_EQ(users.elements.size(), 1u) << users.ToString();
+  EXPECT_EQ(users.elements[0].str, "default");
+  RS_ASSERT_OK_AND_ASSIGN(std::string who, c.CommandString("ACL", "WHOAMI"));
+  EXPECT_EQ(who, "default");
   RS_ASSERT_OK_AND_ASSIGN(std::string v, c.CommandString("GET", "survivor"));
   EXPECT_EQ(v, "1");
   RS_ASSERT_OK_AND_ASSIGN(Reply cfg, c.Command("CONFIG", "GET", "maxmemory"));
