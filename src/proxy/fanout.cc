@@ -280,24 +280,6 @@ void Worker::OnScriptCall(Client* c, resp::Request& req, const CommandInfo& info
     if (!known) c->written.push_back(shared);
   }
   s->Send(std::move(op), RequestBytes(req));
-  if (req.args.size() > 1 && (EqualsIgnoreCase(req.args[0], "eval") ||
-                              EqualsIgnoreCase(req.args[0], "eval_ro"))) {
-    LoadScriptEverywhere(c, req.args[1], *target);
-  }
-}
-
-void Worker::LoadScriptEverywhere(Client* c, std::string_view body, const std::string& ran_on) {
-  // One server caches what EVAL ran: its EVALSHA then works, and SCRIPT EXISTS (which is true
-  // only where every master has the script) says 1. The other masters load it too, over their
-  // shared connections, ahead of anything the client sends them next.
-  if (!table_ || table_->masters.size() < 2) return;
-  if (scripts_everywhere_.size() >= kMaxScriptsEverywhere) scripts_everywhere_.clear();
-  if (!scripts_everywhere_.emplace(body).second) return;
-  std::string command;
-  resp::AppendCommand(&command, {"SCRIPT", "LOAD", body});
-  for (const std::string& m : table_->masters) {
-    if (m != ran_on) BackendFor(m, c->resp)->SendInternal(command);
-  }
 }
 
 void Worker::OnScript(Client* c, resp::Request& req, const CommandInfo&) {
@@ -308,7 +290,6 @@ void Worker::OnScript(Client* c, resp::Request& req, const CommandInfo&) {
   } else if (sub == "exists") {
     FanOutMerged(c, RequestBytes(req), masters, MergeAndArrays);
   } else if (sub == "flush") {
-    scripts_everywhere_.clear();
     FanOut(c, req, MergeKind::kFirst);  // every master, as SCRIPT LOAD
   } else {
     ToAnyMaster(c, req);

@@ -213,7 +213,6 @@ void Worker::InstallTable(RoutingTablePtr table) {
     spdlog::info("routing table: epoch {} from {}, {} masters, {} slots assigned", table->epoch,
                  table->source, table->masters.size(), table->AssignedSlots());
   }
-  if (table_ && table_->masters != table->masters) scripts_everywhere_.clear();
   table_ = std::move(table);
   for (int r = 0; r < 2; ++r) {
     by_master_[r].clear();

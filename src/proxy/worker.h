@@ -17,7 +17,6 @@
 #include <string>
 #include <thread>
 #include <unordered_map>
-#include <unordered_set>
 #include <vector>
 
 #include "common/resp_parser.h"
@@ -217,8 +216,6 @@ class Worker {
   void OnDedicated(Client* c, resp::Request& req, const CommandInfo& info);
   void OnScan(Client* c, resp::Request& req, const CommandInfo& info);
   void OnScriptCall(Client* c, resp::Request& req, const CommandInfo& info);
-  // After an EVAL on `ran_on`: SCRIPT LOAD of its body on the other masters, once per body.
-  void LoadScriptEverywhere(Client* c, std::string_view body, const std::string& ran_on);
   // `command` to every master, each over a session of its own (SCRIPT KILL must not wait
   // behind the very script it kills on a shared connection).
   void FanOutSessions(Client* c, std::string_view command, NodeMergeFn merge);
@@ -294,11 +291,6 @@ class Worker {
   bool retired_pending_ = false;
   bool park_request_ = false;  // a handler asks for its request to wait (HandleRequest)
   std::vector<Client*> monitors_;  // clients in MONITOR mode
-  // Bodies of the scripts EVAL sent to one master that were also SCRIPT LOADed on every other
-  // master of the table (so EVALSHA and SCRIPT EXISTS answer as on one server); emptied when the
-  // masters change, by SCRIPT FLUSH, and when it holds kMaxScriptsEverywhere.
-  std::unordered_set<std::string> scripts_everywhere_;
-  static constexpr size_t kMaxScriptsEverywhere = 1024;
   size_t round_robin_ = 0;
   size_t replica_pick_ = 0;
   std::vector<Backend*> dirty_backends_;
