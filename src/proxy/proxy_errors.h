@@ -96,9 +96,6 @@ inline constexpr std::string_view kMsetnxCrossSlot =
 inline constexpr std::string_view kScriptCrossSlot =
     "ERR proxy: scripts with keys in several slots cannot run through a cluster proxy (a "
     "script runs on one node); use keys with one {hash tag}";
-inline constexpr std::string_view kTrackingRefused =
-    "ERR proxy: CLIENT TRACKING (client-side caching) is not supported by the proxy: "
-    "invalidation messages come from every node and cannot follow slot moves";
 inline constexpr std::string_view kTakesOverConnection =
     "ERR proxy: SYNC, PSYNC and REPLCONF take over the connection with the replication stream "
     "and are never relayed by the proxy; connect a replica to a node directly";
