@@ -237,7 +237,8 @@ void Worker::FanOut(Client* c, resp::Request& req, MergeKind kind) {
     // What a client of one server reads in "# Clients" is about that server: the proxy.
     p->merger->set_overrides(
         {{"connected_clients", std::to_string(proxy_->clients.load())},
-         {"maxclients", std::to_string(config().max_clients)}});
+         {"maxclients", std::to_string(config().max_clients)},
+         {"tracking_clients", std::to_string(proxy_->tracking_clients.load())}});
   }
   std::string_view command = RequestBytes(req);
   std::vector<Backend*> targets = masters;

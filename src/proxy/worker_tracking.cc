@@ -29,6 +29,7 @@
 
 #include "common/resp_parser.h"
 #include "common/resp_writer.h"
+#include "proxy/proxy.h"
 #include "proxy/proxy_errors.h"
 #include "proxy/pubsub.h"
 #include "proxy/tracking_client.h"
@@ -182,6 +183,7 @@ void Worker::EnableTracking(Client* c, const TrackingCommand& cmd) {
   ClientTracking& t = TrackingOf(c);
   const bool was_on = t.state.on;
   ApplyTracking(cmd, &t.state);
+  if (!was_on && t.state.on) ++proxy_->tracking_clients;
   // The sessions set up already get the new mode; they hold the earlier prefixes.
   for (size_t i = 0; i < t.links.size();) {
     int64_t node_redirect = 0;
@@ -235,6 +237,7 @@ void Worker::DisableTracking(Client* c) {
     if (!Holds(c, s)) sessions_.Release(s, true);
   }
   for (TrackingSink& sink : t.sinks) RetireSink(&sink);
+  if (t.state.on) --proxy_->tracking_clients;
   tracking_->clients.erase(c);
   c->tracking.reset();
 }
@@ -251,6 +254,7 @@ void Worker::EndTracking(Client* c) {
     sessions_.Release(l.session, false);  // closed: what it tracked is nobody's now
   }
   for (TrackingSink& sink : t.sinks) RetireSink(&sink);
+  if (t.state.on) --proxy_->tracking_clients;
   tracking_->clients.erase(c);
   c->tracking.reset();
 }

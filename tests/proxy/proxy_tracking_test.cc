@@ -442,8 +442,10 @@ TEST_F(ProxyTrackingTest, TrackingOffReturnsTheClientToTheSharedConnections) {
   RS_ASSERT_OK(c.Call({"GET", k[1]}));
   EXPECT_EQ(ProxyInfo("sessions_in_use"), 2);
   EXPECT_EQ(NodeInfoSum("tracking_clients"), baseline + 2);
+  EXPECT_EQ(ProxyInfo("tracking_clients"), 1) << "a client, not its sessions";
   RS_ASSERT_OK_AND_ASSIGN(std::string off, c.Call({"CLIENT", "TRACKING", "off"}));
   EXPECT_EQ(off, "+OK\r\n");
+  EXPECT_EQ(ProxyInfo("tracking_clients"), 0);
   EXPECT_EQ(Eventually([&] { return ProxyInfo("sessions_in_use"); }, 0), 0);
   EXPECT_EQ(Eventually([&] { return NodeInfoSum("tracking_clients"); }, baseline), baseline);
   RS_ASSERT_OK(c.Call({"GET", k[0]}));
