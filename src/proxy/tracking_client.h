@@ -1,6 +1,7 @@
-// A tracking client's connections to the nodes (worker_tracking.cc): per master, its tracking
-// session (a session connection from the pool set up with CLIENT TRACKING on), and with REDIRECT,
-// per master a sink of its own that the session redirects the node's invalidations to.
+// A tracking client's connections to the nodes (worker_tracking.cc, tracking_sinks.cc): per
+// master, its tracking session (a session connection from the pool set up with CLIENT TRACKING
+// on), and with REDIRECT, per master a sink of its own that the session redirects the node's
+// invalidations to.
 #pragma once
 
 #include <cstdint>

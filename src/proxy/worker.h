@@ -6,7 +6,8 @@
 // fast path: classify, route, split, and replies through the Router), worker_sessions.cc
 // (transactions, blocking commands, WAIT), proxy_commands.cc (the handler table and what the
 // proxy answers itself), fanout.cc (commands that reach every node), worker_pubsub.cc (pub/sub
-// commands; the multiplexing itself is PubSubHub's), worker_tracking.cc (client-side caching).
+// commands; the multiplexing itself is PubSubHub's), worker_tracking.cc and tracking_sinks.cc
+// (client-side caching).
 #pragma once
 
 #include <uv.h>
@@ -194,7 +195,7 @@ class Worker {
   void ReleaseBlockBackend(Client* c, bool clean);
   std::string BlockingCommand(const BlockState& b, uint64_t now_ms) const;
 
-  // ---- client-side caching (worker_tracking.cc) ----
+  // ---- client-side caching (worker_tracking.cc; REDIRECT's sinks in tracking_sinks.cc) ----
   // CLIENT TRACKING / CACHING / GETREDIR / TRACKINGINFO (`sub` in lower case).
   void OnClientTracking(Client* c, resp::Request& req, std::string_view sub);
   // HandleRequest for a client with tracking state: CLIENT CACHING's lifetime around it.

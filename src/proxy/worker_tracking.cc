@@ -15,10 +15,11 @@
 //  - a RESP3 client without REDIRECT: its sessions speak RESP3 and the node's pushes arrive on
 //    them, each placed among the client's replies where the node wrote it (DeliverBefore);
 //  - with REDIRECT: each session redirects to a sink of the client's own on that node (a RESP3
-//    stream connection; tracking_client.h says why per client), and the proxy forwards what the
-//    sink receives to the target: a push to a RESP3 target, a __redis__:invalidate message to a
-//    RESP2 target in pub/sub mode, nothing otherwise; a target that is gone makes that
-//    invalidation a tracking-redir-broken push to a RESP3 client (and the flag in TRACKINGINFO);
+//    stream connection, tracking_sinks.cc; tracking_client.h says why per client), and the proxy
+//    forwards what the sink receives to the target: a push to a RESP3 target, a
+//    __redis__:invalidate message to a RESP2 target in pub/sub mode, nothing otherwise; a target
+//    that is gone makes that invalidation a tracking-redir-broken push to a RESP3 client (and the
+//    flag in TRACKINGINFO);
 //  - a RESP2 client without REDIRECT gets nothing, as from Redis 7.0 (the nodes still track).
 // A tracking session that is given up unclean or lost took what its node remembered with it: the
 // client gets a null invalidation (forget every key), as after FLUSHALL. So does a read that could
@@ -38,15 +39,8 @@
 namespace rs::proxy {
 namespace {
 
-constexpr std::string_view kClientIdCommand = "*2\r\n$6\r\nCLIENT\r\n$2\r\nID\r\n";
 constexpr std::string_view kTrackingOffCommand =
     "*3\r\n$6\r\nCLIENT\r\n$8\r\nTRACKING\r\n$3\r\noff\r\n";
-
-void SendInternal(Backend* b, std::string_view command) {
-  Op op;
-  op.role = OpRole::kInternal;
-  b->Send(std::move(op), command);
-}
 
 std::string HelloCommand(int resp) {
   std::string out;
@@ -61,45 +55,6 @@ bool Holds(const Client* c, const Backend* b) {
 }
 
 }  // namespace
-
-// ---- ClientTracking ----
-
-void ClientTracking::OnStreamReply(Backend* b, std::string_view reply,
-                                   const resp::ReplyInfo& info) {
-  worker_->OnTrackingSinkReply(client_, b, reply, info);
-}
-
-void ClientTracking::OnStreamLost(Backend* b, const std::string&) {
-  worker_->OnTrackingSinkLost(client_, b);
-}
-
-TrackingLink* ClientTracking::LinkFor(std::string_view address) {
-  for (TrackingLink& l : links) {
-    if (l.address == address) return &l;
-  }
-  return nullptr;
-}
-
-TrackingLink* ClientTracking::LinkOf(const Backend* session) {
-  for (TrackingLink& l : links) {
-    if (l.session == session) return &l;
-  }
-  return nullptr;
-}
-
-TrackingSink* ClientTracking::SinkFor(std::string_view address) {
-  for (TrackingSink& s : sinks) {
-    if (s.address == address) return &s;
-  }
-  return nullptr;
-}
-
-TrackingSink* ClientTracking::SinkOf(const Backend* b) {
-  for (TrackingSink& s : sinks) {
-    if (s.backend.get() == b) return &s;
-  }
-  return nullptr;
-}
 
 // ---- the commands ----
 
@@ -197,7 +152,7 @@ void Worker::EnableTracking(Client* c, const TrackingCommand& cmd) {
         continue;
       }
     }
-    SendInternal(t.links[i].session, NodeTrackingCommand(t.state, cmd.prefixes, node_redirect));
+    t.links[i].session->SendInternal(NodeTrackingCommand(t.state, cmd.prefixes, node_redirect));
     ++i;
   }
   if (!was_on && c->session != nullptr && c->session->tracker == nullptr &&
@@ -212,7 +167,7 @@ void Worker::EnableTracking(Client* c, const TrackingCommand& cmd) {
     if (t.state.redirect == 0 || node_redirect != 0) {
       s->tracker = c;
       for (const std::string& setup : NodeTrackingSetup(t.state, node_redirect)) {
-        SendInternal(s, setup);
+        s->SendInternal(setup);
       }
       t.links.push_back({s->address(), s, c->resp, true});
     }
@@ -231,8 +186,8 @@ void Worker::DisableTracking(Client* c) {
   for (TrackingLink& l : links) {
     Backend* s = l.session;
     s->tracker = nullptr;
-    SendInternal(s, kTrackingOffCommand);
-    if (l.resp != s->options().resp) SendInternal(s, HelloCommand(s->options().resp));
+    s->SendInternal(kTrackingOffCommand);
+    if (l.resp != s->options().resp) s->SendInternal(HelloCommand(s->options().resp));
     // Held for a transaction or a blocking command: the client keeps it, untracked now.
     if (!Holds(c, s)) sessions_.Release(s, true);
   }
@@ -332,7 +287,7 @@ Backend* Worker::TrackingSession(Client* c, const std::string& address) {
   }
   s->tracker = c;
   for (const std::string& setup : NodeTrackingSetup(t.state, node_redirect)) {
-    SendInternal(s, setup);
+    s->SendInternal(setup);
   }
   t.links.push_back({address, s, c->resp, false});
   return s;
@@ -344,11 +299,11 @@ void Worker::SendCaching(Client* c, Backend* s) {
   // Never inside the node's MULTI: there CLIENT CACHING would be queued with the transaction.
   if (c->tx && c->tx->multi_sent && s == c->session) return;
   if (t.caching_live) {
-    SendInternal(s, CachingCommand(t.state.caching));
+    s->SendInternal(CachingCommand(t.state.caching));
   } else if (!t.in_request && t.state.optin) {
     // A request sent again (a redirect, a retry) may have been meant for caching: tracking it
     // costs an invalidation at worst, not tracking it could leave a stale key cached.
-    SendInternal(s, CachingCommand(Caching::kYes));
+    s->SendInternal(CachingCommand(Caching::kYes));
   }
 }
 
@@ -364,7 +319,7 @@ void Worker::Untracked(Client* c) {
 void Worker::TrackingProtocolChanged(Client* c, uint8_t resp) {
   for (TrackingLink& l : c->tracking->links) {
     if (l.resp == resp) continue;
-    SendInternal(l.session, HelloCommand(resp));
+    l.session->SendInternal(HelloCommand(resp));
     l.resp = resp;
   }
 }
@@ -446,108 +401,6 @@ void Worker::OnTrackingSessionDropped(Backend* b) {
   }
   spdlog::debug("client {}: tracking session to {} dropped", c->id, b->address());
   if (used) InvalidateAll(c);
-}
-
-// ---- REDIRECT's sinks ----
-
-bool Worker::SinksReady(Client* c) {
-  if (!table_) return true;
-  ClientTracking& t = *c->tracking;
-  for (const std::string& m : table_->masters) {
-    const TrackingSink* s = t.SinkFor(m);
-    if (s == nullptr || (!s->failed && s->node_id == 0)) return false;
-  }
-  return true;
-}
-
-void Worker::StartSinks(Client* c) {
-  if (!table_) return;
-  ClientTracking& t = *c->tracking;
-  const uint64_t now = now_ms();
-  const auto retry_ms = static_cast<uint64_t>(config().reconnect_interval_ms);
-  std::vector<size_t> fresh;
-  for (const std::string& m : table_->masters) {
-    TrackingSink* s = t.SinkFor(m);
-    if (s != nullptr && (!s->failed || now - s->failed_ms < retry_ms)) continue;
-    if (s == nullptr) {
-      t.sinks.emplace_back();
-      s = &t.sinks.back();
-      s->address = m;
-    }
-    BackendOptions options;
-    options.kind = BackendKind::kStream;
-    options.resp = 3;  // invalidations come as pushes
-    s->backend = std::make_unique<Backend>(this, m, options);
-    s->backend->sink = &t;
-    s->node_id = 0;
-    s->failed = false;
-    fresh.push_back(static_cast<size_t>(s - t.sinks.data()));
-  }
-  // (SendRaw may report a failure at once, which retires the backend: not while looking above.)
-  for (size_t i : fresh) {
-    if (i < t.sinks.size() && t.sinks[i].backend) t.sinks[i].backend->SendRaw(kClientIdCommand);
-  }
-}
-
-void Worker::RetireSink(TrackingSink* sink) {
-  if (!sink->backend) return;
-  sink->backend->sink = nullptr;
-  sink->backend->Retire();
-  retired_streams_.push_back(std::move(sink->backend));
-  retired_pending_ = true;
-}
-
-void Worker::OnTrackingSinkReply(Client* c, Backend* b, std::string_view reply,
-                                 const resp::ReplyInfo& info) {
-  if (!c->tracking || c->closing) return;
-  ClientTracking& t = *c->tracking;
-  TrackingSink* s = t.SinkOf(b);
-  if (s == nullptr) return;
-  if (s->node_id == 0) {
-    int64_t id = 0;
-    if (info.type != resp::ReplyType::kInteger || !resp::ParseRedisInt(info.line, &id) || id <= 0) {
-      spdlog::warn("client {}: tracking sink to {}: unexpected CLIENT ID reply {}", c->id,
-                   b->address(), reply.substr(0, 64));
-      OnTrackingSinkLost(c, b);
-      return;
-    }
-    s->node_id = id;
-    MaybeFinishWaiting(c);
-    return;
-  }
-  TrackingPush push;
-  if (!ParseTrackingPush(reply, &push) || push.kind != TrackingPushKind::kInvalidate) {
-    spdlog::debug("client {}: tracking sink to {}: dropped {}", c->id, b->address(),
-                  reply.substr(0, 64));
-    return;
-  }
-  ForwardInvalidation(c, push);
-}
-
-void Worker::OnTrackingSinkLost(Client* c, Backend* b) {
-  if (!c->tracking) return;
-  ClientTracking& t = *c->tracking;
-  TrackingSink* s = t.SinkOf(b);
-  if (s == nullptr) return;
-  spdlog::debug("client {}: tracking sink to {} lost", c->id, b->address());
-  const std::string address = s->address;
-  RetireSink(s);
-  s->node_id = 0;
-  s->failed = true;
-  s->failed_ms = now_ms();
-  // The session there redirects to an id the node no longer has: it goes too.
-  if (TrackingLink* l = t.LinkFor(address)) sessions_.Release(l->session, false);
-  MaybeFinishWaiting(c);
-}
-
-void Worker::MaybeFinishWaiting(Client* c) {
-  ClientTracking& t = *c->tracking;
-  if (t.waiting == nullptr || !SinksReady(c)) return;
-  PendingReply* p = t.waiting;
-  t.waiting = nullptr;
-  TrackingCommand cmd = std::move(t.waiting_cmd);
-  EnableTracking(c, cmd);
-  c->Complete(p, "+OK\r\n");
 }
 
 void Worker::TickTracking(uint64_t now, bool loop_stalled) {
