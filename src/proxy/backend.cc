@@ -134,6 +134,20 @@ std::vector<Op> Backend::TakeOps() {
   return taken;
 }
 
+bool Backend::HasClientOps() const {
+  for (size_t i = 0; i < ops_.size(); ++i) {
+    if (ops_[i].client != nullptr) return true;
+  }
+  return false;
+}
+
+PendingReply* Backend::OldestPendingOf(const Client* c) const {
+  for (size_t i = 0; i < ops_.size(); ++i) {
+    if (ops_[i].client == c) return ops_[i].pending;
+  }
+  return nullptr;
+}
+
 void Backend::Append(Op&& op, std::string_view command) {
   sendlog_.Append(command);
   op.len = static_cast<uint32_t>(command.size());
@@ -299,6 +313,13 @@ void Backend::ConsumeReplies() {
       return;
     }
     std::string_view reply = data.substr(0, len);
+    if (info.type == resp::ReplyType::kPush && options_.kind == BackendKind::kSession) {
+      // Out-of-band data (a tracking invalidation): no request the proxy sends over a session
+      // connection is answered with a push.
+      worker_->OnSessionPush(this, reply);
+      if (generation == generation_) rbuf_.Consume(len);
+      continue;
+    }
     if (ops_.empty() || ops_.size() == unwritten_) {
       if (options_.kind != BackendKind::kStream || sink == nullptr) {
         Fail("reply without a request");

@@ -95,8 +95,16 @@ class Backend : private StreamSink {
   uint64_t latency_us_total() const { return latency_us_total_; }
   const std::string& last_error() const { return last_error_; }
 
+  // Session backends: the queued operations of `c`, and the reply slot of the oldest of them
+  // (nullptr: none of its requests waits here).
+  bool HasClientOps() const;
+  PendingReply* OldestPendingOf(const Client* c) const;
+
   // Session backends: the client holding it (nullptr while pooled) and when it went idle.
   Client* owner = nullptr;
+  // Session backends: the client with CLIENT TRACKING for which this is its connection to the
+  // node (tracking.h); a clean SessionPool::Release leaves it with that client.
+  Client* tracker = nullptr;
   uint64_t idle_since_ms = 0;
   // Stream backends: where replies go.
   StreamSink* sink = nullptr;

@@ -2,6 +2,7 @@
 
 #include "proxy/monitor.h"
 #include "proxy/pubsub.h"
+#include "proxy/tracking_client.h"
 #include "proxy/worker.h"
 
 namespace rs::proxy {
@@ -13,13 +14,17 @@ Client::~Client() = default;
 bool Client::subscribed() const { return subs && !subs->empty(); }
 
 void Client::Complete(PendingReply* p, std::string_view reply) {
-  if (!queue->empty() && &queue->front() == p && !p->suppressed) {
+  if (!queue->empty() && &queue->front() == p && !p->suppressed && p->pushed_before == 0) {
     // The common case: the head of the line; straight to the output buffer.
     out.Append(reply);
     queue->pop_front();
     Drain();
   } else {
-    p->data.assign(reply);
+    if (p->pushed_before > 0) {
+      p->data.append(reply);
+    } else {
+      p->data.assign(reply);
+    }
     p->done = true;
     Drain();
   }
@@ -27,15 +32,26 @@ void Client::Complete(PendingReply* p, std::string_view reply) {
 }
 
 void Client::CompleteOwned(PendingReply* p, std::string&& reply) {
-  p->data = std::move(reply);
+  if (p->pushed_before > 0) {
+    p->data.append(reply);
+  } else {
+    p->data = std::move(reply);
+  }
   p->done = true;
   Drain();
   worker->MarkDirty(this);
 }
 
 void Client::Drain() {
-  while (queue && !queue->empty() && queue->front().done) {
-    if (!queue->front().suppressed) out.Append(queue->front().data);
+  while (queue && !queue->empty()) {
+    PendingReply& front = queue->front();
+    if (front.pushed_before > 0) {
+      out.Append(std::string_view(front.data).substr(0, front.pushed_before));
+      front.data.erase(0, front.pushed_before);
+      front.pushed_before = 0;
+    }
+    if (!front.done) break;
+    if (!front.suppressed) out.Append(front.data);
     queue->pop_front();
   }
 }

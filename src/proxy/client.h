@@ -21,6 +21,7 @@ class Worker;
 class Backend;
 struct Subscriptions;
 struct MonitorState;
+class ClientTracking;
 
 // MULTI / WATCH state. Redis Cluster's rule: every key of a transaction, WATCHed keys included,
 // is in one slot, so the whole transaction runs on that slot's master over one session
@@ -89,6 +90,8 @@ class Client {
   size_t queued() const { return queue ? queue->size() : 0; }
   bool in_multi() const { return tx && tx->in_multi; }
   bool subscribed() const;
+  // The id CLIENT ID answers (unique on its worker thread).
+  int64_t public_id() const { return static_cast<int64_t>(id & 0xffffffffffffULL); }
 
   uv_tcp_t tcp;
   Worker* worker;
@@ -125,6 +128,9 @@ class Client {
   std::unique_ptr<BlockState> block;
   std::unique_ptr<Subscriptions> subs;
   std::unique_ptr<MonitorState> monitor_state;
+  // CLIENT TRACKING (tracking_client.h): while set, its requests to masters go over its tracking
+  // sessions.
+  std::unique_ptr<ClientTracking> tracking;
   // The shared connections this client sent writes over: WAIT waits on their masters.
   std::vector<Backend*> written;
   // Session connections held for one request (WAIT's, a blocking command's other than

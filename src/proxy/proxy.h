@@ -61,6 +61,8 @@ class Proxy {
   // Until when (the loops' monotonic ms) a CLIENT PAUSE sent through this proxy holds the
   // masters; 0 when none does (Worker::ForPause).
   std::atomic<uint64_t> paused_until_ms{0};
+  // Clients with CLIENT TRACKING on (INFO's tracking_clients: a client, not its sessions).
+  std::atomic<int> tracking_clients{0};
   // What the workers have subscribed, for PUBSUB NUMSUB / NUMPAT.
   PubSubRegistry pubsub;
 

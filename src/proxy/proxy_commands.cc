@@ -14,6 +14,7 @@
 #include "proxy/proxy.h"
 #include "proxy/proxy_errors.h"
 #include "proxy/pubsub.h"
+#include "proxy/tracking_client.h"
 #include "proxy/worker.h"
 
 namespace rs::proxy {
@@ -57,17 +58,27 @@ std::string PeerAddress(const Client* c) {
   return fmt::format("{}:{}", ip, port);
 }
 
-int64_t PublicId(const Client* c) { return static_cast<int64_t>(c->id & 0xffffffffffffULL); }
+int64_t PublicId(const Client* c) { return c->public_id(); }
+
+const TrackingState* TrackingStateOf(const Client* c) {
+  return c->tracking && c->tracking->state.on ? &c->tracking->state : nullptr;
+}
 
 // One CLIENT LIST / CLIENT INFO line, with the fields Redis 7.0 prints that mean something here.
 // The asking client's own line shows the request being run (its size and name), as on a node.
 std::string ClientLine(Client* c, uint64_t now_ms, size_t qbuf, std::string_view cmd) {
   auto [host, port] = SocketName(&c->tcp, false);
-  char flag_chars[8];
+  char flag_chars[12];
   size_t nflags = 0;
   if (c->in_multi()) flag_chars[nflags++] = 'x';
   if (c->subscribed()) flag_chars[nflags++] = 'P';
   if (c->block) flag_chars[nflags++] = 'b';
+  const TrackingState* tracking = TrackingStateOf(c);
+  if (tracking != nullptr) {
+    flag_chars[nflags++] = 't';
+    if (tracking->broken_redirect) flag_chars[nflags++] = 'R';
+    if (tracking->bcast) flag_chars[nflags++] = 'B';
+  }
   if (c->monitor) flag_chars[nflags++] = 'O';
   if (c->readonly) flag_chars[nflags++] = 'r';
   if (nflags == 0) flag_chars[nflags++] = 'N';
@@ -78,11 +89,11 @@ std::string ClientLine(Client* c, uint64_t now_ms, size_t qbuf, std::string_view
   return fmt::format(
       "id={} addr={} laddr={}:{} fd=0 name={} age={} idle={} flags={} db=0 sub={} psub={} "
       "ssub={} multi={} qbuf={} qbuf-free=0 argv-mem=0 multi-mem=0 rbs=0 rbp=0 obl={} oll={} "
-      "omem=0 tot-mem=0 events=r cmd={} user=default redir=-1 resp={}\n",
+      "omem=0 tot-mem=0 events=r cmd={} user=default redir={} resp={}\n",
       PublicId(c), PeerAddress(c), host, port, c->name, (now_ms - c->connected_ms) / 1000,
       (now_ms - c->last_active_ms) / 1000, flags, sub, psub, ssub,
       c->in_multi() ? static_cast<int64_t>(c->tx->queued.size()) : -1, qbuf, c->out.size(),
-      c->queued(), cmd, c->resp);
+      c->queued(), cmd, GetRedir(tracking), c->resp);
 }
 
 std::string LastCommand(const Client* c) {
@@ -269,6 +280,7 @@ void Worker::OnHello(Client* c, resp::Request& req, const CommandInfo&) {
   c->authed = true;
   if (!setname.empty()) c->name = setname;
   // Later requests run over connections in this protocol (RESP3 ones send HELLO 3 when set up).
+  if (c->tracking && c->resp != ver) TrackingProtocolChanged(c, static_cast<uint8_t>(ver));
   c->resp = static_cast<uint8_t>(ver);
   ReplyBuilder r(c->resp);
   r.Map(8);
@@ -355,8 +367,8 @@ void Worker::OnClient(Client* c, resp::Request& req, const CommandInfo&) {
     if (r.str().empty()) return;
   } else if (sub == "tracking" || sub == "caching" || sub == "getredir" ||
              sub == "trackinginfo") {
-    stats_.proxy_errors.Inc();
-    r.Error(errors::kTrackingRefused);
+    OnClientTracking(c, req, sub);
+    return;
   } else if (sub == "no-evict" && argc == 3) {
     r.Status("OK");
   } else if (sub == "kill" && argc >= 3) {
@@ -598,6 +610,7 @@ void Worker::OnReadwrite(Client* c, resp::Request&, const CommandInfo&) {
 
 void Worker::OnReset(Client* c, resp::Request&, const CommandInfo&) {
   // Everything RESET clears on a node (networking.c clearClientConnectionState).
+  DisableTracking(c);
   CloseSessions(c);
   EndMonitor(c);
   TxReset(c);

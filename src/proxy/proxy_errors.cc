@@ -45,6 +45,20 @@ std::string UnknownClientType(std::string_view type) {
 
 std::string NoSuchUser(std::string_view user) { return fmt::format("ERR No such user '{}'", user); }
 
+std::string PrefixOverlapsExisting(std::string_view prefix, std::string_view existing) {
+  return fmt::format(
+      "ERR Prefix '{}' overlaps with an existing prefix '{}'. Prefixes for a single client must "
+      "not overlap.",
+      prefix, existing);
+}
+
+std::string PrefixOverlapsGiven(std::string_view prefix, std::string_view other) {
+  return fmt::format(
+      "ERR Prefix '{}' overlaps with another provided prefix '{}'. Prefixes for a single client "
+      "must not overlap.",
+      prefix, other);
+}
+
 std::string NotYetSupported(std::string_view command) {
   return fmt::format("ERR proxy: '{}' is not supported by the proxy yet", Upper(command));
 }

@@ -47,6 +47,34 @@ inline constexpr std::string_view kUnblockReason =
 inline constexpr std::string_view kUnblockedByClient =
     "UNBLOCKED client unblocked via CLIENT UNBLOCK";
 inline constexpr std::string_view kMaxClients = "ERR max number of clients reached";
+// CLIENT TRACKING and CLIENT CACHING (networking.c, tracking.c).
+inline constexpr std::string_view kTrackingSingleRedirect =
+    "ERR A client can only redirect to a single other client";
+inline constexpr std::string_view kTrackingNoSuchRedirect =
+    "ERR The client ID you want redirect to does not exist";
+inline constexpr std::string_view kTrackingPrefixWithoutBcast =
+    "ERR PREFIX option requires BCAST mode to be enabled";
+inline constexpr std::string_view kTrackingSwitchBcast =
+    "ERR You can't switch BCAST mode on/off before disabling tracking for this client, and then "
+    "re-enabling it with a different mode.";
+inline constexpr std::string_view kTrackingOptWithBcast =
+    "ERR OPTIN and OPTOUT are not compatible with BCAST";
+inline constexpr std::string_view kTrackingOptinAndOptout =
+    "ERR You can't specify both OPTIN mode and OPTOUT mode";
+inline constexpr std::string_view kTrackingSwitchOpt =
+    "ERR You can't switch OPTIN/OPTOUT mode before disabling tracking for this client, and then "
+    "re-enabling it with a different mode.";
+inline constexpr std::string_view kCachingWithoutTracking =
+    "ERR CLIENT CACHING can be called only when the client is in tracking mode with OPTIN or "
+    "OPTOUT mode enabled";
+inline constexpr std::string_view kCachingYesWithoutOptin =
+    "ERR CLIENT CACHING YES is only valid when tracking is enabled in OPTIN mode.";
+inline constexpr std::string_view kCachingNoWithoutOptout =
+    "ERR CLIENT CACHING NO is only valid when tracking is enabled in OPTOUT mode.";
+// "ERR Prefix '<p>' overlaps with an existing prefix '<q>'. Prefixes for a single client must not
+// overlap." and the same "with another provided prefix".
+std::string PrefixOverlapsExisting(std::string_view prefix, std::string_view existing);
+std::string PrefixOverlapsGiven(std::string_view prefix, std::string_view other);
 // "ERR Syntax error in HELLO option '<opt>'", "ERR Unknown client type '<t>'",
 // "ERR No such user '<u>'".
 std::string HelloSyntax(std::string_view option);
@@ -68,9 +96,6 @@ inline constexpr std::string_view kMsetnxCrossSlot =
 inline constexpr std::string_view kScriptCrossSlot =
     "ERR proxy: scripts with keys in several slots cannot run through a cluster proxy (a "
     "script runs on one node); use keys with one {hash tag}";
-inline constexpr std::string_view kTrackingRefused =
-    "ERR proxy: CLIENT TRACKING (client-side caching) is not supported by the proxy: "
-    "invalidation messages come from every node and cannot follow slot moves";
 inline constexpr std::string_view kAclUsersReason =
     "ACL users are not supported: the proxy authenticates clients itself, with --requirepass "
     "as the user default, and users on the nodes would not apply to its clients";

@@ -28,6 +28,9 @@ struct PendingReply {
   std::string data;
   bool done = false;
   bool suppressed = false;  // CLIENT REPLY OFF / SKIP: consumed in order, never written
+  // Out-of-band bytes the node sent before this reply (a tracking invalidation), at the front of
+  // `data`: written once everything before this reply is, suppressed or not, done or not.
+  uint32_t pushed_before = 0;
   std::unique_ptr<Merger> merger;
   uint64_t start_ns = 0;  // set when the slowlog is on
 };

@@ -22,6 +22,7 @@ class Ring {
   bool empty() const { return size_ == 0; }
   T& front() { return data_[head_]; }
   T& operator[](size_t i) { return data_[(head_ + i) & mask_]; }
+  const T& operator[](size_t i) const { return data_[(head_ + i) & mask_]; }
 
   void push_back(T&& value) {
     if (size_ == cap_) Grow();

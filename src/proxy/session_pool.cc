@@ -35,11 +35,17 @@ Backend* SessionPool::Acquire(const std::string& address, uint8_t resp, bool rea
 
 void SessionPool::Release(Backend* b, bool clean) {
   if (b->owner == nullptr) return;  // already released
+  if (b->tracker != nullptr) {
+    if (clean) return;  // still its tracking client's connection to the node
+    worker_->OnTrackingSessionDropped(b);
+  }
   b->owner = nullptr;
   --in_use_;
   Key key{b->address(), b->options().resp, b->options().readonly};
   std::vector<Backend*>& list = idle_[key];
-  if (clean && b->connected() && !b->retiring() && b->inflight() == 0 &&
+  // Only the proxy's own commands may still be in flight (CLIENT TRACKING off): their replies
+  // are dropped, whoever holds the connection next.
+  if (clean && b->connected() && !b->retiring() && !b->HasClientOps() &&
       list.size() < max_idle_per_node_) {
     b->idle_since_ms = worker_->now_ms();
     list.push_back(b);

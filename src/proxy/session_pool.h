@@ -43,6 +43,8 @@ class SessionPool {
   // --max-sessions are in use (the caller answers errors::TooManySessions).
   Backend* Acquire(const std::string& address, uint8_t resp, bool readonly, Client* owner);
   // Gives `b` back: pooled when `clean` and connected, otherwise closed at the end of the turn.
+  // A client's tracking session (Backend::tracker) stays with it when `clean`; otherwise the
+  // worker hears of it first (Worker::OnTrackingSessionDropped).
   void Release(Backend* b, bool clean);
   // The connection failed (Backend::Fail): it is not reused.
   void OnLost(Backend* b);

@@ -226,6 +226,10 @@ Combine CombineOf(std::string_view section, std::string_view key) {
       key == "number_of_libraries" || key == "maxmemory") {
     return Combine::kMax;
   }
+  // A BCAST client registers its prefixes on every master (its tracked keys, on one each).
+  if (key == "tracking_total_prefixes") {
+    return Combine::kMax;
+  }
   if (section == "# Clients" || section == "# Memory" || section == "# Stats" ||
       section == "# Keyspace" || section == "# CPU" ||
       (section == "# Persistence" && key == "rdb_changes_since_last_save")) {

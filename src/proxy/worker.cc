@@ -16,6 +16,7 @@
 #include "proxy/proxy.h"
 #include "proxy/proxy_errors.h"
 #include "proxy/pubsub_hub.h"
+#include "proxy/tracking_client.h"
 
 namespace rs::proxy {
 namespace {
@@ -69,6 +70,7 @@ Worker::Worker(Proxy* proxy, int index)
       sessions_(this, proxy->config().max_sessions,
                 static_cast<uint64_t>(proxy->config().session_idle_ms)),
       pubsub_(std::make_unique<PubSubHub>(this, &proxy->pubsub)),
+      tracking_(std::make_unique<WorkerTracking>()),
       read_buffer_(new char[kReadBufferSize]),
       stats_(CommandTable::Get().size()) {
   uv_loop_init(&loop_);
@@ -250,13 +252,14 @@ Backend* Worker::Via(Client* c, Backend* b) {
   for (Backend* t : c->temp_sessions) {
     if (t->inflight() > 0 && t->address() == b->address()) return t;
   }
+  if (c->tracking) return TrackingVia(c, b);
   return b;
 }
 
 Backend* Worker::BackendForSlot(Client* c, int slot, bool replica_read) {
   if (!table_) return nullptr;
   const int r = c != nullptr && c->resp == 3 ? 1 : 0;
-  if (replica_read) {
+  if (replica_read && (c == nullptr || !c->tracking)) {  // a tracking client reads its masters
     bool is_replica = false;
     const std::string* target =
         Router::Target(*table_, slot, true, read_from_, replica_pick_++, &is_replica);
@@ -271,7 +274,8 @@ Backend* Worker::AnyMaster(Client* c) {
   if (c != nullptr && c->session != nullptr) return c->session;
   const int r = c != nullptr && c->resp == 3 ? 1 : 0;
   if (by_master_[r].empty()) return nullptr;
-  return by_master_[r][round_robin_++ % by_master_[r].size()];
+  Backend* b = by_master_[r][round_robin_++ % by_master_[r].size()];
+  return c != nullptr && c->tracking ? Via(c, b) : b;
 }
 
 void Worker::RequestRefresh() { proxy_->RequestRefresh(); }
@@ -315,6 +319,7 @@ void Worker::CloseClient(Client* c, const char* why) {
   if (c->closing) return;
   if (why != nullptr) spdlog::debug("client {} closed: {}", c->id, why);
   c->closing = true;
+  EndTracking(c);
   CloseSessions(c);
   EndMonitor(c);
   DropSubscriptions(c, false);
@@ -368,7 +373,7 @@ void Worker::ClientReadable(Client* c, const char* data, size_t n) {
     size_t consumed = 0;
     resp::ParseStatus st = c->parser.Parse(buf.substr(off), &consumed, &scratch_);
     if (st == resp::ParseStatus::kOk) {
-      if (!HandleRequest(c, scratch_)) {
+      if (!(c->tracking ? HandleTracked(c, scratch_) : HandleRequest(c, scratch_))) {
         c->hold_input = true;  // handled again from the same bytes once the queue drains
         break;
       }
@@ -526,6 +531,7 @@ void Worker::Tick() {
   }
   sessions_.CheckTimeouts(now, stalled);
   TickPubSub(now, stalled);
+  TickTracking(now, stalled);
   if (config().slowlog_usec > 0) LogSuppressedSlowRequests(uv_hrtime());
   if (now - last_sweep_ms_ < 1000) return;
   last_sweep_ms_ = now;

@@ -6,7 +6,8 @@
 // fast path: classify, route, split, and replies through the Router), worker_sessions.cc
 // (transactions, blocking commands, WAIT), proxy_commands.cc (the handler table and what the
 // proxy answers itself), fanout.cc (commands that reach every node), worker_pubsub.cc (pub/sub
-// commands; the multiplexing itself is PubSubHub's).
+// commands; the multiplexing itself is PubSubHub's), worker_tracking.cc and tracking_sinks.cc
+// (client-side caching).
 #pragma once
 
 #include <uv.h>
@@ -30,11 +31,15 @@
 #include "proxy/session_pool.h"
 #include "proxy/slow_log.h"
 #include "proxy/stats.h"
+#include "proxy/tracking.h"
 
 namespace rs::proxy {
 
 class Proxy;
 class PubSubHub;
+class ClientTracking;
+struct TrackingSink;
+struct WorkerTracking;
 
 // Thread contract: everything below runs on the worker's own loop thread, except Post*(), which
 // any thread may call, and stats(), which any thread may read.
@@ -97,6 +102,16 @@ class Worker {
   }
   // Snapshot of backend latencies for INFO: "addr:replies:avg_us".
   std::string BackendReport();
+
+  // Client-side caching (worker_tracking.cc), called by backends and the session pool:
+  // an out-of-band push on a session connection (a node's invalidation);
+  void OnSessionPush(Backend* b, std::string_view reply);
+  // a client's tracking session given up unclean or lost (it is not its connection any more);
+  void OnTrackingSessionDropped(Backend* b);
+  // a reply on one of `c`'s sinks (its CLIENT ID, then invalidations), and a sink's failure.
+  void OnTrackingSinkReply(Client* c, Backend* b, std::string_view reply,
+                           const resp::ReplyInfo& info);
+  void OnTrackingSinkLost(Client* c, Backend* b);
 
  private:
   static constexpr size_t kReadBufferSize = 64 * 1024;
@@ -178,6 +193,44 @@ class Worker {
   void BlockingTimedOut(Client* c, Op& op);
   void ReleaseBlockBackend(Client* c, bool clean);
   std::string BlockingCommand(const BlockState& b, uint64_t now_ms) const;
+
+  // ---- client-side caching (worker_tracking.cc; REDIRECT's sinks in tracking_sinks.cc) ----
+  // CLIENT TRACKING / CACHING / GETREDIR / TRACKINGINFO (`sub` in lower case).
+  void OnClientTracking(Client* c, resp::Request& req, std::string_view sub);
+  // HandleRequest for a client with tracking state: CLIENT CACHING's lifetime around it.
+  bool HandleTracked(Client* c, resp::Request& req);
+  // The session for `c`'s connection state on `address` (a transaction, a blocking command): its
+  // tracking session while it tracks, else one from the pool. nullptr: --max-sessions reached.
+  Backend* AcquireSession(Client* c, const std::string& address);
+  // Via for a tracking client: its tracking session to a master.
+  Backend* TrackingVia(Client* c, Backend* b);
+  // CLIENT CACHING before a request about to go over `s`, when it applies.
+  void SendCaching(Client* c, Backend* s);
+  // HELLO switched a tracking client's protocol: its sessions follow.
+  void TrackingProtocolChanged(Client* c, uint8_t resp);
+  // CLIENT TRACKING off, and RESET: its sessions are set back and given back.
+  void DisableTracking(Client* c);
+  // The client disconnects: its sessions and sinks are closed, and it is no redirect target.
+  void EndTracking(Client* c);
+  void TickTracking(uint64_t now, bool loop_stalled);
+  ClientTracking& TrackingOf(Client* c);
+  void EnableTracking(Client* c, const TrackingCommand& cmd);
+  // The tracking session to `address`, set up now if there is none. nullptr: none could be had
+  // (--max-sessions, or REDIRECT's sink for that node is not ready yet).
+  Backend* TrackingSession(Client* c, const std::string& address);
+  // A request of `c` goes to a master untracked: it is told to forget every key after its reply.
+  void Untracked(Client* c);
+  // A null invalidation where `c`'s invalidations go: the nodes may have forgotten what it read.
+  void InvalidateAll(Client* c);
+  void ForwardInvalidation(Client* c, const TrackingPush& push);
+  // `bytes` for `c` before the reply of its oldest request still waiting on `b`, where the node
+  // wrote them; at the end of its queue when none waits there.
+  void DeliverBefore(Client* c, Backend* b, std::string_view bytes);
+  void StartSinks(Client* c);
+  bool SinksReady(Client* c);
+  void MaybeFinishWaiting(Client* c);
+  void RetireSink(TrackingSink* sink);
+  Client* FindClientById(int64_t id);
 
   // ---- handlers (proxy_commands.cc: answered by the proxy) ----
   void OnPing(Client* c, resp::Request& req, const CommandInfo& info);
@@ -281,6 +334,7 @@ class Worker {
   std::unordered_map<std::string, std::unique_ptr<Backend>> backends_[2][2];
   SessionPool sessions_;
   std::unique_ptr<PubSubHub> pubsub_;
+  std::unique_ptr<WorkerTracking> tracking_;
   // --pubsub-connection-per-client (a diagnostic, to measure what multiplexing saves): each
   // subscribed client's own hub, with its own connections.
   std::unordered_map<Client*, std::unique_ptr<PubSubHub>> client_hubs_;

@@ -86,7 +86,7 @@ void Worker::OnBlocking(Client* c, resp::Request& req, const CommandInfo& info) 
   }
   Backend* s = c->session != nullptr && c->session->address() == *owner
                    ? c->session
-                   : sessions_.Acquire(*owner, c->resp, false, c);
+                   : AcquireSession(c, *owner);
   if (s == nullptr) {
     stats_.proxy_errors.Inc();
     ReplyError(c, errors::TooManySessions(config().max_sessions));
@@ -208,7 +208,7 @@ void Worker::ReissueBlocking(Client* c, Op&& op, const std::string& address, boo
   }
   Backend* s = c->session != nullptr && c->session->address() == target
                    ? c->session
-                   : sessions_.Acquire(target, c->resp, false, c);
+                   : AcquireSession(c, target);
   if (s == nullptr) {
     c->block.reset();
     FailOp(op, errors::TooManySessions(config().max_sessions));

@@ -32,10 +32,14 @@ bool AnsweredByProxy(Handler h) {
          h == Handler::kReadwrite || h == Handler::kReset || h == Handler::kQuit;
 }
 
-// True when `h` takes a session connection for client `c` now (see HandleRequest).
-bool NeedsTurn(const Client* c, Handler h) {
+// True when `h` takes a session connection for client `c` now (see HandleRequest). CLIENT
+// TRACKING moves the client's requests between shared connections and tracking sessions.
+bool NeedsTurn(const Client* c, Handler h, const resp::Request& req) {
   if (c->in_multi()) return !IsTxControl(h) && c->session == nullptr;  // pins the transaction
   if (h == Handler::kBlocking || h == Handler::kWait || h == Handler::kDedicated) return true;
+  if (h == Handler::kClient) {
+    return req.args.size() > 1 && EqualsIgnoreCase(req.args[1], "tracking");
+  }
   return h == Handler::kWatch && c->session == nullptr;
 }
 
@@ -48,7 +52,7 @@ bool Worker::HandleRequest(Client* c, resp::Request& req) {
                               : Classified{CommandKind::kKeyless, Handler::kNone};
   // A request that takes a session connection waits until the client's earlier requests are
   // answered: they went over shared connections, and must not be overtaken.
-  if (c->queued() > 0 && c->authed && NeedsTurn(c, cls.handler)) return false;
+  if (c->queued() > 0 && c->authed && NeedsTurn(c, cls.handler, req)) return false;
   stats_.requests.Inc();
   stats_.per_command[info ? info->index : stats_.per_command.size() - 1].Inc();
   c->last_cmd = info ? info->index : UINT16_MAX;
@@ -174,10 +178,12 @@ void Worker::SendToSlot(Client* c, PendingReply* p, int slot, std::string_view c
   op.slot = slot;
   Backend* b = BackendForSlot(c, slot, replica_read);
   if (write && b != nullptr && (c->written.empty() || c->written.back() != b)) {
-    // WAIT waits on every master this client wrote to (a handful at most).
+    // WAIT waits on every master this client wrote to (a handful at most), looked up by their
+    // shared connections.
+    Backend* w = b->is_session() ? BackendFor(b->address(), c->resp) : b;
     bool known = false;
-    for (Backend* w : c->written) known |= w == b;
-    if (!known) c->written.push_back(b);
+    for (Backend* x : c->written) known |= x == w;
+    if (!known) c->written.push_back(w);
   }
   Dispatch(std::move(op), b, command);
 }
@@ -231,7 +237,8 @@ void Worker::FanOut(Client* c, resp::Request& req, MergeKind kind) {
     // What a client of one server reads in "# Clients" is about that server: the proxy.
     p->merger->set_overrides(
         {{"connected_clients", std::to_string(proxy_->clients.load())},
-         {"maxclients", std::to_string(config().max_clients)}});
+         {"maxclients", std::to_string(config().max_clients)},
+         {"tracking_clients", std::to_string(proxy_->tracking_clients.load())}});
   }
   std::string_view command = RequestBytes(req);
   std::vector<Backend*> targets = masters;
@@ -337,7 +344,7 @@ void Worker::OnReply(Op& op, std::string_view reply, bool is_error, std::string_
         ++op.redirects;
         (action.asking ? stats_.ask : stats_.moved).Inc();
         op.asking = action.asking;
-        if (from->is_session() && from != c->session) {
+        if (from->is_session() && from != c->session && from->tracker == nullptr) {
           // A request that had a session of its own (a script) gets one at the new node too.
           Backend* s = sessions_.Acquire(action.address, c->resp, false, c);
           ReleaseTempSession(c, from);

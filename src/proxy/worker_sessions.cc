@@ -39,6 +39,7 @@ void Worker::CloseSessions(Client* c) {
 }
 
 void Worker::OnSessionLost(Backend* b, const std::string& why) {
+  if (b->tracker != nullptr) OnTrackingSessionDropped(b);
   Client* c = b->owner;
   sessions_.OnLost(b);
   if (c == nullptr) return;

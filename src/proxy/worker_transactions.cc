@@ -47,6 +47,7 @@ void Worker::OnMulti(Client* c, resp::Request& req, const CommandInfo&) {
   if (!tx.watching) tx.slot = -1;
   if (tx.watching && !tx.watch_lost && c->session != nullptr) {
     // The WATCH lives on the session's node: MULTI goes there now.
+    if (c->tracking) SendCaching(c, c->session);
     Op op;
     op.client = c;
     op.pending = c->Push();
@@ -144,6 +145,7 @@ Backend* Worker::TxSession(Client* c, int slot) {
     }
     c->release_session = false;
     if (!tx.multi_sent) {
+      if (c->tracking) SendCaching(c, c->session);
       c->session->SendInternal(MultiBytes(tx));
       tx.multi_sent = true;
     }
@@ -163,7 +165,7 @@ Backend* Worker::TxSession(Client* c, int slot) {
   } else {
     address = table_->masters[round_robin_++ % table_->masters.size()];
   }
-  Backend* s = sessions_.Acquire(address, c->resp, false, c);
+  Backend* s = AcquireSession(c, address);
   if (s == nullptr) {
     stats_.proxy_errors.Inc();
     TxRefuse(c, errors::TooManySessions(config().max_sessions));
@@ -189,7 +191,7 @@ bool Worker::TxMove(Client* c, const std::string& address, Op* redirected) {
     c->session = nullptr;
   }
   tx.multi_sent = false;
-  Backend* s = sessions_.Acquire(address, c->resp, false, c);
+  Backend* s = AcquireSession(c, address);
   if (s == nullptr) {
     stats_.proxy_errors.Inc();
     tx.dirty = true;
@@ -345,7 +347,7 @@ void Worker::OnWatch(Client* c, resp::Request& req, const CommandInfo& info) {
       Reply(c, "+OK\r\n");
       return;
     }
-    Backend* s = sessions_.Acquire(*owner, c->resp, false, c);
+    Backend* s = AcquireSession(c, *owner);
     if (s == nullptr) {
       stats_.proxy_errors.Inc();
       ReplyError(c, errors::TooManySessions(config().max_sessions));

@@ -99,5 +99,14 @@ TEST(SplitterTest, InfoTakesTheLargestOfWhatEveryMasterHolds) {
   EXPECT_NE(out.find("maxmemory:0\r\n"), std::string::npos) << out;
 }
 
+TEST(SplitterTest, InfoTakesTheLargestPrefixTableAndSumsTrackedKeys) {
+  // A BCAST client's prefixes are registered on every master; its tracked keys on one each.
+  std::string a = "# Stats\r\ntracking_total_keys:2\r\ntracking_total_prefixes:1\r\n";
+  std::string b = "# Stats\r\ntracking_total_keys:3\r\ntracking_total_prefixes:1\r\n";
+  std::string out = AggregateInfo({a, b});
+  EXPECT_NE(out.find("tracking_total_keys:5\r\n"), std::string::npos) << out;
+  EXPECT_NE(out.find("tracking_total_prefixes:1\r\n"), std::string::npos) << out;
+}
+
 }  // namespace
 }  // namespace rs::proxy
