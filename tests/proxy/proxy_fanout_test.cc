@@ -31,25 +31,12 @@ class ProxyFanOutTest : public ::testing::Test {
     RS_ASSERT_OK(h_.Start(3, 2000, cfg));
   }
 
-  // One key on each master: keys whose slots have different owners.
-  std::vector<std::string> KeyPerMaster() {
-    std::map<std::string, std::string> by_owner;
-    for (int i = 0; by_owner.size() < 3 && i < 1000; ++i) {
-      std::string k = "fan:" + std::to_string(i);
-      auto owner = h_.OwnerOf(KeySlot(k));
-      if (owner.ok() && !by_owner.count(*owner)) by_owner[*owner] = k;
-    }
-    std::vector<std::string> out;
-    for (auto& [o, k] : by_owner) out.push_back(k);
-    return out;
-  }
-
   ProxyHarness h_;
 };
 
 TEST_F(ProxyFanOutTest, KeysRandomkeyAndFlushallCoverEveryMaster) {
   RS_ASSERT_OK_AND_ASSIGN(RedisClient c, h_.Connect());
-  std::vector<std::string> keys = KeyPerMaster();
+  std::vector<std::string> keys = h_.KeyPerMaster("fan:");
   ASSERT_EQ(keys.size(), 3u);
   for (const std::string& k : keys) RS_ASSERT_OK(c.Command("SET", k, "v"));
   RS_ASSERT_OK_AND_ASSIGN(Reply all, c.Command("KEYS", "fan:*"));
@@ -247,7 +234,7 @@ TEST_F(ProxyFanOutTest, ScriptKillFindsTheBusyMasterAndExistsNeedsEveryMaster) {
 
 TEST_F(ProxyFanOutTest, ClientPauseHoldsWritesOnEveryMasterAndCountsEachWaitingClient) {
   RS_ASSERT_OK_AND_ASSIGN(RedisClient c, h_.Connect());
-  std::vector<std::string> keys = KeyPerMaster();
+  std::vector<std::string> keys = h_.KeyPerMaster("fan:");
   ASSERT_EQ(keys.size(), 3u);
   RS_ASSERT_OK_AND_ASSIGN(Reply paused, c.Command("CLIENT", "PAUSE", "20000", "WRITE"));
   ASSERT_EQ(paused.str, "OK") << paused.ToString();
@@ -313,7 +300,7 @@ TEST_F(ProxyFanOutTest, SlowlogAndMemoryStatsAreMergedOverMasters) {
   RS_ASSERT_OK_AND_ASSIGN(RedisClient c, h_.Connect());
   RS_ASSERT_OK(c.Command("CONFIG", "SET", "slowlog-log-slower-than", "0"));
   RS_ASSERT_OK(c.Command("SLOWLOG", "RESET"));
-  std::vector<std::string> keys = KeyPerMaster();
+  std::vector<std::string> keys = h_.KeyPerMaster("fan:");
   for (const std::string& k : keys) RS_ASSERT_OK(c.Command("SET", k, "v"));
   RS_ASSERT_OK_AND_ASSIGN(Reply log, c.Command("SLOWLOG", "GET", "100"));
   std::set<std::string> seen;
@@ -345,7 +332,7 @@ TEST_F(ProxyFanOutTest, MonitorStreamsEveryMaster) {
   RS_ASSERT_OK_AND_ASSIGN(std::string ok, mon.Call({"MONITOR"}));
   EXPECT_EQ(ok, "+OK\r\n");
   RS_ASSERT_OK_AND_ASSIGN(RedisClient c, h_.Connect());
-  std::vector<std::string> keys = KeyPerMaster();
+  std::vector<std::string> keys = h_.KeyPerMaster("fan:");
   for (const std::string& k : keys) RS_ASSERT_OK(c.Command("SET", k, "monitored"));
   std::set<std::string> seen;
   for (int i = 0; i < 50 && seen.size() < 3; ++i) {

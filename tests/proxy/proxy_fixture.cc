@@ -7,9 +7,11 @@
 #include <unistd.h>
 
 #include <functional>
+#include <map>
 #include <thread>
 
 #include "common/address.h"
+#include "common/slot.h"
 
 namespace rs::test {
 
@@ -86,6 +88,31 @@ Result<RedisClient> ProxyHarness::Connect(std::chrono::milliseconds timeout) {
 Result<RedisClient> ProxyHarness::ConnectNode(const std::string& address) {
   RS_ASSIGN_OR_RETURN(Address a, Address::Parse(address));
   return RedisClient::Connect(a.host, a.port);
+}
+
+std::vector<std::string> ProxyHarness::Masters() {
+  std::vector<std::string> out;
+  for (const std::string& a : cluster_->Addresses()) {
+    auto c = ConnectNode(a);
+    if (!c.ok()) continue;
+    auto role = c->Command("ROLE");
+    if (role.ok() && !role->elements.empty() && role->elements[0].str == "master") {
+      out.push_back(a);
+    }
+  }
+  return out;
+}
+
+std::vector<std::string> ProxyHarness::KeyPerMaster(const std::string& prefix) {
+  std::map<std::string, std::string> by_owner;
+  for (int i = 0; by_owner.size() < 3 && i < 1000; ++i) {
+    std::string k = prefix + std::to_string(i);
+    auto owner = OwnerOf(KeySlot(k));
+    if (owner.ok() && !by_owner.count(*owner)) by_owner[*owner] = k;
+  }
+  std::vector<std::string> out;
+  for (auto& [o, k] : by_owner) out.push_back(k);
+  return out;
 }
 
 Result<std::string> ProxyHarness::OwnerOf(int slot) {

@@ -41,6 +41,11 @@ class ProxyHarness {
   Result<RedisClient> ConnectNode(const std::string& address);
   // The current master address serving `slot`, asked from the cluster (CLUSTER SLOTS).
   Result<std::string> OwnerOf(int slot);
+  // The nodes that answer ROLE as masters now.
+  std::vector<std::string> Masters();
+  // Keys named `prefix`N, one on each master of a 3-master cluster (their slots have different
+  // owners), ordered by their master's address.
+  std::vector<std::string> KeyPerMaster(const std::string& prefix);
 
  private:
   std::unique_ptr<LocalCluster> cluster_;

@@ -44,18 +44,6 @@ class ProxyPubSubTest : public ::testing::Test {
   void SetUp() override { RS_ASSERT_OK(h_.Start(3, 2000, Config())); }
   virtual proxy::ProxyConfig Config() { return {}; }
 
-  std::vector<std::string> Masters() {
-    std::vector<std::string> out;
-    for (const std::string& a : h_.cluster().Addresses()) {
-      auto c = h_.ConnectNode(a);
-      if (!c.ok()) continue;
-      auto role = c->Command("ROLE");
-      if (role.ok() && !role->elements.empty() && role->elements[0].str == "master") {
-        out.push_back(a);
-      }
-    }
-    return out;
-  }
   static Result<RespConn> ConnectTo(const std::string& address) {
     RS_ASSIGN_OR_RETURN(Address a, Address::Parse(address));
     return RespConn::Connect(a.port, a.host);
@@ -63,7 +51,7 @@ class ProxyPubSubTest : public ::testing::Test {
   // The sum of PUBSUB NUMSUB `channel` over the masters, asked directly.
   int64_t NodeNumsub(const std::string& channel) {
     int64_t n = 0;
-    for (const std::string& m : Masters()) {
+    for (const std::string& m : h_.Masters()) {
       auto c = h_.ConnectNode(m);
       if (!c.ok()) continue;
       auto r = c->Command("PUBSUB", "NUMSUB", channel);
@@ -161,7 +149,7 @@ TEST_F(ProxyPubSubTest, HundredSubscribersShareOneNodeConnectionAndGetEveryMessa
     RS_ASSERT_OK(pub.Call({"PUBLISH", "news", "p" + std::to_string(i)}));
     expected.push_back("p" + std::to_string(i));
   }
-  for (const std::string& m : Masters()) {
+  for (const std::string& m : h_.Masters()) {
     RS_ASSERT_OK_AND_ASSIGN(RedisClient direct, h_.ConnectNode(m));
     for (int i = 0; i < 5; ++i) {
       RS_ASSERT_OK(direct.Command("PUBLISH", "news", m + "/" + std::to_string(i)));
@@ -190,7 +178,7 @@ TEST_F(ProxyPubSubTest, PatternsMatchOncePerPublish) {
   RS_ASSERT_OK_AND_ASSIGN(RedisClient pub, h_.Connect());
   RS_ASSERT_OK(pub.Command("PUBLISH", "news.a", "1"));
   RS_ASSERT_OK(pub.Command("PUBLISH", "other.b", "2"));
-  for (const std::string& m : Masters()) {
+  for (const std::string& m : h_.Masters()) {
     RS_ASSERT_OK_AND_ASSIGN(RedisClient direct, h_.ConnectNode(m));
     RS_ASSERT_OK(direct.Command("PUBLISH", "news.b", m));
   }
@@ -264,7 +252,7 @@ TEST_F(ProxyPubSubTest, PingResetAndOtherCommandsInSubscribedMode) {
 }
 
 TEST_F(ProxyPubSubTest, KeyspaceNotificationsFromEveryMasterArriveExactlyOnce) {
-  const std::vector<std::string> masters = Masters();
+  const std::vector<std::string> masters = h_.Masters();
   ASSERT_EQ(masters.size(), 3u);
   for (const std::string& m : masters) {
     RS_ASSERT_OK_AND_ASSIGN(RedisClient c, h_.ConnectNode(m));
@@ -316,7 +304,7 @@ TEST_F(ProxyPubSubTest, ShardChannelKeepsReceivingAfterItsSlotMoves) {
   const int slot = KeySlot(channel);
   RS_ASSERT_OK_AND_ASSIGN(std::string from, h_.OwnerOf(slot));
   std::string to;
-  for (const std::string& m : Masters()) {
+  for (const std::string& m : h_.Masters()) {
     if (m != from) to = m;
   }
   RS_ASSERT_OK_AND_ASSIGN(RespConn sub, RespConn::Connect(h_.port()));
@@ -405,7 +393,7 @@ TEST_F(ProxyPubSubTest, SubscriberWhoseHomeNodeIsKilledKeepsReceiving) {
   RS_ASSERT_OK(h_.WaitForReplicasInSync(20s));
   RS_ASSERT_OK_AND_ASSIGN(RespConn sub, RespConn::Connect(h_.port()));
   RS_ASSERT_OK(sub.Call({"SUBSCRIBE", "alive"}));
-  const std::vector<std::string> masters = Masters();
+  const std::vector<std::string> masters = h_.Masters();
   const std::string home = HomeOf(h_, masters, "alive");
   ASSERT_FALSE(home.empty());
   const int index = h_.cluster().IndexOf(home);
@@ -431,13 +419,13 @@ TEST_F(ProxyPubSubTest, SubscriberWhoseHomeNodeIsKilledKeepsReceiving) {
   RS_ASSERT_OK(h_.cluster().WaitForClusterOk(30s));
   std::this_thread::sleep_for(500ms);  // the proxy's refresh
   ExpectDeliveryResumes(sub, pub, "alive", 10s);
-  EXPECT_FALSE(HomeOf(h_, Masters(), "alive").empty());
+  EXPECT_FALSE(HomeOf(h_, h_.Masters(), "alive").empty());
 }
 
 TEST_F(ProxyPubSubTest, HomeNodeThatStopsAnsweringIsNoticed) {
   RS_ASSERT_OK_AND_ASSIGN(RespConn sub, RespConn::Connect(h_.port()));
   RS_ASSERT_OK(sub.Call({"SUBSCRIBE", "hung"}));
-  const std::vector<std::string> masters = Masters();
+  const std::vector<std::string> masters = h_.Masters();
   // No failover: a new routing table would move the home anyway, without the proxy noticing.
   for (const std::string& a : h_.cluster().Addresses()) {
     if (std::find(masters.begin(), masters.end(), a) != masters.end()) continue;
@@ -551,7 +539,7 @@ TEST_F(ProxyPubSubTwoWorkersTest, PubsubCountsAreTheProxysClients) {
   RS_ASSERT_OK(client().Call({"PSUBSCRIBE", "__keyspace@0__:*"}));  // held on every master
   for (int i = 0; i < 2; ++i) RS_ASSERT_OK(client().Call({"SSUBSCRIBE", "{s}chan"}));
   // A client of a node directly counts as well.
-  RS_ASSERT_OK_AND_ASSIGN(RespConn direct, ConnectTo(Masters()[0]));
+  RS_ASSERT_OK_AND_ASSIGN(RespConn direct, ConnectTo(h_.Masters()[0]));
   RS_ASSERT_OK(direct.Call({"SUBSCRIBE", "news"}));
   RS_ASSERT_OK_AND_ASSIGN(RespConn q, RespConn::Connect(h_.port()));
   EXPECT_EQ(*q.Call({"PUBSUB", "NUMSUB", "news", "sports", "none"}),
@@ -564,7 +552,7 @@ TEST_F(ProxyPubSubTwoWorkersTest, PubsubCountsAreTheProxysClients) {
   EXPECT_EQ(channels, (std::vector<std::string>{"news", "sports"}));
   EXPECT_EQ(*q.Call({"PUBSUB", "CHANNELS", "s*"}), Flat(false, '*', {"b:sports"}));
   // Subcommands the proxy does not merge get a node's own answer.
-  RS_ASSERT_OK_AND_ASSIGN(RespConn plain, ConnectTo(Masters()[0]));
+  RS_ASSERT_OK_AND_ASSIGN(RespConn plain, ConnectTo(h_.Masters()[0]));
   RS_ASSERT_OK_AND_ASSIGN(std::string nope, plain.Call({"PUBSUB", "NOPE"}));
   EXPECT_EQ(nope.substr(0, 5), "-ERR ");
   EXPECT_EQ(*q.Call({"PUBSUB", "NOPE"}), nope);

@@ -45,32 +45,6 @@ class ProxyTrackingTest : public ::testing::Test {
     RS_ASSERT_OK(h_.Start(3, 2000, cfg));
   }
 
-  // Keys named `prefix`N, one on each master (their slots have different owners).
-  std::vector<std::string> KeyPerMaster(const std::string& prefix) {
-    std::map<std::string, std::string> by_owner;
-    for (int i = 0; by_owner.size() < 3 && i < 1000; ++i) {
-      std::string k = prefix + std::to_string(i);
-      auto owner = h_.OwnerOf(KeySlot(k));
-      if (owner.ok() && !by_owner.count(*owner)) by_owner[*owner] = k;
-    }
-    std::vector<std::string> out;
-    for (auto& [o, k] : by_owner) out.push_back(k);
-    return out;
-  }
-
-  std::vector<std::string> Masters() {
-    std::vector<std::string> out;
-    for (const std::string& a : h_.cluster().Addresses()) {
-      auto c = h_.ConnectNode(a);
-      if (!c.ok()) continue;
-      auto role = c->Command("ROLE");
-      if (role.ok() && !role->elements.empty() && role->elements[0].str == "master") {
-        out.push_back(a);
-      }
-    }
-    return out;
-  }
-
   // A RESP3 connection to the proxy.
   Result<RespConn> Resp3() {
     RS_ASSIGN_OR_RETURN(RespConn c, RespConn::Connect(h_.port()));
@@ -93,7 +67,7 @@ class ProxyTrackingTest : public ::testing::Test {
   // The sum over the masters of `field` in their own INFO.
   int64_t NodeInfoSum(const std::string& field) {
     int64_t sum = 0;
-    for (const std::string& m : Masters()) {
+    for (const std::string& m : h_.Masters()) {
       auto c = h_.ConnectNode(m);
       if (!c.ok()) continue;
       auto info = c->CommandString("INFO");
@@ -107,7 +81,7 @@ class ProxyTrackingTest : public ::testing::Test {
   // Node-side connections whose last command was CLIENT ID in RESP3: the proxy's sinks.
   int64_t NodeSinks() {
     int64_t n = 0;
-    for (const std::string& m : Masters()) {
+    for (const std::string& m : h_.Masters()) {
       auto c = h_.ConnectNode(m);
       if (!c.ok()) continue;
       auto list = c->CommandString("CLIENT", "LIST");
@@ -143,7 +117,7 @@ std::string Id(RespConn& c) {
 // holds it; on one master, in the node's own order: after the reply of the request that caused
 // it, before the replies of those after.
 TEST_F(ProxyTrackingTest, Resp3ClientGetsInvalidationsFromEveryMasterInTheNodesOrder) {
-  std::vector<std::string> keys = KeyPerMaster("trk:");
+  std::vector<std::string> keys = h_.KeyPerMaster("trk:");
   ASSERT_EQ(keys.size(), 3u);
   RS_ASSERT_OK_AND_ASSIGN(RespConn c, Resp3());
   RS_ASSERT_OK_AND_ASSIGN(RedisClient other, h_.Connect());
@@ -204,7 +178,7 @@ TEST_F(ProxyTrackingTest, TransactionsAndBlockedCommandsKeepTheInvalidationAfter
 // pushes, a RESP2 target not in pub/sub mode nothing (as from Redis); the tracking client itself
 // gets none. Switching targets needs nothing of the nodes.
 TEST_F(ProxyTrackingTest, RedirectGoesToAResp2SubscriberAndToAResp3Client) {
-  std::vector<std::string> keys = KeyPerMaster("rd:");
+  std::vector<std::string> keys = h_.KeyPerMaster("rd:");
   ASSERT_EQ(keys.size(), 3u);
   RS_ASSERT_OK_AND_ASSIGN(RedisClient other, h_.Connect());
   for (const std::string& k : keys) RS_ASSERT_OK(other.Command("SET", k, "1"));
@@ -253,8 +227,8 @@ TEST_F(ProxyTrackingTest, RedirectGoesToAResp2SubscriberAndToAResp3Client) {
 
 // BCAST: every write of a key with one of the prefixes, on any master, whether read or not.
 TEST_F(ProxyTrackingTest, BcastWithPrefixesHearsOfWritesOnEveryMaster) {
-  std::vector<std::string> users = KeyPerMaster("user:");
-  std::vector<std::string> others = KeyPerMaster("other:");
+  std::vector<std::string> users = h_.KeyPerMaster("user:");
+  std::vector<std::string> others = h_.KeyPerMaster("other:");
   ASSERT_EQ(users.size(), 3u);
   RS_ASSERT_OK_AND_ASSIGN(RespConn c, Resp3());
   RS_ASSERT_OK_AND_ASSIGN(std::string on, c.Call({"CLIENT", "TRACKING", "on", "BCAST", "PREFIX",
@@ -292,7 +266,7 @@ TEST_F(ProxyTrackingTest, BcastWithPrefixesHearsOfWritesOnEveryMaster) {
 // OPTIN: only the command right after CLIENT CACHING yes (or the transaction after it) is
 // tracked, on whichever master it goes to; OPTOUT: all but the one after CLIENT CACHING no.
 TEST_F(ProxyTrackingTest, OptinAndOptoutApplyClientCachingToTheNextCommandOnly) {
-  std::vector<std::string> k = KeyPerMaster("opt:");
+  std::vector<std::string> k = h_.KeyPerMaster("opt:");
   ASSERT_EQ(k.size(), 3u);
   RS_ASSERT_OK_AND_ASSIGN(RedisClient other, h_.Connect());
   for (const std::string& key : k) RS_ASSERT_OK(other.Command("SET", key, "1"));
@@ -348,7 +322,7 @@ TEST_F(ProxyTrackingTest, OptinAndOptoutApplyClientCachingToTheNextCommandOnly) 
 
 // NOLOOP: the client's own writes (over its tracking session) are not reported to it.
 TEST_F(ProxyTrackingTest, NoloopLeavesOutTheClientsOwnWrites) {
-  std::vector<std::string> k = KeyPerMaster("nl:");
+  std::vector<std::string> k = h_.KeyPerMaster("nl:");
   ASSERT_EQ(k.size(), 3u);
   RS_ASSERT_OK_AND_ASSIGN(RedisClient other, h_.Connect());
   RS_ASSERT_OK_AND_ASSIGN(RespConn c, Resp3());
@@ -372,7 +346,7 @@ TEST_F(ProxyTrackingTest, NoloopLeavesOutTheClientsOwnWrites) {
 // FLUSHALL reaches every master; each one the client has a tracking session on tells it to
 // forget every key (a RESP2 redirect target in pub/sub mode: a nil).
 TEST_F(ProxyTrackingTest, FlushallInvalidatesEveryKeyOncePerMasterTracking) {
-  std::vector<std::string> k = KeyPerMaster("fl:");
+  std::vector<std::string> k = h_.KeyPerMaster("fl:");
   ASSERT_EQ(k.size(), 3u);
   RS_ASSERT_OK_AND_ASSIGN(RespConn c, Resp3());
   RS_ASSERT_OK(c.Call({"CLIENT", "TRACKING", "on"}));
@@ -432,7 +406,7 @@ TEST_F(ProxyTrackingTest, GoneRedirectTargetGivesTrackingRedirBroken) {
 // CLIENT TRACKING off: the tracking sessions are turned off on their nodes and given back, and
 // the client's requests go over the shared connections again; RESET does the same.
 TEST_F(ProxyTrackingTest, TrackingOffReturnsTheClientToTheSharedConnections) {
-  std::vector<std::string> k = KeyPerMaster("off:");
+  std::vector<std::string> k = h_.KeyPerMaster("off:");
   ASSERT_EQ(k.size(), 3u);
   const int64_t baseline = NodeInfoSum("tracking_clients");
   RS_ASSERT_OK_AND_ASSIGN(RespConn c, Resp3());
