@@ -1,5 +1,7 @@
 #include "proxy/client.h"
 
+#include <netinet/in.h>
+
 #include "proxy/monitor.h"
 #include "proxy/pubsub.h"
 #include "proxy/tracking_client.h"
@@ -54,6 +56,25 @@ void Client::Drain() {
     if (!front.suppressed) out.Append(front.data);
     queue->pop_front();
   }
+}
+
+std::pair<std::string, int> Client::SocketAddress(bool peer) const {
+  sockaddr_storage ss{};
+  int len = sizeof(ss);
+  int rc = peer ? uv_tcp_getpeername(&tcp, reinterpret_cast<sockaddr*>(&ss), &len)
+                : uv_tcp_getsockname(&tcp, reinterpret_cast<sockaddr*>(&ss), &len);
+  if (rc == 0) {
+    char ip[64] = {};
+    if (ss.ss_family == AF_INET) {
+      auto* a = reinterpret_cast<sockaddr_in*>(&ss);
+      uv_ip4_name(a, ip, sizeof(ip));
+      return {ip, ntohs(a->sin_port)};
+    }
+    auto* a = reinterpret_cast<sockaddr_in6*>(&ss);
+    uv_ip6_name(a, ip, sizeof(ip));
+    return {ip, ntohs(a->sin6_port)};
+  }
+  return {peer ? "?" : "127.0.0.1", 0};
 }
 
 }  // namespace rs::proxy

@@ -9,6 +9,7 @@
 #include <deque>
 #include <memory>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "common/resp_parser.h"
@@ -92,6 +93,9 @@ class Client {
   bool subscribed() const;
   // The id CLIENT ID answers (unique on its worker thread).
   int64_t public_id() const { return static_cast<int64_t>(id & 0xffffffffffffULL); }
+  // This connection's address (peer: the client's; else the proxy's end, the address the client
+  // reached the proxy at), or ("?" / "127.0.0.1", 0) when the socket cannot say.
+  std::pair<std::string, int> SocketAddress(bool peer) const;
 
   uv_tcp_t tcp;
   Worker* worker;

@@ -2,6 +2,7 @@
 #pragma once
 
 #include <cstdint>
+#include <string>
 #include <string_view>
 #include <vector>
 
@@ -141,5 +142,7 @@ bool AclChangesUsers(std::string_view sub);
 
 // ASCII case-insensitive equality, for command names and keywords.
 bool EqualsIgnoreCase(std::string_view a, std::string_view b);
+// `s` with ASCII letters lowered (a subcommand, to compare with lower-case names).
+std::string AsciiLower(std::string_view s);
 
 }  // namespace rs::proxy

@@ -22,14 +22,6 @@
 namespace rs::proxy {
 namespace {
 
-std::string Lower(std::string_view s) {
-  std::string out(s);
-  for (char& ch : out) {
-    if (ch >= 'A' && ch <= 'Z') ch = static_cast<char>(ch + 32);
-  }
-  return out;
-}
-
 bool DebugNamesKey(const std::string& sub) {
   return sub == "object" || sub == "digest-value" || sub == "listpack" || sub == "quicklist" ||
          sub == "stringmatch-len" || sub == "sdslen" || sub == "ziplist" || sub == "protocol-key";
@@ -167,7 +159,7 @@ void Worker::OnFlush(Client* c, resp::Request& req, const CommandInfo& info) {
 }
 
 void Worker::OnConfig(Client* c, resp::Request& req, const CommandInfo&) {
-  const std::string sub = Lower(req.args.size() > 1 ? req.args[1] : "");
+  const std::string sub = AsciiLower(req.args.size() > 1 ? req.args[1] : "");
   // The port clients reach "the server" at is the proxy's: CONFIG GET says so, and CONFIG SET of
   // that same port (a client restoring what it read) is a no-op rather than an attempt to move
   // every node onto it.
@@ -283,7 +275,7 @@ void Worker::OnScriptCall(Client* c, resp::Request& req, const CommandInfo& info
 }
 
 void Worker::OnScript(Client* c, resp::Request& req, const CommandInfo&) {
-  const std::string sub = req.args.size() > 1 ? Lower(req.args[1]) : "";
+  const std::string sub = req.args.size() > 1 ? AsciiLower(req.args[1]) : "";
   const auto& masters = by_master_[c->resp == 3 ? 1 : 0];
   if (sub == "kill") {
     FanOutSessions(c, RequestBytes(req), MergeKill);
@@ -297,7 +289,7 @@ void Worker::OnScript(Client* c, resp::Request& req, const CommandInfo&) {
 }
 
 void Worker::OnFunction(Client* c, resp::Request& req, const CommandInfo&) {
-  const std::string sub = req.args.size() > 1 ? Lower(req.args[1]) : "";
+  const std::string sub = req.args.size() > 1 ? AsciiLower(req.args[1]) : "";
   if (sub == "kill") {
     FanOutSessions(c, RequestBytes(req), MergeKill);
   } else if (sub == "stats") {
@@ -309,7 +301,7 @@ void Worker::OnFunction(Client* c, resp::Request& req, const CommandInfo&) {
 }
 
 void Worker::OnSlowlog(Client* c, resp::Request& req, const CommandInfo&) {
-  const std::string sub = req.args.size() > 1 ? Lower(req.args[1]) : "";
+  const std::string sub = req.args.size() > 1 ? AsciiLower(req.args[1]) : "";
   const auto& masters = by_master_[c->resp == 3 ? 1 : 0];
   if (sub == "get") {
     int64_t count = 10;
@@ -332,7 +324,7 @@ void Worker::OnSlowlog(Client* c, resp::Request& req, const CommandInfo&) {
 }
 
 void Worker::OnLatency(Client* c, resp::Request& req, const CommandInfo&) {
-  const std::string sub = req.args.size() > 1 ? Lower(req.args[1]) : "";
+  const std::string sub = req.args.size() > 1 ? AsciiLower(req.args[1]) : "";
   const auto& masters = by_master_[c->resp == 3 ? 1 : 0];
   const int resp = c->resp;
   if (sub == "latest" || sub == "history") {
@@ -351,7 +343,7 @@ void Worker::OnLatency(Client* c, resp::Request& req, const CommandInfo&) {
 }
 
 void Worker::OnMemory(Client* c, resp::Request& req, const CommandInfo&) {
-  const std::string sub = req.args.size() > 1 ? Lower(req.args[1]) : "";
+  const std::string sub = req.args.size() > 1 ? AsciiLower(req.args[1]) : "";
   const auto& masters = by_master_[c->resp == 3 ? 1 : 0];
   const int resp = c->resp;
   if (sub == "usage" && req.args.size() >= 3) {
@@ -399,7 +391,7 @@ void Worker::OnMonitor(Client* c, resp::Request& req, const CommandInfo&) {
 
 void Worker::OnDedicated(Client* c, resp::Request& req, const CommandInfo&) {
   // DEBUG OBJECT / DIGEST-VALUE ... and MIGRATE name a key: its slot's master; the rest any master.
-  const std::string sub = req.args.size() > 1 ? Lower(req.args[1]) : "";
+  const std::string sub = req.args.size() > 1 ? AsciiLower(req.args[1]) : "";
   std::string_view key;
   if (EqualsIgnoreCase(req.args[0], "debug") && DebugNamesKey(sub) && req.args.size() > 2) {
     key = req.args[2];
