@@ -1,6 +1,7 @@
 // The handler table, and the commands the proxy answers itself: the handshake (PING, AUTH, HELLO,
-// SELECT; CLIENT is in client_commands.cc), RESET, ACL, and the CLUSTER views that make the proxy look like a one-node cluster
-// to cluster-aware clients. Each handler is small; replies are built in the client's protocol.
+// SELECT; CLIENT is in client_commands.cc), RESET, ACL, and the CLUSTER views that make the proxy
+// look like a one-node cluster to cluster-aware clients. Each handler is small; replies are built
+// in the client's protocol.
 #include <fmt/format.h>
 
 #include <algorithm>

@@ -3,11 +3,12 @@
 // copy of the routing table.
 //
 // The code is split by concern: worker.cc (loop, clients, flushing), worker_requests.cc (the
-// fast path: classify, route, split, and replies through the Router), worker_sessions.cc
-// (transactions, blocking commands, WAIT), proxy_commands.cc (the handler table and what the
-// proxy answers itself), fanout.cc (commands that reach every node), worker_pubsub.cc (pub/sub
-// commands; the multiplexing itself is PubSubHub's), worker_tracking.cc and tracking_sinks.cc
-// (client-side caching).
+// fast path: classify, route, split, and replies through the Router), worker_sessions.cc (the
+// session connections' lifecycle), worker_transactions.cc (MULTI/EXEC/WATCH), worker_blocking.cc
+// (blocking commands, WAIT), proxy_commands.cc (the handler table and what the proxy answers
+// itself; CLIENT in client_commands.cc), fanout.cc (commands that reach every node),
+// worker_pubsub.cc (pub/sub commands; the multiplexing itself is PubSubHub's),
+// worker_tracking.cc and tracking_sinks.cc (client-side caching).
 #pragma once
 
 #include <uv.h>
@@ -168,7 +169,8 @@ class Worker {
   void LogSuppressedSlowRequests(uint64_t now_ns);
   void FlushClient(Client* c);
 
-  // ---- sessions: transactions, blocking commands, WAIT (worker_sessions.cc) ----
+  // ---- sessions: transactions (worker_transactions.cc), blocking commands and WAIT
+  // (worker_blocking.cc), the sessions themselves (worker_sessions.cc) ----
   // The session for the client's transaction, on the master of `slot` (any master for -1),
   // replaying the transaction there if it was queued elsewhere. nullptr: the client was told.
   Backend* TxSession(Client* c, int slot);
@@ -232,7 +234,7 @@ class Worker {
   void RetireSink(TrackingSink* sink);
   Client* FindClientById(int64_t id);
 
-  // ---- handlers (proxy_commands.cc: answered by the proxy) ----
+  // ---- handlers (proxy_commands.cc and client_commands.cc: answered by the proxy) ----
   void OnPing(Client* c, resp::Request& req, const CommandInfo& info);
   void OnEcho(Client* c, resp::Request& req, const CommandInfo& info);
   void OnQuit(Client* c, resp::Request& req, const CommandInfo& info);
@@ -247,7 +249,7 @@ class Worker {
   void OnReset(Client* c, resp::Request& req, const CommandInfo& info);
   void ClientKill(Client* c, resp::Request& req);
   void ClientUnblock(Client* c, resp::Request& req);
-  // (worker_sessions.cc)
+  // (worker_transactions.cc, worker_blocking.cc)
   void OnMulti(Client* c, resp::Request& req, const CommandInfo& info);
   void OnExec(Client* c, resp::Request& req, const CommandInfo& info);
   void OnDiscard(Client* c, resp::Request& req, const CommandInfo& info);
