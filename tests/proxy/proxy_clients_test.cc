@@ -5,13 +5,10 @@
 // asserts carry the expected values and it ends by printing "python ok".
 #include <gtest/gtest.h>
 
-#include <fstream>
 #include <string>
 #include <string_view>
 
 #include "proxy_fixture.h"
-#include "support/subprocess.h"
-#include "support/temp_dir.h"
 #include "support/test_status.h"
 
 namespace rs::test {
@@ -46,27 +43,12 @@ class ProxyClientsTest : public ::testing::Test {
  protected:
   void SetUp() override { RS_ASSERT_OK(h_.Start(3, 2000)); }
 
-  // Runs kPreamble + `body` with the python3 that has python3-redis (Debian's is in the system
-  // interpreter; PATH may put another python3 first). Passes when it exits 0 having printed
+  // Runs kPreamble + `body` (ExpectPythonScriptPasses): passes when it exits 0 having printed
   // "python ok".
   void RunPython(std::string_view body, std::chrono::seconds timeout = 60s) {
-    RS_ASSERT_OK_AND_ASSIGN(TempDir dir, TempDir::Create("proxy-clients"));
-    auto script = dir.path() / "client.py";
-    std::ofstream(script) << kPreamble << body << "\nprint(\"python ok\")\n";
-    auto out = dir.path() / "py.txt";
-    std::string python;
-    for (const char* candidate : {"/usr/bin/python3", "python3"}) {
-      auto probe = RunCommand({candidate, "-c", "import redis"}, out, 10s);
-      if (probe.ok() && *probe == 0) {
-        python = candidate;
-        break;
-      }
-    }
-    ASSERT_FALSE(python.empty()) << "no python3 with python3-redis (scripts/setup.sh installs it)";
-    RS_ASSERT_OK_AND_ASSIGN(
-        int rc, RunCommand({python, script.string(), std::to_string(h_.port())}, out, timeout));
-    EXPECT_EQ(rc, 0) << TailOfFile(out, 40);
-    EXPECT_NE(TailOfFile(out, 3).find("python ok"), std::string::npos) << TailOfFile(out, 40);
+    std::string script(kPreamble);
+    script.append(body).append("\nprint(\"python ok\")\n");
+    ExpectPythonScriptPasses(script, h_.port(), "python ok", timeout);
   }
 
   ProxyHarness h_;

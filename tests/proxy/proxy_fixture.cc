@@ -1,17 +1,23 @@
 #include "proxy_fixture.h"
 
+#include <gtest/gtest.h>
+
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <poll.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <fstream>
 #include <functional>
 #include <map>
 #include <thread>
 
 #include "common/address.h"
 #include "common/slot.h"
+#include "support/subprocess.h"
+#include "support/temp_dir.h"
+#include "support/test_status.h"
 
 namespace rs::test {
 
@@ -184,6 +190,27 @@ Status Expect(Result<Reply> r, const std::string& what) {
 }
 
 }  // namespace
+
+void ExpectPythonScriptPasses(std::string_view script, uint16_t port, std::string_view ok_line,
+                              std::chrono::seconds timeout) {
+  RS_ASSERT_OK_AND_ASSIGN(TempDir dir, TempDir::Create("proxy-py"));
+  auto path = dir.path() / "client.py";
+  std::ofstream(path) << script;
+  auto out = dir.path() / "py.txt";
+  std::string python;
+  for (const char* candidate : {"/usr/bin/python3", "python3"}) {
+    auto probe = RunCommand({candidate, "-c", "import redis"}, out, std::chrono::seconds(10));
+    if (probe.ok() && *probe == 0) {
+      python = candidate;
+      break;
+    }
+  }
+  ASSERT_FALSE(python.empty()) << "no python3 with python3-redis (scripts/setup.sh installs it)";
+  RS_ASSERT_OK_AND_ASSIGN(int rc,
+                          RunCommand({python, path.string(), std::to_string(port)}, out, timeout));
+  EXPECT_EQ(rc, 0) << TailOfFile(out, 40);
+  EXPECT_NE(TailOfFile(out, 3).find(ok_line), std::string::npos) << TailOfFile(out, 40);
+}
 
 Status MigrateSlot(ProxyHarness& h, int slot, const std::string& from, const std::string& to,
                    const std::function<void()>& between) {

@@ -5,6 +5,7 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "proxy/proxy.h"
@@ -58,6 +59,12 @@ class ProxyHarness {
 // `timeout` passes, returns what was read. `closed` says whether the peer closed.
 std::string RawExchange(uint16_t port, const std::string& bytes, std::chrono::milliseconds timeout,
                         bool* closed = nullptr);
+
+// Runs the Python `script` (the proxy's port is its argv[1]) with the python3 that has Debian's
+// python3-redis (the system interpreter's; PATH may put another python3 first). Passes when it
+// exits 0 with `ok_line` in the last 3 lines of its output. gtest assertions: call from a test.
+void ExpectPythonScriptPasses(std::string_view script, uint16_t port, std::string_view ok_line,
+                              std::chrono::seconds timeout = std::chrono::seconds(60));
 
 // Moves `slot` from the master at `from` to the master at `to` in Redis's safe order, with
 // `between` run after the slot is MIGRATING/IMPORTING and before the keys move (for ASK tests).

@@ -5,7 +5,6 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
-#include <fstream>
 #include <map>
 #include <thread>
 
@@ -13,8 +12,6 @@
 #include "common/slot.h"
 #include "proxy_fixture.h"
 #include "support/resp_conn.h"
-#include "support/subprocess.h"
-#include "support/temp_dir.h"
 #include "support/test_status.h"
 
 namespace rs::test {
@@ -473,9 +470,7 @@ TEST_F(ProxyPubSubTest, HomeNodeThatStopsAnsweringIsNoticed) {
 }
 
 TEST_F(ProxyPubSubTest, PythonRedisPubSubWithListenAndGetMessage) {
-  RS_ASSERT_OK_AND_ASSIGN(TempDir dir, TempDir::Create("proxy-pubsub-py"));
-  auto script = dir.path() / "pubsub.py";
-  std::ofstream(script) << R"(import sys, threading, time, redis
+  ExpectPythonScriptPasses(R"(import sys, threading, time, redis
 r = redis.Redis(host="127.0.0.1", port=int(sys.argv[1]))
 p = r.pubsub()
 p.subscribe("py-news")
@@ -503,18 +498,8 @@ p.unsubscribe()
 p.punsubscribe()
 p.close()
 print("python pubsub ok")
-)";
-  auto out = dir.path() / "py.txt";
-  int rc = -1;
-  for (const char* python : {"/usr/bin/python3", "python3"}) {
-    auto probe = RunCommand({python, "-c", "import redis"}, out, 10s);
-    if (!probe.ok() || *probe != 0) continue;
-    RS_ASSERT_OK_AND_ASSIGN(
-        rc, RunCommand({python, script.string(), std::to_string(h_.port())}, out, 60s));
-    break;
-  }
-  EXPECT_EQ(rc, 0) << TailOfFile(out, 30);
-  EXPECT_NE(TailOfFile(out, 5).find("python pubsub ok"), std::string::npos) << TailOfFile(out, 30);
+)",
+                           h_.port(), "python pubsub ok");
 }
 
 class ProxyPubSubTwoWorkersTest : public ProxyPubSubTest {
