@@ -32,19 +32,9 @@ trap cleanup EXIT INT TERM
 # Per-client connections: CLIENTS to the proxy and as many from it to one master.
 ulimit -n $((3 * CLIENTS + 2048)) 2>/dev/null || ulimit -n "$(ulimit -Hn)"
 
-free_port() {  # a free port whose +10000 (cluster bus) is free too
-  python3 - <<'PY'
-import socket
-while True:
-    s = socket.socket(); s.bind(("127.0.0.1", 0)); p = s.getsockname()[1]
-    if p + 10000 > 65535: s.close(); continue
-    t = socket.socket()
-    try:
-        t.bind(("127.0.0.1", p + 10000)); t.close(); s.close(); print(p); break
-    except OSError:
-        s.close(); t.close()
-PY
-}
+# shellcheck source=scripts/lib/redis_nodes.sh
+source scripts/lib/redis_nodes.sh
+free_port() { rs_free_port 127.0.0.1; }  # its cluster bus port (+10000) is free too
 wait_for() {  # wait_for PORT COMMAND...: until the server at PORT answers COMMAND
   for _ in $(seq 100); do
     redis-cli -p "$1" "${@:2}" >/dev/null 2>&1 && return

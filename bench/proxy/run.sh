@@ -75,19 +75,9 @@ cleanup() {
 }
 trap cleanup EXIT INT TERM
 
-free_port() {  # a free port whose +10000 (cluster bus) is free too
-  python3 - <<'PY'
-import socket
-while True:
-    s = socket.socket(); s.bind(("127.0.0.1", 0)); p = s.getsockname()[1]
-    if p + 10000 > 65535: s.close(); continue
-    t = socket.socket()
-    try:
-        t.bind(("127.0.0.1", p + 10000)); t.close(); s.close(); print(p); break
-    except OSError:
-        s.close(); t.close()
-PY
-}
+# shellcheck source=scripts/lib/redis_nodes.sh
+source scripts/lib/redis_nodes.sh
+free_port() { rs_free_port 127.0.0.1; }  # its cluster bus port (+10000) is free too
 
 # Raised before any server starts: Redis sizes maxclients by it, and a proxy holding thousands of
 # blocked clients may hold as many connections to a master.
