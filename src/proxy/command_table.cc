@@ -256,8 +256,7 @@ Classified Classify(const CommandInfo& info, const std::vector<std::string_view>
     }
     if (EqualsIgnoreCase(sub, "get")) return {CommandKind::kHandled, Handler::kConfig};
   } else if (info.name == "script") {
-    if (EqualsIgnoreCase(sub, "kill") || EqualsIgnoreCase(sub, "exists") ||
-        EqualsIgnoreCase(sub, "flush")) {
+    if (EqualsIgnoreCase(sub, "kill") || EqualsIgnoreCase(sub, "exists")) {
       return {CommandKind::kHandled, Handler::kScript};
     }
   } else if (info.name == "function") {

@@ -281,8 +281,6 @@ void Worker::OnScript(Client* c, resp::Request& req, const CommandInfo&) {
     FanOutSessions(c, RequestBytes(req), MergeKill);
   } else if (sub == "exists") {
     FanOutMerged(c, RequestBytes(req), masters, MergeAndArrays);
-  } else if (sub == "flush") {
-    FanOut(c, req, MergeKind::kFirst);  // every master, as SCRIPT LOAD
   } else {
     ToAnyMaster(c, req);
   }
