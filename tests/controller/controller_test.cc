@@ -56,8 +56,10 @@ class ControllerTest : public ControllerFixture {
 };
 
 TEST_F(ControllerTest, SixMembersFormThreeMastersWithReplicasOnOtherHosts) {
+  // How long forming takes is a benchmark figure (bench/run.sh controller), not a test bound:
+  // on a loaded CI machine it varies by seconds. Form() fails the test after 30 s.
   auto took = Form();
-  EXPECT_LT(took, 10s) << "forming took " << took.count() << " ms";
+  RecordProperty("form_ms", static_cast<int>(took.count()));
   ExpectAntiAffinity(0);
   std::string topo = HttpGet("/v1/topology");
   EXPECT_NE(topo.find("\"epoch\":"), std::string::npos) << topo;
