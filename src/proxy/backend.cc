@@ -67,12 +67,14 @@ bool Backend::down() const {
 void Backend::Send(Op&& op, std::string_view command) {
   if (state_ == State::kDisconnected) {
     if (worker_->now_ms() < down_until_ms_) {
-      worker_->OnOpLost(op, address_, errors::BackendUnavailable(address_, last_error_, true));
+      worker_->OnOpLost(op, address_, errors::BackendUnavailable(address_, last_error_, true),
+                        false);
       return;
     }
     Connect();
     if (state_ == State::kDisconnected) {
-      worker_->OnOpLost(op, address_, errors::BackendUnavailable(address_, last_error_, false));
+      worker_->OnOpLost(op, address_, errors::BackendUnavailable(address_, last_error_, false),
+                        false);
       return;
     }
   }
@@ -137,6 +139,26 @@ std::vector<Op> Backend::TakeOps() {
 bool Backend::HasClientOps() const {
   for (size_t i = 0; i < ops_.size(); ++i) {
     if (ops_[i].client != nullptr) return true;
+  }
+  return false;
+}
+
+bool Backend::HasOp(const PendingReply* p, int32_t part) const {
+  for (size_t i = 0; i < ops_.size(); ++i) {
+    if (ops_[i].client != nullptr && ops_[i].pending == p && ops_[i].part == part) return true;
+  }
+  return false;
+}
+
+bool Backend::DetachOp(const PendingReply* p, int32_t part) {
+  for (size_t i = 0; i < ops_.size(); ++i) {
+    Op& op = ops_[i];
+    if (op.client == nullptr || op.pending != p || op.part != part) continue;
+    --op.client->inflight;
+    op.client = nullptr;
+    op.pending = nullptr;
+    op.role = OpRole::kInternal;
+    return true;
   }
   return false;
 }
@@ -212,7 +234,7 @@ void Backend::OnConnect(int status) {
   if (state_ != State::kConnecting) return;
   if (status != 0) {
     Fail(std::string("connect: ") + uv_strerror(status));
-    worker_->RequestRefresh();
+    worker_->ReportBackendFailure(address_);
     return;
   }
   state_ = State::kConnected;
@@ -288,7 +310,7 @@ void Backend::ReadCb(uv_stream_t* s, ssize_t nread, const uv_buf_t*) {
 void Backend::OnRead(ssize_t nread) {
   if (nread < 0) {
     Fail(nread == UV_EOF ? "connection closed by the node" : uv_strerror(static_cast<int>(nread)));
-    worker_->RequestRefresh();
+    worker_->ReportBackendFailure(address_);
     return;
   }
   rbuf_.Commit(static_cast<size_t>(nread));
@@ -376,7 +398,7 @@ void Backend::CheckTimeouts(uint64_t now_ms, bool loop_stalled) {
     // It waits by design: only past its own timeout (plus the usual grace) is the node silent.
     if (oldest.deadline_ms == 0 || now_ms < oldest.deadline_ms + limit) return;
     Fail("no reply " + std::to_string(limit) + " ms after a blocking command's timeout");
-    worker_->RequestRefresh();
+    worker_->ReportBackendFailure(address_);
     return;
   }
   if (now_ms - std::max(oldest.queued_ms, progress_ms_) <= limit) {
@@ -410,8 +432,9 @@ void Backend::CheckTimeouts(uint64_t now_ms, bool loop_stalled) {
   }
   if (probe_failed_ || now_ms - probe_sent_ms_ > limit) {
     probe_sent_ms_ = 0;
-    Fail("timed out after " + std::to_string(limit) + " ms, and a PING on another connection got no answer");
-    worker_->RequestRefresh();
+    spdlog::debug("backend {}: no answer to a PING on another connection either", address_);
+    Fail("timed out after " + std::to_string(limit) + " ms");
+    worker_->ReportBackendFailure(address_);
   }
 }
 
@@ -465,14 +488,19 @@ void Backend::Close() {
   written_ = 0;
   Ring<Op> failed;
   failed.swap(ops_);
+  const size_t unwritten = unwritten_;
   unwritten_ = 0;
   if (failed.empty()) return;
-  std::string text = errors::BackendFailed(address_, last_error_);
+  // The ops before `unwritten` were handed to the socket: the node may have run them.
+  const size_t sent = failed.size() - unwritten;
+  std::string may_have_run, not_sent;
   for (size_t i = 0; i < failed.size(); ++i) {
     Op& op = failed[i];
     if (op.client == nullptr) continue;
     --op.client->inflight;
-    worker_->OnOpLost(op, address_, text);
+    std::string& text = i < sent ? may_have_run : not_sent;
+    if (text.empty()) text = errors::BackendLost(address_, last_error_, i < sent);
+    worker_->OnOpLost(op, address_, text, i < sent);
   }
 }
 

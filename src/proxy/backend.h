@@ -98,6 +98,10 @@ class Backend : private StreamSink {
   // Session backends: the queued operations of `c`, and the reply slot of the oldest of them
   // (nullptr: none of its requests waits here).
   bool HasClientOps() const;
+  // The queued op that is part `part` of `p` is given up: its reply, when it comes, is dropped
+  // (it no longer counts in its client's inflight). False when no such op waits here.
+  bool DetachOp(const PendingReply* p, int32_t part);
+  bool HasOp(const PendingReply* p, int32_t part) const;
   PendingReply* OldestPendingOf(const Client* c) const;
 
   // Session backends: the client holding it (nullptr while pooled) and when it went idle.

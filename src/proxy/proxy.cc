@@ -125,6 +125,19 @@ RoutingTablePtr WithHealth(const RoutingTablePtr& table, const std::set<std::str
 
 void Proxy::PublishTable(RoutingTablePtr table) {
   std::lock_guard<std::mutex> lock(mu_);
+  PublishLocked(std::move(table));
+}
+
+bool Proxy::PublishTableOver(const RoutingTable& base, RoutingTablePtr table) {
+  std::lock_guard<std::mutex> lock(mu_);
+  if (!latest_ || latest_->epoch != base.epoch || latest_->generation != base.generation) {
+    return false;
+  }
+  PublishLocked(std::move(table));
+  return true;
+}
+
+void Proxy::PublishLocked(RoutingTablePtr table) {
   if (healthy_replicas_) table = WithHealth(table, *healthy_replicas_);
   if (Status s = scan_log_->Publish(table); !s.ok()) spdlog::warn("SCAN move log: {}", s.ToString());
   latest_ = table;
@@ -147,6 +160,10 @@ RoutingTablePtr Proxy::latest_table() const {
 
 void Proxy::RequestRefresh() {
   if (topology_) topology_->RequestRefresh();
+}
+
+void Proxy::ReportBackendFailure(const std::string& address) {
+  if (topology_) topology_->ReportBackendFailure(address);
 }
 
 std::string Proxy::InfoSection() const {

@@ -42,11 +42,17 @@ class Proxy {
   // Installs `table` in every worker (a new epoch, or a fresh CLUSTER SLOTS view), with the
   // replicas' health (--read-from) marked on it.
   void PublishTable(RoutingTablePtr table);
+  // The same, unless the latest table is no longer of `base`'s epoch and generation (a table
+  // patched from `base` must not replace a newer one the controller sent meanwhile).
+  bool PublishTableOver(const RoutingTable& base, RoutingTablePtr table);
   // The replicas now fit to serve reads ("host:port"); republishes the table when that changed.
   void SetHealthyReplicas(std::set<std::string> healthy);
   RoutingTablePtr latest_table() const;
   // A worker saw MOVED or a dead node: one coalesced, rate-limited refresh follows.
   void RequestRefresh();
+  // A worker's connection to `address` failed (refused, reset, timed out): see
+  // TopologySource::ReportBackendFailure.
+  void ReportBackendFailure(const std::string& address);
 
   // SCAN cursors: the proxy-wide names of masters and log of slot moves (thread-safe).
   const AddressRegistry& scan_ids() const { return *scan_ids_; }
@@ -67,6 +73,8 @@ class Proxy {
   PubSubRegistry pubsub;
 
  private:
+  void PublishLocked(RoutingTablePtr table);  // mu_ held
+
   ProxyConfig config_;
   std::string host_;
   uint16_t port_ = 0;

@@ -104,8 +104,16 @@ std::string TooManySessions(int max_sessions) {
 }
 
 std::string BackendUnavailable(std::string_view address, std::string_view why, bool retrying) {
-  return fmt::format("ERR proxy: backend {} is unavailable ({}){}", address, why,
-                     retrying ? ", retrying connection shortly" : "");
+  return fmt::format("ERR proxy: backend {} is unavailable ({}){}{}", address, why,
+                     retrying ? ", retrying connection shortly" : "", kNotSent);
+}
+
+std::string BackendLost(std::string_view address, std::string_view why, bool sent) {
+  const std::string_view outcome = sent ? kMayHaveRun : kNotSent;
+  if (why.starts_with("timed out")) {
+    return fmt::format("ERR proxy: backend {} {}{}", address, why, outcome);
+  }
+  return fmt::format("ERR proxy: backend {} failed ({}){}", address, why, outcome);
 }
 
 std::string BackendFailed(std::string_view address, std::string_view why) {

@@ -135,11 +135,23 @@ std::string SubcommandRefused(std::string_view command, std::string_view sub,
                               std::string_view reason);
 // "ERR proxy: too many session connections (--max-sessions N reached on this worker) ...".
 std::string TooManySessions(int max_sessions);
-// "ERR proxy: backend h:p is unavailable (why)..." and "... failed: why".
+// A request's node failed. Whether the node may have run the command is part of the text, for a
+// client deciding whether to retry (docs/proxy.md "Errors whose outcome is unknown"):
+//  - not written to the node (down, refused, still connecting):
+//    "ERR proxy: backend h:p is unavailable (why)[, retrying connection shortly]; the command was
+//    not sent";
+//  - written, and the connection lost or timed out before the reply:
+//    "ERR proxy: backend h:p timed out after N ms; the command may have been applied" (`why` is
+//    "timed out after N ms") or "ERR proxy: backend h:p failed (why); the command may have been
+//    applied".
+inline constexpr std::string_view kNotSent = "; the command was not sent";
+inline constexpr std::string_view kMayHaveRun = "; the command may have been applied";
 std::string BackendUnavailable(std::string_view address, std::string_view why, bool retrying);
+std::string BackendLost(std::string_view address, std::string_view why, bool sent);
+// A stream connection's failure (pub/sub): "ERR proxy: backend h:p failed: why".
 std::string BackendFailed(std::string_view address, std::string_view why);
-// The EXEC of a transaction whose node failed after EXEC was sent (`error` says how): the
-// outcome is unknown, and the proxy does not guess.
+// The EXEC of a transaction whose node failed after EXEC was sent (`error`, a BackendLost text,
+// says how): the outcome is unknown, and the proxy does not guess.
 std::string ExecOutcomeUnknown(std::string_view address, std::string_view error);
 // A fan-out command that failed on some nodes: "ERR proxy: CONFIG SET failed on h:p (err), ...".
 std::string FanOutFailed(std::string_view command, std::string_view failures);

@@ -99,7 +99,8 @@ Action Router::OnConnectionLost(const OpFacts& op, std::string_view address,
   switch (op.role) {
     case OpRole::kTxExec:
       a.verdict = Verdict::kFail;
-      a.error = errors::ExecOutcomeUnknown(address, error);
+      // Not sent: the node discards the transaction with the connection; `error` says so.
+      a.error = op.sent ? errors::ExecOutcomeUnknown(address, error) : std::string(error);
       return a;
     case OpRole::kBlocking: {
       // Nothing was popped for a client whose reply never came (unless the node died between

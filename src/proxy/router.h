@@ -52,6 +52,8 @@ struct OpFacts {
   bool watching = false;  // kTxQueued / kTxExec: the transaction has a WATCH
   // kBlocking: milliseconds left of the command's own timeout; -1 when it blocks for ever.
   int64_t remaining_ms = -1;
+  // OnConnectionLost: the request was written to the node before the connection was lost.
+  bool sent = true;
 };
 
 struct RouterPolicy {

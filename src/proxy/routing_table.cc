@@ -1,5 +1,8 @@
 #include "proxy/routing_table.h"
 
+#include <algorithm>
+#include <cctype>
+
 #include <fmt/format.h>
 
 #include <nlohmann/json.hpp>
@@ -43,6 +46,18 @@ Result<RoutingTable> RoutingTable::FromTopologyJson(std::string_view text) {
     return Status::InvalidArgument("topology: missing or bad \"epoch\"");
   }
   table.epoch = epoch->get<uint64_t>();
+  // Absent from controllers that predate it: the empty generation.
+  if (auto g = j.find("generation"); g != j.end()) {
+    if (!g->is_string()) return Status::InvalidArgument("topology: \"generation\" is not a string");
+    table.generation = g->get<std::string>();
+    // It goes back into the long-poll's query string as it is.
+    const bool hex = std::all_of(table.generation.begin(), table.generation.end(),
+                                 [](char ch) { return std::isxdigit(static_cast<unsigned char>(ch)); });
+    if (!hex || table.generation.size() > 64) {
+      return Status::InvalidArgument(
+          fmt::format("topology: \"generation\" '{}' is not up to 64 hex digits", table.generation));
+    }
+  }
   auto shards = j.find("shards");
   if (shards == j.end() || !shards->is_array()) {
     return Status::InvalidArgument("topology: missing \"shards\" array");

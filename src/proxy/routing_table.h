@@ -19,6 +19,9 @@ struct RoutingTable {
   static constexpr int16_t kUnassigned = -1;
 
   uint64_t epoch = 0;                // the controller's epoch; 0 when learned from CLUSTER SLOTS
+  // The controller's history the epoch counts in (32 hex chars); a controller that lost its data
+  // starts a new one, with epochs from 1 again. Empty from CLUSTER SLOTS and older controllers.
+  std::string generation;
   std::string source;                // "controller", "cluster-slots" or "moved"
   std::vector<std::string> masters;  // "host:port"
   std::vector<std::vector<std::string>> replicas;  // parallel to masters
@@ -43,8 +46,9 @@ struct RoutingTable {
   std::shared_ptr<const RoutingTable> WithSlotOwner(int slot, std::string_view address) const;
 
   // Parses the controller's GET /v1/topology body:
-  // {"epoch": N, "shards": [{"master": {"address": "h:p", "id": ".."}, "slots": [[a, b], ...],
-  //   "replicas": [{"address": "h:p", "id": ".."}]}]}
+  // {"epoch": N, "generation": "<32 hex>", "shards": [{"master": {"address": "h:p", "id": ".."},
+  //   "slots": [[a, b], ...], "replicas": [{"address": "h:p", "id": ".."}]}]}
+  // "generation" is optional (older controllers): absent reads as "".
   static Result<RoutingTable> FromTopologyJson(std::string_view json);
 };
 

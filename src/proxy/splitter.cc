@@ -50,7 +50,12 @@ std::vector<SubRequest> SplitBySlot(const std::vector<std::string_view>& args,
 }
 
 Merger::Merger(MergeKind kind, size_t parts, size_t outputs)
-    : kind_(kind), remaining_(parts), parts_(parts), is_error_(parts, false) {
+    : kind_(kind),
+      remaining_(parts),
+      parts_(parts),
+      is_error_(parts, false),
+      has_(parts, false),
+      no_answer_(parts, false) {
   if (kind == MergeKind::kMget) {
     values_.resize(outputs);
     outputs_.resize(parts);
@@ -58,13 +63,22 @@ Merger::Merger(MergeKind kind, size_t parts, size_t outputs)
 }
 
 void Merger::AddError(size_t part, std::string_view error_text) {
+  has_[part] = true;
   parts_[part].clear();
   resp::AppendError(&parts_[part], error_text);
   is_error_[part] = true;
   --remaining_;
 }
 
+void Merger::AddNoAnswer(size_t part) {
+  has_[part] = true;
+  no_answer_[part] = true;
+  parts_[part].clear();
+  --remaining_;
+}
+
 void Merger::Add(size_t part, std::string_view reply, const std::vector<uint32_t>* outputs) {
+  has_[part] = true;
   --remaining_;
   if (kind_ == MergeKind::kCustom) {
     parts_[part].assign(reply);
@@ -154,6 +168,7 @@ std::string Merger::Finish() const {
     }
     return custom_(replies);
   }
+  if (kind_ == MergeKind::kInfo) return FinishInfo();
   for (size_t i = 0; i < parts_.size(); ++i) {
     if (is_error_[i]) return parts_[i];
   }
@@ -179,12 +194,40 @@ std::string Merger::Finish() const {
     case MergeKind::kCustom:
       return out;
     case MergeKind::kInfo:
-      if (resp_ == 3) {
-        resp::AppendVerbatim(&out, "txt", prefix_ + AggregateInfo(parts_, overrides_));
-      } else {
-        resp::AppendBulk(&out, prefix_ + AggregateInfo(parts_, overrides_));
-      }
       return out;
+  }
+  return out;
+}
+
+std::string Merger::FinishInfo() const {
+  // A node that failed or did not answer in time is named, not waited for: INFO is what an
+  // operator reads exactly when a node is down or stalled.
+  std::string text = prefix_;
+  std::vector<std::string> answered;
+  for (size_t i = 0; i < parts_.size(); ++i) {
+    const bool ok = !is_error_[i] && !no_answer_[i];
+    if (ok) answered.push_back(parts_[i]);
+    if (i >= nodes_.size()) continue;
+    text += "info_node" + std::to_string(i) + ":addr=" + nodes_[i] +
+            ",state=" + (no_answer_[i] ? "no-answer" : ok ? "ok" : "error");
+    if (is_error_[i]) {
+      // "-ERR ...\r\n": the text, kept on one line and out of the field separators.
+      std::string why = parts_[i].substr(parts_[i].empty() ? 0 : 1);
+      while (!why.empty() && (why.back() == '\n' || why.back() == '\r')) why.pop_back();
+      std::replace(why.begin(), why.end(), ',', ';');
+      std::replace(why.begin(), why.end(), '\r', ' ');
+      std::replace(why.begin(), why.end(), '\n', ' ');
+      text += ",error=" + why;
+    }
+    text += "\r\n";
+  }
+  if (!nodes_.empty()) text += "\r\n";
+  text += AggregateInfo(answered, overrides_);
+  std::string out;
+  if (resp_ == 3) {
+    resp::AppendVerbatim(&out, "txt", text);
+  } else {
+    resp::AppendBulk(&out, text);
   }
   return out;
 }

@@ -42,14 +42,23 @@ class Merger {
   void Add(size_t part, std::string_view reply, const std::vector<uint32_t>* outputs = nullptr);
   // Records an error for a part that got no reply (backend down, timeout).
   void AddError(size_t part, std::string_view error_text);
+  // kInfo: part `part` did not answer in time; the reply is built without it.
+  void AddNoAnswer(size_t part);
+  // Part `part` is recorded (a reply, an error or no answer).
+  bool has(size_t part) const { return has_[part]; }
+  size_t parts() const { return parts_.size(); }
+  MergeKind kind() const { return kind_; }
 
   bool done() const { return remaining_ == 0; }
   // The merged reply; the first error of any part (in part order) wins.
   std::string Finish() const;
 
   std::vector<std::vector<uint32_t>>& outputs() { return outputs_; }
-  // kInfo: text put before the aggregated sections (the proxy's own section).
+  // kInfo: text put before the aggregated sections: the proxy's own sections, the last one
+  // ("# Backends") left open for a line per node asked (see set_nodes) and its blank line.
   void set_prefix(std::string prefix) { prefix_ = std::move(prefix); }
+  // kInfo: the node each part asks ("info_node<i>:addr=h:p,state=ok|error|no-answer").
+  void set_nodes(std::vector<std::string> nodes) { nodes_ = std::move(nodes); }
   // kInfo: the client's protocol (RESP3 gets a verbatim string, as Redis sends INFO).
   void set_resp(int resp) { resp_ = resp; }
   // kInfo: fields answered with the proxy's own value.
@@ -61,17 +70,21 @@ class Merger {
   }
 
  private:
+  std::string FinishInfo() const;
+
   MergeKind kind_;
   size_t remaining_;
   std::vector<std::string> parts_;  // raw reply of each part (kFirst, kAllOk, kInfo, errors)
   std::vector<bool> is_error_;
+  std::vector<bool> has_;
+  std::vector<bool> no_answer_;  // kInfo
   std::vector<std::string> values_;  // MGET: one element per key
   int64_t sum_ = 0;  // kSumInt: the sum; kMinInt: the least so far
   bool seen_ = false;
   std::string prefix_;
   int resp_ = 2;
   std::vector<std::pair<std::string, std::string>> overrides_;  // kInfo
-  std::vector<std::string> nodes_;  // kCustom
+  std::vector<std::string> nodes_;  // kCustom, kInfo
   NodeMergeFn custom_;
   std::vector<std::vector<uint32_t>> outputs_;  // MGET: outputs of each part
 };

@@ -26,6 +26,11 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
+// A suspect master is asked about again this often while it stays one, and forgotten this long
+// after its last failure (a dead master with no traffic reports nothing).
+constexpr auto kSuspectRecheck = std::chrono::milliseconds(500);
+constexpr auto kSuspectFor = std::chrono::seconds(60);
+
 Result<RoutingTable> ParseClusterSlots(const redisReply* r, const std::string& asked_host) {
   if (r == nullptr || r->type != REDIS_REPLY_ARRAY) {
     return Status::Corruption("CLUSTER SLOTS: not an array");
@@ -196,6 +201,41 @@ std::vector<std::string> AskingOrder(const std::vector<std::string>& candidates,
   first.insert(first.end(), rest.begin(), rest.end());
   first.insert(first.end(), last.begin(), last.end());
   return first;
+}
+
+TopologyChange ClassifyTopology(std::string_view taken_generation, uint64_t taken_epoch,
+                                const RoutingTable& table) {
+  if (table.generation != taken_generation) return TopologyChange::kNewHistory;
+  return table.epoch > taken_epoch ? TopologyChange::kNewer : TopologyChange::kStale;
+}
+
+RoutingTablePtr WithFailedOverSlots(const RoutingTable& current, const RoutingTable& observed,
+                                    const std::set<std::string>& suspects, int* moved) {
+  std::shared_ptr<RoutingTable> out;
+  int count = 0;
+  for (int s = 0; s < kSlotCount; ++s) {
+    const std::string* was = current.OwnerOf(s);
+    if (was == nullptr || !suspects.contains(*was)) continue;
+    const std::string* now = observed.OwnerOf(s);
+    // Unassigned in the nodes' view: routing there or to the suspect fails alike; keep it.
+    if (now == nullptr || *now == *was) continue;
+    if (!out) out = std::make_shared<RoutingTable>(current);
+    const int16_t before = static_cast<int16_t>(out->masters.size());
+    const int16_t index = out->AddMaster(*now);
+    if (index == before) {
+      // A master the table did not know (a promoted replica): with the replicas the nodes list.
+      const auto it = std::find(observed.masters.begin(), observed.masters.end(), *now);
+      out->replicas[index] = observed.replicas[static_cast<size_t>(it - observed.masters.begin())];
+      if (!out->replica_healthy.empty()) {
+        out->replica_healthy.resize(out->masters.size());
+        out->replica_healthy[index].assign(out->replicas[index].size(), false);
+      }
+    }
+    out->owner[s] = index;
+    ++count;
+  }
+  if (moved != nullptr) *moved = count;
+  return out;
 }
 
 Result<RoutingTable> FetchClusterSlots(const std::vector<std::string>& addresses,
@@ -379,18 +419,33 @@ void TopologySource::RequestRefresh() {
   cv_.notify_all();
 }
 
+void TopologySource::ReportBackendFailure(const std::string& address) {
+  RoutingTablePtr t = proxy_->latest_table();
+  const bool master = t && std::find(t->masters.begin(), t->masters.end(), address) != t->masters.end();
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (master) suspects_[address] = Clock::now();
+    refresh_ = true;
+  }
+  cv_.notify_all();
+}
+
 void TopologySource::RunController() {
   bool logged_down = false;
+  // The history and epoch of the last table taken: the long-poll asks for what follows them.
+  std::string generation;
+  uint64_t epoch = 0;
   while (true) {
     {
       std::lock_guard<std::mutex> lock(mu_);
       if (stop_) return;
     }
-    uint64_t after = controller_epoch_.load();
-    std::string path = "/v1/topology?after=" + std::to_string(after) +
-                       "&wait=" + std::to_string(after == 0 ? 0 : config_.topology_wait_seconds);
+    std::string path = fmt::format("/v1/topology?after={}&wait={}", epoch,
+                                   epoch == 0 ? 0 : config_.topology_wait_seconds);
+    if (!generation.empty()) path += "&generation=" + generation;
     auto res = http_->Get(path);
     bool failed = false;
+    bool pause = false;
     if (!res) {
       failed = true;
       if (!logged_down) {
@@ -398,7 +453,10 @@ void TopologySource::RunController() {
                      config_.controller, httplib::to_string(res.error()));
       }
     } else if (res->status == 304) {
+      // Nothing new. The proxy keeps watching its backends all the same (ReportBackendFailure):
+      // a controller that lost its history may answer this for ever.
       controller_ok_ = true;
+      logged_down = false;
     } else if (res->status != 200) {
       failed = true;
       if (!logged_down) spdlog::warn("controller {}: HTTP {}", config_.controller, res->status);
@@ -410,9 +468,25 @@ void TopologySource::RunController() {
       } else {
         controller_ok_ = true;
         logged_down = false;
-        if (table->epoch > after) {
-          controller_epoch_ = table->epoch;
-          proxy_->PublishTable(std::make_shared<const RoutingTable>(std::move(table).value()));
+        switch (ClassifyTopology(generation, epoch, *table)) {
+          case TopologyChange::kNewHistory:
+            if (epoch != 0 || !generation.empty()) {
+              spdlog::warn(
+                  "controller {}: its history restarted (generation {} -> {}, epoch {} -> {}); "
+                  "following the new one",
+                  config_.controller, generation.empty() ? "none" : generation,
+                  table->generation.empty() ? "none" : table->generation, epoch, table->epoch);
+            }
+            [[fallthrough]];
+          case TopologyChange::kNewer:
+            generation = table->generation;
+            epoch = table->epoch;
+            proxy_->PublishTable(std::make_shared<const RoutingTable>(std::move(table).value()));
+            break;
+          case TopologyChange::kStale:
+            // Answered at once with nothing new, a poll would follow at once: pace it.
+            pause = true;
+            break;
         }
       }
     }
@@ -420,8 +494,11 @@ void TopologySource::RunController() {
       controller_ok_ = false;
       logged_down = true;
       RequestRefresh();
+    }
+    if (failed || pause) {
       std::unique_lock<std::mutex> lock(mu_);
-      cv_.wait_for(lock, std::chrono::seconds(1), [this] { return stop_; });
+      cv_.wait_for(lock, failed ? std::chrono::milliseconds(1000) : std::chrono::milliseconds(200),
+                   [this] { return stop_; });
     }
   }
 }
@@ -479,17 +556,20 @@ void TopologySource::RunSlots() {
   std::string answered_last;      // The node whose CLUSTER SLOTS made the last table.
   std::set<std::string> failing;  // Nodes that failed when last asked and have not answered since.
   while (true) {
+    std::set<std::string> suspects;
     {
       std::unique_lock<std::mutex> lock(mu_);
       if (!first) {
-        cv_.wait_for(lock, std::chrono::milliseconds(config_.refresh_interval_ms),
-                     [this] { return stop_ || refresh_; });
+        auto wait = std::chrono::milliseconds(config_.refresh_interval_ms);
+        if (!suspects_.empty()) wait = std::min<std::chrono::milliseconds>(wait, kSuspectRecheck);
+        cv_.wait_for(lock, wait, [this] { return stop_ || refresh_; });
       }
       if (stop_) return;
       refresh_ = false;
     }
     first = false;
-    // Rate limit: MOVED storms during a reshard make one fetch per 200 ms at most.
+    // Rate limit: MOVED storms during a reshard, and every request failing on a dead node, make
+    // one fetch per 200 ms at most.
     auto since = Clock::now() - last_fetch;
     if (since < std::chrono::milliseconds(200)) {
       std::unique_lock<std::mutex> lock(mu_);
@@ -497,8 +577,15 @@ void TopologySource::RunSlots() {
       if (stop_) return;
     }
     last_fetch = Clock::now();
-    // The controller's committed topology wins while it answers; MOVED patches cover the gaps.
-    if (have_controller && controller_ok_) continue;
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      std::erase_if(suspects_, [now = last_fetch](const auto& s) { return now - s.second > kSuspectFor; });
+      for (const auto& [address, when] : suspects_) suspects.insert(address);
+    }
+    // The controller's committed topology wins while it answers; MOVED patches cover the gaps,
+    // and a master that failed is asked about (a dead master sends no MOVED).
+    const bool following = have_controller && controller_ok_;
+    if (following && suspects.empty()) continue;
     // What lainlet lists now first, then the fixed seeds, then the nodes of the last table.
     std::vector<std::string> ask = discovered_nodes();
     ask.insert(ask.end(), config_.seeds.begin(), config_.seeds.end());
@@ -509,13 +596,18 @@ void TopologySource::RunSlots() {
       }
     }
     if (ask.empty()) continue;
-    ask = AskingOrder(ask, answered_last, failing);
+    // Suspects last: a dead host costs a connect timeout, a stopped one a read timeout.
+    std::set<std::string> last = failing;
+    last.insert(suspects.begin(), suspects.end());
+    ask = AskingOrder(ask, suspects.contains(answered_last) ? "" : answered_last, last);
     AskOutcome outcome;
     auto table = FetchClusterSlots(ask, config_, &outcome);
     failing.insert(outcome.failed.begin(), outcome.failed.end());
     if (!outcome.answered.empty()) {
       answered_last = outcome.answered;
       failing.erase(outcome.answered);
+      std::lock_guard<std::mutex> lock(mu_);
+      suspects_.erase(outcome.answered);  // it answers: alive after all
     }
     // Forget the failures of nodes no longer asked about (gone from lainlet and the table).
     std::erase_if(failing, [&ask](const std::string& a) {
@@ -525,11 +617,42 @@ void TopologySource::RunSlots() {
       spdlog::warn("CLUSTER SLOTS refresh failed: {}", table.status().ToString());
       continue;
     }
-    if (have_controller && controller_ok_) continue;
+    if (have_controller && controller_ok_) {
+      FollowFailover(*table, outcome.answered, suspects);
+      continue;
+    }
     RoutingTablePtr latest = proxy_->latest_table();
     if (latest && latest->source == "cluster-slots" && SameRouting(*latest, *table)) continue;
     proxy_->PublishTable(std::make_shared<const RoutingTable>(std::move(table).value()));
   }
+}
+
+void TopologySource::FollowFailover(const RoutingTable& observed, const std::string& answered,
+                                    const std::set<std::string>& suspects) {
+  RoutingTablePtr latest = proxy_->latest_table();
+  if (!latest) return;
+  int moved = 0;
+  auto patched = WithFailedOverSlots(*latest, observed, suspects, &moved);
+  // No other owner yet (the nodes have not failed it over): asked again while it is a suspect.
+  if (patched == nullptr) return;
+  auto table = std::const_pointer_cast<RoutingTable>(patched);
+  table->source = "failover";
+  if (!proxy_->PublishTableOver(*latest, table)) return;  // the controller was faster
+  std::set<std::string> gone;  // suspects left without a slot
+  for (const std::string& s : suspects) {
+    bool owns = false;
+    for (int slot = 0; slot < kSlotCount && !owns; ++slot) {
+      const std::string* o = table->OwnerOf(slot);
+      owns = o != nullptr && *o == s;
+    }
+    if (!owns) gone.insert(s);
+  }
+  spdlog::warn(
+      "{} slot(s) of failed master(s) {} now served by another node according to {}; routing "
+      "them there until the controller's next table (epoch {} stays)",
+      moved, fmt::join(suspects, ","), answered, table->epoch);
+  std::lock_guard<std::mutex> lock(mu_);
+  for (const std::string& s : gone) suspects_.erase(s);
 }
 
 }  // namespace rs::proxy

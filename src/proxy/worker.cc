@@ -115,6 +115,8 @@ Status Worker::Start(const std::string& host, uint16_t port) {
   uv_timer_start(&timer_, OnTimer, 100, 100);
   uv_timer_init(&loop_, &retry_timer_);
   retry_timer_.data = this;
+  uv_timer_init(&loop_, &info_timer_);
+  info_timer_.data = this;
   if (RoutingTablePtr t = proxy_->latest_table()) InstallTable(std::move(t));
   thread_ = std::thread([this] { Run(); });
   return Status::Ok();
@@ -192,6 +194,8 @@ void Worker::OnAsync(uv_async_t* h) {
     uv_close(reinterpret_cast<uv_handle_t*>(&w->check_), nullptr);
     uv_close(reinterpret_cast<uv_handle_t*>(&w->timer_), nullptr);
     uv_close(reinterpret_cast<uv_handle_t*>(&w->retry_timer_), nullptr);
+    uv_close(reinterpret_cast<uv_handle_t*>(&w->info_timer_), nullptr);
+    w->info_waits_.clear();
     for (Op& op : w->retry_ops_) {
       if (op.client) --op.client->inflight;
     }
@@ -280,6 +284,10 @@ Backend* Worker::AnyMaster(Client* c) {
 
 void Worker::RequestRefresh() { proxy_->RequestRefresh(); }
 
+void Worker::ReportBackendFailure(const std::string& address) {
+  proxy_->ReportBackendFailure(address);
+}
+
 // ---- clients ----
 
 void Worker::OnConnection(uv_stream_t* server, int status) {
@@ -337,7 +345,10 @@ void Worker::CloseClient(Client* c, const char* why) {
 }
 
 void Worker::MaybeFree(Client* c) {
-  if (c->closed && c->inflight == 0 && !c->dirty && c->writing == 0) delete c;
+  if (c->closed && c->inflight == 0 && !c->dirty && c->writing == 0) {
+    ForgetInfoWaits(c);
+    delete c;
+  }
 }
 
 void Worker::MarkDirty(Client* c) {

@@ -79,8 +79,8 @@ class Worker {
   void OnReply(Op& op, std::string_view reply, bool is_error, std::string_view error_line,
                Backend* from);
   // The op's connection failed, or could not be made (`error` is what a plain request's client
-  // is told).
-  void OnOpLost(Op& op, std::string_view address, std::string_view error);
+  // is told). sent: its request was written to the node (which may have run it).
+  void OnOpLost(Op& op, std::string_view address, std::string_view error, bool sent);
   // A session connection failed (after its ops were lost).
   void OnSessionLost(Backend* b, const std::string& why);
   // A session was retired: close it at the end of this loop turn.
@@ -93,6 +93,9 @@ class Worker {
   char* read_buffer() { return read_buffer_.get(); }
   size_t read_buffer_size() const { return kReadBufferSize; }
   void RequestRefresh();
+  // The connection to `address` failed (refused, reset, timed out): the proxy checks who serves
+  // that node's slots now, even while following the controller.
+  void ReportBackendFailure(const std::string& address);
   // Routes `slot` to `address` from now on (a MOVED reply); a refresh confirms it later.
   void PatchSlotOwner(int slot, const std::string& address);
   // Out-of-band data for `c` (a MONITOR line, a pub/sub message), in order with its replies.
@@ -311,6 +314,21 @@ class Worker {
   static void OnTimer(uv_timer_t* h);
   static void OnRetryTimer(uv_timer_t* h);
 
+  // ---- INFO's deadline (worker_requests.cc) ----
+  // An INFO fanned out to the masters, answered without the nodes still silent at its deadline.
+  struct InfoWait {
+    Client* client;
+    PendingReply* pending;
+    uint64_t deadline_ms;
+    std::vector<Backend*> backends;  // per part: where its op was sent
+  };
+  static constexpr uint64_t kInfoDeadlineMs = 200;
+  static void OnInfoTimer(uv_timer_t* h);
+  void ExpireInfo(const InfoWait& wait);
+  // The INFO of `p` is complete (or its client is going): no deadline for it any more.
+  void ForgetInfoWait(const PendingReply* p);
+  void ForgetInfoWaits(const Client* c);
+
   Proxy* proxy_;
   int index_;
   uv_loop_t loop_;
@@ -321,6 +339,8 @@ class Worker {
   uint64_t last_tick_ms_ = 0;  // Loop time of the last Tick.
   uint64_t last_sweep_ms_ = 0;
   uv_timer_t retry_timer_;
+  uv_timer_t info_timer_;
+  std::vector<InfoWait> info_waits_;
   std::thread thread_;
   std::atomic<bool> stopping_{false};
 

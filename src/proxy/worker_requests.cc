@@ -232,7 +232,12 @@ void Worker::FanOut(Client* c, resp::Request& req, MergeKind kind) {
   PendingReply* p = c->Push();
   p->merger = std::make_unique<Merger>(kind, masters.size());
   if (kind == MergeKind::kInfo) {
-    p->merger->set_prefix(proxy_->InfoSection() + BackendReport());
+    std::string prefix = proxy_->InfoSection() + BackendReport();
+    prefix.resize(prefix.size() - 2);  // # Backends stays open: the merger adds a line per node
+    p->merger->set_prefix(std::move(prefix));
+    std::vector<std::string> nodes;
+    for (const Backend* m : masters) nodes.push_back(m->address());
+    p->merger->set_nodes(std::move(nodes));
     p->merger->set_resp(c->resp);
     // What a client of one server reads in "# Clients" is about that server: the proxy.
     p->merger->set_overrides(
@@ -242,6 +247,14 @@ void Worker::FanOut(Client* c, resp::Request& req, MergeKind kind) {
   }
   std::string_view command = RequestBytes(req);
   std::vector<Backend*> targets = masters;
+  if (kind == MergeKind::kInfo) {
+    // Registered before the first send: a node known to be down completes its part at once,
+    // and the last part to complete forgets the wait (ForgetInfoWait).
+    info_waits_.push_back({c, p, now_ms() + kInfoDeadlineMs, std::vector<Backend*>(targets.size())});
+    if (!uv_is_active(reinterpret_cast<uv_handle_t*>(&info_timer_))) {
+      uv_timer_start(&info_timer_, OnInfoTimer, kInfoDeadlineMs, 0);
+    }
+  }
   for (size_t i = 0; i < targets.size(); ++i) {
     Op op;
     op.client = c;
@@ -250,11 +263,83 @@ void Worker::FanOut(Client* c, resp::Request& req, MergeKind kind) {
     Backend* b = Via(c, targets[i]);
     // INFO is how clients and monitors watch a node: it must answer while that node's shared
     // connection waits behind a paused write or a long script, as a node answers it then.
-    if (kind == MergeKind::kInfo && !b->is_session()) {
-      if (Backend* own = TempSession(c, b->address())) b = own;
+    if (kind == MergeKind::kInfo) {
+      if (!b->is_session()) {
+        if (Backend* own = TempSession(c, b->address())) b = own;
+      }
+      for (InfoWait& w : info_waits_) {
+        if (w.pending == p) w.backends[i] = b;
+      }
     }
     b->Send(std::move(op), command);
   }
+}
+
+void Worker::OnInfoTimer(uv_timer_t* h) {
+  auto* w = static_cast<Worker*>(h->data);
+  const uint64_t now = w->now_ms();
+  std::vector<InfoWait> due;
+  std::erase_if(w->info_waits_, [&due, now](InfoWait& x) {
+    if (x.deadline_ms > now) return false;
+    due.push_back(std::move(x));
+    return true;
+  });
+  for (const InfoWait& x : due) w->ExpireInfo(x);
+  uint64_t next = UINT64_MAX;
+  for (const InfoWait& x : w->info_waits_) next = std::min(next, x.deadline_ms);
+  if (next != UINT64_MAX) uv_timer_start(h, OnInfoTimer, next > now ? next - now : 1, 0);
+}
+
+void Worker::ExpireInfo(const InfoWait& wait) {
+  Client* c = wait.client;  // alive: MaybeFree forgets a client's waits before deleting it
+  if (c->closing) return;   // nobody to answer; the replies are dropped as they come
+  Merger* m = wait.pending->merger.get();
+  // Only parts whose op is still where it was sent are given up (a session connection the
+  // client no longer holds may be gone): otherwise the INFO completes the usual way.
+  auto live = [this, c](Backend* b) {
+    if (b == nullptr) return false;
+    if (b == c->session) return true;
+    if (std::find(c->temp_sessions.begin(), c->temp_sessions.end(), b) != c->temp_sessions.end()) {
+      return true;
+    }
+    for (auto& by_resp : backends_) {
+      for (auto& map : by_resp) {
+        for (auto& [addr, shared] : map) {
+          if (shared.get() == b) return true;
+        }
+      }
+    }
+    return false;
+  };
+  for (size_t i = 0; i < m->parts(); ++i) {
+    if (m->has(i)) continue;
+    Backend* b = wait.backends[i];
+    if (!live(b) || !b->HasOp(wait.pending, static_cast<int32_t>(i))) return;
+  }
+  for (size_t i = 0; i < m->parts(); ++i) {
+    if (m->has(i)) continue;
+    Backend* b = wait.backends[i];
+    (void)b->DetachOp(wait.pending, static_cast<int32_t>(i));
+    m->AddNoAnswer(i);
+    spdlog::debug("client {}: INFO without {}: no answer in {} ms", c->id, b->address(),
+                  kInfoDeadlineMs);
+    // A session taken for this INFO alone waits on a silent node: closed, not pooled. (Requests
+    // the client sent after the INFO may have followed it there (Via): then it stays theirs.)
+    if (b != c->session && !b->HasClientOps() && c->ForgetTempSession(b)) {
+      sessions_.Release(b, /*clean=*/false);
+    }
+  }
+  c->CompleteOwned(wait.pending, m->Finish());
+}
+
+void Worker::ForgetInfoWait(const PendingReply* p) {
+  if (info_waits_.empty()) return;
+  std::erase_if(info_waits_, [p](const InfoWait& x) { return x.pending == p; });
+}
+
+void Worker::ForgetInfoWaits(const Client* c) {
+  if (info_waits_.empty()) return;
+  std::erase_if(info_waits_, [c](const InfoWait& x) { return x.client == c; });
 }
 
 void Worker::SplitRequest(Client* c, resp::Request& req, const CommandInfo& info,
@@ -404,18 +489,23 @@ void Worker::Deliver(Client* c, Op& op, std::string_view reply) {
   } else {
     Merger* m = op.pending->merger.get();
     m->Add(static_cast<size_t>(op.part), reply);
-    if (m->done()) c->CompleteOwned(op.pending, m->Finish());
+    if (m->done()) {
+      ForgetInfoWait(op.pending);
+      c->CompleteOwned(op.pending, m->Finish());
+    }
   }
 }
 
-void Worker::OnOpLost(Op& op, std::string_view address, std::string_view error) {
+void Worker::OnOpLost(Op& op, std::string_view address, std::string_view error, bool sent) {
   Client* c = op.client;
   if (c == nullptr) return;
   if (c->closing) {
     MaybeFree(c);
     return;
   }
-  Action action = router_.OnConnectionLost(FactsOf(op), address, error);
+  OpFacts facts = FactsOf(op);
+  facts.sent = sent;
+  Action action = router_.OnConnectionLost(facts, address, error);
   if (action.refresh) RequestRefresh();
   switch (action.verdict) {
     case Verdict::kRetryLater:
@@ -451,7 +541,10 @@ void Worker::FailOp(Op& op, std::string_view text) {
   } else {
     Merger* m = op.pending->merger.get();
     m->AddError(static_cast<size_t>(op.part), text);
-    if (m->done()) c->CompleteOwned(op.pending, m->Finish());
+    if (m->done()) {
+      ForgetInfoWait(op.pending);
+      c->CompleteOwned(op.pending, m->Finish());
+    }
   }
 }
 

@@ -83,6 +83,102 @@ std::set<std::string> ScanAll(RedisClient& c, const std::vector<std::string>& ex
   return seen;
 }
 
+// SIGCONT for a node a test stopped, whatever way the test ends.
+struct ResumeAtEnd {
+  LocalRedis& node;
+  ~ResumeAtEnd() { (void)node.Resume(); }
+};
+
+// INFO is what an operator reads when a node is stalled or down: it answers at once, built from
+// the nodes that answered, and names the others in # Backends.
+TEST_F(ProxyFanOutTest, InfoAnswersAtOnceWithoutAStalledOrDeadMasterAndNamesIt) {
+  RS_ASSERT_OK_AND_ASSIGN(RedisClient c, h_.Connect());
+  std::vector<std::string> masters = h_.Masters();
+  ASSERT_EQ(masters.size(), 3u);
+  for (const std::string& m : masters) RS_ASSERT_OK(c.Command("SET", "warm:" + m, "1"));
+  auto timed_info = [&c](int64_t* ms) -> std::string {
+    auto t0 = std::chrono::steady_clock::now();
+    auto info = c.CommandString("INFO");
+    *ms = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - t0)
+              .count();
+    return info.ok() ? *info : "INFO failed: " + info.status().ToString();
+  };
+  {
+    const int stalled = h_.cluster().IndexOf(masters[0]);
+    ASSERT_GE(stalled, 0);
+    RS_ASSERT_OK(h_.cluster().node(static_cast<size_t>(stalled)).Pause());
+    ResumeAtEnd resume{h_.cluster().node(static_cast<size_t>(stalled))};
+    // Twice: the second is not held up by the first one's request still at the stopped node.
+    for (int round = 0; round < 2; ++round) {
+      int64_t ms = 0;
+      std::string info = timed_info(&ms);
+      EXPECT_LT(ms, 1000) << "INFO waited for the stopped node";
+      EXPECT_NE(info.find("# Proxy\r\n"), std::string::npos) << info;
+      EXPECT_NE(info.find("# Backends\r\n"), std::string::npos) << info;
+      EXPECT_NE(info.find("addr=" + masters[0] + ",state=no-answer\r\n"), std::string::npos)
+          << info;
+      for (size_t i = 1; i < masters.size(); ++i) {
+        EXPECT_NE(info.find("addr=" + masters[i] + ",state=ok\r\n"), std::string::npos) << info;
+      }
+      EXPECT_EQ(InfoField(info, "redis_version"), "7.0.15") << info;  // the others' sections
+    }
+  }
+  // Resumed: every node answers again, on the same client connection.
+  int64_t ms = 0;
+  std::string info;
+  for (int i = 0; i < 50; ++i) {
+    info = timed_info(&ms);
+    if (info.find("state=no-answer") == std::string::npos) break;
+    std::this_thread::sleep_for(100ms);
+  }
+  for (const std::string& m : masters) {
+    EXPECT_NE(info.find("addr=" + m + ",state=ok\r\n"), std::string::npos) << info;
+  }
+  // Dead: refused at once, named with the error.
+  RS_ASSERT_OK(h_.cluster().node(static_cast<size_t>(h_.cluster().IndexOf(masters[1]))).Kill());
+  info = timed_info(&ms);
+  EXPECT_LT(ms, 1000);
+  EXPECT_NE(info.find("addr=" + masters[1] + ",state="), std::string::npos) << info;
+  EXPECT_EQ(info.find("addr=" + masters[1] + ",state=ok"), std::string::npos) << info;
+  EXPECT_NE(info.find("addr=" + masters[0] + ",state=ok\r\n"), std::string::npos) << info;
+}
+
+// After a node stalled past --backend-timeout the proxy cannot know whether the node ran the
+// request: the error says so, and one that surely did not run says that.
+TEST(ProxyBackendErrorTest, SaysWhetherTheCommandMayHaveRun) {
+  ProxyHarness h;
+  proxy::ProxyConfig cfg;
+  cfg.backend_timeout_ms = 500;
+  RS_ASSERT_OK(h.Start(3, 2000, cfg));
+  RS_ASSERT_OK_AND_ASSIGN(RedisClient c, h.Connect());
+  RS_ASSERT_OK(c.Command("SET", "outcome", "before"));
+  RS_ASSERT_OK_AND_ASSIGN(std::string owner, h.OwnerOf(KeySlot("outcome")));
+  const int index = h.cluster().IndexOf(owner);
+  ASSERT_GE(index, 0);
+  LocalRedis& node = h.cluster().node(static_cast<size_t>(index));
+  {
+    RS_ASSERT_OK(node.Pause());
+    ResumeAtEnd resume{node};
+    RS_ASSERT_OK_AND_ASSIGN(Reply r, c.Command("SET", "outcome", "during"));
+    EXPECT_EQ(r.str, "ERR proxy: backend " + owner +
+                         " timed out after 500 ms; the command may have been applied")
+        << r.ToString();
+  }
+  // It was: the node ran it once it resumed.
+  std::string value;
+  for (int i = 0; i < 50 && value != "during"; ++i) {
+    RS_ASSERT_OK_AND_ASSIGN(Reply r, c.Command("GET", "outcome"));
+    value = r.str;
+    if (value != "during") std::this_thread::sleep_for(100ms);
+  }
+  EXPECT_EQ(value, "during");
+  RS_ASSERT_OK(node.Kill());
+  std::this_thread::sleep_for(300ms);  // the proxy sees its connection closed first
+  RS_ASSERT_OK_AND_ASSIGN(Reply lost, c.Command("SET", "outcome", "after"));
+  EXPECT_TRUE(lost.is_error()) << lost.ToString();
+  EXPECT_NE(lost.str.find("the command was not sent"), std::string::npos) << lost.ToString();
+}
+
 TEST_F(ProxyFanOutTest, ScanVisitsEveryMasterWithMatchCountAndType) {
   RS_ASSERT_OK_AND_ASSIGN(RedisClient c, h_.Connect());
   std::set<std::string> keys;

@@ -13,6 +13,7 @@
 #include <atomic>
 #include <cerrno>
 #include <condition_variable>
+#include <cstdio>
 #include <cstring>
 #include <fstream>
 #include <iterator>
@@ -33,8 +34,10 @@ namespace {
 
 using namespace std::chrono_literals;
 
-// Serves GET /v1/topology?after=E&wait=S like the controller: blocks until the epoch passes E or
-// the wait ends, then answers 304 (or 200 with the same epoch when `same_epoch_on_timeout`).
+// Serves GET /v1/topology?after=E&wait=S[&generation=G] like the controller: blocks until the
+// epoch passes E or the wait ends, then answers 304 (or 200 with the same epoch when
+// `same_epoch_on_timeout`). It answers at once when E is above its epoch or G is not its
+// generation (a controller whose history restarted).
 class FakeController {
  public:
   explicit FakeController(bool same_epoch_on_timeout) : same_epoch_(same_epoch_on_timeout) {
@@ -42,9 +45,12 @@ class FakeController {
       ++requests_;
       uint64_t after = req.has_param("after") ? std::stoull(req.get_param_value("after")) : 0;
       int wait = req.has_param("wait") ? std::stoi(req.get_param_value("wait")) : 0;
+      std::string generation = req.has_param("generation") ? req.get_param_value("generation") : "";
       std::unique_lock<std::mutex> lock(mu_);
-      cv_.wait_for(lock, std::chrono::seconds(wait), [&] { return epoch_ > after || stop_; });
-      if (epoch_ <= after && !same_epoch_) {
+      asked_generation_ = generation;
+      auto news = [&] { return epoch_ != after || generation != generation_; };
+      cv_.wait_for(lock, std::chrono::seconds(wait), [&] { return news() || stop_; });
+      if (!news() && !same_epoch_) {
         res.status = 304;
         return;
       }
@@ -66,6 +72,19 @@ class FakeController {
 
   // Publishes the cluster's current CLUSTER SLOTS as the next epoch.
   Status Commit(ProxyHarness& h, const std::string& any_node) {
+    uint64_t next;
+    std::string generation;
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      next = epoch_ + 1;
+      generation = generation_;
+    }
+    return CommitAs(h, any_node, next, generation);
+  }
+
+  // The same as `epoch` of the history `generation` ("": none, as older controllers send).
+  Status CommitAs(ProxyHarness& h, const std::string& any_node, uint64_t epoch,
+                  const std::string& generation) {
     RS_ASSIGN_OR_RETURN(RedisClient c, h.ConnectNode(any_node));
     RS_ASSIGN_OR_RETURN(Reply slots, c.Command("CLUSTER", "SLOTS"));
     std::map<std::string, std::string> shards;  // master -> "[a, b], ..."
@@ -78,8 +97,11 @@ class FakeController {
            std::to_string(r.elements[1].integer) + "]";
     }
     std::lock_guard<std::mutex> lock(mu_);
-    ++epoch_;
-    std::string body = "{\"epoch\": " + std::to_string(epoch_) + ", \"shards\": [";
+    epoch_ = epoch;
+    generation_ = generation;
+    std::string body = "{\"epoch\": " + std::to_string(epoch_) + ", ";
+    if (!generation.empty()) body += "\"generation\": \"" + generation + "\", ";
+    body += "\"shards\": [";
     bool first = true;
     for (const auto& [master, ranges] : shards) {
       if (!first) body += ", ";
@@ -94,6 +116,11 @@ class FakeController {
 
   std::string url() const { return "http://127.0.0.1:" + std::to_string(port_); }
   int requests() const { return requests_; }
+  // The generation the last request named ("" when none).
+  std::string asked_generation() {
+    std::lock_guard<std::mutex> lock(mu_);
+    return asked_generation_;
+  }
 
  private:
   bool same_epoch_;
@@ -103,6 +130,8 @@ class FakeController {
   std::mutex mu_;
   std::condition_variable cv_;
   uint64_t epoch_ = 0;
+  std::string generation_;
+  std::string asked_generation_;
   bool stop_ = false;
   std::string body_;
   std::atomic<int> requests_{0};
@@ -168,6 +197,110 @@ INSTANTIATE_TEST_SUITE_P(TimeoutReply, ProxyTopologyTest, ::testing::Values(fals
                          [](const auto& info) {
                            return info.param ? "SameEpoch200" : "NotModified304";
                          });
+
+// The controller lost its data dir: its history restarts at a low epoch under a new generation,
+// and the proxy follows it instead of waiting for the old epoch to come round again.
+TEST(ProxyControllerHistoryTest, TakesALowerEpochOfANewGeneration) {
+  const std::string a(32, 'a'), b = "0123456789abcdef0123456789abcdef";
+  ProxyHarness h;
+  FakeController controller(/*same_epoch_on_timeout=*/false);
+  proxy::ProxyConfig cfg;
+  cfg.controller = controller.url();
+  cfg.topology_wait_seconds = 1;
+  RS_ASSERT_OK(h.StartCluster(3, 2000));
+  RS_ASSERT_OK(controller.CommitAs(h, h.cluster().Addresses()[0], 8, a));
+  RS_ASSERT_OK(h.StartProxy(cfg));
+  ASSERT_TRUE(WaitForEpoch(h.proxy(), 8));
+  EXPECT_EQ(h.proxy().latest_table()->generation, a);
+  RS_ASSERT_OK_AND_ASSIGN(RedisClient c, h.Connect());
+  RS_ASSERT_OK(c.CommandString("SET", "foo", "bar"));
+  const int slot = KeySlot("foo");
+  RS_ASSERT_OK_AND_ASSIGN(std::string from, h.OwnerOf(slot));
+  std::string to;
+  for (const auto& m : h.proxy().latest_table()->masters) {
+    if (m != from) to = m;
+  }
+  RS_ASSERT_OK(MigrateSlot(h, slot, from, to));
+  RS_ASSERT_OK(controller.CommitAs(h, to, 2, b));
+  bool taken = false;
+  for (int i = 0; i < 100 && !taken; ++i) {
+    auto t = h.proxy().latest_table();
+    taken = t->generation == b && t->source == "controller";
+    if (!taken) std::this_thread::sleep_for(50ms);
+  }
+  ASSERT_TRUE(taken) << "still on epoch " << h.proxy().latest_table()->epoch;
+  EXPECT_EQ(h.proxy().latest_table()->epoch, 2u);
+  EXPECT_EQ(*h.proxy().latest_table()->OwnerOf(slot), to);
+  // Routed by the new table, not by a redirect.
+  std::string moved_before = Field(c, "proxy_redirects_moved");
+  RS_ASSERT_OK_AND_ASSIGN(std::string v, c.CommandString("GET", "foo"));
+  EXPECT_EQ(v, "bar");
+  EXPECT_EQ(Field(c, "proxy_redirects_moved"), moved_before);
+  // And the long-poll goes on in the new history.
+  bool asked = false;
+  for (int i = 0; i < 60 && !asked; ++i) {
+    asked = controller.asked_generation() == b;
+    if (!asked) std::this_thread::sleep_for(50ms);
+  }
+  EXPECT_TRUE(asked) << controller.asked_generation();
+}
+
+// A controller that says nothing new (304 for ever, as one that lost its history did to proxies
+// with a higher epoch) does not keep the proxy routing to a dead master: a failed connection
+// makes it ask the other nodes, which know the promoted replica.
+TEST(ProxyControllerHistoryTest, ADeadMastersSlotsFollowItsPromotedReplicaWhileTheControllerIsSilent) {
+  ProxyHarness h;
+  FakeController controller(/*same_epoch_on_timeout=*/false);
+  proxy::ProxyConfig cfg;
+  cfg.controller = controller.url();
+  cfg.topology_wait_seconds = 1;
+  RS_ASSERT_OK(h.StartCluster(3, 2000));
+  RS_ASSERT_OK(controller.CommitAs(h, h.cluster().Addresses()[0], 1, std::string(32, 'c')));
+  RS_ASSERT_OK(h.StartProxy(cfg));
+  ASSERT_TRUE(WaitForEpoch(h.proxy(), 1));
+  RS_ASSERT_OK(h.WaitForReplicasInSync(20s));
+  RS_ASSERT_OK_AND_ASSIGN(RedisClient c, h.Connect());
+  RS_ASSERT_OK(c.CommandString("SET", "failover:key", "0"));
+  RS_ASSERT_OK_AND_ASSIGN(std::string dead, h.OwnerOf(KeySlot("failover:key")));
+  // Its replica: the node whose ROLE names it as master.
+  std::string replica;
+  for (const std::string& a : h.cluster().Addresses()) {
+    RS_ASSERT_OK_AND_ASSIGN(RedisClient n, h.ConnectNode(a));
+    RS_ASSERT_OK_AND_ASSIGN(Reply role, n.Command("ROLE"));
+    if (role.elements.size() >= 3 && role.elements[0].str == "slave" &&
+        role.elements[1].str + ":" + std::to_string(role.elements[2].integer) == dead) {
+      replica = a;
+    }
+  }
+  ASSERT_FALSE(replica.empty()) << "no replica of " << dead;
+  RS_ASSERT_OK(h.cluster().node(static_cast<size_t>(h.cluster().IndexOf(dead))).Kill());
+  {
+    RS_ASSERT_OK_AND_ASSIGN(RedisClient r, h.ConnectNode(replica));
+    RS_ASSERT_OK_AND_ASSIGN(Reply ok, r.Command("CLUSTER", "FAILOVER", "TAKEOVER"));
+    ASSERT_EQ(ok.str, "OK") << ok.ToString();
+  }
+  const auto failover = std::chrono::steady_clock::now();
+  std::string last;
+  bool written = false;
+  while (!written && std::chrono::steady_clock::now() - failover < 10s) {
+    RS_ASSERT_OK_AND_ASSIGN(Reply r, c.Command("SET", "failover:key", "1"));
+    written = !r.is_error();
+    last = r.ToString();
+    if (!written) std::this_thread::sleep_for(50ms);
+  }
+  const auto took = std::chrono::duration_cast<std::chrono::milliseconds>(
+      std::chrono::steady_clock::now() - failover);
+  ASSERT_TRUE(written) << "last reply: " << last;
+  // The target is 2 s after the failover; the bound leaves room for a loaded machine and
+  // is far below "until the controller's next table" (never, here).
+  EXPECT_LT(took, 5s);
+  auto t = h.proxy().latest_table();
+  EXPECT_EQ(*t->OwnerOf(KeySlot("failover:key")), replica);
+  EXPECT_EQ(t->epoch, 1u);  // still the controller's epoch: its next table wins
+  RS_ASSERT_OK_AND_ASSIGN(std::string v, c.CommandString("GET", "failover:key"));
+  EXPECT_EQ(v, "1");
+  std::printf("slots writable %lld ms after the failover\n", static_cast<long long>(took.count()));
+}
 
 TEST(ProxyTopologyFallbackTest, SeedsServeWhileTheControllerIsUnreachable) {
   ProxyHarness h;

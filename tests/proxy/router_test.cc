@@ -86,6 +86,15 @@ TEST(RouterTest, ALostConnectionAfterExecIsAnErrorNotAGuess) {
   EXPECT_EQ(r.OnConnectionLost(Facts(OpRole::kTxQueued), "a:1", "e").verdict, Verdict::kFail);
 }
 
+TEST(RouterTest, AnExecNeverWrittenIsNotCalledUncertain) {
+  Router r;
+  OpFacts f = Facts(OpRole::kTxExec);
+  f.sent = false;
+  Action exec = r.OnConnectionLost(f, "10.0.0.1:6379", "ERR proxy: x; the command was not sent");
+  EXPECT_EQ(exec.verdict, Verdict::kFail);
+  EXPECT_EQ(exec.error, "ERR proxy: x; the command was not sent");
+}
+
 TEST(RouterTest, BlockedCommandsAreReissuedWithinTheirTime) {
   RouterPolicy p;
   p.retry_backoff_ms = 20;

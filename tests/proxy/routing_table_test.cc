@@ -24,6 +24,18 @@ TEST(RoutingTableTest, ParsesTheControllersTopology) {
   EXPECT_EQ(t->AssignedSlots(), 16384);
 }
 
+TEST(RoutingTableTest, ReadsTheGenerationAndTakesItsAbsenceAsEmpty) {
+  auto old = RoutingTable::FromTopologyJson(kTopology);
+  ASSERT_TRUE(old.ok());
+  EXPECT_EQ(old->generation, "");
+  auto t = RoutingTable::FromTopologyJson(
+      R"({"epoch": 2, "generation": "0123456789abcdef0123456789abcdef", "shards": []})");
+  ASSERT_TRUE(t.ok()) << t.status().ToString();
+  EXPECT_EQ(t->generation, "0123456789abcdef0123456789abcdef");
+  EXPECT_EQ(t->epoch, 2u);
+  EXPECT_FALSE(RoutingTable::FromTopologyJson(R"({"epoch": 2, "generation": 5, "shards": []})").ok());
+}
+
 TEST(RoutingTableTest, RejectsBadTopologies) {
   for (
       const char* bad :

@@ -88,6 +88,29 @@ TEST(SplitterTest, InfoSumsCountersAndKeyspace) {
   EXPECT_NE(out.find("db0:keys=15,expires=3,avg_ttl=0\r\n"), std::string::npos) << out;
 }
 
+TEST(SplitterTest, InfoIsBuiltFromTheNodesThatAnsweredAndNamesTheOthers) {
+  Merger m(MergeKind::kInfo, 3);
+  m.set_prefix("# Proxy\r\nproxy_threads:1\r\n\r\n# Backends\r\nsessions_idle:0\r\n");
+  m.set_nodes({"10.0.0.1:1", "10.0.0.2:2", "10.0.0.3:3"});
+  const std::string payload = "# Keyspace\r\ndb0:keys=10,expires=1,avg_ttl=0\r\n";
+  m.Add(0, "$" + std::to_string(payload.size()) + "\r\n" + payload + "\r\n");
+  EXPECT_FALSE(m.has(1));
+  m.AddError(1, "ERR proxy: backend 10.0.0.2:2 is unavailable (refused), x");
+  m.AddNoAnswer(2);
+  ASSERT_TRUE(m.done());
+  EXPECT_TRUE(m.has(2));
+  std::string out = m.Finish();
+  ASSERT_EQ(out[0], '$') << out;  // INFO answers, it does not fail with the first error
+  EXPECT_NE(out.find("# Backends\r\nsessions_idle:0\r\n"
+                     "info_node0:addr=10.0.0.1:1,state=ok\r\n"
+                     "info_node1:addr=10.0.0.2:2,state=error,error=ERR proxy: backend 10.0.0.2:2 "
+                     "is unavailable (refused); x\r\n"
+                     "info_node2:addr=10.0.0.3:3,state=no-answer\r\n\r\n# Keyspace\r\n"),
+            std::string::npos)
+      << out;
+  EXPECT_NE(out.find("db0:keys=10,expires=1,avg_ttl=0\r\n"), std::string::npos) << out;
+}
+
 TEST(SplitterTest, InfoTakesTheLargestOfWhatEveryMasterHolds) {
   // SCRIPT LOAD reached all three masters, and one EVAL cached a script on the second only.
   std::string a = "# Memory\r\nused_memory:100\r\nnumber_of_cached_scripts:2\r\nmaxmemory:0\r\n";

@@ -41,5 +41,55 @@ TEST(HealthyReplicasTest, OnlineReplicasWithARecentAcknowledgement) {
   EXPECT_TRUE(HealthyReplicas("10.0.0.1", "role:master\r\nconnected_slaves:0\r\n", 2).empty());
 }
 
+RoutingTable TableOf(uint64_t epoch, std::string generation,
+                     std::vector<std::pair<std::string, std::pair<int, int>>> ranges) {
+  RoutingTable t;
+  t.epoch = epoch;
+  t.generation = std::move(generation);
+  for (const auto& [master, range] : ranges) {
+    int16_t i = t.AddMaster(master);
+    for (int s = range.first; s <= range.second; ++s) t.owner[s] = i;
+  }
+  return t;
+}
+
+TEST(ClassifyTopologyTest, ANewGenerationIsTakenWhateverItsEpoch) {
+  const std::string a(32, 'a'), b(32, 'b');
+  // The controller lost its data: epoch 2 of a new history follows epoch 8 of the old one.
+  EXPECT_EQ(ClassifyTopology(a, 8, TableOf(2, b, {})), TopologyChange::kNewHistory);
+  EXPECT_EQ(ClassifyTopology(a, 8, TableOf(9, a, {})), TopologyChange::kNewer);
+  EXPECT_EQ(ClassifyTopology(a, 8, TableOf(8, a, {})), TopologyChange::kStale);
+  EXPECT_EQ(ClassifyTopology(a, 8, TableOf(3, a, {})), TopologyChange::kStale);
+  // An older controller sends no generation; the first table of a newer one starts a history.
+  EXPECT_EQ(ClassifyTopology("", 8, TableOf(9, "", {})), TopologyChange::kNewer);
+  EXPECT_EQ(ClassifyTopology("", 8, TableOf(1, "", {})), TopologyChange::kStale);
+  EXPECT_EQ(ClassifyTopology("", 0, TableOf(1, a, {})), TopologyChange::kNewHistory);
+}
+
+TEST(WithFailedOverSlotsTest, OnlyTheSuspectsSlotsMoveAndOnlyToAnotherOwner) {
+  RoutingTable current =
+      TableOf(5, "g", {{"m1:1", {0, 99}}, {"m2:1", {100, 199}}, {"m3:1", {200, 16383}}});
+  current.source = "controller";
+  // The nodes' view: m2's replica r2 took over; m3's slots 300-399 moved to m1 meanwhile.
+  RoutingTable observed = TableOf(
+      0, "", {{"m1:1", {0, 99}}, {"r2:1", {100, 199}}, {"m3:1", {200, 16383}}, {"m1:1", {300, 399}}});
+  observed.replicas[1] = {"m2:1"};
+  int moved = -1;
+  EXPECT_EQ(WithFailedOverSlots(current, observed, {"m1:1"}, &moved), nullptr);
+  EXPECT_EQ(moved, 0);
+  RoutingTablePtr t = WithFailedOverSlots(current, observed, {"m2:1"}, &moved);
+  ASSERT_NE(t, nullptr);
+  EXPECT_EQ(moved, 100);
+  EXPECT_EQ(*t->OwnerOf(150), "r2:1");
+  EXPECT_EQ(t->replicas[static_cast<size_t>(t->owner[150])], std::vector<std::string>{"m2:1"});
+  EXPECT_EQ(*t->OwnerOf(50), "m1:1");
+  EXPECT_EQ(*t->OwnerOf(350), "m3:1");  // not a suspect's: the controller's table stands
+  EXPECT_EQ(t->epoch, 5u);
+  EXPECT_EQ(*current.OwnerOf(150), "m2:1");  // a copy
+  // Slots the nodes show without an owner stay where they were.
+  RoutingTable unassigned = TableOf(0, "", {{"m1:1", {0, 99}}});
+  EXPECT_EQ(WithFailedOverSlots(current, unassigned, {"m2:1"}), nullptr);
+}
+
 }  // namespace
 }  // namespace rs::proxy
