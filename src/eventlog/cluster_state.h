@@ -32,7 +32,7 @@ struct ClusterState {
 
   // Wanted members, keyed by address.
   std::map<std::string, Member> members;
-  Seq membership_seq = 0;  // The membership event that set them.
+  Seq membership_seq = 0;  // The last membership event that added or removed a member.
 
   // Every node the controller has probed (members and nodes it still has to drain), by address.
   std::map<std::string, NodeHealth> health;
