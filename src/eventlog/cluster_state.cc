@@ -129,6 +129,7 @@ struct Folder {
     s.discovery_reachable = d.reachable;
     s.discovery_reason = d.reason;
     s.discovery_since_ms = e.time_ms;
+    s.discovery_source = d.source;
   }
 
   bool ValidStep(uint64_t plan_id, uint32_t step) const {
