@@ -529,9 +529,8 @@ void AdminServer::ConsoleRoutes() {
   server_->Get(R"(/([a-z0-9_\-]+\.(html|js|css|svg)))", serve);
 }
 
-void AdminServer::FollowLog() {
-  // Metrics count from the first event; alerts only fire for events after start-up.
-  const eventlog::Seq live_from = view_->State().last_seq;
+void AdminServer::FollowLog(eventlog::Seq live_from) {
+  // Metrics count from the first event; alerts only fire for events after live_from.
   eventlog::Seq next = 1;
   while (!stop_.load()) {
     auto st = view_->ScanEvents(next, UINT64_MAX, [&](const eventlog::DecodedEvent& d) {
@@ -558,7 +557,10 @@ Status AdminServer::Start() {
   }
   port_ = addr.port;
   thread_ = std::thread([this] { server_->listen_after_bind(); });
-  follower_ = std::thread([this] { FollowLog(); });
+  // Taken here, not on the thread: what the controller records right after Start (a bad members
+  // file at start-up) must count as live, however late the thread runs.
+  const eventlog::Seq live_from = view_->State().last_seq;
+  follower_ = std::thread([this, live_from] { FollowLog(live_from); });
   spdlog::info("admin HTTP on {} (console at /)", options_.listen);
   return Status::Ok();
 }

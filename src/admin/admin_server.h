@@ -94,7 +94,7 @@ class AdminServer {
   void Routes();
   void ApiRoutes();
   void ConsoleRoutes();
-  void FollowLog();
+  void FollowLog(eventlog::Seq live_from);
 
   AdminServerOptions options_;
   ControllerView* view_;

@@ -182,6 +182,19 @@ TEST_F(AdminApiTest, ReadEndpointsDescribeAFormedCluster) {
 
   json topo = GetJson("/v1/topology");
   EXPECT_EQ(topo["shards"].size(), 3u);
+  EXPECT_EQ(topo["generation"].get<std::string>().size(), 32u) << topo.dump();
+  EXPECT_EQ(GetJson("/v1/cluster")["generation"], topo["generation"]);
+  // A poll from ahead of this controller's epochs is answered at once, not after its wait.
+  {
+    auto poll = Client();
+    poll.set_read_timeout(90, 0);
+    auto start = std::chrono::steady_clock::now();
+    auto ahead = poll.Get("/v1/topology?after=" +
+                          std::to_string(topo["epoch"].get<uint64_t>() + 1000) + "&wait=30");
+    ASSERT_TRUE(ahead);
+    EXPECT_EQ(ahead->status, 200);
+    EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(10));
+  }
 
   json series = GetJson("/v1/metrics/series?node=" + nodes[0]["address"].get<std::string>() +
                         "&metric=memory&range=600");
