@@ -114,8 +114,8 @@ void Alerter::Observe(const eventlog::DecodedEvent& d, bool live) {
       Raise({k.subject, k.down, fmt::format("{} is {}: {}", ds->source, word, ds->reason), seq});
     } else if (ds->reachable && std::exchange(lainlet_alerted_, false) && live) {
       // The recovery is only worth a message when the outage was announced.
-      Raise({k.subject, k.up, fmt::format("{} is {} again ({})", ds->source, word, ds->reason),
-             seq});
+      Raise(
+          {k.subject, k.up, fmt::format("{} is {} again ({})", ds->source, word, ds->reason), seq});
     }
   } else if (const auto* t = std::get_if<eventlog::TopologyCommitted>(&p)) {
     epoch_ = t->topology.epoch;

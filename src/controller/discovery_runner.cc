@@ -60,8 +60,8 @@ Result<std::unique_ptr<DiscoveryRunner>> DiscoveryRunner::Create(
     }
     if (!restored_reachable && !r->file_) {
       // The log's last word was an outage of another source; a static list is always usable.
-      r->clear_status_ = eventlog::DiscoveryStatusChanged{
-          source_name, true, "discovery is now a static list"};
+      r->clear_status_ =
+          eventlog::DiscoveryStatusChanged{source_name, true, "discovery is now a static list"};
     }
   }
   r->membership_->Restore(std::move(restored));

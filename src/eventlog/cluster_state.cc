@@ -17,9 +17,9 @@ struct Folder {
     // Only members added or removed move membership_seq: an event that changes no address (a
     // file rewritten with other line numbers, a host label learnt later) must not count as a
     // membership change, or it would end an operator's layout (see planner/membership.cc).
-    const bool changed = !std::equal(
-        next.begin(), next.end(), s.members.begin(), s.members.end(),
-        [](const auto& a, const auto& b) { return a.first == b.first; });
+    const bool changed =
+        !std::equal(next.begin(), next.end(), s.members.begin(), s.members.end(),
+                    [](const auto& a, const auto& b) { return a.first == b.first; });
     s.members = std::move(next);
     if (changed) s.membership_seq = e.seq;
     // A retired member that discovery no longer lists is gone; an instance that appears later

@@ -210,9 +210,9 @@ Result<std::unique_ptr<EventLog>> EventLog::Open(const std::string& dir,
       log->generation_ = NewGeneration();
       rocksdb::WriteOptions wo;
       wo.sync = true;
-      RS_RETURN_IF_ERROR(FromRocks(
-          log->db_->Put(wo, log->meta_, std::string(kGenerationKey), log->generation_),
-          "writing the generation"));
+      RS_RETURN_IF_ERROR(
+          FromRocks(log->db_->Put(wo, log->meta_, std::string(kGenerationKey), log->generation_),
+                    "writing the generation"));
       spdlog::info("event log {}: created before generations; its generation is now {}", dir,
                    log->generation_);
     } else if (!gs.IsNotFound()) {
@@ -230,9 +230,10 @@ Result<std::unique_ptr<EventLog>> EventLog::Open(const std::string& dir,
   if (writer) {
     if (const char* delay = std::getenv("RS_TEST_LOG_SYNC_DELAY_MS"); delay && *delay) {
       log->test_sync_delay_ = std::chrono::milliseconds(std::strtoll(delay, nullptr, 10));
-      spdlog::warn("event log {}: test hook RS_TEST_LOG_SYNC_DELAY_MS: every synced write waits "
-                   "{} ms first",
-                   dir, log->test_sync_delay_.count());
+      spdlog::warn(
+          "event log {}: test hook RS_TEST_LOG_SYNC_DELAY_MS: every synced write waits "
+          "{} ms first",
+          dir, log->test_sync_delay_.count());
     }
     log->flusher_ = std::thread([l = log.get()] { l->FlushLoop(); });
   }

@@ -189,8 +189,8 @@ TEST_F(AdminApiTest, ReadEndpointsDescribeAFormedCluster) {
     auto poll = Client();
     poll.set_read_timeout(90, 0);
     auto start = std::chrono::steady_clock::now();
-    auto ahead = poll.Get("/v1/topology?after=" +
-                          std::to_string(topo["epoch"].get<uint64_t>() + 1000) + "&wait=30");
+    auto ahead = poll.Get(
+        "/v1/topology?after=" + std::to_string(topo["epoch"].get<uint64_t>() + 1000) + "&wait=30");
     ASSERT_TRUE(ahead);
     EXPECT_EQ(ahead->status, 200);
     EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(10));
@@ -364,8 +364,8 @@ TEST_F(AdminApiTest, OperatorsMigrationStandsThroughAMembershipEventThatChangesN
   auto masters = Masters();
   ASSERT_EQ(masters.size(), 3u) << GetJson("/v1/nodes").dump();
   // 500 slots: far outside the rebalance threshold, so automation would move them back.
-  auto [s, r] = Op(json{{"kind", "migrate"}, {"from", masters[0]}, {"to", masters[1]},
-                        {"count", 500}});
+  auto [s, r] =
+      Op(json{{"kind", "migrate"}, {"from", masters[0]}, {"to", masters[1]}, {"count", 500}});
   ASSERT_EQ(s, 202) << r.dump();
   const uint64_t id = r["id"];
   json answer, plan;
@@ -373,10 +373,13 @@ TEST_F(AdminApiTest, OperatorsMigrationStandsThroughAMembershipEventThatChangesN
     answer = GetJson("/v1/operations/" + std::to_string(id));
     return answer["state"] == "planned";
   })) << answer.dump();
-  ASSERT_TRUE(WaitFor(60s, [&] {
-    plan = GetJson("/v1/plans/" + std::to_string(answer["plan_id"].get<uint64_t>()));
-    return plan.value("state", "") == "completed";
-  })) << plan.dump() << ControllerLog();
+  ASSERT_TRUE(WaitFor(60s,
+                      [&] {
+                        plan = GetJson("/v1/plans/" +
+                                       std::to_string(answer["plan_id"].get<uint64_t>()));
+                        return plan.value("state", "") == "completed";
+                      }))
+      << plan.dump() << ControllerLog();
   const auto counts = SlotCounts(0);
   const size_t memberships = GetJson("/v1/events?kind=membership")["events"].size();
   // The same members in another order: other line numbers, nobody added or removed.

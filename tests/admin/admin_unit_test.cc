@@ -24,12 +24,12 @@ TEST(TopologyPollTest, AnswersAtOnceUnlessTheCallerHasTheCurrentEpochOfThisGener
   };
   EXPECT_TRUE(at_once(std::nullopt, std::nullopt, 0));  // A plain read.
   EXPECT_TRUE(at_once(std::nullopt, std::nullopt, 3));
-  EXPECT_TRUE(at_once(2, std::nullopt, 3));  // Newer.
+  EXPECT_TRUE(at_once(2, std::nullopt, 3));   // Newer.
   EXPECT_FALSE(at_once(3, std::nullopt, 3));  // Current: wait.
   EXPECT_FALSE(at_once(3, g, 3));
   EXPECT_FALSE(at_once(3, "", 3));  // An empty generation is no generation.
   // The caller followed a history this controller no longer has (its data dir was lost).
-  EXPECT_TRUE(at_once(8, std::nullopt, 2));          // after > epoch.
+  EXPECT_TRUE(at_once(8, std::nullopt, 2));  // after > epoch.
   EXPECT_TRUE(at_once(8, g, 2));
   EXPECT_TRUE(at_once(2, "ffffffffffffffffffffffffffffffff", 2));  // Same epoch, other history.
   // Nothing committed yet: an empty topology would route nothing, so polls wait.
@@ -260,8 +260,8 @@ TEST_F(AlerterTest, MembersFileUnusableAndUsableAgainAreAlertedAsSuch) {
   alerter_->Observe(Ev(eventlog::DiscoveryStatusChanged{
                         src, false, "members file unusable at start: /x: line 2: bad port"}),
                     true);
-  alerter_->Observe(Ev(eventlog::DiscoveryStatusChanged{src, true, "members file valid: 6 members"}),
-                    true);
+  alerter_->Observe(
+      Ev(eventlog::DiscoveryStatusChanged{src, true, "members file valid: 6 members"}), true);
   auto got = Got();
   ASSERT_EQ(got.size(), 2u);
   EXPECT_EQ(got[0].subject, "members file");

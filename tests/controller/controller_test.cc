@@ -236,12 +236,14 @@ TEST_F(ControllerTest, LostDataDirGivesANewGenerationAndProxiesOfTheOldOneAreAns
   StartController();
   // Adopted as it was (the first commit may see part of it; the next ones the rest).
   json after;
-  ASSERT_TRUE(WaitFor(30s, [&] {
-    std::string t = HttpGet("/v1/topology");
-    if (t.empty()) return false;
-    after = json::parse(t);
-    return after["shards"] == before["shards"];
-  })) << ControllerLog() << after.dump();
+  ASSERT_TRUE(WaitFor(30s,
+                      [&] {
+                        std::string t = HttpGet("/v1/topology");
+                        if (t.empty()) return false;
+                        after = json::parse(t);
+                        return after["shards"] == before["shards"];
+                      }))
+      << ControllerLog() << after.dump();
   const std::string new_gen = after["generation"];
   const uint64_t new_epoch = after["epoch"];
   EXPECT_EQ(new_gen.size(), 32u);
@@ -327,8 +329,7 @@ TEST_F(ControllerTest, InvalidMembersFileAtRestartKeepsTheRecordedMembershipAndS
   ASSERT_TRUE(port.ok());
   auto out2 = (dir_->path() / "fresh.log").string();
   auto rc2 = RunCommand({RedisCtlBinary(), "--data-dir", fresh, "--discovery",
-                         "file:" + members_file_, "--listen",
-                         "127.0.0.1:" + std::to_string(*port)},
+                         "file:" + members_file_, "--listen", "127.0.0.1:" + std::to_string(*port)},
                         out2, 30s);
   ASSERT_TRUE(rc2.ok()) << rc2.status().ToString();
   EXPECT_NE(*rc2, 0);

@@ -416,7 +416,7 @@ TEST_F(PlannerTest, MembershipEventThatAddsOrRemovesNobodyKeepsAnOperatorsLayout
   const eventlog::Seq membership_seq = sim_.state().membership_seq;
   sim_.Emit(same);
   EXPECT_EQ(sim_.state().members.begin()->second.instance, 100u);  // The event was folded...
-  EXPECT_EQ(sim_.state().membership_seq, membership_seq);        // ...as no membership change.
+  EXPECT_EQ(sim_.state().membership_seq, membership_seq);          // ...as no membership change.
   Decision after = Next();  // (Sync announces the sim's own numbering: no change either.)
   EXPECT_TRUE(after.kind != DecisionKind::kPlan || MovedSlots(after.plan) == 0)
       << DecisionToString(after);
