@@ -163,8 +163,9 @@ int RunReplay(const ReplayArgs& args) {
               static_cast<unsigned long long>(s.topology.epoch), s.members.size(),
               s.paused ? "automation PAUSED" : "automation running");
   if (!s.discovery_reachable) {
-    std::printf("discovery UNREACHABLE since %s: %s\n", FormatTime(s.discovery_since_ms).c_str(),
-                s.discovery_reason.c_str());
+    std::printf("discovery %s since %s: %s\n",
+                std::string(DiscoveryStatusWord(s.discovery_source, false)).c_str(),
+                FormatTime(s.discovery_since_ms).c_str(), s.discovery_reason.c_str());
   }
   std::printf("\nshards\n");
   Table shards({"MASTER", "SLOTS", "COUNT", "REPLICAS", "HEALTH"});

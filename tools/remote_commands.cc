@@ -156,6 +156,9 @@ int RunStatus(const RemoteArgs& a) {
   std::printf("state:     %s%s\n", Str(c, "state").c_str(),
               c["paused"] ? " (automation paused)" : "");
   std::printf("epoch:     %s\n", Str(c, "epoch").c_str());
+  if (!Str(c, "generation").empty()) {
+    std::printf("generation: %s (the event log's history)\n", Str(c, "generation").c_str());
+  }
   std::printf("slots:     %s of 16384 covered by %s masters%s\n", Str(c, "slots_covered").c_str(),
               Str(c, "masters").c_str(), c["open_slots"] ? ", open slots" : "");
   std::printf("members:   %s (%s)\n", Str(c, "members").c_str(), health.c_str());
@@ -171,11 +174,15 @@ int RunStatus(const RemoteArgs& a) {
   }
   if (c.contains("discovery") && c["discovery"].is_object()) {
     const json& d = c["discovery"];
-    if (d.value("reachable", true)) {
-      std::printf("discovery: reachable\n");
+    const std::string source = Str(d, "source");
+    const bool ok = d.value("reachable", true);
+    const std::string word(DiscoveryStatusWord(source, ok));
+    if (ok) {
+      std::printf("discovery: %s\n", word.c_str());
     } else {
-      std::printf("discovery: UNREACHABLE since %s: %s\n", Str(d, "since").c_str(),
-                  Str(d, "reason").c_str());
+      const std::string from = source.empty() ? "" : " (" + source + ")";
+      std::printf("discovery: %s since %s%s: %s\n", word.c_str(), Str(d, "since").c_str(),
+                  from.c_str(), Str(d, "reason").c_str());
     }
   }
   return 0;

@@ -13,6 +13,7 @@
 #include "admin/metrics.h"
 #include "admin/operation_json.h"
 #include "admin/topology_json.h"
+#include "admin/topology_poll.h"
 #include "admin/web_assets.h"
 #include "common/address.h"
 #include "eventlog/event_filter.h"
@@ -58,7 +59,7 @@ std::map<std::string, std::string> AddressesById(const eventlog::ClusterState& s
   return out;
 }
 
-json ClusterJson(const eventlog::ClusterState& s) {
+json ClusterJson(const eventlog::ClusterState& s, const std::string& generation) {
   std::map<std::string, int> by_health;
   for (const auto& [addr, h] : s.health) by_health[std::string(svc::HealthName(h.health))]++;
   uint32_t covered = 0;
@@ -76,6 +77,7 @@ json ClusterJson(const eventlog::ClusterState& s) {
   for (const auto& [addr, m] : s.members) hosts.insert(m.host);
   return json{{"state", state},
               {"epoch", s.topology.epoch},
+              {"generation", generation},
               {"last_seq", s.last_seq},
               {"paused", s.paused},
               {"members", s.members.size()},
@@ -235,21 +237,26 @@ void AdminServer::Routes() {
       res.set_content("replaying the event log\n", "text/plain");
     }
   });
-  // GET /v1/topology[?after=EPOCH&wait=SECONDS]: with `after`, waits until the committed epoch is
-  // greater than EPOCH (or `wait` passes, then answers 304 Not Modified). Always open: the
-  // proxies read it without a token.
+  // GET /v1/topology[?after=EPOCH[&generation=G]&wait=SECONDS]: with `after`, waits until the
+  // committed epoch differs from EPOCH (or `wait` passes, then answers 304 Not Modified); see
+  // TopologyAnswersAtOnce. Always open: the proxies read it without a token.
   server_->Get("/v1/topology", [this](const httplib::Request& req, httplib::Response& res) {
     auto after = UintParam(req, "after", 0);
     auto wait = UintParam(req, "wait", 0);
     if (!after.ok()) return ErrorReply(res, 400, after.status().message());
     if (!wait.ok()) return ErrorReply(res, 400, wait.status().message());
-    const bool poll = req.has_param("after");
+    TopologyPoll poll;
+    if (req.has_param("after")) poll.after = *after;
+    if (req.has_param("generation")) poll.generation = req.get_param_value("generation");
+    const std::string generation = view_->Generation();
     auto deadline = std::chrono::steady_clock::now() +
                     std::chrono::seconds(std::min<uint64_t>(*wait, options_.max_wait_seconds));
     while (true) {
       eventlog::ClusterState state = view_->State();
-      if (!poll || state.topology.epoch > *after) {
-        return JsonReply(res, 200, TopologyToJson(state.topology));
+      if (TopologyAnswersAtOnce(poll, state.topology.epoch, generation)) {
+        json body = TopologyToJson(state.topology);
+        body["generation"] = generation;
+        return JsonReply(res, 200, body);
       }
       auto now = std::chrono::steady_clock::now();
       if (now >= deadline) {
@@ -293,7 +300,7 @@ void AdminServer::ApiRoutes() {
   server_->Get("/v1/cluster",
                [this, can_read](const httplib::Request& req, httplib::Response& res) {
                  if (!can_read(req, res)) return;
-                 JsonReply(res, 200, ClusterJson(view_->State()));
+                 JsonReply(res, 200, ClusterJson(view_->State(), view_->Generation()));
                });
   server_->Get("/v1/nodes", [this, can_read](const httplib::Request& req, httplib::Response& res) {
     if (!can_read(req, res)) return;
@@ -522,9 +529,8 @@ void AdminServer::ConsoleRoutes() {
   server_->Get(R"(/([a-z0-9_\-]+\.(html|js|css|svg)))", serve);
 }
 
-void AdminServer::FollowLog() {
-  // Metrics count from the first event; alerts only fire for events after start-up.
-  const eventlog::Seq live_from = view_->State().last_seq;
+void AdminServer::FollowLog(eventlog::Seq live_from) {
+  // Metrics count from the first event; alerts only fire for events after live_from.
   eventlog::Seq next = 1;
   while (!stop_.load()) {
     auto st = view_->ScanEvents(next, UINT64_MAX, [&](const eventlog::DecodedEvent& d) {
@@ -551,7 +557,10 @@ Status AdminServer::Start() {
   }
   port_ = addr.port;
   thread_ = std::thread([this] { server_->listen_after_bind(); });
-  follower_ = std::thread([this] { FollowLog(); });
+  // Taken here, not on the thread: what the controller records right after Start (a bad members
+  // file at start-up) must count as live, however late the thread runs.
+  const eventlog::Seq live_from = view_->State().last_seq;
+  follower_ = std::thread([this, live_from] { FollowLog(live_from); });
   spdlog::info("admin HTTP on {} (console at /)", options_.listen);
   return Status::Ok();
 }

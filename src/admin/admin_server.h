@@ -55,6 +55,8 @@ class ControllerView {
  public:
   virtual ~ControllerView() = default;
   virtual eventlog::ClusterState State() = 0;
+  // The event log's history generation (see eventlog::kGenerationKey); fixed once open.
+  virtual std::string Generation() = 0;
   // Blocks until an event after `after` is folded or the timeout passes; returns the last seq.
   virtual eventlog::Seq WaitForEvent(eventlog::Seq after, std::chrono::milliseconds timeout) = 0;
   // True once the controller has replayed its log and is running its loop.
@@ -92,7 +94,7 @@ class AdminServer {
   void Routes();
   void ApiRoutes();
   void ConsoleRoutes();
-  void FollowLog();
+  void FollowLog(eventlog::Seq live_from);
 
   AdminServerOptions options_;
   ControllerView* view_;

@@ -2,6 +2,7 @@
 
 #include <httplib.h>
 
+#include <cctype>
 #include <utility>
 #include <vector>
 
@@ -40,6 +41,23 @@ constexpr int64_t kSettleMs = 5000;
 std::string Key(const std::string& subject, const std::string& kind) {
   return subject + "|" + kind;
 }
+
+// A discovery source's alerts: lainlet's outage, or a members file that cannot be used.
+struct DiscoveryAlertKinds {
+  std::string subject, down, up;
+};
+DiscoveryAlertKinds KindsFor(const std::string& source) {
+  if (source.starts_with("file:")) {
+    return {"members file", "members-file-invalid", "members-file-valid"};
+  }
+  return {"lainlet", "lainlet-unreachable", "lainlet-reachable"};
+}
+bool IsDiscoveryDown(const std::string& kind) {
+  return kind == "lainlet-unreachable" || kind == "members-file-invalid";
+}
+bool IsDiscoveryUp(const std::string& kind) {
+  return kind == "lainlet-reachable" || kind == "members-file-valid";
+}
 }  // namespace
 
 void Alerter::Observe(const eventlog::DecodedEvent& d, bool live) {
@@ -56,8 +74,8 @@ void Alerter::Observe(const eventlog::DecodedEvent& d, bool live) {
     }
     // While catching up, the recorded alerts say whether the outage in progress was announced,
     // so that its end is announced after a restart too. (Live, Send already knows.)
-    if (!live && a->kind == "lainlet-unreachable") lainlet_alerted_ = true;
-    if (!live && a->kind == "lainlet-reachable") lainlet_alerted_ = false;
+    if (!live && IsDiscoveryDown(a->kind)) lainlet_alerted_ = true;
+    if (!live && IsDiscoveryUp(a->kind)) lainlet_alerted_ = false;
     return;
   }
   if (const auto* h = std::get_if<eventlog::NodeHealthChanged>(&p)) {
@@ -88,14 +106,16 @@ void Alerter::Observe(const eventlog::DecodedEvent& d, bool live) {
              fmt::format("plan {} completed a failover", f->plan_id), seq});
     }
   } else if (const auto* ds = std::get_if<eventlog::DiscoveryStatusChanged>(&p)) {
-    held_.erase(Key("lainlet", ds->reachable ? "lainlet-unreachable" : "lainlet-reachable"));
+    const DiscoveryAlertKinds k = KindsFor(ds->source);
+    held_.erase(Key(k.subject, ds->reachable ? k.down : k.up));
+    std::string word(svc::DiscoveryStatusWord(ds->source, ds->reachable));
+    for (char& c : word) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
     if (!ds->reachable && live) {
-      Raise({"lainlet", "lainlet-unreachable",
-             fmt::format("{} is unreachable: {}", ds->source, ds->reason), seq});
+      Raise({k.subject, k.down, fmt::format("{} is {}: {}", ds->source, word, ds->reason), seq});
     } else if (ds->reachable && std::exchange(lainlet_alerted_, false) && live) {
       // The recovery is only worth a message when the outage was announced.
-      Raise({"lainlet", "lainlet-reachable",
-             fmt::format("{} is reachable again ({})", ds->source, ds->reason), seq});
+      Raise(
+          {k.subject, k.up, fmt::format("{} is {} again ({})", ds->source, word, ds->reason), seq});
     }
   } else if (const auto* t = std::get_if<eventlog::TopologyCommitted>(&p)) {
     epoch_ = t->topology.epoch;
@@ -142,7 +162,7 @@ void Alerter::Send(Alert a, std::chrono::steady_clock::time_point now) {
   std::string key = Key(a.subject, a.kind);
   last_sent_[key] = now;
   held_.erase(key);
-  if (a.kind == "lainlet-unreachable") lainlet_alerted_ = true;
+  if (IsDiscoveryDown(a.kind)) lainlet_alerted_ = true;
   {
     std::lock_guard lock(mu_);
     queue_.push_back(std::move(a));

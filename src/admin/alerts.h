@@ -1,8 +1,9 @@
 // Webhook alerts: derives triggers from events as the follower reads them (node down, failover
-// done, plan failed, uncovered slots, lainlet unreachable and reachable again), applies a
-// cool-down per subject and kind and per-node mutes, POSTs a JSON body to --alert-webhook on its
-// own thread, and records each alert as an AlertRaised event (delivered or not). Mutes are
-// AlertRaised events of kind "mute"/"unmute", so they survive restarts.
+// done, plan failed, uncovered slots, lainlet unreachable and reachable again, the members file
+// unusable and usable again), applies a cool-down per subject and kind and per-node mutes, POSTs
+// a JSON body to --alert-webhook on its own thread, and records each alert as an AlertRaised
+// event (delivered or not). Mutes are AlertRaised events of kind "mute"/"unmute", so they
+// survive restarts.
 // An alert the cool-down holds back is not lost: the newest one per subject and kind is sent when
 // the cool-down ends if its condition still holds (the node is still down, lainlet still
 // unreachable, slots still uncovered), and dropped if it cleared in between.
@@ -28,7 +29,8 @@ namespace rs::admin {
 struct Alert {
   std::string subject;  // "node 127.0.0.1:7000", "plan 12", "cluster", "lainlet".
   std::string kind;     // node-down, failover-done, plan-failed, uncovered-slots,
-                        // lainlet-unreachable, lainlet-reachable.
+                        // lainlet-unreachable, lainlet-reachable, members-file-invalid,
+                        // members-file-valid.
   std::string message;
   eventlog::Seq cause = 0;
 };
@@ -69,8 +71,8 @@ class Alerter {
   bool plan_running_ = false;
   int64_t settled_since_ms_ = 0;          // Time of the last plan finish or topology commit.
   std::set<std::string> uncovered_seen_;  // Nodes whose view last showed uncovered slots.
-  bool lainlet_alerted_ = false;  // An unreachable alert went out (or, in history, was recorded)
-                                  // for the current outage.
+  bool lainlet_alerted_ = false;  // An unreachable (or members-file-invalid) alert went out (or,
+                                  // in history, was recorded) for the current outage.
 
   mutable std::mutex mu_;
   std::set<std::string> muted_;

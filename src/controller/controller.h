@@ -36,6 +36,7 @@ class Controller : public executor::Journal, public admin::ControllerView {
   Result<eventlog::Seq> Record(eventlog::EventPayload payload, eventlog::Seq cause,
                                bool sync) override;
   eventlog::ClusterState State() override;
+  std::string Generation() override { return store_->log().generation(); }
   eventlog::Seq WaitForEvent(eventlog::Seq after, std::chrono::milliseconds timeout) override;
   bool Ready() override { return ready_.load(); }
 

@@ -41,18 +41,27 @@ Result<std::unique_ptr<DiscoveryRunner>> DiscoveryRunner::Create(
     r->membership_ = std::make_unique<discovery::Membership>(loop, debounce, source_name,
                                                              reachable, sink);
     if (spec.kind == discovery::DiscoverySpec::Kind::kFile) {
-      r->file_ = std::make_unique<discovery::FileSource>(loop, spec.path,
-                                                         r->membership_->snapshot_fn());
+      auto* runner = r.get();
+      discovery::FileStatusOptions status;
+      status.on_status = [runner, source_name](bool ok, std::string reason) {
+        runner->sink_(eventlog::DiscoveryStatusChanged{source_name, ok, std::move(reason)});
+      };
+      // The file says whether the log's last word (a bad file, or lainlet's outage) still holds.
+      status.usable_at_start = restored_reachable;
+      // With a membership on record, a bad file at start is reported, not fatal.
+      status.tolerate_invalid_at_start = !restored.empty();
+      r->file_ = std::make_unique<discovery::FileSource>(
+          loop, spec.path, r->membership_->snapshot_fn(), 1000, std::move(status));
     } else if (spec.kind == discovery::DiscoverySpec::Kind::kStatic) {
       r->static_ = std::make_unique<discovery::StaticSource>(spec.members,
                                                              r->membership_->snapshot_fn());
     } else {
       return Status::InvalidArgument(fmt::format("unsupported --discovery '{}'", config.discovery));
     }
-    if (!restored_reachable) {
-      // The outage was lainlet's; a file or static list cannot be unreachable.
-      r->clear_status_ = eventlog::DiscoveryStatusChanged{
-          source_name, true, "discovery is no longer lainlet"};
+    if (!restored_reachable && !r->file_) {
+      // The log's last word was an outage of another source; a static list is always usable.
+      r->clear_status_ =
+          eventlog::DiscoveryStatusChanged{source_name, true, "discovery is now a static list"};
     }
   }
   r->membership_->Restore(std::move(restored));

@@ -22,8 +22,9 @@ namespace rs::controller {
 class DiscoveryRunner {
  public:
   // `restored` is the member set already in the log, so a restart announces nothing new and a
-  // first empty snapshot cannot shrink it; `restored_reachable` is the log's last word on
-  // reaching the source, so an outage recorded before a restart is ended by the next contact.
+  // first empty snapshot cannot shrink it (and, with a members file, so a file that is invalid at
+  // start is reported and tolerated rather than fatal); `restored_reachable` is the log's last
+  // word on the source, so an outage recorded before a restart is ended by the next contact.
   static Result<std::unique_ptr<DiscoveryRunner>> Create(uv_loop_t* loop, const Config& config,
                                                          std::vector<eventlog::Member> restored,
                                                          bool restored_reachable,

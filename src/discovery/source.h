@@ -2,6 +2,7 @@
 #pragma once
 
 #include <functional>
+#include <string>
 #include <vector>
 
 #include "eventlog/event.h"
@@ -13,5 +14,9 @@ using SnapshotFn = std::function<void(std::vector<eventlog::Member> snapshot)>;
 
 // Where discovery's events go (the controller appends them to the event log).
 using EventSink = std::function<void(eventlog::EventPayload)>;
+
+// Whether a source can give a member list (lainlet reachable, the members file valid), called
+// on the loop thread when that changes: `reason` is the failure, or what ended it.
+using SourceStatusFn = std::function<void(bool usable, std::string reason)>;
 
 }  // namespace rs::discovery

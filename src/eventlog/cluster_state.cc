@@ -12,9 +12,16 @@ struct Folder {
   const Event& e;
 
   void operator()(const MembershipChanged& m) {
-    s.members.clear();
-    for (const Member& member : m.members) s.members[member.address] = member;
-    s.membership_seq = e.seq;
+    std::map<std::string, Member> next;
+    for (const Member& member : m.members) next[member.address] = member;
+    // Only members added or removed move membership_seq: an event that changes no address (a
+    // file rewritten with other line numbers, a host label learnt later) must not count as a
+    // membership change, or it would end an operator's layout (see planner/membership.cc).
+    const bool changed =
+        !std::equal(next.begin(), next.end(), s.members.begin(), s.members.end(),
+                    [](const auto& a, const auto& b) { return a.first == b.first; });
+    s.members = std::move(next);
+    if (changed) s.membership_seq = e.seq;
     // A retired member that discovery no longer lists is gone; an instance that appears later
     // at that address is a new one.
     std::erase_if(s.retired, [this](const std::string& a) { return !s.members.contains(a); });
@@ -122,6 +129,7 @@ struct Folder {
     s.discovery_reachable = d.reachable;
     s.discovery_reason = d.reason;
     s.discovery_since_ms = e.time_ms;
+    s.discovery_source = d.source;
   }
 
   bool ValidStep(uint64_t plan_id, uint32_t step) const {

@@ -32,7 +32,7 @@ struct ClusterState {
 
   // Wanted members, keyed by address.
   std::map<std::string, Member> members;
-  Seq membership_seq = 0;  // The membership event that set them.
+  Seq membership_seq = 0;  // The last membership event that added or removed a member.
 
   // Every node the controller has probed (members and nodes it still has to drain), by address.
   std::map<std::string, NodeHealth> health;
@@ -53,11 +53,13 @@ struct ClusterState {
   // ends the retirement.
   std::set<std::string> retired;
 
-  // Whether discovery reaches its source (lainlet). True until a DiscoveryStatusChanged says
+  // Whether discovery can use its source (lainlet reachable, the members file valid). True until
+  // a DiscoveryStatusChanged says otherwise; discovery_source is the source that last said so.
   // otherwise; reason and since (event time, ms) are those of the last change.
   bool discovery_reachable = true;
   std::string discovery_reason;
   int64_t discovery_since_ms = 0;
+  std::string discovery_source;
 
   uint64_t next_plan_id = 1;
   uint64_t next_request_id = 1;

@@ -585,6 +585,7 @@ std::string EncodeState(const ClusterState& s) {
   b.setDiscoveryReachable(s.discovery_reachable);
   b.setDiscoveryReason(Txt(s.discovery_reason));
   b.setDiscoverySinceMs(s.discovery_since_ms);
+  b.setDiscoverySource(Txt(s.discovery_source));
   auto retired = b.initRetired(s.retired.size());
   size_t k = 0;
   for (const std::string& a : s.retired) retired.set(k++, Txt(a));
@@ -631,6 +632,7 @@ Result<ClusterState> DecodeState(std::string_view bytes) {
     s.discovery_reachable = r.getDiscoveryReachable();
     s.discovery_reason = Str(r.getDiscoveryReason());
     s.discovery_since_ms = r.getDiscoverySinceMs();
+    s.discovery_source = Str(r.getDiscoverySource());
     for (auto a : r.getRetired()) s.retired.insert(Str(a));
   });
   KJ_IF_MAYBE (e, ex) {

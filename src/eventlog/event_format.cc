@@ -174,7 +174,7 @@ struct Describer {
                        a.delivered ? "" : " (not delivered)");
   }
   std::string operator()(const DiscoveryStatusChanged& d) const {
-    return fmt::format("{} {}{}{}", d.source, d.reachable ? "reachable" : "UNREACHABLE",
+    return fmt::format("{} {}{}{}", d.source, DiscoveryStatusWord(d.source, d.reachable),
                        d.reason.empty() ? "" : ": ", d.reason);
   }
 };
@@ -377,7 +377,13 @@ json DiscoveryJson(const ClusterState& s) {
   return json{{"reachable", s.discovery_reachable},
               {"reason", s.discovery_reason},
               {"since", s.discovery_since_ms ? json(FormatTime(s.discovery_since_ms)) : json()},
-              {"since_ms", s.discovery_since_ms}};
+              {"since_ms", s.discovery_since_ms},
+              {"source", s.discovery_source}};
+}
+
+std::string_view DiscoveryStatusWord(std::string_view source, bool ok) {
+  if (source.starts_with("file:")) return ok ? "usable" : "UNUSABLE";
+  return ok ? "reachable" : "UNREACHABLE";
 }
 
 json StateToJson(const ClusterState& s) {

@@ -21,8 +21,12 @@ std::string KindName(const eventlog::DecodedEvent& d);
 
 nlohmann::json EventToJson(const eventlog::DecodedEvent& d);
 nlohmann::json StateToJson(const eventlog::ClusterState& s);
-// {"reachable", "reason", "since" (RFC 3339, null before any change), "since_ms"}.
+// {"reachable", "reason", "since" (RFC 3339, null before any change), "since_ms", "source"
+// (the source that reported the last change, "" before any)}.
 nlohmann::json DiscoveryJson(const eventlog::ClusterState& s);
+// How a discovery status reads: lainlet (or an unnamed source) is "reachable"/"UNREACHABLE", a
+// members file "usable"/"UNUSABLE".
+std::string_view DiscoveryStatusWord(std::string_view source, bool ok);
 
 std::string_view HealthName(eventlog::Health h);
 std::string_view ReasonName(eventlog::HealthReason r);

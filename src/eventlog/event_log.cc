@@ -4,9 +4,11 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdlib>
 #include <cstring>
 
 #include <filesystem>
+#include <random>
 #include <system_error>
 
 #include <fmt/format.h>
@@ -65,6 +67,13 @@ Status WriteFileSynced(const std::string& path) {
 }
 
 }  // namespace
+
+std::string NewGeneration() {
+  std::random_device rd;  // The kernel's CSPRNG on Linux: two logs never share a generation.
+  std::string out;
+  for (int i = 0; i < 4; ++i) out += fmt::format("{:08x}", static_cast<uint32_t>(rd()));
+  return out;
+}
 
 std::string SeqKey(Seq seq) {
   std::string k(8, '\0');
@@ -173,9 +182,12 @@ Result<std::unique_ptr<EventLog>> EventLog::Open(const std::string& dir,
   if (fresh) {
     rocksdb::WriteOptions wo;
     wo.sync = true;
+    log->generation_ = NewGeneration();
+    rocksdb::WriteBatch batch;
+    batch.Put(log->meta_, std::string(kGenerationKey), log->generation_);
+    batch.Put(log->meta_, std::string(kFormatKey), std::string(kFormatValue));
     RS_RETURN_IF_ERROR(
-        FromRocks(log->db_->Put(wo, log->meta_, std::string(kFormatKey), std::string(kFormatValue)),
-                  "writing the format marker"));
+        FromRocks(log->db_->Write(wo, &batch), "writing the format marker and generation"));
     fs::remove(creating, ec);
     if (ec) return Status::IoError(fmt::format("removing {}: {}", creating.string(), ec.message()));
   } else {
@@ -191,6 +203,21 @@ Result<std::unique_ptr<EventLog>> EventLog::Open(const std::string& dir,
           fmt::format("{}: unsupported event log format '{}' (this binary reads '{}')", dir, marker,
                       kFormatValue));
     }
+    auto gs = log->db_->Get(rocksdb::ReadOptions(), log->meta_, std::string(kGenerationKey),
+                            &log->generation_);
+    if (gs.IsNotFound() && writer) {
+      // A log created before generations existed gets one now, kept from here on.
+      log->generation_ = NewGeneration();
+      rocksdb::WriteOptions wo;
+      wo.sync = true;
+      RS_RETURN_IF_ERROR(
+          FromRocks(log->db_->Put(wo, log->meta_, std::string(kGenerationKey), log->generation_),
+                    "writing the generation"));
+      spdlog::info("event log {}: created before generations; its generation is now {}", dir,
+                   log->generation_);
+    } else if (!gs.IsNotFound()) {
+      RS_RETURN_IF_ERROR(FromRocks(gs, "reading the generation"));
+    }
   }
   RS_RETURN_IF_ERROR(log->LoadBounds());
   if (options.check_every_record && log->last_seq() > 0) {
@@ -200,7 +227,16 @@ Result<std::unique_ptr<EventLog>> EventLog::Open(const std::string& dir,
     }
     RS_RETURN_IF_ERROR(log->Scan(1, UINT64_MAX, [](const DecodedEvent&) { return true; }));
   }
-  if (writer) log->flusher_ = std::thread([l = log.get()] { l->FlushLoop(); });
+  if (writer) {
+    if (const char* delay = std::getenv("RS_TEST_LOG_SYNC_DELAY_MS"); delay && *delay) {
+      log->test_sync_delay_ = std::chrono::milliseconds(std::strtoll(delay, nullptr, 10));
+      spdlog::warn(
+          "event log {}: test hook RS_TEST_LOG_SYNC_DELAY_MS: every synced write waits "
+          "{} ms first",
+          dir, log->test_sync_delay_.count());
+    }
+    log->flusher_ = std::thread([l = log.get()] { l->FlushLoop(); });
+  }
   return log;
 }
 
@@ -281,6 +317,7 @@ Status EventLog::WriteLocked(std::vector<Event>& events, Durability durability) 
   }
   rocksdb::WriteOptions wo;
   wo.sync = durability == Durability::kSync;
+  if (wo.sync && test_sync_delay_.count() > 0) std::this_thread::sleep_for(test_sync_delay_);
   RS_RETURN_IF_ERROR(
       FromRocks(db_->Write(wo, &batch), fmt::format("appending event {}", events.front().seq)));
   if (first_seq_.load() == 0) first_seq_ = events.front().seq;
@@ -336,6 +373,7 @@ void EventLog::FlushLoop() {
     flush_cv_.wait_for(lock, options_.group_commit_interval, [&] { return stopping_; });
     dirty_ = false;
     lock.unlock();
+    if (test_sync_delay_.count() > 0) std::this_thread::sleep_for(test_sync_delay_);
     auto s = db_->SyncWAL();
     if (!s.ok()) spdlog::error("event log {}: group commit sync failed: {}", dir_, s.ToString());
     lock.lock();

@@ -2,7 +2,7 @@
 //
 // Layout (column families): `events` 8-byte big-endian sequence -> packed capnp Event;
 // `snapshots` 8-byte big-endian sequence -> packed capnp ClusterState; `meta` holds the format
-// marker written at creation, without which Open refuses the directory.
+// marker written at creation, without which Open refuses the directory, and the generation.
 //
 // Thread contract: one writer (the controller loop), but Append/AppendBatch/SaveSnapshot may be
 // called from a few threads (they serialise on a mutex); reads and WaitForSeq from any thread.
@@ -61,7 +61,13 @@ struct EventLogOptions {
 inline constexpr std::string_view kFormatKey = "format";
 inline constexpr std::string_view kFormatValue = "redis-service event log v1";
 
+// The log's history generation: a random 128-bit id (32 lowercase hex digits) written when the
+// log is created. A new log (a controller that lost its data dir) has a new one, so an observer
+// that followed the old log's epochs can tell that they started over.
+inline constexpr std::string_view kGenerationKey = "generation";
+
 std::string SeqKey(Seq seq);  // 8-byte big-endian.
+std::string NewGeneration();  // 32 random lowercase hex digits.
 
 class EventLog {
  public:
@@ -84,6 +90,10 @@ class EventLog {
   Result<std::vector<Event>> AppendBatchFilled(std::vector<Event> events, Durability durability);
   // Makes every write so far durable (what the group-commit flusher does).
   Status Sync();
+
+  // Set at Open: a writer gives a log created by an older binary its generation then (synced).
+  // Empty only for a reader of such a log that no writer has opened since.
+  const std::string& generation() const { return generation_; }
 
   Seq first_seq() const { return first_seq_.load(); }  // 0 when empty.
   Seq last_seq() const { return last_seq_.load(); }
@@ -122,6 +132,7 @@ class EventLog {
   void FlushLoop();
 
   std::string dir_;
+  std::string generation_;
   std::string secondary_dir_;  // Removed on close.
   EventLogOptions options_;
   std::unique_ptr<rocksdb::DB> db_;
@@ -129,6 +140,10 @@ class EventLog {
   rocksdb::ColumnFamilyHandle* snapshots_ = nullptr;
   rocksdb::ColumnFamilyHandle* meta_ = nullptr;
   std::vector<rocksdb::ColumnFamilyHandle*> handles_;
+
+  // Test hook (the chaos suite's slow disk): RS_TEST_LOG_SYNC_DELAY_MS, read once at Open by a
+  // writer, is slept before each synced write (kSync appends and group-commit fsyncs).
+  std::chrono::milliseconds test_sync_delay_{0};
 
   std::mutex write_mu_;  // Sequence assignment and the write, so records land in order.
   std::atomic<Seq> first_seq_{0};

@@ -229,6 +229,7 @@ struct ClusterState {
   discoveryReason @15 :Text;
   discoverySinceMs @16 :Int64;
   retired @17 :List(Text);                 # In address order.
+  discoverySource @18 :Text;               # Empty in snapshots from before it existed.
 
   struct HealthEntry {
     address @0 :Text;

@@ -246,8 +246,9 @@ std::optional<Decision> ScaleOutAndRepair(const Context& ctx, const std::string*
     loads.push_back({addr, n.slots, 1.0});
     empty_master = empty_master || n.slots.empty();
   }
-  // A layout an operator chose (a completed operator plan since the last membership change)
-  // stands: automation rebalances again only when members change or a master is new or empty.
+  // A layout an operator chose (a completed operator plan since members were last added or
+  // removed: membership_seq ignores events that change no address) stands: automation
+  // rebalances again only when members change or a master is new or empty.
   bool operator_layout = false;
   for (auto it = ctx.state.plan_history.rbegin(); it != ctx.state.plan_history.rend(); ++it) {
     if (it->proposed_seq < ctx.state.membership_seq) break;

@@ -76,10 +76,20 @@ void PlanBuilder::Reset(const std::string& target) {
   Add(MakeStep(StepKind::kReset, ctx_.view.Ref(target)));
 }
 
+uint64_t NextTopologyEpoch(const eventlog::ClusterState& state) {
+  if (state.topology.epoch != 0) return state.topology.epoch + 1;
+  // A log's first commit. When it adopts a formed cluster (the controller lost its data dir),
+  // observers may have followed a higher epoch of the old log: starting above the nodes'
+  // currentEpoch keeps the new epochs above most of what they saw (the generation tells the rest).
+  uint64_t highest = 0;
+  for (const auto& [addr, o] : state.observed) highest = std::max(highest, o.current_epoch);
+  return highest + 1;
+}
+
 eventlog::Plan PlanBuilder::Finish() {
   Step commit;
   commit.kind = StepKind::kCommitTopology;
-  commit.topology = layout_.ToTopology(ctx_.state.topology.epoch + 1);
+  commit.topology = layout_.ToTopology(NextTopologyEpoch(ctx_.state));
   plan_.steps.push_back(std::move(commit));
   return std::move(plan_);
 }

@@ -44,6 +44,10 @@ class PlanBuilder {
   eventlog::Plan plan_;
 };
 
+// The epoch of the next commit: one more than the committed one; a log's first commit starts
+// above the highest cluster currentEpoch the nodes report (1 for a cluster being bootstrapped).
+uint64_t NextTopologyEpoch(const eventlog::ClusterState& state);
+
 eventlog::Step MakeStep(eventlog::StepKind kind, eventlog::NodeRef target,
                         eventlog::NodeRef peer = {});
 

@@ -182,6 +182,19 @@ TEST_F(AdminApiTest, ReadEndpointsDescribeAFormedCluster) {
 
   json topo = GetJson("/v1/topology");
   EXPECT_EQ(topo["shards"].size(), 3u);
+  EXPECT_EQ(topo["generation"].get<std::string>().size(), 32u) << topo.dump();
+  EXPECT_EQ(GetJson("/v1/cluster")["generation"], topo["generation"]);
+  // A poll from ahead of this controller's epochs is answered at once, not after its wait.
+  {
+    auto poll = Client();
+    poll.set_read_timeout(90, 0);
+    auto start = std::chrono::steady_clock::now();
+    auto ahead = poll.Get(
+        "/v1/topology?after=" + std::to_string(topo["epoch"].get<uint64_t>() + 1000) + "&wait=30");
+    ASSERT_TRUE(ahead);
+    EXPECT_EQ(ahead->status, 200);
+    EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(10));
+  }
 
   json series = GetJson("/v1/metrics/series?node=" + nodes[0]["address"].get<std::string>() +
                         "&metric=memory&range=600");
@@ -344,6 +357,42 @@ TEST_F(AdminApiTest, DryRunPreviewsAMigrationThenTheRequestRunsIt) {
   auto m = client.Get("/metrics");
   ASSERT_TRUE(m);
   EXPECT_EQ(m->body.find("redis_ctl_slots_migrated_total 0\n"), std::string::npos) << m->body;
+}
+
+TEST_F(AdminApiTest, OperatorsMigrationStandsThroughAMembershipEventThatChangesNoMember) {
+  Form();
+  auto masters = Masters();
+  ASSERT_EQ(masters.size(), 3u) << GetJson("/v1/nodes").dump();
+  // 500 slots: far outside the rebalance threshold, so automation would move them back.
+  auto [s, r] =
+      Op(json{{"kind", "migrate"}, {"from", masters[0]}, {"to", masters[1]}, {"count", 500}});
+  ASSERT_EQ(s, 202) << r.dump();
+  const uint64_t id = r["id"];
+  json answer, plan;
+  ASSERT_TRUE(WaitFor(30s, [&] {
+    answer = GetJson("/v1/operations/" + std::to_string(id));
+    return answer["state"] == "planned";
+  })) << answer.dump();
+  ASSERT_TRUE(WaitFor(60s,
+                      [&] {
+                        plan = GetJson("/v1/plans/" +
+                                       std::to_string(answer["plan_id"].get<uint64_t>()));
+                        return plan.value("state", "") == "completed";
+                      }))
+      << plan.dump() << ControllerLog();
+  const auto counts = SlotCounts(0);
+  const size_t memberships = GetJson("/v1/events?kind=membership")["events"].size();
+  // The same members in another order: other line numbers, nobody added or removed.
+  SetMembers({5, 4, 3, 2, 1, 0});
+  ASSERT_TRUE(WaitFor(10s, [&] {
+    return GetJson("/v1/events?kind=membership")["events"].size() == memberships + 1;
+  })) << ControllerLog();
+  std::this_thread::sleep_for(5s);  // The planner answers a membership event within a second.
+  json proposed = GetJson("/v1/events?kind=plan-proposed&after=" +
+                          std::to_string(plan["finished_seq"].get<uint64_t>()));
+  EXPECT_TRUE(proposed["events"].empty()) << proposed.dump();
+  EXPECT_EQ(SlotCounts(0), counts);
+  EXPECT_EQ(GetJson("/v1/cluster")["plan"], nullptr);
 }
 
 TEST_F(AdminApiTest, RedisSvcOperatesTheClusterThroughTheApi) {

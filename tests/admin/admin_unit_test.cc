@@ -8,12 +8,34 @@
 #include "admin/alerts.h"
 #include "admin/auth.h"
 #include "admin/operation_json.h"
+#include "admin/topology_poll.h"
 
 namespace rs::admin {
 namespace {
 
 using namespace std::chrono_literals;
 using nlohmann::json;
+
+TEST(TopologyPollTest, AnswersAtOnceUnlessTheCallerHasTheCurrentEpochOfThisGeneration) {
+  const std::string g = "0123456789abcdef0123456789abcdef";
+  auto at_once = [&](std::optional<uint64_t> after, std::optional<std::string> gen,
+                     uint64_t epoch) {
+    return TopologyAnswersAtOnce(TopologyPoll{after, gen}, epoch, g);
+  };
+  EXPECT_TRUE(at_once(std::nullopt, std::nullopt, 0));  // A plain read.
+  EXPECT_TRUE(at_once(std::nullopt, std::nullopt, 3));
+  EXPECT_TRUE(at_once(2, std::nullopt, 3));   // Newer.
+  EXPECT_FALSE(at_once(3, std::nullopt, 3));  // Current: wait.
+  EXPECT_FALSE(at_once(3, g, 3));
+  EXPECT_FALSE(at_once(3, "", 3));  // An empty generation is no generation.
+  // The caller followed a history this controller no longer has (its data dir was lost).
+  EXPECT_TRUE(at_once(8, std::nullopt, 2));  // after > epoch.
+  EXPECT_TRUE(at_once(8, g, 2));
+  EXPECT_TRUE(at_once(2, "ffffffffffffffffffffffffffffffff", 2));  // Same epoch, other history.
+  // Nothing committed yet: an empty topology would route nothing, so polls wait.
+  EXPECT_FALSE(at_once(8, std::nullopt, 0));
+  EXPECT_FALSE(at_once(0, "ffffffffffffffffffffffffffffffff", 0));
+}
 
 TEST(TokenSetTest, AcceptsOnlyAnExactBearerSecretAndNamesIt) {
   TokenSet t({"alice:abc123", "bare-secret", ""});
@@ -230,6 +252,25 @@ TEST_F(AlerterTest, LainletUnreachableOnceWithinTheCooldownThenItsRecovery) {
   EXPECT_EQ(got[1].kind, "lainlet-reachable");
   EXPECT_EQ(got[1].subject, "lainlet");
   EXPECT_EQ(got[1].cause, 3u);
+}
+
+TEST_F(AlerterTest, MembersFileUnusableAndUsableAgainAreAlertedAsSuch) {
+  Make();
+  const std::string src = "file:/etc/redis-ctl/members";
+  alerter_->Observe(Ev(eventlog::DiscoveryStatusChanged{
+                        src, false, "members file unusable at start: /x: line 2: bad port"}),
+                    true);
+  alerter_->Observe(
+      Ev(eventlog::DiscoveryStatusChanged{src, true, "members file valid: 6 members"}), true);
+  auto got = Got();
+  ASSERT_EQ(got.size(), 2u);
+  EXPECT_EQ(got[0].subject, "members file");
+  EXPECT_EQ(got[0].kind, "members-file-invalid");
+  EXPECT_NE(got[0].message.find(src + " is unusable: members file unusable at start: /x: line 2"),
+            std::string::npos)
+      << got[0].message;
+  EXPECT_EQ(got[1].kind, "members-file-valid");
+  EXPECT_NE(got[1].message.find("is usable again"), std::string::npos) << got[1].message;
 }
 
 TEST_F(AlerterTest, HeldBackAlertIsSentWhenTheCooldownEndsIfItsConditionStillHolds) {

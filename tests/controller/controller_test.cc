@@ -1,13 +1,21 @@
 // redis-ctl as a real process against real redis-server nodes: forming, growing, shrinking and
 // healing a cluster from a file discovery source, adoption, and crash safety.
+#include <httplib.h>
+
 #include <gtest/gtest.h>
 
 #include <chrono>
 #include <filesystem>
+#include <fstream>
 #include <set>
+#include <thread>
+
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
 
 #include "controller_fixture.h"
 #include "support/fake_lainlet.h"
+#include "support/free_port.h"
 #include "support/redis_client.h"
 #include "support/subprocess.h"
 #include "support/test_status.h"
@@ -16,6 +24,7 @@ namespace rs::test {
 namespace {
 
 using namespace std::chrono_literals;
+using nlohmann::json;
 
 std::vector<size_t> Range(size_t n) {
   std::vector<size_t> v;
@@ -41,6 +50,37 @@ class ControllerTest : public ControllerFixture {
   bool TopologyCommitted() {
     std::string topo = HttpGet("/v1/topology");
     return !topo.empty() && topo.find("\"epoch\":0") == std::string::npos;
+  }
+
+  // A GET on the admin API with its status; status 0 when it did not answer.
+  struct Answer {
+    int status = 0;
+    std::string body;
+    std::chrono::milliseconds took{0};
+  };
+  Answer Get(const std::string& path) {
+    httplib::Client cli("127.0.0.1", admin_port_);
+    cli.set_read_timeout(90, 0);
+    auto start = std::chrono::steady_clock::now();
+    auto res = cli.Get(path.c_str());
+    Answer a;
+    a.took = std::chrono::duration_cast<std::chrono::milliseconds>(
+        std::chrono::steady_clock::now() - start);
+    if (res) {
+      a.status = res->status;
+      a.body = res->body;
+    }
+    return a;
+  }
+
+  // cluster_current_epoch from node i's CLUSTER INFO; 0 when it does not answer.
+  uint64_t ClusterCurrentEpoch(size_t i) {
+    auto c = RedisClient::Connect(cluster_->node(i).host(), cluster_->node(i).port(), 5s);
+    if (!c.ok()) return 0;
+    auto info = c->CommandString("CLUSTER", "INFO");
+    if (!info.ok()) return 0;
+    auto pos = info->find("cluster_current_epoch:");
+    return pos == std::string::npos ? 0 : std::stoull(info->substr(pos + 22));
   }
 
   // Each replica on another host than its master (the hosts are 127.0.0.1-3).
@@ -171,6 +211,129 @@ TEST_F(ControllerTest, AdoptsAnExistingClusterWithoutMovingSlots) {
   ASSERT_TRUE(WaitFor(30s, [&] { return TopologyCommitted(); })) << ControllerLog();
   EXPECT_EQ(SlotCounts(0), before);
   EXPECT_EQ(MissingKeys(10000), 0);
+}
+
+TEST_F(ControllerTest, LostDataDirGivesANewGenerationAndProxiesOfTheOldOneAreAnsweredAtOnce) {
+  Form();
+  json before = json::parse(HttpGet("/v1/topology"));
+  const std::string old_gen = before["generation"];
+  const uint64_t old_epoch = before["epoch"];
+  EXPECT_EQ(old_gen.size(), 32u) << before.dump();
+  EXPECT_EQ(json::parse(HttpGet("/v1/cluster"))["generation"], old_gen);
+  // A follower that is up to date waits (304 at the end of its wait).
+  Answer wait = Get(fmt::format("/v1/topology?after={}&generation={}&wait=1", old_epoch, old_gen));
+  EXPECT_EQ(wait.status, 304) << wait.body;
+  // One that saw an epoch this controller never reached gets the current topology at once.
+  Answer ahead = Get(fmt::format("/v1/topology?after={}&wait=30", old_epoch + 100));
+  ASSERT_EQ(ahead.status, 200) << ahead.body;
+  EXPECT_LT(ahead.took, 10s);
+  EXPECT_EQ(json::parse(ahead.body)["epoch"], old_epoch);
+  const uint64_t current_epoch = ClusterCurrentEpoch(0);
+  ASSERT_GT(current_epoch, 0u);
+
+  ASSERT_EQ(StopController(), 0);
+  std::filesystem::remove_all(data_dir_);
+  StartController();
+  // Adopted as it was (the first commit may see part of it; the next ones the rest).
+  json after;
+  ASSERT_TRUE(WaitFor(30s,
+                      [&] {
+                        std::string t = HttpGet("/v1/topology");
+                        if (t.empty()) return false;
+                        after = json::parse(t);
+                        return after["shards"] == before["shards"];
+                      }))
+      << ControllerLog() << after.dump();
+  const std::string new_gen = after["generation"];
+  const uint64_t new_epoch = after["epoch"];
+  EXPECT_EQ(new_gen.size(), 32u);
+  EXPECT_NE(new_gen, old_gen);
+  // The adopting log's first commit starts above the cluster's currentEpoch.
+  EXPECT_GT(new_epoch, current_epoch) << after.dump();
+  // The proxy that followed the old log polls with its old epoch and generation: answered at
+  // once with the current topology, whatever the epochs (here also one far ahead of ours).
+  for (uint64_t seen : {old_epoch, new_epoch, new_epoch + 5}) {
+    Answer a = Get(fmt::format("/v1/topology?after={}&generation={}&wait=30", seen, old_gen));
+    ASSERT_EQ(a.status, 200) << seen << ": " << a.body;
+    EXPECT_LT(a.took, 10s) << seen;
+    json t = json::parse(a.body);
+    EXPECT_EQ(t["generation"], new_gen);
+    EXPECT_EQ(t["epoch"], new_epoch);
+  }
+  Answer ahead2 = Get(fmt::format("/v1/topology?after={}&wait=30", new_epoch + 5));
+  EXPECT_EQ(ahead2.status, 200);
+  EXPECT_LT(ahead2.took, 10s);
+  // And with the new generation, the current epoch waits again.
+  Answer wait2 = Get(fmt::format("/v1/topology?after={}&generation={}&wait=1", new_epoch, new_gen));
+  EXPECT_EQ(wait2.status, 304) << wait2.body;
+}
+
+TEST_F(ControllerTest, InvalidMembersFileAtRestartKeepsTheRecordedMembershipAndSaysSo) {
+  Form();
+  ASSERT_EQ(StopController(), 0);
+  // A typo nobody noticed while the controller ran: line 3's port.
+  {
+    std::ofstream out(members_file_);
+    for (size_t i = 0; i < 6; ++i) {
+      out << cluster_->node(i).address() << (i == 2 ? "x" : "") << " host-"
+          << cluster_->node(i).host() << "\n";
+    }
+  }
+  StartController();
+  ASSERT_TRUE(WaitFor(20s, [&] { return HttpGet("/readyz") == "ready\n"; })) << ControllerLog();
+  json c;
+  ASSERT_TRUE(WaitFor(10s, [&] {
+    c = json::parse(HttpGet("/v1/cluster"));
+    return c["discovery"]["reachable"] == false;
+  })) << ControllerLog();
+  const std::string reason = c["discovery"]["reason"];
+  EXPECT_NE(reason.find("line 3"), std::string::npos) << c.dump();
+  EXPECT_NE(reason.find("recorded in the event log"), std::string::npos) << c.dump();
+  EXPECT_EQ(c["discovery"]["source"], "file:" + members_file_);
+  EXPECT_EQ(c["members"], 6);
+  EXPECT_NE(ControllerLog().find("STARTING WITH THE MEMBERSHIP RECORDED IN THE EVENT LOG"),
+            std::string::npos)
+      << ControllerLog();
+  // The cluster is kept as it was: nothing drained, nothing formed again.
+  std::this_thread::sleep_for(3s);
+  EXPECT_TRUE(ControllerRunning());
+  EXPECT_TRUE(Converged(Range(6), 3, 1));
+  EXPECT_EQ(json::parse(HttpGet("/v1/cluster"))["plan"], nullptr);
+  // Alerted, and redis-svc status shows it.
+  EXPECT_TRUE(WaitFor(10s, [&] {
+    return HttpGet("/v1/events?kind=alert").find("members-file-invalid") != std::string::npos;
+  })) << HttpGet("/v1/events?kind=alert");
+  auto out_path = dir_->path() / "status.out";
+  auto rc = RunCommand(
+      {RedisSvcBinary(), "status", "--ctl", "http://127.0.0.1:" + std::to_string(admin_port_)},
+      out_path, 30s);
+  ASSERT_TRUE(rc.ok()) << rc.status().ToString();
+  EXPECT_EQ(*rc, 0);
+  const std::string status = TailOfFile(out_path, 20);
+  EXPECT_NE(status.find("discovery: UNUSABLE since"), std::string::npos) << status;
+  EXPECT_NE(status.find("line 3"), std::string::npos) << status;
+  // Fixed: usable again.
+  SetMembers(Range(6));
+  EXPECT_TRUE(WaitFor(10s, [&] {
+    return json::parse(HttpGet("/v1/cluster"))["discovery"]["reachable"] == true;
+  })) << ControllerLog();
+  ASSERT_EQ(StopController(), 0);
+
+  // With no history the same file is fatal, naming the line.
+  {
+    std::ofstream out(members_file_);
+    out << cluster_->node(0).address() << "\n" << cluster_->node(1).address() << "x\n";
+  }
+  auto fresh = (dir_->path() / "fresh-data").string();
+  auto port = FindFreePort("127.0.0.1", false);
+  ASSERT_TRUE(port.ok());
+  auto out2 = (dir_->path() / "fresh.log").string();
+  auto rc2 = RunCommand({RedisCtlBinary(), "--data-dir", fresh, "--discovery",
+                         "file:" + members_file_, "--listen", "127.0.0.1:" + std::to_string(*port)},
+                        out2, 30s);
+  ASSERT_TRUE(rc2.ok()) << rc2.status().ToString();
+  EXPECT_NE(*rc2, 0);
+  EXPECT_NE(TailOfFile(out2, 10).find("line 2"), std::string::npos) << TailOfFile(out2, 10);
 }
 
 TEST_F(ControllerTest, LainletDiscoveryRecordsMembershipAndHealthThatRedisSvcShows) {

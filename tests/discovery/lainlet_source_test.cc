@@ -420,5 +420,43 @@ TEST_F(FileSourceTest, InvalidFileAtStartupIsAnErrorNamingTheLine) {
   file_.reset();
 }
 
+TEST_F(FileSourceTest, InvalidFileAtStartWithAMembershipOnRecordIsReportedAndTolerated) {
+  Save("127.0.0.1:7000\n127.0.0.1:70000\n");
+  std::vector<std::pair<bool, std::string>> reports;
+  FileStatusOptions status;
+  status.on_status = [&](bool ok, std::string reason) { reports.emplace_back(ok, reason); };
+  status.tolerate_invalid_at_start = true;
+  file_ = std::make_unique<FileSource>(
+      &loop_, path_.string(), [this](std::vector<Member> s) { snapshots_.push_back(std::move(s)); },
+      100, status);
+  Status s = file_->Start();
+  ASSERT_TRUE(s.ok()) << s.ToString();
+  EXPECT_TRUE(snapshots_.empty());  // The recorded membership stays in force.
+  ASSERT_EQ(reports.size(), 1u);
+  EXPECT_FALSE(reports[0].first);
+  EXPECT_NE(reports[0].second.find("line 2"), std::string::npos) << reports[0].second;
+  EXPECT_NE(reports[0].second.find("recorded in the event log"), std::string::npos)
+      << reports[0].second;
+  // Fixed: read, and reported usable once.
+  usleep(10'000);
+  Save("127.0.0.1:7000\n127.0.0.1:7001\n");
+  ASSERT_TRUE(RunUntil([&] { return snapshots_.size() == 1 && reports.size() == 2; }));
+  EXPECT_TRUE(reports[1].first);
+  EXPECT_EQ(reports[1].second, "members file valid: 2 members");
+  // Broken while running: the last list stays, reported once; back to the same good text: usable.
+  usleep(10'000);
+  Save("127.0.0.1:7000\nnot-an-address\n");
+  ASSERT_TRUE(RunUntil([&] { return reports.size() == 3; }));
+  EXPECT_FALSE(reports[2].first);
+  EXPECT_NE(reports[2].second.find("line 2"), std::string::npos) << reports[2].second;
+  usleep(10'000);
+  Save("127.0.0.1:7000\n127.0.0.1:7001\n");
+  ASSERT_TRUE(RunUntil([&] { return reports.size() == 4; }));
+  EXPECT_TRUE(reports[3].first);
+  RunFor(milliseconds(300));
+  EXPECT_EQ(snapshots_.size(), 1u);  // The same text as before is no new snapshot.
+  EXPECT_EQ(reports.size(), 4u);
+}
+
 }  // namespace
 }  // namespace rs::discovery

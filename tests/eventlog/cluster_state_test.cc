@@ -42,6 +42,20 @@ TEST_F(FoldTest, MembershipReplacesTheWholeSet) {
   EXPECT_EQ(s_.last_time_ms, 1002);
 }
 
+TEST_F(FoldTest, MembershipSeqMovesOnlyWhenMembersAreAddedOrRemoved) {
+  Fold(MembershipChanged{{Member{1, "a:1", "h1"}, Member{2, "b:1", "h2"}}, "file:m"});
+  EXPECT_EQ(s_.membership_seq, 1u);
+  // Same addresses, other line numbers and a new host label: folded, but no membership change.
+  Fold(MembershipChanged{{Member{7, "a:1", "h1"}, Member{8, "b:1", "h9"}}, "file:m"});
+  EXPECT_EQ(s_.members.at("b:1").instance, 8u);
+  EXPECT_EQ(s_.members.at("b:1").host, "h9");
+  EXPECT_EQ(s_.membership_seq, 1u);
+  Fold(MembershipChanged{{Member{7, "a:1", "h1"}}, "file:m"});
+  EXPECT_EQ(s_.membership_seq, 3u);
+  Fold(MembershipChanged{{Member{7, "a:1", "h1"}, Member{8, "c:1", "h3"}}, "file:m"});
+  EXPECT_EQ(s_.membership_seq, 4u);
+}
+
 TEST_F(FoldTest, HealthAndObservationsAreKeptPerAddress) {
   Fold(NodeHealthChanged{"a:1", NodeHealth{Health::kUp, HealthReason::kNone, "", 1}});
   Fold(NodeHealthChanged{"b:1", NodeHealth{Health::kDown, HealthReason::kRefused, "x", 2}});

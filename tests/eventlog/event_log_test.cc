@@ -1,5 +1,8 @@
 #include "eventlog/event_log.h"
 
+#include <chrono>
+#include <cstdlib>
+#include <filesystem>
 #include <fstream>
 #include <thread>
 
@@ -164,6 +167,79 @@ void DeleteEvent(const std::string& dir, Seq seq) {
   ASSERT_TRUE(db->Delete(rocksdb::WriteOptions(), h[1], SeqKey(seq)).ok());
   for (auto* x : h) db->DestroyColumnFamilyHandle(x);
   delete db;
+}
+
+// Deletes the generation from `meta`, as a log created before generations existed has none.
+void DeleteGeneration(const std::string& dir) {
+  std::vector<rocksdb::ColumnFamilyDescriptor> descs;
+  for (const char* n : {"default", "events", "snapshots", "meta"})
+    descs.emplace_back(n, rocksdb::ColumnFamilyOptions());
+  std::vector<rocksdb::ColumnFamilyHandle*> h;
+  rocksdb::DB* db = nullptr;
+  ASSERT_TRUE(rocksdb::DB::Open(rocksdb::Options(), dir, descs, &h, &db).ok());
+  ASSERT_TRUE(db->Delete(rocksdb::WriteOptions(), h[3], std::string(kGenerationKey)).ok());
+  for (auto* x : h) db->DestroyColumnFamilyHandle(x);
+  delete db;
+}
+
+bool IsGeneration(const std::string& g) {
+  return g.size() == 32 && g.find_first_not_of("0123456789abcdef") == std::string::npos;
+}
+
+TEST(EventLogTest, ANewLogHasItsOwnGenerationThatReopeningKeeps) {
+  TempDir a, b;
+  std::string gen_a;
+  {
+    auto log = MustOpen(a.path(), Create());
+    gen_a = log->generation();
+    EXPECT_TRUE(IsGeneration(gen_a)) << gen_a;
+  }
+  EXPECT_EQ(MustOpen(a.path(), Create())->generation(), gen_a);
+  EXPECT_EQ(MustOpen(a.path(), ReadOnly())->generation(), gen_a);
+  // The same directory emptied and created again (a lost data dir) is another history.
+  std::filesystem::remove_all(a.path());
+  std::string gen_a2 = MustOpen(a.path(), Create())->generation();
+  EXPECT_TRUE(IsGeneration(gen_a2)) << gen_a2;
+  EXPECT_NE(gen_a2, gen_a);
+  EXPECT_NE(MustOpen(b.path(), Create())->generation(), gen_a);
+}
+
+TEST(EventLogTest, ALogWithoutAGenerationGetsOneFromItsFirstWriterAndKeepsIt) {
+  TempDir tmp;
+  EventGen gen(3);
+  {
+    auto log = MustOpen(tmp.path(), Create());
+    ASSERT_TRUE(log->Append(gen.Next(), Durability::kSync).ok());
+  }
+  DeleteGeneration(tmp.path());
+  EXPECT_EQ(MustOpen(tmp.path(), ReadOnly())->generation(), "");  // Readers never write.
+  std::string first;
+  {
+    auto log = MustOpen(tmp.path(), Create());
+    first = log->generation();
+    EXPECT_TRUE(IsGeneration(first)) << first;
+    EXPECT_EQ(log->last_seq(), 1u);
+  }
+  EXPECT_EQ(MustOpen(tmp.path(), Create())->generation(), first);
+  EXPECT_EQ(MustOpen(tmp.path(), ReadOnly())->generation(), first);
+}
+
+TEST(EventLogTest, SyncDelayTestHookSlowsSyncedWritesOnly) {
+  TempDir tmp;
+  EventGen gen(4);
+  ::setenv("RS_TEST_LOG_SYNC_DELAY_MS", "400", 1);
+  auto log = MustOpen(tmp.path(), Create());
+  ::unsetenv("RS_TEST_LOG_SYNC_DELAY_MS");  // Read once, at Open.
+  ASSERT_NE(log, nullptr);
+  auto start = std::chrono::steady_clock::now();
+  for (int i = 0; i < 3; ++i) ASSERT_TRUE(log->Append(gen.Next(), Durability::kSync).ok());
+  EXPECT_GE(std::chrono::steady_clock::now() - start, std::chrono::milliseconds(1200));
+  // Without the variable a new log is not slowed (a bound far above a normal fsync).
+  TempDir other;
+  auto fast = MustOpen(other.path(), Create());
+  start = std::chrono::steady_clock::now();
+  for (int i = 0; i < 3; ++i) ASSERT_TRUE(fast->Append(gen.Next(), Durability::kSync).ok());
+  EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::milliseconds(1200));
 }
 
 TEST(EventLogTest, AGapIsReportedWithItsSequence) {

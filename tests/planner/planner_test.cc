@@ -394,6 +394,55 @@ TEST_F(PlannerTest, OperatorMigrationIsNotUndoneByAutomaticRebalance) {
       << DecisionToString(after);
 }
 
+TEST_F(PlannerTest, MembershipEventThatAddsOrRemovesNobodyKeepsAnOperatorsLayout) {
+  Formed(3, 3, 3);
+  OperatorRequest r;
+  r.kind = OperatorKind::kMigrate;
+  r.from = masters_[0];
+  r.to = masters_[1];
+  r.count = 500;
+  sim_.Request(r);
+  Decision d = Next();
+  ASSERT_EQ(d.kind, DecisionKind::kPlan) << DecisionToString(d);
+  ASSERT_TRUE(sim_.Execute(d.plan, d.request_id).ok());
+  // 90 s later discovery announces the same addresses again, with other instance numbers (a
+  // members file rewritten in another order): no member was added or removed.
+  sim_.Advance(90'000);
+  eventlog::MembershipChanged same{{}, "file:members"};
+  uint32_t instance = 100;
+  for (const auto& [addr, m] : sim_.state().members) {
+    same.members.push_back({instance++, addr, m.host});
+  }
+  const eventlog::Seq membership_seq = sim_.state().membership_seq;
+  sim_.Emit(same);
+  EXPECT_EQ(sim_.state().members.begin()->second.instance, 100u);  // The event was folded...
+  EXPECT_EQ(sim_.state().membership_seq, membership_seq);          // ...as no membership change.
+  Decision after = Next();  // (Sync announces the sim's own numbering: no change either.)
+  EXPECT_TRUE(after.kind != DecisionKind::kPlan || MovedSlots(after.plan) == 0)
+      << DecisionToString(after);
+
+  // Members really change (a replica leaves): automation may restore the even layout.
+  sim_.SetWanted(replicas_[0], false);
+  Settle();
+  for (const std::string& m : masters_) {
+    EXPECT_NEAR(eventlog::CountSlots(sim_.node(m).slots), 5461, 2) << m;
+  }
+}
+
+TEST_F(PlannerTest, AdoptionAfterControllerDiskLossCommitsAboveTheClustersCurrentEpoch) {
+  Formed(3, 3, 3);
+  uint64_t current = 0;
+  for (const auto& [addr, o] : sim_.state().observed) current = std::max(current, o.current_epoch);
+  ASSERT_GT(current, 1u);
+  sim_.LoseControllerDisk();
+  Decision d = Next();
+  ASSERT_EQ(d.kind, DecisionKind::kPlan) << DecisionToString(d);
+  ASSERT_EQ(d.plan.steps.back().kind, StepKind::kCommitTopology);
+  EXPECT_EQ(d.plan.steps.back().topology.epoch, current + 1);
+  ASSERT_TRUE(sim_.Execute(d.plan, d.request_id).ok());
+  EXPECT_EQ(sim_.state().topology.epoch, current + 1);
+}
+
 TEST_F(PlannerTest, OperatorMigrateOfSlotsNotOwnedIsRejected) {
   Formed(3, 3, 3);
   OperatorRequest r;

@@ -112,6 +112,8 @@ eventlog::NodeObservation SimCluster::Observe(const SimNode& n) const {
   o.slots = n.slots;
   o.open_slots = n.open_slots;
   o.config_epoch = n.config_epoch;
+  // Redis's currentEpoch: the highest epoch the node has seen (gossip spreads it cluster-wide).
+  o.current_epoch = n.in_cluster ? MaxEpoch() : n.config_epoch;
   o.repl_offset = 1000;
   o.master_link_up = !n.master && nodes_.at(n.master_address).alive;
   o.cluster_ok = true;

@@ -49,7 +49,9 @@ async function renderOverview() {
   $('#cluster-summary').textContent = `epoch ${cluster.epoch} · ${cluster.members} members · nodes ${health || 'not probed yet'}` +
     (cluster.paused ? ' · automation PAUSED' : '') + (cluster.plan ? ` · plan ${cluster.plan} running` : '') +
     (cluster.discovery && !cluster.discovery.reachable ?
-      ` · lainlet UNREACHABLE since ${cluster.discovery.since}: ${cluster.discovery.reason}` : '');
+      ((cluster.discovery.source || '').startsWith('file:') ?
+        ` · members file UNUSABLE since ${cluster.discovery.since}: ${cluster.discovery.reason}` :
+        ` · lainlet UNREACHABLE since ${cluster.discovery.since}: ${cluster.discovery.reason}`) : '');
   const masters = topo.shards.length;
   let covered = 0;
   topo.shards.forEach((s) => s.slots.forEach(([a, b]) => { covered += b - a + 1; }));
