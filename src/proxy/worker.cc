@@ -226,6 +226,10 @@ void Worker::InstallTable(RoutingTablePtr table) {
       by_master_[r].push_back(BackendFor(m, static_cast<uint8_t>(r + 2)));
     }
   }
+  serves_slots_.assign(table_->masters.size(), false);
+  for (int16_t o : table_->owner) {
+    if (o >= 0) serves_slots_[static_cast<size_t>(o)] = true;
+  }
   PubSubTableChanged();
 }
 

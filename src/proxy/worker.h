@@ -352,6 +352,10 @@ class Worker {
   RoutingTablePtr table_;
   // Shared connections, parallel to table_->masters: [0] RESP2, [1] RESP3.
   std::vector<Backend*> by_master_[2];
+  // Parallel to table_->masters: serves at least one slot. A master whose slots moved away (a
+  // failover the proxy followed itself, before the controller's next table) may be a replica
+  // by now: WAIT skips it.
+  std::vector<bool> serves_slots_;
   // Shared connections by address: [resp - 2][readonly].
   std::unordered_map<std::string, std::unique_ptr<Backend>> backends_[2][2];
   SessionPool sessions_;

@@ -252,10 +252,12 @@ void Worker::OnWait(Client* c, resp::Request& req, const CommandInfo&) {
   // connection's "last write" offset is taken after each of its commands, so a fresh session
   // connection that first runs PING waits for everything written before (the client's earlier
   // writes are answered: HandleRequest held WAIT until then), on every master written to.
+  // Masters that no longer serve a slot are skipped: their writes moved with the slots (or were
+  // lost in a failover) and such a node may be a replica by now, which refuses WAIT.
   std::vector<std::string> targets;
   for (Backend* w : c->written) {
-    for (Backend* m : masters) {
-      if (m == w) targets.push_back(m->address());
+    for (size_t i = 0; i < masters.size(); ++i) {
+      if (masters[i] == w && serves_slots_[i]) targets.push_back(masters[i]->address());
     }
   }
   if (targets.empty()) targets.push_back(masters[round_robin_++ % masters.size()]->address());

@@ -300,6 +300,23 @@ TEST(ProxyControllerHistoryTest, ADeadMastersSlotsFollowItsPromotedReplicaWhileT
   RS_ASSERT_OK_AND_ASSIGN(std::string v, c.CommandString("GET", "failover:key"));
   EXPECT_EQ(v, "1");
   std::printf("slots writable %lld ms after the failover\n", static_cast<long long>(took.count()));
+
+  // The old master comes back as a replica of the promoted one. This client wrote to it before
+  // the kill; its WAIT no longer goes there (a replica refuses WAIT) but to the master now
+  // serving the slot, which counts the returned node once it has synced.
+  RS_ASSERT_OK(h.cluster().node(static_cast<size_t>(h.cluster().IndexOf(dead))).Start());
+  bool replica_again = false;
+  for (int i = 0; i < 200 && !replica_again; ++i) {
+    auto n = h.ConnectNode(dead);
+    if (n.ok()) {
+      auto role = n->Command("ROLE");
+      replica_again = role.ok() && !role->elements.empty() && role->elements[0].str == "slave";
+    }
+    if (!replica_again) std::this_thread::sleep_for(50ms);
+  }
+  ASSERT_TRUE(replica_again) << dead << " did not come back as a replica";
+  RS_ASSERT_OK_AND_ASSIGN(Reply waited, c.Command("WAIT", "1", "3000"));
+  EXPECT_EQ(waited.type, Reply::Type::kInteger) << waited.ToString();
 }
 
 TEST(ProxyTopologyFallbackTest, SeedsServeWhileTheControllerIsUnreachable) {
