@@ -153,8 +153,43 @@ Decision Bootstrap(const Context& ctx) {
   return Decision::Propose(b.Finish());
 }
 
+// A slot some observed node of the managed cluster gives to a live master that has not been
+// observed itself yet (the probes of a fresh controller answer one by one), with that master's
+// address; nullopt when there is none.
+std::optional<std::pair<uint32_t, std::string>> OwnerNotYetObserved(const ClusterView& v) {
+  std::vector<bool> covered(eventlog::kSlotCount, false);
+  for (const auto& [addr, n] : v.layout.nodes) {
+    for (const SlotRange& r : n.slots) {
+      for (uint32_t slot = r.first; slot <= r.last; ++slot) covered[slot] = true;
+    }
+  }
+  for (const auto& [addr, n] : v.nodes) {
+    if (n.obs == nullptr || n.component != v.managed) continue;
+    for (const eventlog::PeerView& p : n.obs->peers) {
+      if (p.role != eventlog::Role::kMaster || p.fail || p.slots.empty() || p.address.empty()) {
+        continue;
+      }
+      const NodeInfo* owner = v.Find(p.address);
+      if (owner != nullptr && (owner->obs != nullptr || owner->down())) continue;
+      for (const SlotRange& r : p.slots) {
+        for (uint32_t slot = r.first; slot <= r.last; ++slot) {
+          if (!covered[slot]) return std::make_pair(slot, p.address);
+        }
+      }
+    }
+  }
+  return std::nullopt;
+}
+
 std::optional<Decision> Adopt(const Context& ctx) {
   if (ctx.state.topology.epoch != 0 || ctx.view.managed < 0) return std::nullopt;
+  // Committing before every master was observed would commit a topology without its slots, and
+  // every proxy following the controller would route them nowhere.
+  if (auto missing = OwnerNotYetObserved(ctx.view)) {
+    return Decision::Nothing(fmt::format("adoption waits for master {} (slot {} and others) to be "
+                                         "observed",
+                                         missing->second, missing->first));
+  }
   PlanBuilder b(ctx,
                 fmt::format("adopt the existing cluster of {} nodes as observed",
                             ctx.view.layout.nodes.size()),

@@ -443,6 +443,31 @@ TEST_F(PlannerTest, AdoptionAfterControllerDiskLossCommitsAboveTheClustersCurren
   EXPECT_EQ(sim_.state().topology.epoch, current + 1);
 }
 
+TEST_F(PlannerTest, AdoptionWaitsUntilEveryMasterWithSlotsWasObserved) {
+  Formed(3, 3, 3);
+  sim_.LoseControllerDisk();
+  sim_.Sync();
+  // A fresh controller's probes answer one by one: a master's peers already name it as the
+  // owner of its slots, its own observation is not in yet.
+  eventlog::ClusterState partial = sim_.state();
+  partial.observed.erase(masters_[1]);
+  Decision d = Make(partial, policy_);
+  ASSERT_EQ(d.kind, DecisionKind::kNothing) << DecisionToString(d);
+  EXPECT_NE(d.reason.find("adoption waits for master " + masters_[1]), std::string::npos)
+      << d.reason;
+  // Down, it is no reason to wait (its replica is failed over once the topology is committed).
+  partial.health[masters_[1]].health = eventlog::Health::kDown;
+  EXPECT_EQ(Make(partial, policy_).reason.find("adoption waits"), std::string::npos);
+  // Observed, the whole cluster is adopted in one commit.
+  d = Next();
+  ASSERT_EQ(d.kind, DecisionKind::kPlan) << DecisionToString(d);
+  uint32_t slots = 0;
+  for (const auto& shard : d.plan.steps.back().topology.shards) {
+    slots += eventlog::CountSlots(shard.slots);
+  }
+  EXPECT_EQ(slots, eventlog::kSlotCount);
+}
+
 TEST_F(PlannerTest, OperatorMigrateOfSlotsNotOwnedIsRejected) {
   Formed(3, 3, 3);
   OperatorRequest r;
