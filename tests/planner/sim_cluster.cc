@@ -126,6 +126,7 @@ eventlog::NodeObservation SimCluster::Observe(const SimNode& n) const {
     v.fail = !p.alive && now_ms_ - p.down_since_ms >= kNodeTimeoutMs;
     v.connected = p.alive;
     v.config_epoch = p.config_epoch;
+    v.slots = p.slots;
     o.peers.push_back(std::move(v));
   }
   std::sort(o.peers.begin(), o.peers.end(),
