@@ -30,6 +30,39 @@ bool Clustered(const eventlog::NodeObservation& o) {
   return !o.peers.empty() || !o.slots.empty() || o.role == Role::kReplica;
 }
 
+// The slots a node holds and the config epoch it holds them with, as the cluster knows it.
+struct SlotClaim {
+  const std::vector<SlotRange>* slots = nullptr;
+  uint64_t config_epoch = 0;
+};
+
+// A node that is up speaks for itself. One that is not speaks from its last observation, which
+// may predate the last slot moves (it died before the prober saw them): the live nodes of its
+// cluster say what it holds now. The newest of their views wins (highest config epoch, then a
+// master's: the executor tells masters of every slot move, replicas hear of it by gossip).
+SlotClaim ClaimOf(const std::vector<NodeInfo*>& observed, size_t i) {
+  const NodeInfo& n = *observed[i];
+  SlotClaim own{&n.obs->slots, n.obs->config_epoch};
+  if (n.up()) return own;
+  const eventlog::PeerView* best = nullptr;
+  bool best_by_master = false;
+  for (const NodeInfo* other : observed) {
+    if (other == &n || !other->up() || other->component != n.component) continue;
+    const auto& peers = other->obs->peers;  // Sorted by id.
+    auto it = std::lower_bound(
+        peers.begin(), peers.end(), n.id,
+        [](const eventlog::PeerView& p, const std::string& id) { return p.id < id; });
+    if (it == peers.end() || it->id != n.id || it->handshake) continue;
+    bool by_master = other->obs->role == Role::kMaster;
+    if (best == nullptr || it->config_epoch > best->config_epoch ||
+        (it->config_epoch == best->config_epoch && by_master && !best_by_master)) {
+      best = &*it;
+      best_by_master = by_master;
+    }
+  }
+  return best ? SlotClaim{&best->slots, best->config_epoch} : own;
+}
+
 }  // namespace
 
 std::string HostOf(const std::string& address) {
@@ -159,11 +192,15 @@ ClusterView BuildView(const ClusterState& s) {
 
   // Layout of the managed cluster. Slot owners are resolved the way Redis does: the highest
   // config epoch wins (a stale observation of a master that was failed over loses).
+  std::vector<SlotClaim> claims(observed.size());
+  for (size_t i = 0; i < observed.size(); ++i) {
+    if (observed[i]->component == v.managed) claims[i] = ClaimOf(observed, i);
+  }
   // One int per slot (64 KiB) keeps this off mmap and page faults on every call.
   std::vector<int32_t> owner(eventlog::kSlotCount, -1);  // Index into `observed`.
   auto wins = [&](int32_t mine, int32_t theirs) {
     if (theirs < 0) return true;
-    uint64_t e1 = observed[mine]->obs->config_epoch, e2 = observed[theirs]->obs->config_epoch;
+    uint64_t e1 = claims[mine].config_epoch, e2 = claims[theirs].config_epoch;
     if (e1 != e2) return e1 > e2;
     return observed[mine]->up() && !observed[theirs]->up();
   };
@@ -183,7 +220,7 @@ ClusterView BuildView(const ClusterState& s) {
       }
     }
     if (!ln.master) continue;
-    for (const SlotRange& r : n->obs->slots) {
+    for (const SlotRange& r : *claims[i].slots) {
       for (uint32_t slot = r.first; slot <= r.last; ++slot) {
         if (wins(static_cast<int32_t>(i), owner[slot])) owner[slot] = static_cast<int32_t>(i);
       }

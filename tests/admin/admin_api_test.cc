@@ -395,6 +395,53 @@ TEST_F(AdminApiTest, OperatorsMigrationStandsThroughAMembershipEventThatChangesN
   EXPECT_EQ(GetJson("/v1/cluster")["plan"], nullptr);
 }
 
+// The chaos suite's ctl-dataloss: the destination of a migration dies right after it, before the
+// prober saw its new slots. Its failover must hand over what it really owned: a plan built from
+// its last observation failed its commit after 20 s (the promoted replica owns 100 slots more).
+TEST_F(AdminApiTest, MigrationDestinationKilledRightAfterIsFailedOverWithItsNewSlots) {
+  Form();
+  auto masters = Masters();
+  ASSERT_EQ(masters.size(), 3u) << GetJson("/v1/nodes").dump();
+  ASSERT_TRUE(WriteKeys(300));  // Synced replicas (the planner promotes no other), moved keys.
+  const size_t victim = static_cast<size_t>(cluster_->IndexOf(masters[1]));
+  const size_t view = static_cast<size_t>(cluster_->IndexOf(masters[0]));
+  const int owned = SlotCounts(view)[masters[1]] + 100;
+  auto [s, r] = Op({{"kind", "migrate"}, {"from", masters[0]}, {"to", masters[1]}, {"count", 100}});
+  ASSERT_EQ(s, 202) << r.dump();
+  // The kill must come within a probe interval (200 ms) of the plan's end: poll tightly.
+  auto finished = [&](std::string_view reason_part) -> json {
+    json plans = GetJson("/v1/plans");
+    for (const auto& p : plans["history"]) {
+      if (p["reason"].get<std::string>().find(reason_part) != std::string::npos) return p;
+    }
+    return json();
+  };
+  json migration;
+  for (auto until = std::chrono::steady_clock::now() + 60s;
+       migration.is_null() && std::chrono::steady_clock::now() < until;) {
+    migration = finished("migrate 100 slots");
+    if (migration.is_null()) std::this_thread::sleep_for(2ms);
+  }
+  ASSERT_EQ(migration.value("state", ""), "completed") << migration.dump() << ControllerLog();
+  RS_ASSERT_OK(cluster_->node(victim).Kill());
+  ASSERT_EQ(SlotCounts(view)[masters[1]], owned) << "the source does not know of the migration";
+
+  // Redis alone would wait for its node timeout (15 s) and more; the controller's failover plan
+  // completes in a few seconds. 15 s tells it from a commit that fails after 20 s.
+  json failover;
+  ASSERT_TRUE(WaitFor(15s, [&] {
+    failover = finished("failover: master " + masters[1]);
+    return !failover.is_null();
+  })) << GetJson("/v1/plans").dump() << ControllerLog();
+  EXPECT_EQ(failover["state"], "completed") << failover.dump() << ControllerLog();
+  auto counts = SlotCounts(view);
+  counts.erase(masters[1]);
+  int promoted = 0;
+  for (const auto& [address, n] : counts) promoted += n == owned;
+  EXPECT_EQ(promoted, 1) << "no master took over the " << owned << " slots of " << masters[1];
+  EXPECT_EQ(MissingKeys(300), 0);
+}
+
 TEST_F(AdminApiTest, RedisSvcOperatesTheClusterThroughTheApi) {
   Form();
   auto masters = Masters();

@@ -128,7 +128,7 @@ eventlog::NodeObservation SimCluster::Observe(const SimNode& n) const {
     v.fail = !p.alive && now_ms_ - p.down_since_ms >= kNodeTimeoutMs;
     v.connected = p.alive;
     v.config_epoch = p.config_epoch;
-    if (p.master) v.slots = p.slots;
+    v.slots = p.slots;
     o.peers.push_back(std::move(v));
   }
   std::sort(o.peers.begin(), o.peers.end(),
