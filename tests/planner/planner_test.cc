@@ -76,6 +76,19 @@ class PlannerTest : public ::testing::Test {
     FAIL() << "the planner does not settle";
   }
 
+  // An operator's migration of `count` slots from masters_[0] to masters_[1], carried out.
+  void OperatorMigrates(uint32_t count) {
+    OperatorRequest r;
+    r.kind = OperatorKind::kMigrate;
+    r.from = masters_[0];
+    r.to = masters_[1];
+    r.count = count;
+    sim_.Request(r);
+    Decision d = Next();
+    ASSERT_EQ(d.kind, DecisionKind::kPlan) << DecisionToString(d);
+    ASSERT_TRUE(sim_.Execute(d.plan, d.request_id).ok());
+  }
+
   SimCluster sim_{7};
   Policy policy_;
   std::vector<std::string> masters_, replicas_;
@@ -408,15 +421,7 @@ TEST_F(PlannerTest, NothingElseWhileAPlanIsInFlight) {
 
 TEST_F(PlannerTest, OperatorMigrationIsNotUndoneByAutomaticRebalance) {
   Formed(3, 3, 3);
-  OperatorRequest r;
-  r.kind = OperatorKind::kMigrate;
-  r.from = masters_[0];
-  r.to = masters_[1];
-  r.count = 500;
-  sim_.Request(r);
-  Decision d = Next();
-  ASSERT_EQ(d.kind, DecisionKind::kPlan) << DecisionToString(d);
-  ASSERT_TRUE(sim_.Execute(d.plan, d.request_id).ok());
+  ASSERT_NO_FATAL_FAILURE(OperatorMigrates(500));
   Decision after = Next();
   EXPECT_TRUE(after.kind != DecisionKind::kPlan || MovedSlots(after.plan) == 0)
       << DecisionToString(after);
@@ -424,15 +429,7 @@ TEST_F(PlannerTest, OperatorMigrationIsNotUndoneByAutomaticRebalance) {
 
 TEST_F(PlannerTest, MembershipEventThatAddsOrRemovesNobodyKeepsAnOperatorsLayout) {
   Formed(3, 3, 3);
-  OperatorRequest r;
-  r.kind = OperatorKind::kMigrate;
-  r.from = masters_[0];
-  r.to = masters_[1];
-  r.count = 500;
-  sim_.Request(r);
-  Decision d = Next();
-  ASSERT_EQ(d.kind, DecisionKind::kPlan) << DecisionToString(d);
-  ASSERT_TRUE(sim_.Execute(d.plan, d.request_id).ok());
+  ASSERT_NO_FATAL_FAILURE(OperatorMigrates(500));
   // 90 s later discovery announces the same addresses again, with other instance numbers (a
   // members file rewritten in another order): no member was added or removed.
   sim_.Advance(90'000);

@@ -198,39 +198,47 @@ INSTANTIATE_TEST_SUITE_P(TimeoutReply, ProxyTopologyTest, ::testing::Values(fals
                            return info.param ? "SameEpoch200" : "NotModified304";
                          });
 
+// A 3-master cluster and a fake controller (answering 304 when nothing changed) for the proxy to
+// follow; each test commits its own topology and starts the proxy with `cfg_`.
+class ProxyControllerHistoryTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    cfg_.controller = controller_.url();
+    cfg_.topology_wait_seconds = 1;
+    RS_ASSERT_OK(h_.StartCluster(3, 2000));
+  }
+  ProxyHarness h_;
+  FakeController controller_{/*same_epoch_on_timeout=*/false};
+  proxy::ProxyConfig cfg_;
+};
+
 // The controller lost its data dir: its history restarts at a low epoch under a new generation,
 // and the proxy follows it instead of waiting for the old epoch to come round again.
-TEST(ProxyControllerHistoryTest, TakesALowerEpochOfANewGeneration) {
+TEST_F(ProxyControllerHistoryTest, TakesALowerEpochOfANewGeneration) {
   const std::string a(32, 'a'), b = "0123456789abcdef0123456789abcdef";
-  ProxyHarness h;
-  FakeController controller(/*same_epoch_on_timeout=*/false);
-  proxy::ProxyConfig cfg;
-  cfg.controller = controller.url();
-  cfg.topology_wait_seconds = 1;
-  RS_ASSERT_OK(h.StartCluster(3, 2000));
-  RS_ASSERT_OK(controller.CommitAs(h, h.cluster().Addresses()[0], 8, a));
-  RS_ASSERT_OK(h.StartProxy(cfg));
-  ASSERT_TRUE(WaitForEpoch(h.proxy(), 8));
-  EXPECT_EQ(h.proxy().latest_table()->generation, a);
-  RS_ASSERT_OK_AND_ASSIGN(RedisClient c, h.Connect());
+  RS_ASSERT_OK(controller_.CommitAs(h_, h_.cluster().Addresses()[0], 8, a));
+  RS_ASSERT_OK(h_.StartProxy(cfg_));
+  ASSERT_TRUE(WaitForEpoch(h_.proxy(), 8));
+  EXPECT_EQ(h_.proxy().latest_table()->generation, a);
+  RS_ASSERT_OK_AND_ASSIGN(RedisClient c, h_.Connect());
   RS_ASSERT_OK(c.CommandString("SET", "foo", "bar"));
   const int slot = KeySlot("foo");
-  RS_ASSERT_OK_AND_ASSIGN(std::string from, h.OwnerOf(slot));
+  RS_ASSERT_OK_AND_ASSIGN(std::string from, h_.OwnerOf(slot));
   std::string to;
-  for (const auto& m : h.proxy().latest_table()->masters) {
+  for (const auto& m : h_.proxy().latest_table()->masters) {
     if (m != from) to = m;
   }
-  RS_ASSERT_OK(MigrateSlot(h, slot, from, to));
-  RS_ASSERT_OK(controller.CommitAs(h, to, 2, b));
+  RS_ASSERT_OK(MigrateSlot(h_, slot, from, to));
+  RS_ASSERT_OK(controller_.CommitAs(h_, to, 2, b));
   bool taken = false;
   for (int i = 0; i < 100 && !taken; ++i) {
-    auto t = h.proxy().latest_table();
+    auto t = h_.proxy().latest_table();
     taken = t->generation == b && t->source == "controller";
     if (!taken) std::this_thread::sleep_for(50ms);
   }
-  ASSERT_TRUE(taken) << "still on epoch " << h.proxy().latest_table()->epoch;
-  EXPECT_EQ(h.proxy().latest_table()->epoch, 2u);
-  EXPECT_EQ(*h.proxy().latest_table()->OwnerOf(slot), to);
+  ASSERT_TRUE(taken) << "still on epoch " << h_.proxy().latest_table()->epoch;
+  EXPECT_EQ(h_.proxy().latest_table()->epoch, 2u);
+  EXPECT_EQ(*h_.proxy().latest_table()->OwnerOf(slot), to);
   // Routed by the new table, not by a redirect.
   std::string moved_before = Field(c, "proxy_redirects_moved");
   RS_ASSERT_OK_AND_ASSIGN(std::string v, c.CommandString("GET", "foo"));
@@ -239,33 +247,27 @@ TEST(ProxyControllerHistoryTest, TakesALowerEpochOfANewGeneration) {
   // And the long-poll goes on in the new history.
   bool asked = false;
   for (int i = 0; i < 60 && !asked; ++i) {
-    asked = controller.asked_generation() == b;
+    asked = controller_.asked_generation() == b;
     if (!asked) std::this_thread::sleep_for(50ms);
   }
-  EXPECT_TRUE(asked) << controller.asked_generation();
+  EXPECT_TRUE(asked) << controller_.asked_generation();
 }
 
 // A controller that says nothing new (304 for ever, as one that lost its history did to proxies
 // with a higher epoch) does not keep the proxy routing to a dead master: a failed connection
 // makes it ask the other nodes, which know the promoted replica.
-TEST(ProxyControllerHistoryTest, ADeadMastersSlotsFollowItsPromotedReplicaWhileTheControllerIsSilent) {
-  ProxyHarness h;
-  FakeController controller(/*same_epoch_on_timeout=*/false);
-  proxy::ProxyConfig cfg;
-  cfg.controller = controller.url();
-  cfg.topology_wait_seconds = 1;
-  RS_ASSERT_OK(h.StartCluster(3, 2000));
-  RS_ASSERT_OK(controller.CommitAs(h, h.cluster().Addresses()[0], 1, std::string(32, 'c')));
-  RS_ASSERT_OK(h.StartProxy(cfg));
-  ASSERT_TRUE(WaitForEpoch(h.proxy(), 1));
-  RS_ASSERT_OK(h.WaitForReplicasInSync(20s));
-  RS_ASSERT_OK_AND_ASSIGN(RedisClient c, h.Connect());
+TEST_F(ProxyControllerHistoryTest, ADeadMastersSlotsFollowItsPromotedReplicaWhileTheControllerIsSilent) {
+  RS_ASSERT_OK(controller_.CommitAs(h_, h_.cluster().Addresses()[0], 1, std::string(32, 'c')));
+  RS_ASSERT_OK(h_.StartProxy(cfg_));
+  ASSERT_TRUE(WaitForEpoch(h_.proxy(), 1));
+  RS_ASSERT_OK(h_.WaitForReplicasInSync(20s));
+  RS_ASSERT_OK_AND_ASSIGN(RedisClient c, h_.Connect());
   RS_ASSERT_OK(c.CommandString("SET", "failover:key", "0"));
-  RS_ASSERT_OK_AND_ASSIGN(std::string dead, h.OwnerOf(KeySlot("failover:key")));
+  RS_ASSERT_OK_AND_ASSIGN(std::string dead, h_.OwnerOf(KeySlot("failover:key")));
   // Its replica: the node whose ROLE names it as master.
   std::string replica;
-  for (const std::string& a : h.cluster().Addresses()) {
-    RS_ASSERT_OK_AND_ASSIGN(RedisClient n, h.ConnectNode(a));
+  for (const std::string& a : h_.cluster().Addresses()) {
+    RS_ASSERT_OK_AND_ASSIGN(RedisClient n, h_.ConnectNode(a));
     RS_ASSERT_OK_AND_ASSIGN(Reply role, n.Command("ROLE"));
     if (role.elements.size() >= 3 && role.elements[0].str == "slave" &&
         role.elements[1].str + ":" + std::to_string(role.elements[2].integer) == dead) {
@@ -273,9 +275,9 @@ TEST(ProxyControllerHistoryTest, ADeadMastersSlotsFollowItsPromotedReplicaWhileT
     }
   }
   ASSERT_FALSE(replica.empty()) << "no replica of " << dead;
-  RS_ASSERT_OK(h.cluster().node(static_cast<size_t>(h.cluster().IndexOf(dead))).Kill());
+  RS_ASSERT_OK(h_.cluster().node(static_cast<size_t>(h_.cluster().IndexOf(dead))).Kill());
   {
-    RS_ASSERT_OK_AND_ASSIGN(RedisClient r, h.ConnectNode(replica));
+    RS_ASSERT_OK_AND_ASSIGN(RedisClient r, h_.ConnectNode(replica));
     RS_ASSERT_OK_AND_ASSIGN(Reply ok, r.Command("CLUSTER", "FAILOVER", "TAKEOVER"));
     ASSERT_EQ(ok.str, "OK") << ok.ToString();
   }
@@ -294,7 +296,7 @@ TEST(ProxyControllerHistoryTest, ADeadMastersSlotsFollowItsPromotedReplicaWhileT
   // The target is 2 s after the failover; the bound leaves room for a loaded machine and
   // is far below "until the controller's next table" (never, here).
   EXPECT_LT(took, 5s);
-  auto t = h.proxy().latest_table();
+  auto t = h_.proxy().latest_table();
   EXPECT_EQ(*t->OwnerOf(KeySlot("failover:key")), replica);
   EXPECT_EQ(t->epoch, 1u);  // still the controller's epoch: its next table wins
   RS_ASSERT_OK_AND_ASSIGN(std::string v, c.CommandString("GET", "failover:key"));
@@ -304,10 +306,10 @@ TEST(ProxyControllerHistoryTest, ADeadMastersSlotsFollowItsPromotedReplicaWhileT
   // The old master comes back as a replica of the promoted one. This client wrote to it before
   // the kill; its WAIT no longer goes there (a replica refuses WAIT) but to the master now
   // serving the slot, which counts the returned node once it has synced.
-  RS_ASSERT_OK(h.cluster().node(static_cast<size_t>(h.cluster().IndexOf(dead))).Start());
+  RS_ASSERT_OK(h_.cluster().node(static_cast<size_t>(h_.cluster().IndexOf(dead))).Start());
   bool replica_again = false;
   for (int i = 0; i < 200 && !replica_again; ++i) {
-    auto n = h.ConnectNode(dead);
+    auto n = h_.ConnectNode(dead);
     if (n.ok()) {
       auto role = n->Command("ROLE");
       replica_again = role.ok() && !role->elements.empty() && role->elements[0].str == "slave";
