@@ -272,10 +272,20 @@ Status Controller::Run(const std::atomic<bool>& stop) {
     auto r = Record(std::move(p), 0, /*sync=*/true);
     if (!r.ok()) spdlog::error("recording discovery event: {}", r.status().ToString());
   };
-  RS_ASSIGN_OR_RETURN(discovery_,
-                      DiscoveryRunner::Create(&loop_, config_, std::move(restored),
-                                              State().discovery_reachable, reachable, record_sync));
-  RS_RETURN_IF_ERROR(discovery_->Start());
+  // A start that fails from here on (a bad members file with no history) closes what it started
+  // on the loop, as a stop does, before the error ends the run.
+  auto close_sources = [this](Status why) {
+    if (discovery_) discovery_->Stop();
+    prober_->Stop();
+    uv_run(&loop_, UV_RUN_DEFAULT);
+    uv_loop_close(&loop_);
+    return why;
+  };
+  auto runner = DiscoveryRunner::Create(&loop_, config_, std::move(restored),
+                                        State().discovery_reachable, reachable, record_sync);
+  if (!runner.ok()) return close_sources(runner.status());
+  discovery_ = std::move(runner).value();
+  if (Status s = discovery_->Start(); !s.ok()) return close_sources(std::move(s));
   UpdateProbeTargets();
 
   std::thread sources([this] { SourcesThread(); });
