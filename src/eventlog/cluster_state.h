@@ -54,8 +54,8 @@ struct ClusterState {
   std::set<std::string> retired;
 
   // Whether discovery can use its source (lainlet reachable, the members file valid). True until
-  // a DiscoveryStatusChanged says otherwise; discovery_source is the source that last said so.
-  // otherwise; reason and since (event time, ms) are those of the last change.
+  // a DiscoveryStatusChanged says otherwise; discovery_source is the source that last said so,
+  // reason and since (event time, ms) are those of the last change.
   bool discovery_reachable = true;
   std::string discovery_reason;
   int64_t discovery_since_ms = 0;
