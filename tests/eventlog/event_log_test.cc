@@ -1,5 +1,6 @@
 #include "eventlog/event_log.h"
 
+#include <algorithm>
 #include <chrono>
 #include <cstdlib>
 #include <filesystem>
@@ -156,30 +157,28 @@ TEST(EventLogTest, OpenRefusesARocksDbWithoutTheMarker) {
       << log.status().message();
 }
 
-// Deletes one event behind the log's back.
-void DeleteEvent(const std::string& dir, Seq seq) {
+// Deletes `key` from column family `cf` behind the log's back.
+void DeleteRaw(const std::string& dir, const char* cf, const std::string& key) {
+  const std::vector<const char*> names = {"default", "events", "snapshots", "meta"};
   std::vector<rocksdb::ColumnFamilyDescriptor> descs;
-  for (const char* n : {"default", "events", "snapshots", "meta"})
-    descs.emplace_back(n, rocksdb::ColumnFamilyOptions());
+  for (const char* n : names) descs.emplace_back(n, rocksdb::ColumnFamilyOptions());
   std::vector<rocksdb::ColumnFamilyHandle*> h;
   rocksdb::DB* db = nullptr;
   ASSERT_TRUE(rocksdb::DB::Open(rocksdb::Options(), dir, descs, &h, &db).ok());
-  ASSERT_TRUE(db->Delete(rocksdb::WriteOptions(), h[1], SeqKey(seq)).ok());
+  const auto at = std::find_if(names.begin(), names.end(),
+                               [cf](const char* n) { return std::string_view(n) == cf; });
+  ASSERT_NE(at, names.end()) << cf;
+  ASSERT_TRUE(db->Delete(rocksdb::WriteOptions(), h[at - names.begin()], key).ok());
   for (auto* x : h) db->DestroyColumnFamilyHandle(x);
   delete db;
 }
 
+// Deletes one event behind the log's back.
+void DeleteEvent(const std::string& dir, Seq seq) { DeleteRaw(dir, "events", SeqKey(seq)); }
+
 // Deletes the generation from `meta`, as a log created before generations existed has none.
 void DeleteGeneration(const std::string& dir) {
-  std::vector<rocksdb::ColumnFamilyDescriptor> descs;
-  for (const char* n : {"default", "events", "snapshots", "meta"})
-    descs.emplace_back(n, rocksdb::ColumnFamilyOptions());
-  std::vector<rocksdb::ColumnFamilyHandle*> h;
-  rocksdb::DB* db = nullptr;
-  ASSERT_TRUE(rocksdb::DB::Open(rocksdb::Options(), dir, descs, &h, &db).ok());
-  ASSERT_TRUE(db->Delete(rocksdb::WriteOptions(), h[3], std::string(kGenerationKey)).ok());
-  for (auto* x : h) db->DestroyColumnFamilyHandle(x);
-  delete db;
+  DeleteRaw(dir, "meta", std::string(kGenerationKey));
 }
 
 bool IsGeneration(const std::string& g) {

@@ -328,15 +328,7 @@ TEST_F(PlannerTest, MasterDeadBeforeItsMigrationWasObservedIsFailedOverWithItsNe
   for (const std::string& dead : {masters_[0], masters_[1]}) {
     SCOPED_TRACE(dead == masters_[0] ? "the source dies" : "the destination dies");
     SimCluster before = sim_;
-    OperatorRequest r;
-    r.kind = OperatorKind::kMigrate;
-    r.from = masters_[0];
-    r.to = masters_[1];
-    r.count = 100;
-    sim_.Request(r);
-    Decision mig = Next();
-    ASSERT_EQ(mig.kind, DecisionKind::kPlan) << DecisionToString(mig);
-    ASSERT_TRUE(sim_.Execute(mig.plan, mig.request_id).ok());
+    ASSERT_NO_FATAL_FAILURE(OperatorMigrates(100));
     sim_.Crash(dead);  // No Sync() in between: its last observation predates the migration.
     sim_.Advance(policy_.refused_grace_ms);
     Decision d = Next();
