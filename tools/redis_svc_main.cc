@@ -5,6 +5,7 @@
 
 #include <CLI/CLI.hpp>
 
+#include "backup_commands.h"
 #include "common/logging.h"
 #include "common/version.h"
 #include "history_commands.h"
@@ -65,6 +66,34 @@ int main(int argc, char** argv) {
   stats_cmd->add_option("--data-dir", stats_args.data_dir, "redis-ctl's data dir")->required();
   stats_cmd->add_flag("--json", stats_args.json, "JSON");
 
+  // Archive subcommands (backup_commands.h): safe while redis-ctl runs, except restore, which
+  // refuses a data dir a running redis-ctl holds.
+  rs::svc::BackupArgs backup_args;
+  auto* backup_cmd = app.add_subcommand(
+      "backup", "a verified RocksDB checkpoint of the event log, also while redis-ctl runs");
+  backup_cmd->add_option("--data-dir", backup_args.data_dir, "redis-ctl's data dir")->required();
+  backup_cmd->add_option("--to", backup_args.to, "the backup's directory (must not exist)")
+      ->required();
+  backup_cmd->add_flag("--json", backup_args.json, "JSON");
+
+  rs::svc::RestoreArgs restore_args;
+  auto* restore_cmd = app.add_subcommand(
+      "restore", "verify a backup and make it a data dir (redis-ctl must be stopped)");
+  restore_cmd->add_option("--from", restore_args.from, "a backup's directory")->required();
+  restore_cmd->add_option("--data-dir", restore_args.data_dir, "the data dir to restore into")
+      ->required();
+  restore_cmd->add_flag("--force", restore_args.force,
+                        "move a non-empty data dir aside (to DIR.before-restore-TIME) first");
+  restore_cmd->add_flag("--json", restore_args.json, "JSON");
+
+  rs::svc::ExportArgs export_args;
+  auto* export_cmd =
+      app.add_subcommand("export", "every event as a JSON line (seq, time, kind, cause, data)");
+  export_cmd->add_option("--data-dir", export_args.data_dir, "redis-ctl's data dir")->required();
+  export_cmd->add_option("--out", export_args.out, "a file instead of stdout");
+  export_cmd->add_option("--from", export_args.from, "first sequence");
+  export_cmd->add_option("--to", export_args.to, "last sequence");
+
   // Online subcommands: talk to a running redis-ctl (remote_commands.h).
   rs::svc::RemoteArgs remote;
   std::map<std::string, CLI::App*> remote_cmds;
@@ -122,6 +151,9 @@ int main(int argc, char** argv) {
   if (audit_cmd->parsed()) return rs::svc::RunAudit(audit_args);
   if (verify_cmd->parsed()) return rs::svc::RunVerify(verify_args);
   if (stats_cmd->parsed()) return rs::svc::RunStats(stats_args);
+  if (backup_cmd->parsed()) return rs::svc::RunBackup(backup_args);
+  if (restore_cmd->parsed()) return rs::svc::RunRestore(restore_args);
+  if (export_cmd->parsed()) return rs::svc::RunExport(export_args);
   for (const auto& [name, cmd] : remote_cmds) {
     if (!cmd->parsed()) continue;
     if (name == "status") return rs::svc::RunStatus(remote);

@@ -14,6 +14,7 @@
 #include <fmt/format.h>
 #include <rocksdb/db.h>
 #include <rocksdb/options.h>
+#include <rocksdb/utilities/checkpoint.h>
 #include <rocksdb/write_batch.h>
 #include <spdlog/spdlog.h>
 
@@ -205,7 +206,17 @@ Result<std::unique_ptr<EventLog>> EventLog::Open(const std::string& dir,
     }
     auto gs = log->db_->Get(rocksdb::ReadOptions(), log->meta_, std::string(kGenerationKey),
                             &log->generation_);
-    if (gs.IsNotFound() && writer) {
+    if (writer && options.new_generation) {
+      if (!gs.IsNotFound()) RS_RETURN_IF_ERROR(FromRocks(gs, "reading the generation"));
+      const std::string old = gs.ok() ? log->generation_ : "none";
+      log->generation_ = NewGeneration();
+      rocksdb::WriteOptions wo;
+      wo.sync = true;
+      RS_RETURN_IF_ERROR(
+          FromRocks(log->db_->Put(wo, log->meta_, std::string(kGenerationKey), log->generation_),
+                    "writing the new generation"));
+      spdlog::info("event log {}: new generation {} (was {})", dir, log->generation_, old);
+    } else if (gs.IsNotFound() && writer) {
       // A log created before generations existed gets one now, kept from here on.
       log->generation_ = NewGeneration();
       rocksdb::WriteOptions wo;
@@ -500,6 +511,15 @@ Status EventLog::CatchUp() {
   }
   if (last_seq() != before) appended_.notify_all();
   return Status::Ok();
+}
+
+Status EventLog::Checkpoint(const std::string& dir) const {
+  rocksdb::Checkpoint* raw = nullptr;
+  RS_RETURN_IF_ERROR(FromRocks(rocksdb::Checkpoint::Create(db_.get(), &raw),
+                               fmt::format("{}: starting a checkpoint", dir_)));
+  std::unique_ptr<rocksdb::Checkpoint> checkpoint(raw);
+  return FromRocks(checkpoint->CreateCheckpoint(dir),
+                   fmt::format("{}: checkpoint into {}", dir_, dir));
 }
 
 uint64_t EventLog::SizeOnDisk() const {

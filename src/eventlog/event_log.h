@@ -55,6 +55,9 @@ struct EventLogOptions {
   // fails on the first gap or undecodable one (one sequential read of the log). Start-up through
   // StateStore checks every record after the newest snapshot either way.
   bool check_every_record = false;
+  // Only with kReadWrite on an existing log: give it a new generation (synced) at Open. A
+  // restore does this: the restored history diverges from what followers of the old log saw.
+  bool new_generation = false;
 };
 
 // The marker in `meta` that makes a RocksDB directory an event log.
@@ -120,6 +123,12 @@ class EventLog {
 
   // kSecondary: pulls in what the writer wrote since; updates first/last_seq.
   Status CatchUp();
+
+  // A RocksDB checkpoint of the log in `dir`, which must not exist (its parent must): SST files
+  // hard-linked where the file system allows, the rest copied. On the writer's handle RocksDB
+  // flushes the memtables first and pins the files while it copies; read-only and secondary
+  // handles work too, but the writer may delete files under them (see redis-svc backup).
+  Status Checkpoint(const std::string& dir) const;
 
   // Bytes on disk under the directory (SST, WAL, manifest).
   uint64_t SizeOnDisk() const;
