@@ -10,6 +10,7 @@
 
 #include "admin/alerts.h"
 #include "admin/auth.h"
+#include "admin/backup_request.h"
 #include "admin/metrics.h"
 #include "admin/operation_json.h"
 #include "admin/topology_json.h"
@@ -18,6 +19,7 @@
 #include "common/address.h"
 #include "eventlog/event_filter.h"
 #include "eventlog/event_format.h"
+#include "eventlog/svc_time.h"
 
 namespace rs::admin {
 namespace {
@@ -451,6 +453,49 @@ void AdminServer::ApiRoutes() {
         if (!seq.ok()) return ErrorReply(res, 500, seq.status().message());
         JsonReply(res, 202, json{{"id", request_id}, {"seq", *seq}});
       });
+  // POST /v1/backup {"name", "keep"}: a verified checkpoint of the log under --backup-dir.
+  server_->Post("/v1/backup", [this, authorize](const httplib::Request& req,
+                                                httplib::Response& res) {
+    auto who = authorize(req, res);
+    if (!who) return;
+    if (settings_.backup_dir.empty()) {
+      return ErrorReply(res, 409,
+                        "no backup dir is configured (redis-ctl --backup-dir), so backups are "
+                        "refused; redis-svc backup --data-dir works beside a running redis-ctl");
+    }
+    auto request = BackupRequestFromBody(req.body, svc::NowMs());
+    if (!request.ok()) return ErrorReply(res, 400, request.status().message());
+    std::lock_guard lock(backup_mu_);
+    const std::string path = settings_.backup_dir + "/" + request->name;
+    auto info = view_->Backup(path);
+    if (!info.ok()) {
+      const bool exists = info.status().code() == StatusCode::kFailedPrecondition;
+      return ErrorReply(res, exists ? 409 : 500, info.status().message());
+    }
+    spdlog::info("backup {} by {}: events {}..{}, {} bytes, verified", path, *who, info->first,
+                 info->last, info->size);
+    json removed = json::array();
+    if (request->keep) {
+      auto pruned = eventlog::PruneBackups(settings_.backup_dir, *request->keep);
+      if (!pruned.ok()) {
+        spdlog::warn("backup {}: pruning older backups: {}", path, pruned.status().message());
+      } else {
+        for (const std::string& name : *pruned) {
+          spdlog::info("backup {} removed (keep {})", name, *request->keep);
+          removed.push_back(name);
+        }
+      }
+    }
+    JsonReply(res, 201,
+              json{{"name", request->name},
+                   {"path", info->path},
+                   {"generation", info->generation},
+                   {"first_seq", info->first},
+                   {"last_seq", info->last},
+                   {"records", info->records},
+                   {"size", info->size},
+                   {"removed", removed}});
+  });
   // GET /v1/operations/ID: what became of a request (pending, rejected with a reason, or the
   // plan that answers it).
   server_->Get(R"(/v1/operations/(\d+))", [this, can_read](const httplib::Request& req,

@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "common/status.h"
+#include "eventlog/backup.h"
 #include "eventlog/cluster_state.h"
 #include "eventlog/event_codec.h"
 
@@ -49,6 +50,7 @@ struct AdminSettings {
   bool open_reads = true;           // false: GETs of /v1 (except topology) need a token too.
   std::string alert_webhook;        // http://host:port/path; empty: alerts are only recorded.
   int alert_cooldown_s = 300;
+  std::string backup_dir;  // Root of POST /v1/backup's checkpoints; empty: backups refused.
 };
 
 class ControllerView {
@@ -72,6 +74,8 @@ class ControllerView {
   // The planner's answer if `request` were recorded now.
   virtual DryRunResult DryRun(const eventlog::OperatorRequest& request) = 0;
   virtual AdminSettings Settings() = 0;
+  // A verified checkpoint of the log in `dir` (which must not exist), from the writer's handle.
+  virtual Result<eventlog::BackupInfo> Backup(const std::string& dir) = 0;
 };
 
 struct AdminServerOptions {
@@ -108,6 +112,7 @@ class AdminServer {
   // Serialises operator requests so the id read before Record is the one the fold assigns
   // (operator requests are only recorded here).
   std::mutex request_mu_;
+  std::mutex backup_mu_;  // One POST /v1/backup at a time (the name check, then the copy).
   int port_ = 0;
 };
 

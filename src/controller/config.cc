@@ -1,6 +1,7 @@
 #include "controller/config.h"
 
 #include <cstdlib>
+#include <filesystem>
 #include <fstream>
 
 #include <CLI/CLI.hpp>
@@ -49,6 +50,9 @@ int ParseConfig(int argc, char** argv, Config* c) {
                  "Seconds before the same alert subject is sent again")
       ->capture_default_str()
       ->check(CLI::Range(0, 86400));
+  app.add_option("--backup-dir", c->backup_dir,
+                 "Directory under which POST /v1/backup writes its checkpoints (created if "
+                 "missing); without it the admin API refuses backups");
   app.add_option("--log-format", c->log_format, "plain or json")->capture_default_str();
   app.add_option("--log-level", c->log_level, "trace, debug, info, warn, error or off")
       ->capture_default_str();
@@ -125,6 +129,13 @@ Status Validate(Config& c) {
   }
   if (c.alert_webhook.rfind("http://", 0) != 0 && !c.alert_webhook.empty()) {
     return Status::InvalidArgument("--alert-webhook must be an http:// URL");
+  }
+  if (!c.backup_dir.empty()) {
+    // Absolute, so POST /v1/backup answers with a path that means the same from anywhere.
+    std::error_code ec;
+    auto abs = std::filesystem::absolute(c.backup_dir, ec);
+    if (ec) return Status::InvalidArgument("--backup-dir " + c.backup_dir + ": " + ec.message());
+    c.backup_dir = abs.lexically_normal().string();
   }
   if (c.discovery.empty()) c.discovery = "lainlet";
   if (c.discovery == "lainlet" || c.discovery.rfind("lainlet:", 0) == 0) {

@@ -25,6 +25,7 @@ struct Config {
   bool open_reads = true;                  // false: admin GETs need a token too.
   std::string alert_webhook;               // http://host:port/path for alert POSTs.
   int alert_cooldown_s = 300;              // Per subject.
+  std::string backup_dir;                  // POST /v1/backup writes under it; empty: refused.
   std::string log_format = "plain";
   std::string log_level = "info";
 

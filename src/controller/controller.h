@@ -46,6 +46,7 @@ class Controller : public executor::Journal, public admin::ControllerView {
   std::vector<admin::MetricSample> Samples(const std::string& address) override;
   admin::DryRunResult DryRun(const eventlog::OperatorRequest& request) override;
   admin::AdminSettings Settings() override;
+  Result<eventlog::BackupInfo> Backup(const std::string& dir) override;
   // end admin::ControllerView
 
  private:

@@ -1,10 +1,11 @@
 // admin::ControllerView beyond State/WaitForEvent/Ready: what the admin API reads from the
-// controller (the log, the prober's samples, the planner's dry run, the admin settings).
+// controller (the log, the prober's samples, the planner's dry run, the admin settings, backups).
 #include <chrono>
 
 #include <fmt/format.h>
 
 #include "controller/controller.h"
+#include "eventlog/backup.h"
 #include "planner/planner.h"
 
 namespace rs::controller {
@@ -70,7 +71,17 @@ admin::AdminSettings Controller::Settings() {
   s.open_reads = config_.open_reads;
   s.alert_webhook = config_.alert_webhook;
   s.alert_cooldown_s = config_.alert_cooldown_s;
+  s.backup_dir = config_.backup_dir;
   return s;
+}
+
+Result<eventlog::BackupInfo> Controller::Backup(const std::string& dir) {
+  eventlog::EventLog* log = nullptr;
+  {
+    std::lock_guard lock(mu_);
+    log = &store_->log();  // As in ScanEvents: the copy runs beside the writer, not under mu_.
+  }
+  return eventlog::CheckpointVerified(*log, dir);
 }
 
 }  // namespace rs::controller
