@@ -7,6 +7,7 @@
 
 #include "admin/alerts.h"
 #include "admin/auth.h"
+#include "admin/backup_request.h"
 #include "admin/operation_json.h"
 #include "admin/topology_poll.h"
 
@@ -35,6 +36,23 @@ TEST(TopologyPollTest, AnswersAtOnceUnlessTheCallerHasTheCurrentEpochOfThisGener
   // Nothing committed yet: an empty topology would route nothing, so polls wait.
   EXPECT_FALSE(at_once(8, std::nullopt, 0));
   EXPECT_FALSE(at_once(0, "ffffffffffffffffffffffffffffffff", 0));
+}
+
+TEST(BackupRequestTest, NamesOnePathComponentUnderTheRootAndKeepsAtLeastOne) {
+  constexpr int64_t kNow = 1'795'024'800'000;  // 2026-11-18T18:00:00Z
+  auto r = BackupRequestFromBody("", kNow);
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(r->name, "eventlog-20261118T180000Z");
+  EXPECT_FALSE(r->keep.has_value());
+  r = BackupRequestFromBody(R"({"name":"before-upgrade","keep":3})", kNow);
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(r->name, "before-upgrade");
+  EXPECT_EQ(r->keep, 3u);
+  for (const char* bad : {R"({"name":"../etc"})", R"({"name":"a/b"})", R"({"name":".x"})",
+                          R"({"name":7})", R"({"keep":0})", R"({"keep":-1})", R"({"keep":"2"})",
+                          "[]", "not json"}) {
+    EXPECT_FALSE(BackupRequestFromBody(bad, kNow).ok()) << bad;
+  }
 }
 
 TEST(TokenSetTest, AcceptsOnlyAnExactBearerSecretAndNamesIt) {
