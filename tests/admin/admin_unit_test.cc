@@ -48,9 +48,9 @@ TEST(BackupRequestTest, NamesOnePathComponentUnderTheRootAndKeepsAtLeastOne) {
   ASSERT_TRUE(r.ok());
   EXPECT_EQ(r->name, "before-upgrade");
   EXPECT_EQ(r->keep, 3u);
-  for (const char* bad : {R"({"name":"../etc"})", R"({"name":"a/b"})", R"({"name":".x"})",
-                          R"({"name":7})", R"({"keep":0})", R"({"keep":-1})", R"({"keep":"2"})",
-                          "[]", "not json"}) {
+  for (const char* bad :
+       {R"({"name":"../etc"})", R"({"name":"a/b"})", R"({"name":".x"})", R"({"name":7})",
+        R"({"keep":0})", R"({"keep":-1})", R"({"keep":"2"})", "[]", "not json"}) {
     EXPECT_FALSE(BackupRequestFromBody(bad, kNow).ok()) << bad;
   }
 }
