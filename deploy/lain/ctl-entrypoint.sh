@@ -4,6 +4,8 @@
 #
 # Environment (all optional):
 #   REDIS_CTL_DATA_DIR          event log dir (default /data/eventlog, on the persistent dir)
+#   REDIS_CTL_BACKUP_DIR        where POST /v1/backup writes (default: backups beside the data
+#                               dir, /data/backups on the persistent dir)
 #   REDIS_CTL_LISTEN            admin HTTP address (default 0.0.0.0:8080, the proc's port)
 #   REDIS_CTL_REDIS_PROC        proc whose instances are the Redis nodes (default redis)
 #   REDIS_PASSWORD_FILE         file holding the nodes' password (a lain secret_file)
@@ -27,8 +29,10 @@ if [ -n "${REDIS_CTL_ADMIN_TOKEN_FILE:-}" ]; then
   set -- --admin-token-file "$REDIS_CTL_ADMIN_TOKEN_FILE" "$@"
 fi
 
+data_dir=${REDIS_CTL_DATA_DIR:-/data/eventlog}
 exec "${REDIS_CTL:-redis-ctl}" \
-  --data-dir "${REDIS_CTL_DATA_DIR:-/data/eventlog}" \
+  --data-dir "$data_dir" \
+  --backup-dir "${REDIS_CTL_BACKUP_DIR:-$(dirname "$data_dir")/backups}" \
   --listen "${REDIS_CTL_LISTEN:-0.0.0.0:8080}" \
   --discovery lainlet \
   --appname "$LAIN_APPNAME" \

@@ -154,6 +154,22 @@ TEST_F(ControllerBackupTest, BackupsDuringAMigrationRestoreToLogsThatAgreeWithTh
     // Every event up to the backup's last, byte for byte.
     EXPECT_EQ(Export(restored, last), Export(data_dir_, last));
   }
+
+  // redis-ctl on a restored log (a migration in flight there, finished in the cluster) goes on
+  // as after a crash at the backup's last event: the plan ends, the cluster stays whole.
+  data_dir_ = (dir_.value().path() / "restored-mid-migration").string();
+  StartController({"--admin-token", std::string("alice:") + kToken});
+  ASSERT_TRUE(WaitFor(120s, [&] {
+    json c = Cluster();
+    return c.is_object() && c["plan"].is_null() && c["state"] == "ok" &&
+           c["last_seq"].get<uint64_t>() > api["last_seq"].get<uint64_t>() &&
+           Converged({0, 1, 2, 3, 4, 5}, 3, 1);
+  })) << HttpGet("/v1/plans") << ControllerLog();
+  EXPECT_EQ(MissingKeys(40000), 0);
+  json plans = json::parse(HttpGet("/v1/plans"), nullptr, false);
+  std::printf("on the restored log: %s\n",
+              plans.is_object() ? plans["history"].dump().substr(0, 600).c_str() : "?");
+  ASSERT_EQ(StopController(), 0) << ControllerLog();
 }
 
 }  // namespace
