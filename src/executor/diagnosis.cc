@@ -171,8 +171,14 @@ std::string ExplainUnknownPeer(const std::string& viewer, const health::ClusterN
     }
   }
   // A handshake from the node's port on another host: the peer took the address the connection
-  // came from, and its handshake to that address cannot complete.
+  // came from, and its handshake to that address cannot complete. Not when the node announces its
+  // address or connects from it: then that handshake is another node's (on lain every node has
+  // port 6379).
+  const bool own_source =
+      config.known && (config.cluster_announce_ip == host ||
+                       (config.cluster_announce_ip.empty() && config.bind_source_addr == host));
   for (const PeerView& p : view.peers) {
+    if (own_source) break;
     if (!p.handshake || p.address.empty()) continue;
     if (PortPart(p.address) == port && HostPart(p.address) != host) {
       return fmt::format("{} sees a handshake from {} instead of {}: {}", viewer, p.address,
@@ -187,6 +193,15 @@ std::string ExplainUnknownPeer(const std::string& viewer, const health::ClusterN
     }
   }
   return "";
+}
+
+std::string SourceHint(const NodeRef& node, const SourceConfig& config) {
+  if (!config.known || !config.bind_source_addr.empty() || !config.cluster_announce_ip.empty()) {
+    return "";
+  }
+  return fmt::format(" ({} sets neither bind-source-addr nor cluster-announce-ip: on a host with "
+                     "several addresses its peers may take it to be at another one)",
+                     node.address);
 }
 
 std::string DescribeMasterLink(const health::InfoFields& info) {

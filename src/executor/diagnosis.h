@@ -31,6 +31,10 @@ SourceConfig ReadSourceConfig(AdminPool* pool, const std::string& address);
 std::string ExplainUnknownPeer(const std::string& viewer, const health::ClusterNodes& view,
                                const eventlog::NodeRef& node, const SourceConfig& config);
 
+// A hint for a peer that shows nothing about `node`: " (X sets neither bind-source-addr nor
+// cluster-announce-ip: ...)" when that is so, else empty. Pure.
+std::string SourceHint(const eventlog::NodeRef& node, const SourceConfig& config);
+
 // "master_link_status:down for 12 s (master_link_down_since_seconds)" from a replica's INFO
 // replication. Pure.
 std::string DescribeMasterLink(const health::InfoFields& info);

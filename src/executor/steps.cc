@@ -115,7 +115,8 @@ Status StepRunner::WaitUntilAcquainted(const NodeRef& a, const NodeRef& b) {
     std::string now = ExplainUnknownPeer(x.address, nodes, y, **y_config);
     if (!now.empty()) *why = now;
     if (!why->empty()) return Status::Unavailable(*why);
-    return Status::Unavailable(fmt::format("{} does not know {} yet", x.address, y.address));
+    return Status::Unavailable(fmt::format("{} does not know {} yet{}", x.address, y.address,
+                                           SourceHint(y, **y_config)));
   };
   return WaitFor(options_.converge_timeout_ms, [&]() -> Status {
     RS_RETURN_IF_ERROR(knows(a, b, &why_ab, &config_b));

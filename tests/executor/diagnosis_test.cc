@@ -59,6 +59,25 @@ TEST(ExplainUnknownPeerTest, HandshakeAtTheNodesOwnAddressIsABusProblem) {
       << why;
 }
 
+TEST(ExplainUnknownPeerTest, AnotherNodesHandshakeIsNotBlamedOnANodeThatAnnouncesItself) {
+  // On lain every node listens on 6379: a handshake from 10.0.0.6:6379 is not 10.0.0.5's when
+  // 10.0.0.5 announces its address.
+  auto view = View("c1a5c1113e88196f2e6f978ce0256c696329e33c 10.0.0.6:6379@16379 handshake - 0 0 "
+                   "0 disconnected\n");
+  const eventlog::NodeRef node{"10.0.0.5:6379", kJoiner};
+  EXPECT_EQ(ExplainUnknownPeer("10.0.0.7:6379", view, node, SourceConfig{true, "", "10.0.0.5"}),
+            "");
+  EXPECT_EQ(ExplainUnknownPeer("10.0.0.7:6379", view, node, SourceConfig{true, "10.0.0.5", ""}),
+            "");
+  EXPECT_NE(ExplainUnknownPeer("10.0.0.7:6379", view, node, SourceConfig{true, "", ""}), "");
+}
+
+TEST(SourceHintTest, OnlyWhenTheNodeSetsNeither) {
+  EXPECT_NE(SourceHint(kNode, SourceConfig{true, "", ""}).find("sets neither"), std::string::npos);
+  EXPECT_EQ(SourceHint(kNode, SourceConfig{true, "127.0.0.2", ""}), "");
+  EXPECT_EQ(SourceHint(kNode, SourceConfig{}), "");  // CONFIG refused: nothing to say.
+}
+
 TEST(ExplainUnknownPeerTest, NothingAboutTheNodeExplainsNothing) {
   // Another node's handshake on another port is not this node's.
   auto view = View("c1a5c1113e88196f2e6f978ce0256c696329e33c 127.0.0.1:7005@17005 handshake - 0 0 "
