@@ -57,6 +57,15 @@ Result<std::pair<std::string, std::string>> Role(AdminPool* pool, const std::str
   return std::make_pair(role, master);
 }
 
+// True when `view` lists `node` by id, at its address, with the handshake done: a peer that has
+// it at another address would send it traffic meant for it.
+bool ListsAtItsAddress(const health::ClusterNodes& view, const NodeRef& node) {
+  for (const eventlog::PeerView& n : view.peers) {
+    if (n.id == node.id && !n.handshake && n.address == node.address) return true;
+  }
+  return false;
+}
+
 }  // namespace
 
 Result<std::vector<NodeRef>> KnownMasters(AdminPool* pool, const std::string& address) {
@@ -104,12 +113,9 @@ Status StepRunner::WaitUntilAcquainted(const NodeRef& a, const NodeRef& b) {
   auto knows = [&](const NodeRef& x, const NodeRef& y, std::string* why,
                    std::optional<SourceConfig>* y_config) -> Status {
     RS_ASSIGN_OR_RETURN(auto nodes, ClusterNodes(pool_, x.address));
-    for (const eventlog::PeerView& n : nodes.peers) {
-      // At y's own address: a peer that has y elsewhere would send it traffic meant for y.
-      if (n.id == y.id && !n.handshake && n.address == y.address) {
-        why->clear();
-        return Status::Ok();
-      }
+    if (ListsAtItsAddress(nodes, y)) {
+      why->clear();
+      return Status::Ok();
     }
     if (!y_config->has_value()) *y_config = ReadSourceConfig(pool_, y.address);
     std::string now = ExplainUnknownPeer(x.address, nodes, y, **y_config);
@@ -122,16 +128,6 @@ Status StepRunner::WaitUntilAcquainted(const NodeRef& a, const NodeRef& b) {
     RS_RETURN_IF_ERROR(knows(a, b, &why_ab, &config_b));
     return knows(b, a, &why_ba, &config_a);
   });
-}
-
-// True when `x` lists `y` at its address with the handshake done.
-bool StepRunner::Knows(const NodeRef& x, const NodeRef& y) {
-  auto nodes = ClusterNodes(pool_, x.address);
-  if (!nodes.ok()) return false;
-  for (const eventlog::PeerView& n : nodes->peers) {
-    if (n.id == y.id && !n.handshake && n.address == y.address) return true;
-  }
-  return false;
 }
 
 Status StepRunner::Meet(const Step& step) {
@@ -158,7 +154,8 @@ Status StepRunner::Meet(const Step& step) {
                              {"CLUSTER", "MEET", HostOf(m.address), PortOf(m.address)});
       }
     }
-  } else if (!Knows(step.peer, step.target)) {
+  } else if (auto peer_view = ClusterNodes(pool_, step.peer.address);
+             peer_view.ok() && !ListsAtItsAddress(*peer_view, step.target)) {
     // The target knows the peer, the peer not the target: the handshake the MEET started failed
     // and the peer dropped it. Meet again, so a retry tries it again and the peer's view shows
     // why it fails (a handshake from another address, for one).

@@ -71,7 +71,6 @@ class StepRunner {
   // Waits until each of a and b lists the other by id, at its address, with a completed
   // handshake; the error says why not (diagnosis.h).
   Status WaitUntilAcquainted(const eventlog::NodeRef& a, const eventlog::NodeRef& b);
-  bool Knows(const eventlog::NodeRef& x, const eventlog::NodeRef& y);
   // Polls `check` until it returns Ok or the timeout passes; returns its last error.
   Status WaitFor(int timeout_ms, const std::function<Status()>& check);
 
