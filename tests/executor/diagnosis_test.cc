@@ -11,8 +11,8 @@ const char kJoiner[] = "2c2da39e7ac368c2f77ee27adc2f3f14e998d75a";
 const char kPeer[] = "b6f404ff8b4624b1e329188a3f4b4b590e9c6604";
 
 health::ClusterNodes View(const std::string& others) {
-  std::string text = std::string(kPeer) + " 127.0.0.3:7001@17001 myself,master - 0 0 0 connected\n" +
-                     others;
+  std::string text =
+      std::string(kPeer) + " 127.0.0.3:7001@17001 myself,master - 0 0 0 connected\n" + others;
   auto v = health::ParseClusterNodes(text);
   EXPECT_TRUE(v.ok()) << v.status().ToString();
   return v.ok() ? *v : health::ClusterNodes{};
@@ -21,8 +21,9 @@ health::ClusterNodes View(const std::string& others) {
 const eventlog::NodeRef kNode{"127.0.0.2:7002", kJoiner};
 
 TEST(ExplainUnknownPeerTest, HandshakeFromAnotherHostNamesBindSourceAddr) {
-  auto view = View("c1a5c1113e88196f2e6f978ce0256c696329e33c 127.0.0.1:7002@17002 handshake - 0 0 "
-                   "0 disconnected\n");
+  auto view = View(
+      "c1a5c1113e88196f2e6f978ce0256c696329e33c 127.0.0.1:7002@17002 handshake - 0 0 "
+      "0 disconnected\n");
   SourceConfig none{true, "", ""};
   std::string why = ExplainUnknownPeer("127.0.0.3:7001", view, kNode, none);
   EXPECT_EQ(why,
@@ -52,8 +53,9 @@ TEST(ExplainUnknownPeerTest, WrongAnnouncedAddressIsNamed) {
 }
 
 TEST(ExplainUnknownPeerTest, HandshakeAtTheNodesOwnAddressIsABusProblem) {
-  auto view = View("c1a5c1113e88196f2e6f978ce0256c696329e33c 127.0.0.2:7002@17002 handshake - 0 0 "
-                   "0 disconnected\n");
+  auto view = View(
+      "c1a5c1113e88196f2e6f978ce0256c696329e33c 127.0.0.2:7002@17002 handshake - 0 0 "
+      "0 disconnected\n");
   std::string why = ExplainUnknownPeer("127.0.0.3:7001", view, kNode, SourceConfig{});
   EXPECT_NE(why.find("has not completed its handshake with 127.0.0.2:7002"), std::string::npos)
       << why;
@@ -62,8 +64,9 @@ TEST(ExplainUnknownPeerTest, HandshakeAtTheNodesOwnAddressIsABusProblem) {
 TEST(ExplainUnknownPeerTest, AnotherNodesHandshakeIsNotBlamedOnANodeThatAnnouncesItself) {
   // On lain every node listens on 6379: a handshake from 10.0.0.6:6379 is not 10.0.0.5's when
   // 10.0.0.5 announces its address.
-  auto view = View("c1a5c1113e88196f2e6f978ce0256c696329e33c 10.0.0.6:6379@16379 handshake - 0 0 "
-                   "0 disconnected\n");
+  auto view = View(
+      "c1a5c1113e88196f2e6f978ce0256c696329e33c 10.0.0.6:6379@16379 handshake - 0 0 "
+      "0 disconnected\n");
   const eventlog::NodeRef node{"10.0.0.5:6379", kJoiner};
   EXPECT_EQ(ExplainUnknownPeer("10.0.0.7:6379", view, node, SourceConfig{true, "", "10.0.0.5"}),
             "");
@@ -80,8 +83,9 @@ TEST(SourceHintTest, OnlyWhenTheNodeSetsNeither) {
 
 TEST(ExplainUnknownPeerTest, NothingAboutTheNodeExplainsNothing) {
   // Another node's handshake on another port is not this node's.
-  auto view = View("c1a5c1113e88196f2e6f978ce0256c696329e33c 127.0.0.1:7005@17005 handshake - 0 0 "
-                   "0 disconnected\n");
+  auto view = View(
+      "c1a5c1113e88196f2e6f978ce0256c696329e33c 127.0.0.1:7005@17005 handshake - 0 0 "
+      "0 disconnected\n");
   EXPECT_EQ(ExplainUnknownPeer("127.0.0.3:7001", view, kNode, SourceConfig{}), "");
 }
 
@@ -105,8 +109,9 @@ TEST(AdviceForAnswerTest, NamesWhatToSet) {
   Result<std::string> noauth(std::string("-NOAUTH Authentication required."));
   EXPECT_NE(AdviceForAnswer("127.0.0.1:7000", "127.0.0.2", noauth).find("masterauth"),
             std::string::npos);
-  Result<std::string> refused(Status::Unavailable("connect from 127.0.0.2 to 127.0.0.1:7000: "
-                                                  "Connection refused"));
+  Result<std::string> refused(
+      Status::Unavailable("connect from 127.0.0.2 to 127.0.0.1:7000: "
+                          "Connection refused"));
   EXPECT_NE(AdviceForAnswer("127.0.0.1:7000", "127.0.0.2", refused).find("bind"),
             std::string::npos);
   Result<std::string> pong(std::string("+PONG"));

@@ -138,9 +138,9 @@ TEST_F(JoinDiagnosisTest, ReplicaOfProtectedMasterShowsTheDeniedAnswer) {
       {MakeStep(StepKind::kMeet, replica, master), MakeStep(StepKind::kReplicate, replica, master)},
       &failed);
   EXPECT_EQ(failed, 1u) << error;
-  EXPECT_NE(error.find(replica.address + " has not completed its first sync from " +
-                       master.address),
-            std::string::npos)
+  EXPECT_NE(
+      error.find(replica.address + " has not completed its first sync from " + master.address),
+      std::string::npos)
       << error;
   EXPECT_NE(error.find("master_link_status:down"), std::string::npos) << error;
   EXPECT_NE(error.find("a connection from 127.0.0.2 to " + master.address +
