@@ -163,6 +163,11 @@ int RunStatus(const RemoteArgs& a) {
               Str(c, "masters").c_str(), c["open_slots"] ? ", open slots" : "");
   std::printf("members:   %s (%s)\n", Str(c, "members").c_str(), health.c_str());
   std::printf("plan:      %s\n", c["plan"].is_null() ? "none" : Str(c, "plan").c_str());
+  if (c.contains("last_failure") && c["last_failure"].is_object()) {
+    const json& f = c["last_failure"];
+    std::printf("failed:    plan %s (%s): %s\n", Str(f, "plan").c_str(), Str(f, "reason").c_str(),
+                Str(f, "detail").c_str());
+  }
   std::printf("requests:  %s pending\n", Str(c, "pending_requests").c_str());
   if (c.contains("retired") && c["retired"].is_array() && !c["retired"].empty()) {
     std::string retired;

@@ -77,6 +77,14 @@ json ClusterJson(const eventlog::ClusterState& s, const std::string& generation)
   if (s.plan) state = state == "ok" ? "changing" : state;
   std::set<std::string> hosts;
   for (const auto& [addr, m] : s.members) hosts.insert(m.host);
+  // The newest finished plan when it failed: its reason (what is wrong, what to set) stays in
+  // sight while the planner tries again, until a plan succeeds.
+  json last_failure = nullptr;
+  if (!s.plan_history.empty() && s.plan_history.back().outcome == eventlog::PlanOutcome::kFailed) {
+    const eventlog::PlanSummary& p = s.plan_history.back();
+    last_failure = json{{"plan", p.id}, {"reason", p.reason}, {"detail", p.detail},
+                        {"seq", p.finished_seq}};
+  }
   return json{{"state", state},
               {"epoch", s.topology.epoch},
               {"generation", generation},
@@ -89,6 +97,7 @@ json ClusterJson(const eventlog::ClusterState& s, const std::string& generation)
               {"health", by_health},
               {"hosts", std::vector<std::string>(hosts.begin(), hosts.end())},
               {"plan", s.plan ? json(s.plan->plan.id) : json(nullptr)},
+              {"last_failure", last_failure},
               {"pending_requests", s.pending_requests.size()},
               {"retired", std::vector<std::string>(s.retired.begin(), s.retired.end())},
               {"discovery", svc::DiscoveryJson(s)}};

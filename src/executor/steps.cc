@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <optional>
 #include <set>
 #include <thread>
 
@@ -9,6 +10,7 @@
 #include <spdlog/spdlog.h>
 
 #include "executor/crash_point.h"
+#include "executor/diagnosis.h"
 #include "executor/slot_list.h"
 #include "health/cluster_nodes_parser.h"
 
@@ -55,6 +57,15 @@ Result<std::pair<std::string, std::string>> Role(AdminPool* pool, const std::str
   return std::make_pair(role, master);
 }
 
+// True when `view` lists `node` by id, at its address, with the handshake done: a peer that has
+// it at another address would send it traffic meant for it.
+bool ListsAtItsAddress(const health::ClusterNodes& view, const NodeRef& node) {
+  for (const eventlog::PeerView& n : view.peers) {
+    if (n.id == node.id && !n.handshake && n.address == node.address) return true;
+  }
+  return false;
+}
+
 }  // namespace
 
 Result<std::vector<NodeRef>> KnownMasters(AdminPool* pool, const std::string& address) {
@@ -95,16 +106,27 @@ Status StepRunner::Run(const Step& step, const std::vector<SlotRange>& done, Ste
 }
 
 Status StepRunner::WaitUntilAcquainted(const NodeRef& a, const NodeRef& b) {
-  auto knows = [&](const NodeRef& x, const NodeRef& y) -> Status {
+  // Why x does not know y, kept while waiting: a peer drops a failed handshake after the node
+  // timeout, and with it the evidence of what went wrong.
+  std::string why_ab, why_ba;
+  std::optional<SourceConfig> config_a, config_b;
+  auto knows = [&](const NodeRef& x, const NodeRef& y, std::string* why,
+                   std::optional<SourceConfig>* y_config) -> Status {
     RS_ASSIGN_OR_RETURN(auto nodes, ClusterNodes(pool_, x.address));
-    for (const eventlog::PeerView& n : nodes.peers) {
-      if (n.id == y.id && !n.handshake && !n.address.empty()) return Status::Ok();
+    if (ListsAtItsAddress(nodes, y)) {
+      why->clear();
+      return Status::Ok();
     }
-    return Status::Unavailable(fmt::format("{} does not know {} yet", x.address, y.address));
+    if (!y_config->has_value()) *y_config = ReadSourceConfig(pool_, y.address);
+    std::string now = ExplainUnknownPeer(x.address, nodes, y, **y_config);
+    if (!now.empty()) *why = now;
+    if (!why->empty()) return Status::Unavailable(*why);
+    return Status::Unavailable(fmt::format("{} does not know {} yet{}", x.address, y.address,
+                                           SourceHint(y, **y_config)));
   };
   return WaitFor(options_.converge_timeout_ms, [&]() -> Status {
-    RS_RETURN_IF_ERROR(knows(a, b));
-    return knows(b, a);
+    RS_RETURN_IF_ERROR(knows(a, b, &why_ab, &config_b));
+    return knows(b, a, &why_ba, &config_a);
   });
 }
 
@@ -132,6 +154,13 @@ Status StepRunner::Meet(const Step& step) {
                              {"CLUSTER", "MEET", HostOf(m.address), PortOf(m.address)});
       }
     }
+  } else if (auto peer_view = ClusterNodes(pool_, step.peer.address);
+             peer_view.ok() && !ListsAtItsAddress(*peer_view, step.target)) {
+    // The target knows the peer, the peer not the target: the handshake the MEET started failed
+    // and the peer dropped it. Meet again, so a retry tries it again and the peer's view shows
+    // why it fails (a handshake from another address, for one).
+    (void)pool_->Command(step.target.address,
+                         {"CLUSTER", "MEET", HostOf(step.peer.address), PortOf(step.peer.address)});
   }
   // Done when the handshake finished both ways (later steps name each other by id).
   return WaitUntilAcquainted(step.target, step.peer);
@@ -196,7 +225,13 @@ Status StepRunner::Replicate(const Step& step) {
     return Status::Unavailable(fmt::format("{} has not completed its first sync from {}",
                                            step.target.address, step.peer.address));
   };
-  if (is_replica().ok()) return WaitFor(options_.converge_timeout_ms, synced);
+  // Once, when the wait is over: it tries a connection to the master.
+  auto wait_synced = [&]() -> Status {
+    Status s = WaitFor(options_.converge_timeout_ms, synced);
+    if (s.code() != StatusCode::kUnavailable) return s;
+    return Status::Unavailable(ExplainReplicaNotSynced(pool_, step.target, step.peer));
+  };
+  if (is_replica().ok()) return wait_synced();
   // The replica must know the master first (gossip after MEET takes a moment).
   Status last;
   RS_RETURN_IF_ERROR(WaitFor(options_.converge_timeout_ms, [&]() -> Status {
@@ -210,7 +245,7 @@ Status StepRunner::Replicate(const Step& step) {
   }));
   CRASH_POINT("replicate.after");
   RS_RETURN_IF_ERROR(WaitFor(options_.converge_timeout_ms, is_replica));
-  return WaitFor(options_.converge_timeout_ms, synced);
+  return wait_synced();
 }
 
 Status StepRunner::Failover(const Step& step) {

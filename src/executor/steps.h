@@ -68,7 +68,8 @@ class StepRunner {
   // Tells every master the cluster knows (from dest's view) that dest owns `slots`.
   Status BroadcastOwner(const eventlog::NodeRef& source, const eventlog::NodeRef& dest,
                         const std::vector<uint16_t>& slots);
-  // Waits until each of a and b lists the other by id with a completed handshake.
+  // Waits until each of a and b lists the other by id, at its address, with a completed
+  // handshake; the error says why not (diagnosis.h).
   Status WaitUntilAcquainted(const eventlog::NodeRef& a, const eventlog::NodeRef& b);
   // Polls `check` until it returns Ok or the timeout passes; returns its last error.
   Status WaitFor(int timeout_ms, const std::function<Status()>& check);

@@ -12,6 +12,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "common/slot.h"
 #include "controller_fixture.h"
 #include "support/fake_lainlet.h"
 #include "support/free_port.h"
@@ -793,6 +794,51 @@ TEST_F(AdminApiTest, LainletUnreachableIsAlertedShownAndRecordedUntilItAnswersAg
   EXPECT_EQ(GetJson("/v1/cluster")["members"], 2);
   EXPECT_EQ(StopController(), 0);
   lainlet.Stop();
+}
+
+
+// A plan that fails leaves its reason in /v1/cluster and `redis-svc status` (the console's overview
+// shows the same field) while the planner tries again. The failure here is a half-done move whose
+// key differs on both sides: the roll-forward stops at once, overwriting nothing.
+TEST_F(AdminApiTest, AFailedPlanStaysVisibleWithItsReasonInClusterAndStatus) {
+  Form();
+  const std::string key = "diverged-key";
+  const int slot = KeySlot(key);
+  auto owner = cluster_->IndexOfSlotOwner(slot);
+  ASSERT_TRUE(owner.ok()) << owner.status().ToString();
+  size_t importer = cluster_->size();
+  for (const std::string& m : Masters()) {
+    for (size_t i = 0; i < cluster_->size(); ++i) {
+      if (cluster_->node(i).address() == m && static_cast<int>(i) != *owner) importer = i;
+    }
+  }
+  ASSERT_LT(importer, cluster_->size());
+  auto owner_id = cluster_->node(*owner).NodeId();
+  ASSERT_TRUE(owner_id.ok());
+  auto a = cluster_->node(*owner).Connect();
+  auto b = cluster_->node(importer).Connect();
+  ASSERT_TRUE(a.ok() && b.ok());
+  ASSERT_EQ(*a->CommandString("SET", key, "one"), "OK");
+  ASSERT_FALSE(b->Command("CLUSTER", "SETSLOT", std::to_string(slot), "IMPORTING", *owner_id)
+                   ->is_error());
+  ASSERT_FALSE(b->Command("ASKING")->is_error());
+  ASSERT_EQ(*b->CommandString("SET", key, "two"), "OK");
+
+  json failure;
+  ASSERT_TRUE(WaitFor(30s, [&] {
+    failure = GetJson("/v1/cluster")["last_failure"];
+    return failure.is_object();
+  })) << GetJson("/v1/plans").dump() << ControllerLog();
+  const std::string detail = failure["detail"];
+  EXPECT_NE(detail.find("exists on both"), std::string::npos) << failure.dump();
+  std::string out;
+  EXPECT_EQ(Svc({"status"}, &out), 0) << out;
+  EXPECT_NE(out.find("failed:    plan " + failure["plan"].dump()), std::string::npos) << out;
+  EXPECT_NE(out.find("exists on both"), std::string::npos) << out;
+  // Nothing was overwritten.
+  EXPECT_EQ(*a->CommandString("GET", key), "one");
+  ASSERT_FALSE(b->Command("ASKING")->is_error());
+  EXPECT_EQ(*b->CommandString("GET", key), "two");
 }
 
 }  // namespace

@@ -4,10 +4,9 @@
 
 #include <gtest/gtest.h>
 
-#include <mutex>
-
 #include "common/slot.h"
 #include "eventlog/cluster_state.h"
+#include "memory_journal.h"
 #include "support/local_cluster.h"
 
 namespace rs::executor {
@@ -17,36 +16,6 @@ using eventlog::NodeRef;
 using eventlog::SlotRange;
 using eventlog::Step;
 using eventlog::StepKind;
-
-// Records events in memory and folds them, as the controller does over RocksDB.
-class MemoryJournal : public Journal {
- public:
-  Result<eventlog::Seq> Record(eventlog::EventPayload payload, eventlog::Seq cause,
-                               bool sync) override {
-    std::lock_guard lock(mu_);
-    eventlog::Event e;
-    e.seq = ++seq_;
-    e.cause = cause;
-    e.payload = std::move(payload);
-    events_.push_back(e);
-    state_ = eventlog::Apply(std::move(state_), e);
-    return e.seq;
-  }
-  eventlog::ClusterState State() override {
-    std::lock_guard lock(mu_);
-    return state_;
-  }
-  std::vector<eventlog::Event> Events() {
-    std::lock_guard lock(mu_);
-    return events_;
-  }
-
- private:
-  std::mutex mu_;
-  eventlog::Seq seq_ = 0;
-  eventlog::ClusterState state_;
-  std::vector<eventlog::Event> events_;
-};
 
 class ExecutorTest : public ::testing::Test {
  protected:

@@ -33,10 +33,11 @@ LocalRedis::~LocalRedis() {
 Status LocalRedis::WriteConfig() const {
   std::ofstream conf(dir_ / "redis.conf", std::ios::trunc);
   // bind-source-addr: outgoing bus and replication connections come from this node's own
-  // address, as they would from a separate host (the kernel would pick 127.0.0.1 otherwise).
-  conf << "bind " << options_.host << "\n"
-       << "bind-source-addr " << options_.host << "\n"
-       << "port " << port_ << "\n"
+  // address, as they would from a separate host (the kernel would pick 127.0.0.1 otherwise;
+  // set_source_address false leaves it so, for the tests of that misconfiguration).
+  conf << "bind " << options_.host << "\n";
+  if (options_.set_source_address) conf << "bind-source-addr " << options_.host << "\n";
+  conf << "port " << port_ << "\n"
        << "protected-mode no\n"
        << "daemonize no\n"
        << "dir \"" << dir_.string() << "\"\n"
@@ -48,7 +49,7 @@ Status LocalRedis::WriteConfig() const {
          << "cluster-config-file nodes.conf\n"
          << "cluster-node-timeout " << options_.cluster_node_timeout_ms << "\n";
     // Peers learn a node's address from what it announces, not from the connection's source.
-    conf << "cluster-announce-ip " << options_.host << "\n";
+    if (options_.set_source_address) conf << "cluster-announce-ip " << options_.host << "\n";
   }
   if (!options_.password.empty()) {
     conf << "requirepass " << options_.password << "\n"

@@ -22,6 +22,9 @@ struct LocalRedisOptions {
   uint16_t port = 0;  // 0: a free port (with a free cluster bus port) is chosen.
   bool cluster_enabled = true;
   int cluster_node_timeout_ms = 15000;
+  // false: neither bind-source-addr nor cluster-announce-ip, as with Redis's defaults. A node on
+  // 127.0.0.2 then connects from 127.0.0.1 (the kernel's pick), and peers take that for its address.
+  bool set_source_address = true;
   std::string password;                   // Sets requirepass and masterauth.
   std::vector<std::string> extra_config;  // redis.conf lines appended verbatim.
   std::filesystem::path dir;              // Empty: a fresh temp dir, removed on destruction.

@@ -52,6 +52,9 @@ async function renderOverview() {
       ((cluster.discovery.source || '').startsWith('file:') ?
         ` · members file UNUSABLE since ${cluster.discovery.since}: ${cluster.discovery.reason}` :
         ` · lainlet UNREACHABLE since ${cluster.discovery.since}: ${cluster.discovery.reason}`) : '');
+  // The last plan's failure says what is wrong and what to set (a node that cannot join, ...).
+  const f = cluster.last_failure;
+  $('#last-failure').textContent = f ? `plan ${f.plan} (${f.reason}) failed: ${f.detail}` : '';
   const masters = topo.shards.length;
   let covered = 0;
   topo.shards.forEach((s) => s.slots.forEach(([a, b]) => { covered += b - a + 1; }));
