@@ -69,6 +69,15 @@ Status WriteFileSynced(const std::string& path) {
   return Status::Ok();
 }
 
+// In key order: the memtable inserts each key next to the one before (a batch's entries share
+// prefixes), faster than inserting them in event order.
+void PutSorted(rocksdb::WriteBatch& batch, rocksdb::ColumnFamilyHandle* cf,
+               std::vector<IndexEntry>& entries) {
+  std::sort(entries.begin(), entries.end(),
+            [](const IndexEntry& a, const IndexEntry& b) { return a.key < b.key; });
+  for (const IndexEntry& x : entries) batch.Put(cf, x.key, x.value);
+}
+
 }  // namespace
 
 std::string NewGeneration() {
@@ -336,7 +345,7 @@ Status EventLog::WriteLocked(std::vector<Event>& events, Durability durability) 
       return st.WithContext(fmt::format("indexing event {}", e.seq));
     }
   }
-  for (const IndexEntry& x : entries) batch.Put(index_, x.key, x.value);
+  PutSorted(batch, index_, entries);
   rocksdb::WriteOptions wo;
   wo.sync = durability == Durability::kSync;
   if (wo.sync && test_sync_delay_.count() > 0) std::this_thread::sleep_for(test_sync_delay_);
@@ -460,7 +469,7 @@ Status EventLog::BuildIndex() {
   Status error;
   auto flush = [&]() -> Status {
     rocksdb::WriteBatch batch;
-    for (const IndexEntry& x : entries) batch.Put(index_, x.key, x.value);
+    PutSorted(batch, index_, entries);
     entries.clear();
     RS_RETURN_IF_ERROR(FromRocks(db_->Write(wo, &batch), "writing the history index"));
     indexer_->Trim();
