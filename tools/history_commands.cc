@@ -10,6 +10,7 @@
 #include "eventlog/event_filter.h"
 #include "eventlog/event_format.h"
 #include "eventlog/event_log.h"
+#include "eventlog/event_query.h"
 #include "eventlog/plan.h"
 #include "eventlog/state_store.h"
 #include "eventlog/verify.h"
@@ -106,9 +107,10 @@ int RunLog(const LogArgs& args) {
     }
   }
   // Filters and descriptions need what came before (members, topology, the plan in flight):
-  // start from the state just before `from` (a snapshot plus a short fold).
-  EventMatcher matcher(filter);
-  if (from > 1 && (*log)->last_seq() > 0) {
+  // the history index has it; without one, start from the state just before `from` (a
+  // snapshot plus a short fold).
+  EventMatcher matcher = (*log)->has_index() ? EventMatcher(filter, **log) : EventMatcher(filter);
+  if (!matcher.indexed() && from > 1 && (*log)->last_seq() > 0) {
     auto before = StateAt(**log, from - 1);
     if (!before.ok()) return Fail(before.status());
     matcher.Seed(*before);
@@ -117,12 +119,12 @@ int RunLog(const LogArgs& args) {
   printer.Header();
   Seq next = from;
   auto print_until = [&](Seq last) -> Status {
-    Status s = (*log)->Scan(next, last, [&](const DecodedEvent& d) {
-      bool match = matcher.Matches(d);
-      if (match && d.event.seq >= from) printer.Print(d, matcher.Describe(d));
-      next = d.event.seq + 1;
-      return true;
-    });
+    Status s = ForEachMatch(**log, matcher, next, last,
+                            [&](const DecodedEvent& d, const EventMatcher& m) {
+                              printer.Print(d, m.Describe(d));
+                              return true;
+                            });
+    next = std::max(next, last + 1);
     std::fflush(stdout);
     return s;
   };
@@ -248,7 +250,8 @@ int RunAudit(const AuditArgs& args) {
     filter.plan = *args.plan;
     subject = fmt::format("plan {}", *args.plan);
   }
-  EventMatcher matcher(filter);
+  // Through the history index when the log has one: only the subject's events are read.
+  EventMatcher matcher = (*log)->has_index() ? EventMatcher(filter, **log) : EventMatcher(filter);
   std::map<Seq, DecodedEvent> causes;  // Cache: chains share their roots.
   auto describe_chain = [&](const DecodedEvent& d) {
     std::vector<DecodedEvent> chain;
@@ -269,8 +272,8 @@ int RunAudit(const AuditArgs& args) {
   const bool tty = StdoutIsTerminal();
   if (!args.json && tty) std::printf("history of %s\n", subject.c_str());
   uint64_t matched = 0;
-  Status s = (*log)->Scan(1, UINT64_MAX, [&](const DecodedEvent& d) {
-    if (!matcher.Matches(d)) return true;
+  Status s = ForEachMatch(**log, matcher, 1, UINT64_MAX, [&](const DecodedEvent& d,
+                                                             const EventMatcher&) {
     ++matched;
     std::vector<DecodedEvent> chain = describe_chain(d);
     if (args.json) {

@@ -19,6 +19,7 @@
 #include "common/address.h"
 #include "eventlog/event_filter.h"
 #include "eventlog/event_format.h"
+#include "eventlog/event_query.h"
 #include "eventlog/svc_time.h"
 
 namespace rs::admin {
@@ -347,29 +348,15 @@ void AdminServer::ApiRoutes() {
     }
     if (req.has_param("plan")) filter.plan = *plan;
     const bool newest = req.get_param_value("order") != "asc" && !req.has_param("after");
-    // The matcher learns plans and topology from earlier events, so it reads from the start;
-    // the log is the source of truth and is read-only here.
-    svc::EventMatcher matcher(filter);
-    std::deque<json> out;
-    auto st = view_->ScanEvents(1, UINT64_MAX, [&](const eventlog::DecodedEvent& d) {
-      bool match = matcher.Matches(d);
-      if (d.event.seq <= *after || !match) return true;
-      json j = svc::EventToJson(d);
-      j["summary"] = matcher.Describe(d);
-      j["cause_of"] = matcher.CauseOf(d);
-      out.push_back(std::move(j));
-      if (newest) {
-        if (out.size() > *limit) out.pop_front();
-        return true;
-      }
-      return out.size() < *limit;
-    });
-    if (!st.ok()) return ErrorReply(res, 500, st.message());
+    // Through the log's history index: a filtered page reads the events it shows, not the log.
+    auto page = svc::EventPage(view_->Log(), filter, *after, *limit, newest);
+    if (!page.ok()) return ErrorReply(res, 500, page.status().message());
     json events = json::array();
-    if (newest) {
-      for (auto it = out.rbegin(); it != out.rend(); ++it) events.push_back(std::move(*it));
-    } else {
-      for (auto& j : out) events.push_back(std::move(j));
+    for (const svc::EventPageEntry& e : *page) {
+      json j = svc::EventToJson(e.event);
+      j["summary"] = e.summary;
+      j["cause_of"] = e.cause_of;
+      events.push_back(std::move(j));
     }
     JsonReply(res, 200, json{{"events", events}, {"last_seq", view_->State().last_seq}});
   });
@@ -517,19 +504,17 @@ void AdminServer::ApiRoutes() {
     }
     if (id >= s.next_request_id) return ErrorReply(res, 404, fmt::format("no request {}", id));
     json answer = {{"id", id}, {"state", "done"}};
-    (void)view_->ScanEvents(1, UINT64_MAX, [&](const eventlog::DecodedEvent& d) {
+    auto last = svc::LastAnswerTo(view_->Log(), id);
+    if (!last.ok()) return ErrorReply(res, 500, last.status().message());
+    if (*last) {
+      const eventlog::DecodedEvent& d = **last;
       if (const auto* r = std::get_if<eventlog::OperatorRejected>(&d.event.payload)) {
-        if (r->request_id == id) {
-          answer = {{"id", id}, {"state", "rejected"}, {"reason", r->reason}, {"seq", d.event.seq}};
-        }
+        answer = {{"id", id}, {"state", "rejected"}, {"reason", r->reason}, {"seq", d.event.seq}};
       } else if (const auto* p = std::get_if<eventlog::PlanProposed>(&d.event.payload)) {
-        if (p->request_id == id) {
-          answer = {
-              {"id", id}, {"state", "planned"}, {"plan_id", p->plan.id}, {"seq", d.event.seq}};
-        }
+        answer = {
+            {"id", id}, {"state", "planned"}, {"plan_id", p->plan.id}, {"seq", d.event.seq}};
       }
-      return true;
-    });
+    }
     JsonReply(res, 200, answer);
   });
   // GET /v1/metrics/series?node=ADDR&metric=ops|memory|keys&range=SECONDS (default 3600)

@@ -18,6 +18,7 @@
 #include "eventlog/backup.h"
 #include "eventlog/cluster_state.h"
 #include "eventlog/event_codec.h"
+#include "eventlog/event_log.h"
 
 namespace httplib {
 class Server;
@@ -69,6 +70,8 @@ class ControllerView {
   // Reads the log in order from `from` to `to` (inclusive) until fn returns false.
   virtual Status ScanEvents(eventlog::Seq from, eventlog::Seq to,
                             const std::function<bool(const eventlog::DecodedEvent&)>& fn) = 0;
+  // The event log, for reads (filtered pages through its history index); thread-safe.
+  virtual const eventlog::EventLog& Log() = 0;
   // The prober's recent samples of a node, oldest first.
   virtual std::vector<MetricSample> Samples(const std::string& address) = 0;
   // The planner's answer if `request` were recorded now.

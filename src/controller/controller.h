@@ -43,6 +43,7 @@ class Controller : public executor::Journal, public admin::ControllerView {
   // admin::ControllerView (implemented in controller_admin.cc)
   Status ScanEvents(eventlog::Seq from, eventlog::Seq to,
                     const std::function<bool(const eventlog::DecodedEvent&)>& fn) override;
+  const eventlog::EventLog& Log() override;
   std::vector<admin::MetricSample> Samples(const std::string& address) override;
   admin::DryRunResult DryRun(const eventlog::OperatorRequest& request) override;
   admin::AdminSettings Settings() override;

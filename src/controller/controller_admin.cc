@@ -20,6 +20,11 @@ Status Controller::ScanEvents(eventlog::Seq from, eventlog::Seq to,
   return log->Scan(from, to, fn);
 }
 
+const eventlog::EventLog& Controller::Log() {
+  std::lock_guard lock(mu_);
+  return store_->log();  // The store outlives the admin server; the log is thread-safe.
+}
+
 std::vector<admin::MetricSample> Controller::Samples(const std::string& address) {
   std::vector<admin::MetricSample> out;
   if (!prober_) return out;

@@ -1,9 +1,10 @@
 // Which events concern a node, a slot or a plan, and why an event happened (its cause chain).
-// Shared by `redis-svc log` filters and `redis-svc audit`.
-// Thread contract: a value type fed events in sequence order by one thread.
+// Shared by `redis-svc log` filters, `redis-svc audit` and the admin API's /v1/events.
+// Thread contract: one thread; a scan-mode matcher is fed events in sequence order.
 #pragma once
 
 #include <map>
+#include <memory>
 #include <optional>
 #include <set>
 #include <string>
@@ -22,20 +23,33 @@ struct EventFilter {
   std::optional<uint64_t> plan;
 };
 
-// Tracks what the filters need to know from earlier events (plans and their steps, members,
-// each node's place in the committed topology). Feed it every event in order with Matches().
+// What the filters need to know from earlier events (plans and their steps, members, each
+// node's place in the committed topology). Two modes, with the same answers:
+//  - scan: fed every event in order with Matches(), it keeps what it learns;
+//  - indexed (a log with has_index()): Matches() may be given any event; what came before it is
+//    read from the log's history index, as of that event.
 class EventMatcher {
  public:
-  // from_start: the first event fed is event 1 (else the first membership change seen cannot
-  // be shown as a difference).
+  // Scan mode. from_start: the first event fed is event 1 (else the first membership change seen
+  // cannot be shown as a difference).
   explicit EventMatcher(EventFilter filter, bool from_start = true)
       : filter_(std::move(filter)), members_known_(from_start) {}
+  // Indexed mode; `log` must have an index and outlive the matcher.
+  EventMatcher(EventFilter filter, const eventlog::EventLog& log);
 
-  // Starts from the state just before the first event that will be fed (what `replay` shows),
-  // instead of from an empty log: members, committed topology and the plan in flight.
+  const EventFilter& filter() const { return filter_; }
+  bool indexed() const { return log_ != nullptr; }
+  // Indexed mode: the first error met reading the index or an event (the answers given since
+  // may lack what could not be read).
+  const Status& lookup_error() const { return lookup_error_; }
+
+  // Scan mode: starts from the state just before the first event that will be fed (what
+  // `replay` shows), instead of from an empty log: members, committed topology and the plan in
+  // flight.
   void Seed(const eventlog::ClusterState& state);
 
-  // Whether `d` concerns the filter; also records `d` for later events. Call for every event.
+  // Whether `d` concerns the filter; also records `d` for later events. In scan mode call it
+  // for every event. Describe and CauseOf then answer as of `d`.
   bool Matches(const eventlog::DecodedEvent& d);
 
   // Like svc::Describe, with what earlier events tell: a membership change as its difference
@@ -52,8 +66,23 @@ class EventMatcher {
   bool MatchesPlan(const eventlog::DecodedEvent& d, uint64_t plan) const;
   void Record(const eventlog::DecodedEvent& d);
   const eventlog::Step* StepOf(uint64_t plan_id, uint32_t step) const;
+  // What earlier events tell, from the maps (scan) or the index (indexed), as of visible_.
+  const eventlog::Plan* PlanById(uint64_t id, eventlog::Seq* proposed = nullptr) const;
+  std::optional<uint64_t> PlanOfEvent(eventlog::Seq seq) const;
+  const std::map<std::string, uint32_t>& MembersBefore(eventlog::Seq seq) const;
+  const eventlog::Topology& TopologyBefore(eventlog::Seq seq) const;
+  const eventlog::DecodedEvent* ReadCached(eventlog::Seq seq) const;
 
   EventFilter filter_;
+  // Indexed mode: the log, the last event visible to lookups (the one matched, once recorded)
+  // and what was read for it.
+  const eventlog::EventLog* log_ = nullptr;
+  eventlog::Seq visible_ = 0;
+  mutable std::map<eventlog::Seq, std::shared_ptr<const eventlog::DecodedEvent>> reads_;
+  mutable std::map<eventlog::Seq, std::map<std::string, uint32_t>> members_at_;
+  mutable std::map<eventlog::Seq, std::string> diffs_;
+  mutable Status lookup_error_;
+
   std::map<uint64_t, eventlog::Plan> plans_;
   std::map<uint64_t, eventlog::Seq> proposed_at_;
   std::map<eventlog::Seq, uint64_t> plan_of_event_;       // Events that belong to a plan.

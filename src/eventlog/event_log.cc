@@ -7,6 +7,7 @@
 #include <cstdlib>
 #include <cstring>
 
+#include <chrono>
 #include <filesystem>
 #include <random>
 #include <system_error>
@@ -25,6 +26,8 @@ namespace {
 constexpr const char* kEventsCf = "events";
 constexpr const char* kSnapshotsCf = "snapshots";
 constexpr const char* kMetaCf = "meta";
+constexpr const char* kIndexCf = "index";
+constexpr uint64_t kIndexBuildChunk = 50'000;  // Records per WriteBatch while building.
 
 Status FromRocks(const rocksdb::Status& s, std::string_view what) {
   if (s.ok()) return Status::Ok();
@@ -65,6 +68,15 @@ Status WriteFileSynced(const std::string& path) {
   ::close(fd);
   if (rc != 0) return Status::IoError(fmt::format("syncing {}: {}", path, std::strerror(errno)));
   return Status::Ok();
+}
+
+// In key order: the memtable inserts each key next to the one before (a batch's entries share
+// prefixes), faster than inserting them in event order.
+void PutSorted(rocksdb::WriteBatch& batch, rocksdb::ColumnFamilyHandle* cf,
+               std::vector<IndexEntry>& entries) {
+  std::sort(entries.begin(), entries.end(),
+            [](const IndexEntry& a, const IndexEntry& b) { return a.key < b.key; });
+  for (const IndexEntry& x : entries) batch.Put(cf, x.key, x.value);
 }
 
 }  // namespace
@@ -124,6 +136,7 @@ Result<std::unique_ptr<EventLog>> EventLog::Open(const std::string& dir,
   }
 
   rocksdb::Options db_options = DbOptions();
+  bool has_index_cf = fresh;
   if (!fresh) {
     std::vector<std::string> cfs;
     auto s = rocksdb::DB::ListColumnFamilies(db_options, dir, &cfs);
@@ -137,6 +150,7 @@ Result<std::unique_ptr<EventLog>> EventLog::Open(const std::string& dir,
             "{} is a RocksDB database but not an event log (no '{}' column family)", dir, want));
       }
     }
+    has_index_cf = std::find(cfs.begin(), cfs.end(), kIndexCf) != cfs.end();
   }
   if (fresh) {
     fs::create_directories(dir, ec);
@@ -144,13 +158,15 @@ Result<std::unique_ptr<EventLog>> EventLog::Open(const std::string& dir,
     RS_RETURN_IF_ERROR(WriteFileSynced(creating.string()));
   }
   db_options.create_if_missing = fresh;
-  db_options.create_missing_column_families = fresh;
+  // A writer adds the index column family to a log from before it.
+  db_options.create_missing_column_families = writer;
 
   std::vector<rocksdb::ColumnFamilyDescriptor> descs;
   descs.emplace_back(rocksdb::kDefaultColumnFamilyName, rocksdb::ColumnFamilyOptions());
   for (const char* name : {kEventsCf, kSnapshotsCf, kMetaCf}) {
     descs.emplace_back(name, rocksdb::ColumnFamilyOptions());
   }
+  if (writer || has_index_cf) descs.emplace_back(kIndexCf, rocksdb::ColumnFamilyOptions());
 
   std::unique_ptr<EventLog> log(new EventLog());
   log->dir_ = dir;
@@ -179,6 +195,7 @@ Result<std::unique_ptr<EventLog>> EventLog::Open(const std::string& dir,
   log->events_ = log->handles_[1];
   log->snapshots_ = log->handles_[2];
   log->meta_ = log->handles_[3];
+  if (log->handles_.size() > 4) log->index_ = log->handles_[4];
 
   if (fresh) {
     rocksdb::WriteOptions wo;
@@ -187,6 +204,7 @@ Result<std::unique_ptr<EventLog>> EventLog::Open(const std::string& dir,
     rocksdb::WriteBatch batch;
     batch.Put(log->meta_, std::string(kGenerationKey), log->generation_);
     batch.Put(log->meta_, std::string(kFormatKey), std::string(kFormatValue));
+    batch.Put(log->meta_, std::string(kIndexKey), std::string(kIndexValue));
     RS_RETURN_IF_ERROR(
         FromRocks(log->db_->Write(wo, &batch), "writing the format marker and generation"));
     fs::remove(creating, ec);
@@ -231,6 +249,11 @@ Result<std::unique_ptr<EventLog>> EventLog::Open(const std::string& dir,
     }
   }
   RS_RETURN_IF_ERROR(log->LoadBounds());
+  log->ReadIndexMarker();
+  if (writer) {
+    log->indexer_ = std::make_unique<EventIndexer>(*log);
+    if (!log->has_index()) RS_RETURN_IF_ERROR(log->BuildIndex());
+  }
   if (options.check_every_record && log->last_seq() > 0) {
     if (log->first_seq() != 1) {
       return Status::Corruption(
@@ -320,17 +343,30 @@ Status EventLog::WriteLocked(std::vector<Event>& events, Durability durability) 
   rocksdb::WriteBatch batch;
   Seq seq = last_seq_.load();
   const int64_t now = NowMs();
+  static const std::string kNoAddress;
+  std::vector<IndexEntry> entries;
   for (Event& e : events) {
     e.seq = ++seq;
     if (e.time_ms == 0) e.time_ms = now;
     std::string bytes = EncodeEvent(e);
     batch.Put(events_, SeqKey(e.seq), bytes);
+    Status st = indexer_->Add(e, RecordKind::kEvent, EventTag(e.payload), kNoAddress, &entries);
+    if (!st.ok()) {
+      indexer_->Forget();
+      return st.WithContext(fmt::format("indexing event {}", e.seq));
+    }
   }
+  PutSorted(batch, index_, entries);
   rocksdb::WriteOptions wo;
   wo.sync = durability == Durability::kSync;
   if (wo.sync && test_sync_delay_.count() > 0) std::this_thread::sleep_for(test_sync_delay_);
-  RS_RETURN_IF_ERROR(
-      FromRocks(db_->Write(wo, &batch), fmt::format("appending event {}", events.front().seq)));
+  Status written =
+      FromRocks(db_->Write(wo, &batch), fmt::format("appending event {}", events.front().seq));
+  if (!written.ok()) {
+    indexer_->Forget();  // It saw events that were not written.
+    return written;
+  }
+  indexer_->Trim();
   if (first_seq_.load() == 0) first_seq_ = events.front().seq;
   {
     std::lock_guard lock(wait_mu_);
@@ -408,6 +444,114 @@ Status EventLog::ScanRaw(Seq from, Seq to,
     if (!fn(seq, std::string_view(it->value().data(), it->value().size()))) break;
   }
   return FromRocks(it->status(), fmt::format("{}: reading events", dir_));
+}
+
+Status EventLog::ScanRawDescending(Seq from, Seq to,
+                                   const std::function<bool(Seq, std::string_view)>& fn) const {
+  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions(), events_));
+  for (it->SeekForPrev(SeqKey(to)); it->Valid(); it->Prev()) {
+    Seq seq = KeySeq(it->key());
+    if (seq < from) break;
+    if (!fn(seq, std::string_view(it->value().data(), it->value().size()))) break;
+  }
+  return FromRocks(it->status(), fmt::format("{}: reading events", dir_));
+}
+
+void EventLog::ReadIndexMarker() {
+  if (index_ == nullptr) return;
+  std::string marker;
+  auto s = db_->Get(rocksdb::ReadOptions(), meta_, std::string(kIndexKey), &marker);
+  has_index_ = s.ok() && marker == kIndexValue;
+}
+
+Status EventLog::BuildIndex() {
+  const auto start = std::chrono::steady_clock::now();
+  spdlog::info("event log {}: building the history index of events {}..{} (one pass)", dir_,
+               first_seq(), last_seq());
+  rocksdb::WriteOptions wo;
+  {
+    // What an interrupted build (or an older version's index) left.
+    rocksdb::WriteBatch clear;
+    clear.DeleteRange(index_, rocksdb::Slice(""), rocksdb::Slice("\xff", 1));
+    RS_RETURN_IF_ERROR(FromRocks(db_->Write(wo, &clear), "clearing the history index"));
+  }
+  std::vector<IndexEntry> entries;
+  uint64_t records = 0, undecodable = 0;
+  Status error;
+  auto flush = [&]() -> Status {
+    rocksdb::WriteBatch batch;
+    PutSorted(batch, index_, entries);
+    entries.clear();
+    RS_RETURN_IF_ERROR(FromRocks(db_->Write(wo, &batch), "writing the history index"));
+    indexer_->Trim();
+    return Status::Ok();
+  };
+  RS_RETURN_IF_ERROR(ScanRaw(0, UINT64_MAX, [&](Seq seq, std::string_view bytes) {
+    ++records;
+    auto d = DecodeEvent(bytes);
+    if (!d.ok() || d->event.seq != seq) {
+      // Left out of the index; whoever reads it meets the same error.
+      ++undecodable;
+      return true;
+    }
+    error = indexer_->Add(d->event, d->kind, d->tag, d->address, &entries);
+    if (error.ok() && records % kIndexBuildChunk == 0) error = flush();
+    return error.ok();
+  }));
+  RS_RETURN_IF_ERROR(error.WithContext("building the history index"));
+  RS_RETURN_IF_ERROR(flush());
+  rocksdb::WriteOptions synced;
+  synced.sync = true;
+  RS_RETURN_IF_ERROR(FromRocks(
+      db_->Put(synced, meta_, std::string(kIndexKey), std::string(kIndexValue)),
+      "writing the index version"));
+  has_index_ = true;
+  const double secs =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  spdlog::info("event log {}: built the history index of {} records in {:.1f} s{}", dir_, records,
+               secs,
+               undecodable ? fmt::format(" ({} undecodable, left out)", undecodable) : "");
+  return Status::Ok();
+}
+
+Status EventLog::ScanIndex(std::string_view prefix, Seq from, Seq to, bool descending,
+                           const std::function<bool(Seq, std::string_view)>& fn) const {
+  // A writer reads its own index while building it; readers only a complete one.
+  if (index_ == nullptr || (!has_index() && indexer_ == nullptr)) {
+    return Status::FailedPrecondition(fmt::format("{}: the log has no history index", dir_));
+  }
+  if (from > to) return Status::Ok();
+  const std::string lower = std::string(prefix) + SeqKey(from);
+  // Exclusive: just past prefix + SeqKey(to).
+  const std::string upper = std::string(prefix) + SeqKey(to) + std::string(1, '\0');
+  rocksdb::Slice lo(lower), hi(upper);
+  rocksdb::ReadOptions ro;
+  ro.iterate_lower_bound = &lo;
+  ro.iterate_upper_bound = &hi;
+  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(ro, index_));
+  auto visit = [&]() {
+    rocksdb::Slice k = it->key();
+    if (k.size() != prefix.size() + 8) return true;  // Cannot happen: keys are prefix + seq.
+    Seq seq = KeySeq(rocksdb::Slice(k.data() + prefix.size(), 8));
+    return fn(seq, std::string_view(it->value().data(), it->value().size()));
+  };
+  if (descending) {
+    for (it->SeekToLast(); it->Valid() && visit(); it->Prev()) {
+    }
+  } else {
+    for (it->SeekToFirst(); it->Valid() && visit(); it->Next()) {
+    }
+  }
+  return FromRocks(it->status(), fmt::format("{}: reading the history index", dir_));
+}
+
+Result<Seq> EventLog::LastIndexed(std::string_view prefix, Seq at) const {
+  Seq found = 0;
+  RS_RETURN_IF_ERROR(ScanIndex(prefix, 0, at, true, [&](Seq seq, std::string_view) {
+    found = seq;
+    return false;
+  }));
+  return found;
 }
 
 Status EventLog::Scan(Seq from, Seq to, const std::function<bool(const DecodedEvent&)>& fn) const {
@@ -509,6 +653,7 @@ Status EventLog::CatchUp() {
     std::lock_guard lock(wait_mu_);  // So a waiter cannot miss the change.
     RS_RETURN_IF_ERROR(LoadBounds());
   }
+  ReadIndexMarker();  // A writer may have built the index since.
   if (last_seq() != before) appended_.notify_all();
   return Status::Ok();
 }

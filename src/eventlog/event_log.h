@@ -2,7 +2,8 @@
 //
 // Layout (column families): `events` 8-byte big-endian sequence -> packed capnp Event;
 // `snapshots` 8-byte big-endian sequence -> packed capnp ClusterState; `meta` holds the format
-// marker written at creation, without which Open refuses the directory, and the generation.
+// marker written at creation, without which Open refuses the directory, the generation and the
+// index version; `index` is the history index (event_index.h), written with its events.
 //
 // Thread contract: one writer (the controller loop), but Append/AppendBatch/SaveSnapshot may be
 // called from a few threads (they serialise on a mutex); reads and WaitForSeq from any thread.
@@ -26,6 +27,7 @@
 #include "eventlog/cluster_state.h"
 #include "eventlog/event.h"
 #include "eventlog/event_codec.h"
+#include "eventlog/event_index.h"
 
 namespace rocksdb {
 class DB;
@@ -78,6 +80,8 @@ class EventLog {
   // false), is not a RocksDB directory, or is a RocksDB database without the format marker.
   // Checks that the first and last records decode and carry their key's sequence (every record
   // with check_every_record), failing with a message naming the sequence.
+  // A writer builds the history index when the log has none of this version (one sequential
+  // read of the log, logged with its duration).
   static Result<std::unique_ptr<EventLog>> Open(const std::string& dir,
                                                 const EventLogOptions& options);
   ~EventLog();  // Syncs pending group-commit writes.
@@ -111,7 +115,21 @@ class EventLog {
   Result<DecodedEvent> Read(Seq seq) const;
   // Raw records (key sequence, bytes), no checks: for verify and retention.
   Status ScanRaw(Seq from, Seq to, const std::function<bool(Seq, std::string_view)>& fn) const;
-  // Overwrites one record as is; retention (tombstones) and tests (corruption) use it.
+  // The same from `to` down to `from`.
+  Status ScanRawDescending(Seq from, Seq to,
+                           const std::function<bool(Seq, std::string_view)>& fn) const;
+
+  // Whether the history index (event_index.h) is there to read: always for a writer; for a
+  // reader, once a writer of this binary has opened the log.
+  bool has_index() const { return has_index_.load(); }
+  // Index entries under `prefix` (event_index.h's *IndexPrefix) with sequences in [from, to],
+  // ascending or descending, until fn returns false. fn gets the sequence and the entry's value.
+  Status ScanIndex(std::string_view prefix, Seq from, Seq to, bool descending,
+                   const std::function<bool(Seq, std::string_view)>& fn) const;
+  // The greatest sequence at or before `at` under `prefix`; 0 when none.
+  Result<Seq> LastIndexed(std::string_view prefix, Seq at) const;
+  // Overwrites one record as is; retention (tombstones) and tests (corruption) use it. The index
+  // is left as it is (see event_index.h for why a tombstone's entries still hold).
   Status PutRaw(Seq seq, std::string_view bytes);
   // Several rewrites in one synced WriteBatch.
   Status PutRawBatch(const std::vector<std::pair<Seq, std::string>>& records);
@@ -138,6 +156,8 @@ class EventLog {
   EventLog() = default;
   Status LoadBounds();
   Status WriteLocked(std::vector<Event>& events, Durability durability);
+  Status BuildIndex();
+  void ReadIndexMarker();
   void FlushLoop();
 
   std::string dir_;
@@ -148,6 +168,9 @@ class EventLog {
   rocksdb::ColumnFamilyHandle* events_ = nullptr;
   rocksdb::ColumnFamilyHandle* snapshots_ = nullptr;
   rocksdb::ColumnFamilyHandle* meta_ = nullptr;
+  rocksdb::ColumnFamilyHandle* index_ = nullptr;  // Null for a reader of a log without one.
+  std::atomic<bool> has_index_{false};
+  std::unique_ptr<EventIndexer> indexer_;  // The writer's; under write_mu_.
   std::vector<rocksdb::ColumnFamilyHandle*> handles_;
 
   // Test hook (the chaos suite's slow disk): RS_TEST_LOG_SYNC_DELAY_MS, read once at Open by a
