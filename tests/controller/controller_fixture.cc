@@ -19,7 +19,7 @@ std::string RedisCtlBinary() { return RS_REDIS_CTL_BINARY; }
 std::string RedisCtlCrashBinary() { return RS_REDIS_CTL_CRASH_BINARY; }
 std::string RedisSvcBinary() { return RS_REDIS_SVC_BINARY; }
 
-void ControllerFixture::StartNodes(int nodes, int node_timeout_ms) {
+void ControllerFixture::StartNodes(int nodes, int node_timeout_ms, bool redis_default_replication) {
   auto d = TempDir::Create("rs-ctl-test");
   ASSERT_TRUE(d.ok()) << d.status().ToString();
   dir_.emplace(std::move(*d));
@@ -31,8 +31,7 @@ void ControllerFixture::StartNodes(int nodes, int node_timeout_ms) {
   o.replicas_per_master = 0;
   o.hosts = {"127.0.0.1", "127.0.0.2", "127.0.0.3"};
   o.cluster_node_timeout_ms = node_timeout_ms;
-  // One replica per master: no reason to wait 5 s for more replicas before the first sync.
-  o.extra_config = {"repl-diskless-sync-delay 0"};
+  if (!redis_default_replication) o.extra_config = {"repl-diskless-sync-delay 0"};
   cluster_ = std::make_unique<LocalCluster>(o);
   auto s = cluster_->StartNodes();
   ASSERT_TRUE(s.ok()) << s.ToString();
