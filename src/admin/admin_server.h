@@ -87,6 +87,7 @@ class AdminServer {
 
   // Binds and starts serving on a background thread. Fails when the address is taken.
   Status Start();
+  // Stops within about a second: waiting long-polls are answered 503 at once.
   void Stop();
   int port() const { return port_; }
 

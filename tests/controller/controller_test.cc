@@ -137,6 +137,38 @@ TEST_F(ControllerTest, FormsWithRedisDefaultReplicationSettingsAttachingReplicas
       static_cast<long long>(took.count()));
 }
 
+TEST_F(ControllerTest, StopsWithinSecondsWhileALongPollAndAConsoleClientAreOpen) {
+  // A proxy holds a /v1/topology long-poll (30 s by default), a console keeps its connection
+  // alive between refreshes. lain gives the proc 30 s (kill_timeout) before SIGKILL; the target
+  // is 2 s, the bound catches a stop that waits for the long-poll to run out.
+  StartNodes(3);
+  SetMembers({0, 1, 2});  // Too few to form: the topology stays at epoch 0, the poll waits.
+  StartController();
+  ASSERT_TRUE(WaitFor(10s, [&] { return HttpGet("/readyz") == "ready\n"; })) << ControllerLog();
+  Answer poll;
+  std::thread poller([&] { poll = Get("/v1/topology?after=0&wait=30"); });
+  httplib::Client console("127.0.0.1", admin_port_);
+  console.set_keep_alive(true);
+  auto first = console.Get("/v1/cluster");
+  ASSERT_TRUE(first && first->status == 200);
+  std::this_thread::sleep_for(300ms);  // The poll is waiting in its handler.
+
+  auto start = std::chrono::steady_clock::now();
+  int rc = StopController();
+  auto took = std::chrono::duration_cast<std::chrono::milliseconds>(
+      std::chrono::steady_clock::now() - start);
+  poller.join();
+  RecordProperty("stop_ms", static_cast<int>(took.count()));
+  std::printf("SIGTERM to exit with a long-poll and a console connection open: %lld ms\n",
+              static_cast<long long>(took.count()));
+  EXPECT_EQ(rc, 0) << ControllerLog();
+  EXPECT_LT(took, 10s) << ControllerLog();
+  EXPECT_NE(ControllerLog(5).find("stopped cleanly"), std::string::npos) << ControllerLog();
+  // The poll was answered when the controller stopped, not when its wait ran out.
+  EXPECT_LT(poll.took, 10s);
+  EXPECT_EQ(poll.status, 503) << poll.body;
+}
+
 TEST_F(ControllerTest, AddingTwoMembersGivesFourBalancedMastersAndKeepsKeys) {
   Form();
   ASSERT_TRUE(WriteKeys(20000));
