@@ -564,19 +564,25 @@ void AdminServer::FollowLog(eventlog::Seq live_from) {
 }
 
 Status AdminServer::Start() {
-  RS_ASSIGN_OR_RETURN(Address addr, Address::Parse(options_.listen));
-  if (addr.port == 0) return Status::InvalidArgument("admin listen port must not be 0");
-  if (!server_->bind_to_port(addr.host, addr.port)) {
+  RS_ASSIGN_OR_RETURN(Address addr, Address::ParseListen(options_.listen));
+  if (addr.port == 0) {
+    int port = server_->bind_to_any_port(addr.host);
+    if (port <= 0) {
+      return Status::Unavailable(fmt::format("cannot listen on {}", options_.listen));
+    }
+    addr.port = static_cast<uint16_t>(port);
+  } else if (!server_->bind_to_port(addr.host, addr.port)) {
     return Status::Unavailable(
         fmt::format("cannot listen on {} (address in use?)", options_.listen));
   }
   port_ = addr.port;
+  address_ = addr.ToString();
   thread_ = std::thread([this] { server_->listen_after_bind(); });
   // Taken here, not on the thread: what the controller records right after Start (a bad members
   // file at start-up) must count as live, however late the thread runs.
   const eventlog::Seq live_from = view_->State().last_seq;
   follower_ = std::thread([this, live_from] { FollowLog(live_from); });
-  spdlog::info("admin HTTP on {} (console at /)", options_.listen);
+  spdlog::info("admin listening on {} (HTTP API, console at /)", address_);
   return Status::Ok();
 }
 

@@ -68,6 +68,9 @@ class ControllerFixture : public ::testing::Test {
   std::string discovery_;  // --discovery; "file:<members_file_>" when empty.
   std::string data_dir_;
   uint16_t admin_port_ = 0;
+  // StartController with --listen 127.0.0.1:0, learning the port from --admin-port-file (a new
+  // port at each start).
+  bool listen_any_port_ = false;
   pid_t ctl_pid_ = -1;
   std::string ctl_log_;
 };

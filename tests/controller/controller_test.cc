@@ -169,6 +169,26 @@ TEST_F(ControllerTest, StopsWithinSecondsWhileALongPollAndAConsoleClientAreOpen)
   EXPECT_EQ(poll.status, 503) << poll.body;
 }
 
+TEST_F(ControllerTest, ListenOnPortZeroPicksAFreePortAndSaysWhich) {
+  StartNodes(1);
+  SetMembers({0});
+  listen_any_port_ = true;
+  StartController();  // Reads the port from --admin-port-file.
+  ASSERT_NE(admin_port_, 0);
+  EXPECT_EQ(HttpGet("/healthz"), "ok\n") << ControllerLog();
+  const std::string said = fmt::format("admin listening on 127.0.0.1:{}", admin_port_);
+  EXPECT_NE(ControllerLog().find(said), std::string::npos) << ControllerLog();
+  EXPECT_EQ(StopController(), 0) << ControllerLog();
+  // A bad --listen is refused before anything starts, with the flag named.
+  auto out = (dir_->path() / "bad-listen.txt").string();
+  auto rc = RunCommand({RedisCtlBinary(), "--data-dir", data_dir_, "--discovery",
+                        "file:" + members_file_, "--listen", "127.0.0.1:99999"},
+                       out, 20s);
+  ASSERT_TRUE(rc.ok()) << rc.status().ToString();
+  EXPECT_EQ(*rc, 2);
+  EXPECT_NE(TailOfFile(out, 5).find("--listen"), std::string::npos) << TailOfFile(out, 5);
+}
+
 TEST_F(ControllerTest, AddingTwoMembersGivesFourBalancedMastersAndKeepsKeys) {
   Form();
   ASSERT_TRUE(WriteKeys(20000));
