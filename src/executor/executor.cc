@@ -83,7 +83,7 @@ Status Executor::RunStepOnce(const PlanInFlight& plan, uint32_t index, AdminPool
   }
   Hooks hooks(journal_, plan.plan.id, index, started, stop,
               config_.max_keys_per_second);
-  StepRunner runner(pool, config_.step);
+  StepRunner runner(pool, config_.step, stop);
   RS_RETURN_IF_ERROR(runner.Run(step, done, &hooks));
   CRASH_POINT("step.before_completed");
   if (step.kind == StepKind::kCommitTopology) {
@@ -103,7 +103,10 @@ Status Executor::RunStep(const PlanInFlight& plan, uint32_t index, const std::at
     if (s.ok() || !Transient(s) || (stop && stop->load())) break;
     spdlog::warn("plan {} step {} attempt {}/{}: {}", plan.plan.id, index + 1, attempt,
                  config_.max_attempts, s.ToString());
-    std::this_thread::sleep_for(std::chrono::milliseconds(backoff));
+    for (auto until = std::chrono::steady_clock::now() + std::chrono::milliseconds(backoff);
+         !(stop && stop->load()) && std::chrono::steady_clock::now() < until;) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
     backoff *= 2;
   }
   return s;

@@ -169,6 +169,54 @@ TEST_F(ControllerTest, StopsWithinSecondsWhileALongPollAndAConsoleClientAreOpen)
   EXPECT_EQ(poll.status, 503) << poll.body;
 }
 
+TEST_F(ControllerTest, StopWhileReplicasWaitForTheirFirstSyncIsQuickAndTheBootstrapResumes) {
+  // Masters that hold a first sync 30 s: the bootstrap's replicate steps wait for it (up to the
+  // 20 s convergence timeout, then retries). A stop must not wait them out.
+  StartNodes(6, 15000, /*redis_default_replication=*/true);
+  auto set_delay = [&](const char* seconds) {
+    for (size_t i = 0; i < 6; ++i) {
+      auto c = cluster_->node(i).Connect(2s);
+      ASSERT_TRUE(c.ok());
+      auto r = c->Command("CONFIG", "SET", "repl-diskless-sync-delay", seconds);
+      ASSERT_TRUE(r.ok() && !r->is_error());
+    }
+  };
+  set_delay("30");
+  SetMembers(Range(6));
+  StartController();
+  auto replicas = [&] {
+    int n = 0;
+    for (const auto& node : Nodes(0)) n += !node.master;
+    return n;
+  };
+  ASSERT_TRUE(WaitFor(30s, [&] { return replicas() > 0; })) << ControllerLog();
+  std::this_thread::sleep_for(300ms);
+  auto start = std::chrono::steady_clock::now();
+  int rc = StopController();
+  auto took = std::chrono::duration_cast<std::chrono::milliseconds>(
+      std::chrono::steady_clock::now() - start);
+  RecordProperty("stop_in_replicate_ms", static_cast<int>(took.count()));
+  std::printf("SIGTERM to exit while replicate steps wait for a first sync: %lld ms\n",
+              static_cast<long long>(took.count()));
+  EXPECT_EQ(rc, 0) << ControllerLog();
+  EXPECT_LT(took, 10s) << ControllerLog();
+  EXPECT_NE(ControllerLog().find("interrupted by shutdown"), std::string::npos) << ControllerLog();
+
+  // The plan stayed in flight; the next start finishes it once the masters sync.
+  set_delay("0");
+  StartController();
+  ASSERT_TRUE(WaitFor(30s, [&] { return Converged(Range(6), 3, 1); })) << ControllerLog();
+  ASSERT_TRUE(WaitFor(30s, [&] { return TopologyCommitted(); })) << ControllerLog();
+  ASSERT_EQ(StopController(), 0) << ControllerLog();
+  auto out = (dir_->path() / "audit.txt").string();
+  auto audit_rc =
+      RunCommand({RedisSvcBinary(), "audit", "--data-dir", data_dir_, "--plan", "1"}, out, 30s);
+  ASSERT_TRUE(audit_rc.ok()) << audit_rc.status().ToString();
+  std::string audit = TailOfFile(out, 100000);
+  EXPECT_NE(audit.find("plan 1 completed"), std::string::npos) << audit;
+  EXPECT_EQ(audit.find("failed"), std::string::npos) << audit;
+}
+
 TEST_F(ControllerTest, ListenOnPortZeroPicksAFreePortAndSaysWhich) {
   StartNodes(1);
   SetMembers({0});
