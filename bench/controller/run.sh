@@ -43,9 +43,7 @@ cmake --build "$BUILD_DIR" -j "${JOBS:-2}" --target redis-ctl redis-proxy >&2
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/rs-bench-controller-XXXXXX")
 OTHER_PIDS=()
 cleanup() {
-  local pid
-  for pid in "${OTHER_PIDS[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
-  for pid in "${OTHER_PIDS[@]}"; do wait "$pid" 2>/dev/null || true; done
+  rs_stop_pids 10 "${OTHER_PIDS[@]}"
   OTHER_PIDS=()
   rs_stop_nodes
 }
