@@ -6,7 +6,8 @@
 #     (3 masters, 3 replicas, no replica on its master's host) and grows, shrinks and heals it
 #     when you edit the file or kill a node.
 #   - redis-proxy on 127.0.0.1:8889 following the controller's committed topology.
-# Ctrl-C stops exactly the processes it started.
+# Ctrl-C, SIGTERM or any exit stops exactly the processes it started (by pid); killed with
+# SIGKILL, it leaves them SIGTERM on their way (setpriv --pdeathsig, where available).
 #
 #   scripts/demo.sh           run until Ctrl-C
 #   scripts/demo.sh --check   form the cluster, SET/GET through the proxy, add the two spare
@@ -61,19 +62,20 @@ case "$BUILD_DIR" in
 esac
 
 SERVICE_PIDS=()
+# Stops what the demo started, by pid: the services first (redis-ctl must not plan around nodes
+# going away), then the nodes. Nothing may cut it short: not set -e, not an output whose reader
+# is gone (`demo.sh | tee log` stopped as a job: the first echo would die of SIGPIPE and leave
+# every node running), not a service that does not stop (SIGKILL after 10 s).
 cleanup() {
   trap - INT TERM EXIT
-  local pid
-  for pid in "${SERVICE_PIDS[@]}"; do
-    kill -TERM "$pid" 2>/dev/null || true
-  done
-  for pid in "${SERVICE_PIDS[@]}"; do
-    wait "$pid" 2>/dev/null || true
-  done
-  if ((${#RS_NODE_PIDS[@]})); then
-    echo "demo: stopping redis-ctl, redis-proxy and redis-server pids ${SERVICE_PIDS[*]} ${RS_NODE_PIDS[*]}"
-    rs_stop_nodes
+  trap '' PIPE
+  set +e
+  if ((${#SERVICE_PIDS[@]} + ${#RS_NODE_PIDS[@]})); then
+    echo "demo: stopping redis-ctl, redis-proxy and redis-server pids ${SERVICE_PIDS[*]} ${RS_NODE_PIDS[*]}" 2>/dev/null
   fi
+  rs_stop_pids 10 "${SERVICE_PIDS[@]}"
+  SERVICE_PIDS=()
+  rs_stop_nodes
 }
 trap cleanup EXIT
 trap 'cleanup; exit 130' INT
@@ -123,12 +125,12 @@ write_members() {
 }
 write_members "$MEMBERS"
 
-"$BIN/redis-ctl" --data-dir "$DEMO_DIR/eventlog" --discovery "file:$DEMO_DIR/members.txt" \
+"${RS_PDEATH[@]}" "$BIN/redis-ctl" --data-dir "$DEMO_DIR/eventlog" --discovery "file:$DEMO_DIR/members.txt" \
   --listen "$ADMIN" --probe-interval-ms 250 --removal-grace-ms 5000 \
   --admin-token "demo:$DEMO_TOKEN" \
   >"$DEMO_DIR/redis-ctl.log" 2>&1 &
 SERVICE_PIDS+=($!)
-"$BIN/redis-proxy" --listen "$PROXY" --controller "http://$ADMIN" \
+"${RS_PDEATH[@]}" "$BIN/redis-proxy" --listen "$PROXY" --controller "http://$ADMIN" \
   --seeds "$(IFS=,; echo "${addrs[*]:0:$MEMBERS}")" >"$DEMO_DIR/redis-proxy.log" 2>&1 &
 SERVICE_PIDS+=($!)
 echo "demo: 8 redis-server nodes (6 members), redis-ctl and redis-proxy started; forming the cluster"

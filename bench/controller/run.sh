@@ -9,10 +9,27 @@
 #     members to the file to 4 balanced masters; redis-cli: `--cluster add-node` (master, then
 #     its replica) and `--cluster rebalance --cluster-use-empty-masters --cluster-pipeline 1000`.
 #     Both include Redis's own rejoin delay for a new master (up to 5 s; target ratio <= 0.7).
+#   controller_form_synced_ms / rediscli_form_synced_ms: 6 members -> 3 masters with slots and 3
+#     replicas done with their first sync, cluster_state:ok everywhere, with Redis's default
+#     replication settings (repl-diskless-sync-delay 5: a master holds a first sync 5 s for more
+#     replicas; target <= 7000 ms). redis-ctl: from its start; redis-cli: `--cluster create
+#     --cluster-replicas 1` on the same kind of nodes, until the same state.
+#   controller_form_synced_delay0_ms / rediscli_form_synced_delay0_ms: the same with
+#     repl-diskless-sync-delay 0 (target <= 3000 ms).
 # Everything started here is stopped by pid on exit.
+#
+#   bench/run.sh controller [all|form]   form: only the four formation figures (about a minute)
 #   BUILD_DIR (default build), BENCH_KEYS (default 1000000), BENCH_BASE_PORT (default 27101)
 set -euo pipefail
 cd "$(dirname "$0")/../.."
+MODE=${1:-all}
+case "$MODE" in
+  all | form) ;;
+  *)
+    echo "usage: bench/run.sh controller [all|form]" >&2
+    exit 2
+    ;;
+esac
 ROOT=$(pwd)
 BUILD_DIR=${BUILD_DIR:-build}
 KEYS=${BENCH_KEYS:-1000000}
@@ -26,9 +43,7 @@ cmake --build "$BUILD_DIR" -j "${JOBS:-2}" --target redis-ctl redis-proxy >&2
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/rs-bench-controller-XXXXXX")
 OTHER_PIDS=()
 cleanup() {
-  local pid
-  for pid in "${OTHER_PIDS[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
-  for pid in "${OTHER_PIDS[@]}"; do wait "$pid" 2>/dev/null || true; done
+  rs_stop_pids 10 "${OTHER_PIDS[@]}"
   OTHER_PIDS=()
   rs_stop_nodes
 }
@@ -37,14 +52,15 @@ trap 'cleanup; rm -rf "$WORK"' EXIT INT TERM
 HOSTS=(127.0.0.1 127.0.0.2 127.0.0.3 127.0.0.1 127.0.0.2 127.0.0.3 127.0.0.2 127.0.0.3)
 ms() { date +%s%3N; }
 
-# start_nodes TAG: 8 empty cluster nodes; sets ADDRS.
+# start_nodes TAG [DELAY]: 8 empty cluster nodes; sets ADDRS. DELAY: repl-diskless-sync-delay
+# (default 0; "default" leaves Redis's own, 5 s).
 start_nodes() {
-  local tag=$1 i
+  local tag=$1 delay=${2:-0} i
   ADDRS=()
   for i in "${!HOSTS[@]}"; do
     local port=$((BASE + i)) dir="$WORK/$tag/n$i"
     rs_write_node_conf "$dir" "${HOSTS[$i]}" "$port" 15000
-    echo "repl-diskless-sync-delay 0" >>"$dir/redis.conf"
+    if [ "$delay" != default ]; then echo "repl-diskless-sync-delay $delay" >>"$dir/redis.conf"; fi
     rs_start_node "$dir"
     ADDRS+=("${HOSTS[$i]}:$port")
   done
@@ -92,6 +108,50 @@ wait_until() {  # wait_until SECONDS CMD...
 }
 
 all_ok() { rs_wait_cluster_ok 1 "${ADDRS[@]:0:6}" 2>/dev/null && [ "$(masters_with_slots)" = 3 ]; }
+
+# all_synced: all_ok, and 3 of the 6 members are replicas whose link to the master is up (the
+# first sync is done: until then a replica protects nothing).
+all_synced() {
+  all_ok || return 1
+  local a up=0
+  for a in "${ADDRS[@]:0:6}"; do
+    if redis-cli -h "${a%:*}" -p "${a##*:}" info replication 2>/dev/null | tr -d '\r' |
+      grep -q '^master_link_status:up$'; then
+      up=$((up + 1))
+    fi
+  done
+  [ "$up" = 3 ]
+}
+
+# form_synced NAME DELAY: forms 6 members with redis-ctl, then with redis-cli, on fresh nodes
+# with that repl-diskless-sync-delay; prints both times until all_synced.
+form_synced() {
+  local name=$1 delay=$2 t0 t1
+  start_nodes "ctl-$name" "$delay"
+  members 6
+  t0=$(ms)
+  "$BIN/redis-ctl" --data-dir "$WORK/eventlog-$name" --discovery "file:$WORK/members.txt" \
+    --listen 127.0.0.1:$((BASE + 20)) --probe-interval-ms 200 >"$WORK/redis-ctl-$name.log" 2>&1 &
+  OTHER_PIDS+=($!)
+  wait_until 60 all_synced
+  t1=$(ms)
+  echo "controller_${name}_ms: $((t1 - t0)) ms"
+  cleanup
+  start_nodes "cli-$name" "$delay"
+  t0=$(ms)
+  redis-cli --cluster create "${ADDRS[@]:0:6}" --cluster-replicas 1 --cluster-yes \
+    >"$WORK/create-$name.log" 2>&1
+  wait_until 60 all_synced
+  t1=$(ms)
+  echo "rediscli_${name}_ms: $((t1 - t0)) ms"
+  cleanup
+}
+
+form_synced form_synced default
+echo "controller_form_synced_target: 7000 ms"
+form_synced form_synced_delay0 0
+echo "controller_form_synced_delay0_target: 3000 ms"
+[ "$MODE" = form ] && exit 0
 
 # --- redis-ctl: form, fill, grow, fail over ---
 start_nodes ctl

@@ -5,6 +5,12 @@
 
 RS_NODE_PIDS=()
 
+# Prefix for a command started in the background: where setpriv(1) can, the process gets SIGTERM
+# when this shell dies without cleaning up (SIGKILL), so nothing outlives the script that
+# started it. Empty elsewhere.
+RS_PDEATH=()
+if setpriv --pdeathsig TERM true 2>/dev/null; then RS_PDEATH=(setpriv --pdeathsig TERM); fi
+
 # rs_port_free HOST PORT: true if a listener could bind HOST:PORT now. SO_REUSEADDR like Redis,
 # so connections of an earlier run lingering in TIME_WAIT do not count.
 rs_port_free() {
@@ -70,11 +76,11 @@ cluster-announce-ip $host
 CONF
 }
 
-# rs_start_node DIR: starts redis-server on DIR/redis.conf in the background, log in DIR/redis.log,
-# and records its pid in RS_NODE_PIDS.
+# rs_start_node DIR: starts redis-server on DIR/redis.conf in the background (with RS_PDEATH),
+# log in DIR/redis.log, and records its pid in RS_NODE_PIDS.
 rs_start_node() {
   local dir=$1
-  redis-server "$dir/redis.conf" >>"$dir/redis.log" 2>&1 </dev/null &
+  "${RS_PDEATH[@]}" redis-server "$dir/redis.conf" >>"$dir/redis.log" 2>&1 </dev/null &
   RS_NODE_PIDS+=($!)
 }
 
@@ -144,22 +150,28 @@ rs_print_nodes() {
     }' | sort
 }
 
-# rs_stop_nodes: SIGTERM to every pid in RS_NODE_PIDS (and SIGCONT, in case it was paused), then
-# SIGKILL to whatever has not exited after 5 s. Only those pids, never anything else.
-rs_stop_nodes() {
-  local pid waited=0
-  ((${#RS_NODE_PIDS[@]})) || return 0
-  for pid in "${RS_NODE_PIDS[@]}"; do
+# rs_stop_pids SECONDS PID...: SIGTERM to each pid (and SIGCONT, in case it was paused), then
+# SIGKILL to whatever has not exited after SECONDS in all; reaps them. Only those pids.
+rs_stop_pids() {
+  local seconds=$1 pid waited=0
+  shift
+  (($#)) || return 0
+  for pid in "$@"; do
     kill -TERM "$pid" 2>/dev/null || true
     kill -CONT "$pid" 2>/dev/null || true
   done
-  for pid in "${RS_NODE_PIDS[@]}"; do
-    while kill -0 "$pid" 2>/dev/null && ((waited < 50)); do
+  for pid in "$@"; do
+    while kill -0 "$pid" 2>/dev/null && ((waited < seconds * 10)); do
       sleep 0.1
       waited=$((waited + 1))
     done
     kill -KILL "$pid" 2>/dev/null || true
     wait "$pid" 2>/dev/null || true
   done
+}
+
+# rs_stop_nodes: rs_stop_pids 5 on every pid in RS_NODE_PIDS, then forgets them.
+rs_stop_nodes() {
+  rs_stop_pids 5 "${RS_NODE_PIDS[@]}"
   RS_NODE_PIDS=()
 }

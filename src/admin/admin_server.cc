@@ -27,6 +27,9 @@ namespace {
 
 using nlohmann::json;
 
+// How often a waiting long-poll looks whether the server is stopping.
+constexpr std::chrono::milliseconds kStopCheck{100};
+
 void JsonReply(httplib::Response& res, int code, const json& body) {
   res.status = code;
   res.set_content(body.dump(), "application/json");
@@ -225,6 +228,9 @@ AdminServer::AdminServer(AdminServerOptions options, ControllerView* view)
       metrics_(std::make_unique<MetricsFollower>()) {
   int threads = options_.threads;
   server_->new_task_queue = [threads] { return new httplib::ThreadPool(threads); };
+  // An idle keep-alive connection holds a worker this long, also after a stop (a console
+  // refreshes every second; a proxy polls again at once).
+  server_->set_keep_alive_timeout(1);
   alerter_ = std::make_unique<Alerter>(
       settings_.alert_webhook, std::chrono::seconds(settings_.alert_cooldown_s),
       [this](const Alert& a, bool delivered) {
@@ -263,20 +269,29 @@ void AdminServer::Routes() {
     const std::string generation = view_->Generation();
     auto deadline = std::chrono::steady_clock::now() +
                     std::chrono::seconds(std::min<uint64_t>(*wait, options_.max_wait_seconds));
+    eventlog::ClusterState state = view_->State();
+    eventlog::Seq seen = state.last_seq;
     while (true) {
-      eventlog::ClusterState state = view_->State();
       if (TopologyAnswersAtOnce(poll, state.topology.epoch, generation)) {
         json body = TopologyToJson(state.topology);
         body["generation"] = generation;
         return JsonReply(res, 200, body);
       }
+      // A stop does not wait for the polls to run out (a proxy's lasts 30 s): they are answered
+      // at once, and the proxy follows the nodes until a controller answers again.
+      if (stop_.load()) return ErrorReply(res, 503, "controller is stopping");
       auto now = std::chrono::steady_clock::now();
       if (now >= deadline) {
         res.status = 304;
         return;
       }
       auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - now);
-      view_->WaitForEvent(state.last_seq, std::min(left, std::chrono::milliseconds(1000)));
+      // Short slices so a stop is seen soon; the state is copied only when an event came.
+      eventlog::Seq last = view_->WaitForEvent(seen, std::min(left, kStopCheck));
+      if (last > seen) {
+        state = view_->State();
+        seen = state.last_seq;
+      }
     }
   });
   server_->Get("/metrics", [this](const httplib::Request&, httplib::Response& res) {
@@ -588,31 +603,38 @@ void AdminServer::FollowLog(eventlog::Seq live_from) {
 }
 
 Status AdminServer::Start() {
-  RS_ASSIGN_OR_RETURN(Address addr, Address::Parse(options_.listen));
-  if (addr.port == 0) return Status::InvalidArgument("admin listen port must not be 0");
-  if (!server_->bind_to_port(addr.host, addr.port)) {
+  RS_ASSIGN_OR_RETURN(Address addr, Address::ParseListen(options_.listen));
+  if (addr.port == 0) {
+    int port = server_->bind_to_any_port(addr.host);
+    if (port <= 0) {
+      return Status::Unavailable(fmt::format("cannot listen on {}", options_.listen));
+    }
+    addr.port = static_cast<uint16_t>(port);
+  } else if (!server_->bind_to_port(addr.host, addr.port)) {
     return Status::Unavailable(
         fmt::format("cannot listen on {} (address in use?)", options_.listen));
   }
   port_ = addr.port;
+  address_ = addr.ToString();
   thread_ = std::thread([this] { server_->listen_after_bind(); });
   // Taken here, not on the thread: what the controller records right after Start (a bad members
   // file at start-up) must count as live, however late the thread runs.
   const eventlog::Seq live_from = view_->State().last_seq;
   follower_ = std::thread([this, live_from] { FollowLog(live_from); });
-  spdlog::info("admin HTTP on {} (console at /)", options_.listen);
+  spdlog::info("admin listening on {} (HTTP API, console at /)", address_);
   return Status::Ok();
 }
 
 void AdminServer::Stop() {
   stop_ = true;
+  // Stops accepting at once; the server thread then drains its workers (open long-polls answer
+  // 503 within kStopCheck, idle keep-alive connections close within the keep-alive timeout)
+  // while the follower winds down.
+  if (thread_.joinable()) server_->stop();
   if (follower_.joinable()) follower_.join();
   // The controller closes its log after Stop: no alert may be recorded later.
   alerter_->Stop();
-  if (thread_.joinable()) {
-    server_->stop();
-    thread_.join();
-  }
+  if (thread_.joinable()) thread_.join();
 }
 
 }  // namespace rs::admin

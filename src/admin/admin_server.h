@@ -82,7 +82,7 @@ class ControllerView {
 };
 
 struct AdminServerOptions {
-  std::string listen = "127.0.0.1:8080";
+  std::string listen = "127.0.0.1:8080";  // Port 0: any free port.
   int max_wait_seconds = 60;  // Cap on ?wait= for long-polls.
   int threads = 64;           // Long-polls hold a thread each.
 };
@@ -92,10 +92,13 @@ class AdminServer {
   AdminServer(AdminServerOptions options, ControllerView* view);
   ~AdminServer();
 
-  // Binds and starts serving on a background thread. Fails when the address is taken.
+  // Binds and starts serving on a background thread. Fails when the address is taken. Port 0
+  // picks a free port; port() and address() tell which, and the log says it.
   Status Start();
+  // Stops within about a second: waiting long-polls are answered 503 at once.
   void Stop();
   int port() const { return port_; }
+  const std::string& address() const { return address_; }
 
  private:
   void Routes();
@@ -117,6 +120,7 @@ class AdminServer {
   std::mutex request_mu_;
   std::mutex backup_mu_;  // One POST /v1/backup at a time (the name check, then the copy).
   int port_ = 0;
+  std::string address_;  // host:port actually bound.
 };
 
 }  // namespace rs::admin

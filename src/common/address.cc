@@ -12,11 +12,12 @@ bool ValidHostChar(char c) {
          c == '-' || c == '_';
 }
 
-Result<uint16_t> ParsePort(std::string_view text, std::string_view whole) {
+Result<uint16_t> ParsePort(std::string_view text, std::string_view whole, bool allow_zero) {
   if (text.empty()) return Status::InvalidArgument(fmt::format("missing port in '{}'", whole));
   unsigned value = 0;
   auto [ptr, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
-  if (ec != std::errc() || ptr != text.data() + text.size() || value == 0 || value > 65535) {
+  if (ec != std::errc() || ptr != text.data() + text.size() || (value == 0 && !allow_zero) ||
+      value > 65535) {
     return Status::InvalidArgument(fmt::format("bad port '{}' in '{}'", text, whole));
   }
   return static_cast<uint16_t>(value);
@@ -24,7 +25,11 @@ Result<uint16_t> ParsePort(std::string_view text, std::string_view whole) {
 
 }  // namespace
 
-Result<Address> Address::Parse(std::string_view text) {
+Result<Address> Address::Parse(std::string_view text) { return Parse(text, false); }
+
+Result<Address> Address::ParseListen(std::string_view text) { return Parse(text, true); }
+
+Result<Address> Address::Parse(std::string_view text, bool allow_port_zero) {
   Address out;
   std::string_view port_text;
   if (text.empty()) return Status::InvalidArgument("empty address");
@@ -60,7 +65,7 @@ Result<Address> Address::Parse(std::string_view text) {
     }
     port_text = text.substr(colon + 1);
   }
-  RS_ASSIGN_OR_RETURN(out.port, ParsePort(port_text, text));
+  RS_ASSIGN_OR_RETURN(out.port, ParsePort(port_text, text, allow_port_zero));
   return out;
 }
 

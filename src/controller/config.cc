@@ -7,6 +7,7 @@
 #include <CLI/CLI.hpp>
 #include <fmt/format.h>
 
+#include "common/address.h"
 #include "common/version.h"
 #include "discovery/lainlet_address.h"
 
@@ -19,8 +20,12 @@ int ParseConfig(int argc, char** argv, Config* c) {
   app.set_version_flag("--version", kVersion);
   app.add_option("--data-dir", c->data_dir, "Directory of the event log (created if missing)")
       ->required();
-  app.add_option("--listen", c->listen, "Admin HTTP address (API, /v1/topology, /healthz)")
+  app.add_option("--listen", c->listen,
+                 "Admin HTTP address (API, /v1/topology, /healthz); port 0 picks a free one, "
+                 "logged as 'admin listening on host:port'")
       ->capture_default_str();
+  app.add_option("--admin-port-file", c->admin_port_file,
+                 "Once listening, write the admin port to this file (for --listen host:0)");
   app.add_option("--discovery", c->discovery,
                  "Where the wanted members come from: lainlet[:URL] (default, URL from "
                  "LAINLET_ADDR, else lainlet.lain:9001), static:host:port,... or file:PATH "
@@ -136,6 +141,9 @@ Status Validate(Config& c) {
     auto abs = std::filesystem::absolute(c.backup_dir, ec);
     if (ec) return Status::InvalidArgument("--backup-dir " + c.backup_dir + ": " + ec.message());
     c.backup_dir = abs.lexically_normal().string();
+  }
+  if (auto listen = Address::ParseListen(c.listen); !listen.ok()) {
+    return listen.status().WithContext("--listen");
   }
   if (c.discovery.empty()) c.discovery = "lainlet";
   if (c.discovery == "lainlet" || c.discovery.rfind("lainlet:", 0) == 0) {

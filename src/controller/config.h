@@ -11,7 +11,8 @@ namespace rs::controller {
 
 struct Config {
   std::string data_dir;
-  std::string listen = "127.0.0.1:8080";
+  std::string listen = "127.0.0.1:8080";  // Port 0: any free port.
+  std::string admin_port_file;            // Written with the bound port once listening.
   std::string discovery;          // lainlet:URL | static:LIST | file:PATH
   std::string lainlet_url;        // Resolved for lainlet discovery: http://host:port
   std::string appname;            // Default $LAIN_APPNAME.

@@ -1,6 +1,8 @@
 #include "controller/controller.h"
 
 #include <chrono>
+#include <filesystem>
+#include <fstream>
 #include <set>
 
 #include <fmt/format.h>
@@ -27,6 +29,23 @@ std::string ConfigHash(const Config& c) {
   uint64_t h = 1469598103934665603ull;  // FNV-1a
   for (unsigned char ch : s) h = (h ^ ch) * 1099511628211ull;
   return fmt::format("{:016x}", h);
+}
+
+// Written whole (a temp file renamed over it), so a reader never sees a partial number.
+Status WritePortFile(const std::string& path, int port) {
+  const std::string tmp = path + ".tmp";
+  {
+    std::ofstream out(tmp, std::ios::trunc);
+    out << port << "\n";
+    if (!out.flush()) return Status::IoError(fmt::format("cannot write --admin-port-file {}", tmp));
+  }
+  std::error_code ec;
+  std::filesystem::rename(tmp, path, ec);
+  if (ec) {
+    return Status::IoError(
+        fmt::format("cannot write --admin-port-file {}: {}", path, ec.message()));
+  }
+  return Status::Ok();
 }
 
 std::string_view SourceOf(const eventlog::EventPayload& p) {
@@ -249,6 +268,9 @@ Status Controller::Run(const std::atomic<bool>& stop) {
   aopts.listen = config_.listen;
   admin_ = std::make_unique<admin::AdminServer>(aopts, this);
   RS_RETURN_IF_ERROR(admin_->Start());
+  if (!config_.admin_port_file.empty()) {
+    RS_RETURN_IF_ERROR(WritePortFile(config_.admin_port_file, admin_->port()));
+  }
 
   uv_loop_init(&loop_);
   health::ProberOptions popts;
@@ -291,7 +313,7 @@ Status Controller::Run(const std::atomic<bool>& stop) {
   std::thread sources([this] { SourcesThread(); });
   ready_ = true;
   spdlog::info("redis-ctl {} running: data dir {}, discovery {}, admin on {}", kVersion,
-               config_.data_dir, config_.discovery, config_.listen);
+               config_.data_dir, config_.discovery, admin_->address());
   PlannerLoop(stop);
 
   spdlog::info("stopping: writing a clean snapshot");

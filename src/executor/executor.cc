@@ -83,7 +83,7 @@ Status Executor::RunStepOnce(const PlanInFlight& plan, uint32_t index, AdminPool
   }
   Hooks hooks(journal_, plan.plan.id, index, started, stop,
               config_.max_keys_per_second);
-  StepRunner runner(pool, config_.step);
+  StepRunner runner(pool, config_.step, stop);
   RS_RETURN_IF_ERROR(runner.Run(step, done, &hooks));
   CRASH_POINT("step.before_completed");
   if (step.kind == StepKind::kCommitTopology) {
@@ -103,10 +103,37 @@ Status Executor::RunStep(const PlanInFlight& plan, uint32_t index, const std::at
     if (s.ok() || !Transient(s) || (stop && stop->load())) break;
     spdlog::warn("plan {} step {} attempt {}/{}: {}", plan.plan.id, index + 1, attempt,
                  config_.max_attempts, s.ToString());
-    std::this_thread::sleep_for(std::chrono::milliseconds(backoff));
+    for (auto until = std::chrono::steady_clock::now() + std::chrono::milliseconds(backoff);
+         !(stop && stop->load()) && std::chrono::steady_clock::now() < until;) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
     backoff *= 2;
   }
   return s;
+}
+
+uint32_t Executor::ParallelEnd(const PlanInFlight& plan, uint32_t first) const {
+  // Consecutive migrate steps, or consecutive replicate steps, go at once when no node is the
+  // target (source, replica) of two of them or both a target and a peer (destination, master).
+  // Several sources may feed one destination (it imports distinct slots from each); several
+  // replicas may attach to one master (one sync can feed them all). One after another, each
+  // replica would wait out its master's repl-diskless-sync-delay (5 s by default) on its own.
+  const auto& steps = plan.plan.steps;
+  const StepKind kind = steps[first].kind;
+  uint32_t bound = kind == StepKind::kMigrate     ? config_.max_parallel_migrations
+                   : kind == StepKind::kReplicate ? config_.max_parallel_replications
+                                                  : 1;
+  std::set<std::string> targets = {steps[first].target.address};
+  std::set<std::string> peers = {steps[first].peer.address};
+  uint32_t end = first + 1;
+  while (end < steps.size() && end - first < bound && steps[end].kind == kind &&
+         plan.status[end] != StepStatus::kDone && !targets.count(steps[end].target.address) &&
+         !peers.count(steps[end].target.address) && !targets.count(steps[end].peer.address)) {
+    targets.insert(steps[end].target.address);
+    peers.insert(steps[end].peer.address);
+    ++end;
+  }
+  return end;
 }
 
 Status Executor::RunPlan(const std::atomic<bool>* stop) {
@@ -122,22 +149,7 @@ Status Executor::RunPlan(const std::atomic<bool>* stop) {
       ++i;
       continue;
     }
-    // A run of consecutive migrate steps goes in parallel when no node is the source of two of
-    // them or both a source and a destination; several sources may feed one destination (it
-    // imports distinct slots from each).
-    uint32_t end = i + 1;
-    if (steps[i].kind == StepKind::kMigrate) {
-      std::set<std::string> sources = {steps[i].target.address};
-      std::set<std::string> dests = {steps[i].peer.address};
-      while (end < steps.size() && end - i < config_.max_parallel_migrations &&
-             steps[end].kind == StepKind::kMigrate && plan.status[end] != StepStatus::kDone &&
-             !sources.count(steps[end].target.address) &&
-             !dests.count(steps[end].target.address) && !sources.count(steps[end].peer.address)) {
-        sources.insert(steps[end].target.address);
-        dests.insert(steps[end].peer.address);
-        ++end;
-      }
-    }
+    const uint32_t end = ParallelEnd(plan, i);
     if (end == i + 1) {
       failure = RunStep(plan, i, stop);
       failed_step = i;

@@ -3,7 +3,8 @@
 // progress` per chunk of migrated slots, `step completed` / `step failed` after. After a crash,
 // the plan in flight (from the folded log) is resumed: finished steps and slots are skipped and
 // the step in flight is re-run, which converges because every step is idempotent.
-// Thread contract: RunPlan is called by one thread; it may run migrate steps on helper threads.
+// Thread contract: RunPlan is called by one thread; it may run migrate and replicate steps on
+// helper threads.
 #pragma once
 
 #include <atomic>
@@ -34,6 +35,7 @@ struct ExecutorConfig {
   ExecutorOptions step;
   ConnectOptions connect;
   uint32_t max_parallel_migrations = 4;  // Disjoint source/target pairs at once.
+  uint32_t max_parallel_replications = 8;  // Replicate steps (distinct replicas) at once.
   uint32_t max_attempts = 5;             // Per step, for transient errors.
   int retry_backoff_ms = 200;            // Doubles per attempt.
   double max_keys_per_second = 0;        // 0: no rate limit.
@@ -51,6 +53,8 @@ class Executor {
 
 
  private:
+  // The end of the run of steps from `first` that may go at once (first + 1: it runs alone).
+  uint32_t ParallelEnd(const eventlog::PlanInFlight& plan, uint32_t first) const;
   Status RunStep(const eventlog::PlanInFlight& plan, uint32_t index, const std::atomic<bool>* stop);
   Status RunStepOnce(const eventlog::PlanInFlight& plan, uint32_t index, AdminPool* pool,
                      const std::atomic<bool>* stop);

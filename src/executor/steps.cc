@@ -83,6 +83,9 @@ Status StepRunner::WaitFor(int timeout_ms, const std::function<Status()>& check)
   auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
   Status last = check();
   while (!last.ok() && std::chrono::steady_clock::now() < deadline) {
+    // A stop does not wait out a convergence (up to converge_timeout_ms): the step is resumed
+    // on the next start, as after a crash.
+    if (stop_ != nullptr && stop_->load()) return Status::Aborted("controller is stopping");
     std::this_thread::sleep_for(std::chrono::milliseconds(20));
     last = check();
   }

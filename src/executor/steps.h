@@ -3,6 +3,7 @@
 // Thread contract: a StepRunner is used by one thread; it owns no threads.
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 #include <functional>
 #include <vector>
@@ -37,7 +38,9 @@ class StepHooks {
 
 class StepRunner {
  public:
-  StepRunner(AdminPool* pool, ExecutorOptions options) : pool_(pool), options_(options) {}
+  // `stop` (may be null), set by another thread, ends a wait for convergence at once with Aborted.
+  StepRunner(AdminPool* pool, ExecutorOptions options, const std::atomic<bool>* stop = nullptr)
+      : pool_(pool), options_(options), stop_(stop) {}
 
   // Runs `step`; `done` holds the slots of a migrate step already finished (from the log).
   Status Run(const eventlog::Step& step, const std::vector<eventlog::SlotRange>& done,
@@ -71,11 +74,13 @@ class StepRunner {
   // Waits until each of a and b lists the other by id, at its address, with a completed
   // handshake; the error says why not (diagnosis.h).
   Status WaitUntilAcquainted(const eventlog::NodeRef& a, const eventlog::NodeRef& b);
-  // Polls `check` until it returns Ok or the timeout passes; returns its last error.
+  // Polls `check` until it returns Ok or the timeout passes; returns its last error (Aborted
+  // when stop_ was set meanwhile).
   Status WaitFor(int timeout_ms, const std::function<Status()>& check);
 
   AdminPool* pool_;
   ExecutorOptions options_;
+  const std::atomic<bool>* stop_;
   uint32_t batch_keys_ = 100;
 };
 

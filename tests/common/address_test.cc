@@ -39,5 +39,18 @@ TEST(AddressTest, RejectsJunkWithClearErrors) {
   }
 }
 
+TEST(AddressTest, ListenAddressMayHavePortZeroANodeAddressMayNot) {
+  auto a = Address::ParseListen("127.0.0.1:0");
+  ASSERT_TRUE(a.ok()) << a.status().ToString();
+  EXPECT_EQ(a->host, "127.0.0.1");
+  EXPECT_EQ(a->port, 0);
+  EXPECT_TRUE(Address::ParseListen("[::1]:0").ok());
+  EXPECT_EQ(Address::ParseListen("0.0.0.0:8080")->port, 8080);
+  EXPECT_FALSE(Address::Parse("127.0.0.1:0").ok());
+  for (const char* bad : {"", "host", "host:", ":0", "host:65536", "host:-1"}) {
+    EXPECT_FALSE(Address::ParseListen(bad).ok()) << "accepted '" << bad << "'";
+  }
+}
+
 }  // namespace
 }  // namespace rs

@@ -2,6 +2,7 @@
 
 #include <signal.h>
 
+#include <filesystem>
 #include <fstream>
 #include <sstream>
 #include <thread>
@@ -19,7 +20,7 @@ std::string RedisCtlBinary() { return RS_REDIS_CTL_BINARY; }
 std::string RedisCtlCrashBinary() { return RS_REDIS_CTL_CRASH_BINARY; }
 std::string RedisSvcBinary() { return RS_REDIS_SVC_BINARY; }
 
-void ControllerFixture::StartNodes(int nodes, int node_timeout_ms) {
+void ControllerFixture::StartNodes(int nodes, int node_timeout_ms, bool redis_default_replication) {
   auto d = TempDir::Create("rs-ctl-test");
   ASSERT_TRUE(d.ok()) << d.status().ToString();
   dir_.emplace(std::move(*d));
@@ -31,8 +32,7 @@ void ControllerFixture::StartNodes(int nodes, int node_timeout_ms) {
   o.replicas_per_master = 0;
   o.hosts = {"127.0.0.1", "127.0.0.2", "127.0.0.3"};
   o.cluster_node_timeout_ms = node_timeout_ms;
-  // One replica per master: no reason to wait 5 s for more replicas before the first sync.
-  o.extra_config = {"repl-diskless-sync-delay 0"};
+  if (!redis_default_replication) o.extra_config = {"repl-diskless-sync-delay 0"};
   cluster_ = std::make_unique<LocalCluster>(o);
   auto s = cluster_->StartNodes();
   ASSERT_TRUE(s.ok()) << s.ToString();
@@ -53,7 +53,11 @@ void ControllerFixture::SetMembers(const std::vector<size_t>& indices) {
 void ControllerFixture::StartController(std::vector<std::string> extra,
                                         std::map<std::string, std::string> env,
                                         std::string binary) {
-  if (admin_port_ == 0) {
+  const std::string port_file = (dir_->path() / "admin-port").string();
+  if (listen_any_port_) {
+    std::filesystem::remove(port_file);
+    admin_port_ = 0;
+  } else if (admin_port_ == 0) {
     auto p = FindFreePort("127.0.0.1", false);
     ASSERT_TRUE(p.ok());
     admin_port_ = *p;
@@ -63,19 +67,36 @@ void ControllerFixture::StartController(std::vector<std::string> extra,
   argv.push_back("env");
   for (const auto& [k, v] : env) argv.push_back(k + "=" + v);
   argv.push_back(binary.empty() ? RedisCtlBinary() : binary);
-  std::vector<std::string> flags = {"--data-dir", data_dir_,
+  std::vector<std::string> flags = {"--data-dir",
+                                    data_dir_,
                                     "--discovery",
                                     discovery_.empty() ? "file:" + members_file_ : discovery_,
-                                    "--listen", "127.0.0.1:" + std::to_string(admin_port_),
-                                    "--probe-interval-ms", "200",
-                                    "--probe-timeout-ms", "500",
-                                    "--removal-grace-ms", "1000",
-                                    "--mass-removal-grace-ms", "3000"};
+                                    "--listen",
+                                    "127.0.0.1:" + std::to_string(admin_port_),  // 0: any.
+                                    "--probe-interval-ms",
+                                    "200",
+                                    "--probe-timeout-ms",
+                                    "500",
+                                    "--removal-grace-ms",
+                                    "1000",
+                                    "--mass-removal-grace-ms",
+                                    "3000"};
+  if (listen_any_port_) flags.insert(flags.end(), {"--admin-port-file", port_file});
   argv.insert(argv.end(), flags.begin(), flags.end());
   argv.insert(argv.end(), extra.begin(), extra.end());
   auto pid = Spawn(argv, ctl_log_);
   ASSERT_TRUE(pid.ok()) << pid.status().ToString();
   ctl_pid_ = *pid;
+  if (listen_any_port_) {
+    bool written = WaitFor(std::chrono::seconds(20), [&] {
+      std::ifstream in(port_file);
+      int port = 0;
+      if (!(in >> port) || port <= 0 || port > 65535) return false;
+      admin_port_ = static_cast<uint16_t>(port);
+      return true;
+    });
+    ASSERT_TRUE(written) << "no --admin-port-file after 20 s\n" << ControllerLog();
+  }
 }
 
 int ControllerFixture::StopController() {

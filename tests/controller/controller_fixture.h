@@ -25,8 +25,10 @@ struct NodeLine {
 
 class ControllerFixture : public ::testing::Test {
  protected:
-  // Starts `nodes` empty cluster-enabled nodes over 127.0.0.1-3 (no cluster formed).
-  void StartNodes(int nodes, int node_timeout_ms = 15000);
+  // Starts `nodes` empty cluster-enabled nodes over 127.0.0.1-3 (no cluster formed). Unless
+  // `redis_default_replication`, with repl-diskless-sync-delay 0 (one replica per master: no
+  // reason to wait 5 s for more before the first sync).
+  void StartNodes(int nodes, int node_timeout_ms = 15000, bool redis_default_replication = false);
   // Writes the members file with these node indices ("host:port host-label" lines).
   void SetMembers(const std::vector<size_t>& indices);
   // Starts redis-ctl (binary `binary`, default the normal one) with extra flags and env.
@@ -66,6 +68,9 @@ class ControllerFixture : public ::testing::Test {
   std::string discovery_;  // --discovery; "file:<members_file_>" when empty.
   std::string data_dir_;
   uint16_t admin_port_ = 0;
+  // StartController with --listen 127.0.0.1:0, learning the port from --admin-port-file (a new
+  // port at each start).
+  bool listen_any_port_ = false;
   pid_t ctl_pid_ = -1;
   std::string ctl_log_;
 };

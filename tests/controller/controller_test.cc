@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 
 #include <chrono>
+#include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <set>
@@ -104,6 +105,136 @@ TEST_F(ControllerTest, SixMembersFormThreeMastersWithReplicasOnOtherHosts) {
   std::string topo = HttpGet("/v1/topology");
   EXPECT_NE(topo.find("\"epoch\":"), std::string::npos) << topo;
   EXPECT_EQ(HttpGet("/healthz"), "ok\n");
+}
+
+TEST_F(ControllerTest, FormsWithRedisDefaultReplicationSettingsAttachingReplicasAtOnce) {
+  // Nodes with Redis's replication defaults: a master holds a first sync 5 s
+  // (repl-diskless-sync-delay) for more replicas to come. Replicas attached one after another
+  // wait that out once each (about 15 s for three); attached at once, once in all. The figure is
+  // for bench/run.sh controller; the bound only catches a formation that hangs.
+  StartNodes(6, 15000, /*redis_default_replication=*/true);
+  SetMembers(Range(6));
+  auto start = std::chrono::steady_clock::now();
+  StartController();
+  auto synced = [&] {
+    if (!Converged(Range(6), 3, 1)) return false;
+    int up = 0;
+    for (size_t i = 0; i < 6; ++i) {
+      auto c = cluster_->node(i).Connect(2s);
+      if (!c.ok()) return false;
+      auto info = c->CommandString("INFO", "replication");
+      up += info.ok() && InfoField(*info, "master_link_status") == "up";
+    }
+    return up == 3;
+  };
+  ASSERT_TRUE(WaitFor(30s, synced)) << ControllerLog();
+  auto took = std::chrono::duration_cast<std::chrono::milliseconds>(
+      std::chrono::steady_clock::now() - start);
+  RecordProperty("form_synced_ms", static_cast<int>(took.count()));
+  std::printf(
+      "formation with Redis's default replication settings, until every replica synced: "
+      "%lld ms\n",
+      static_cast<long long>(took.count()));
+}
+
+TEST_F(ControllerTest, StopsWithinSecondsWhileALongPollAndAConsoleClientAreOpen) {
+  // A proxy holds a /v1/topology long-poll (30 s by default), a console keeps its connection
+  // alive between refreshes. lain gives the proc 30 s (kill_timeout) before SIGKILL; the target
+  // is 2 s, the bound catches a stop that waits for the long-poll to run out.
+  StartNodes(3);
+  SetMembers({0, 1, 2});  // Too few to form: the topology stays at epoch 0, the poll waits.
+  StartController();
+  ASSERT_TRUE(WaitFor(10s, [&] { return HttpGet("/readyz") == "ready\n"; })) << ControllerLog();
+  Answer poll;
+  std::thread poller([&] { poll = Get("/v1/topology?after=0&wait=30"); });
+  httplib::Client console("127.0.0.1", admin_port_);
+  console.set_keep_alive(true);
+  auto first = console.Get("/v1/cluster");
+  ASSERT_TRUE(first && first->status == 200);
+  std::this_thread::sleep_for(300ms);  // The poll is waiting in its handler.
+
+  auto start = std::chrono::steady_clock::now();
+  int rc = StopController();
+  auto took = std::chrono::duration_cast<std::chrono::milliseconds>(
+      std::chrono::steady_clock::now() - start);
+  poller.join();
+  RecordProperty("stop_ms", static_cast<int>(took.count()));
+  std::printf("SIGTERM to exit with a long-poll and a console connection open: %lld ms\n",
+              static_cast<long long>(took.count()));
+  EXPECT_EQ(rc, 0) << ControllerLog();
+  EXPECT_LT(took, 10s) << ControllerLog();
+  EXPECT_NE(ControllerLog(5).find("stopped cleanly"), std::string::npos) << ControllerLog();
+  // The poll was answered when the controller stopped, not when its wait ran out.
+  EXPECT_LT(poll.took, 10s);
+  EXPECT_EQ(poll.status, 503) << poll.body;
+}
+
+TEST_F(ControllerTest, StopWhileReplicasWaitForTheirFirstSyncIsQuickAndTheBootstrapResumes) {
+  // Masters that hold a first sync 30 s: the bootstrap's replicate steps wait for it (up to the
+  // 20 s convergence timeout, then retries). A stop must not wait them out.
+  StartNodes(6, 15000, /*redis_default_replication=*/true);
+  auto set_delay = [&](const char* seconds) {
+    for (size_t i = 0; i < 6; ++i) {
+      auto c = cluster_->node(i).Connect(2s);
+      ASSERT_TRUE(c.ok());
+      auto r = c->Command("CONFIG", "SET", "repl-diskless-sync-delay", seconds);
+      ASSERT_TRUE(r.ok() && !r->is_error());
+    }
+  };
+  set_delay("30");
+  SetMembers(Range(6));
+  StartController();
+  auto replicas = [&] {
+    int n = 0;
+    for (const auto& node : Nodes(0)) n += !node.master;
+    return n;
+  };
+  ASSERT_TRUE(WaitFor(30s, [&] { return replicas() > 0; })) << ControllerLog();
+  std::this_thread::sleep_for(300ms);
+  auto start = std::chrono::steady_clock::now();
+  int rc = StopController();
+  auto took = std::chrono::duration_cast<std::chrono::milliseconds>(
+      std::chrono::steady_clock::now() - start);
+  RecordProperty("stop_in_replicate_ms", static_cast<int>(took.count()));
+  std::printf("SIGTERM to exit while replicate steps wait for a first sync: %lld ms\n",
+              static_cast<long long>(took.count()));
+  EXPECT_EQ(rc, 0) << ControllerLog();
+  EXPECT_LT(took, 10s) << ControllerLog();
+  EXPECT_NE(ControllerLog().find("interrupted by shutdown"), std::string::npos) << ControllerLog();
+
+  // The plan stayed in flight; the next start finishes it once the masters sync.
+  set_delay("0");
+  StartController();
+  ASSERT_TRUE(WaitFor(30s, [&] { return Converged(Range(6), 3, 1); })) << ControllerLog();
+  ASSERT_TRUE(WaitFor(30s, [&] { return TopologyCommitted(); })) << ControllerLog();
+  ASSERT_EQ(StopController(), 0) << ControllerLog();
+  auto out = (dir_->path() / "audit.txt").string();
+  auto audit_rc =
+      RunCommand({RedisSvcBinary(), "audit", "--data-dir", data_dir_, "--plan", "1"}, out, 30s);
+  ASSERT_TRUE(audit_rc.ok()) << audit_rc.status().ToString();
+  std::string audit = TailOfFile(out, 100000);
+  EXPECT_NE(audit.find("plan 1 completed"), std::string::npos) << audit;
+  EXPECT_EQ(audit.find("failed"), std::string::npos) << audit;
+}
+
+TEST_F(ControllerTest, ListenOnPortZeroPicksAFreePortAndSaysWhich) {
+  StartNodes(1);
+  SetMembers({0});
+  listen_any_port_ = true;
+  StartController();  // Reads the port from --admin-port-file.
+  ASSERT_NE(admin_port_, 0);
+  EXPECT_EQ(HttpGet("/healthz"), "ok\n") << ControllerLog();
+  const std::string said = fmt::format("admin listening on 127.0.0.1:{}", admin_port_);
+  EXPECT_NE(ControllerLog().find(said), std::string::npos) << ControllerLog();
+  EXPECT_EQ(StopController(), 0) << ControllerLog();
+  // A bad --listen is refused before anything starts, with the flag named.
+  auto out = (dir_->path() / "bad-listen.txt").string();
+  auto rc = RunCommand({RedisCtlBinary(), "--data-dir", data_dir_, "--discovery",
+                        "file:" + members_file_, "--listen", "127.0.0.1:99999"},
+                       out, 20s);
+  ASSERT_TRUE(rc.ok()) << rc.status().ToString();
+  EXPECT_EQ(*rc, 2);
+  EXPECT_NE(TailOfFile(out, 5).find("--listen"), std::string::npos) << TailOfFile(out, 5);
 }
 
 TEST_F(ControllerTest, AddingTwoMembersGivesFourBalancedMastersAndKeepsKeys) {
@@ -386,6 +517,41 @@ TEST_F(ControllerTest, SecondControllerOnTheSameDataDirRefusesToStart) {
 
 namespace rs::test {
 namespace {
+
+// Kills redis-ctl while the bootstrap's replicas attach at once (at the second CLUSTER REPLICATE,
+// with other replicate steps in flight), restarts it, and checks that the same plan resumes to
+// completion: the steps in flight are started again, and each completes once.
+class FormationCrashTest : public ControllerFixture {};
+
+TEST_F(FormationCrashTest, KilledWhileReplicasAttachResumesTheBootstrap) {
+  using namespace std::chrono_literals;
+  StartNodes(6);
+  SetMembers({0, 1, 2, 3, 4, 5});
+  StartController({}, {{"RS_CRASH_AT", "replicate.after"}, {"RS_CRASH_AFTER", "1"}},
+                  RedisCtlCrashBinary());
+  ASSERT_TRUE(WaitFor(60s, [&] { return !ControllerRunning(); })) << ControllerLog();
+  ASSERT_NE(ControllerLog(5).find("crash point reached"), std::string::npos) << ControllerLog();
+  StartController();
+  ASSERT_TRUE(WaitFor(60s, [&] { return Converged({0, 1, 2, 3, 4, 5}, 3, 1); })) << ControllerLog();
+  ASSERT_TRUE(WaitFor(30s, [&] {
+    return HttpGet("/v1/topology").find("\"epoch\":1") != std::string::npos;
+  })) << HttpGet("/v1/topology");
+  ASSERT_EQ(StopController(), 0) << ControllerLog();
+  auto out = (dir_->path() / "audit.txt").string();
+  auto rc =
+      RunCommand({RedisSvcBinary(), "audit", "--data-dir", data_dir_, "--plan", "1"}, out, 30s);
+  ASSERT_TRUE(rc.ok()) << rc.status().ToString();
+  std::string audit = TailOfFile(out, 100000);
+  EXPECT_EQ(*rc, 0) << audit;
+  EXPECT_NE(audit.find("plan 1 completed"), std::string::npos) << audit;
+  EXPECT_EQ(audit.find("failed"), std::string::npos) << audit;
+  // Each of the three replicate steps completed once; the ones in flight were started again.
+  size_t completed = 0, started = 0;
+  for (size_t p = 0; (p = audit.find("completed (make ", p)) != std::string::npos; ++p) ++completed;
+  for (size_t p = 0; (p = audit.find("started (make ", p)) != std::string::npos; ++p) ++started;
+  EXPECT_EQ(completed, 3u) << audit;
+  EXPECT_GT(started, 3u) << audit;
+}
 
 // Kills redis-ctl at a named crash point in the middle of a rebalance of a cluster holding
 // 100,000 keys, restarts it, and checks that it converges without losing a key.

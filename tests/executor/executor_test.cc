@@ -4,6 +4,8 @@
 
 #include <gtest/gtest.h>
 
+#include <set>
+
 #include "common/slot.h"
 #include "eventlog/cluster_state.h"
 #include "memory_journal.h"
@@ -152,6 +154,33 @@ TEST_F(ExecutorTest, BootstrapPlanFormsClusterAndCommitsTopology) {
   }
   EXPECT_EQ(started, 18);
   EXPECT_EQ(completed, 18);
+}
+
+TEST_F(ExecutorTest, ReplicateStepsRunAtOnceEachStartedAndCompletedInTheLog) {
+  // Each master holds its first sync 2 s for more replicas, so a replicate step takes at least
+  // 2 s: run one after another, the first completes before the next starts.
+  for (size_t i = 0; i < 3; ++i) {
+    auto r = Client(i).Command("CONFIG", "SET", "repl-diskless-sync-delay", "2");
+    ASSERT_TRUE(r.ok() && !r->is_error());
+  }
+  MemoryJournal journal;
+  Bootstrap(journal);
+  const auto& steps = BootstrapPlan().steps;
+  std::vector<uint32_t> order;  // Replicate steps: +index when started, -index-1 when completed.
+  for (const auto& e : journal.Events()) {
+    if (const auto* x = std::get_if<eventlog::StepStarted>(&e.payload)) {
+      if (steps[x->step].kind == StepKind::kReplicate) order.push_back(x->step);
+    }
+    if (const auto* x = std::get_if<eventlog::StepCompleted>(&e.payload)) {
+      if (steps[x->step].kind == StepKind::kReplicate) order.push_back(1000 + x->step);
+    }
+  }
+  // All three started (synced, before any side effect) before the first completed, and each
+  // completed once.
+  ASSERT_EQ(order.size(), 6u);
+  for (size_t i = 0; i < 3; ++i) EXPECT_LT(order[i], 1000u) << "event " << i;
+  std::set<uint32_t> completed(order.begin() + 3, order.end());
+  EXPECT_EQ(completed, (std::set<uint32_t>{1014, 1015, 1016}));
 }
 
 TEST_F(ExecutorTest, BootstrapIsIdempotentWhenRunAgain) {
