@@ -10,7 +10,7 @@
 #include "eventlog/event_filter.h"
 #include "eventlog/event_format.h"
 #include "eventlog/event_log.h"
-#include "eventlog/plan.h"
+#include "model/plan.h"
 #include "eventlog/state_store.h"
 #include "eventlog/verify.h"
 #include "eventlog/svc_time.h"
@@ -19,6 +19,7 @@ namespace rs::svc {
 namespace {
 
 using namespace rs::eventlog;
+using namespace rs::model;
 using nlohmann::json;
 
 constexpr int kExitOk = 0;

@@ -45,7 +45,7 @@ Result<uint64_t> UintParam(const httplib::Request& req, const char* name, uint64
 }
 
 // Node id -> address, from every observation (the committed topology may lag).
-std::map<std::string, std::string> AddressesById(const eventlog::ClusterState& s) {
+std::map<std::string, std::string> AddressesById(const model::ClusterState& s) {
   std::map<std::string, std::string> out;
   for (const auto& [addr, o] : s.observed) {
     if (!o.id.empty()) out[o.id] = addr;
@@ -59,11 +59,11 @@ std::map<std::string, std::string> AddressesById(const eventlog::ClusterState& s
   return out;
 }
 
-json ClusterJson(const eventlog::ClusterState& s, const std::string& generation) {
+json ClusterJson(const model::ClusterState& s, const std::string& generation) {
   std::map<std::string, int> by_health;
   for (const auto& [addr, h] : s.health) by_health[std::string(svc::HealthName(h.health))]++;
   uint32_t covered = 0;
-  for (const auto& shard : s.topology.shards) covered += eventlog::CountSlots(shard.slots);
+  for (const auto& shard : s.topology.shards) covered += model::CountSlots(shard.slots);
   bool open_slots = false;
   for (const auto& [addr, o] : s.observed) open_slots |= !o.open_slots.empty();
   std::string state = "ok";
@@ -92,7 +92,7 @@ json ClusterJson(const eventlog::ClusterState& s, const std::string& generation)
               {"discovery", svc::DiscoveryJson(s)}};
 }
 
-json NodesJson(const eventlog::ClusterState& s, ControllerView* view) {
+json NodesJson(const model::ClusterState& s, ControllerView* view) {
   std::set<std::string> addrs;
   for (const auto& [a, m] : s.members) addrs.insert(a);
   for (const auto& [a, h] : s.health) addrs.insert(a);
@@ -115,16 +115,16 @@ json NodesJson(const eventlog::ClusterState& s, ControllerView* view) {
       const auto& v = o->second;
       n["id"] = v.id;
       n["role"] = svc::RoleName(v.role);
-      n["master"] = v.role == eventlog::Role::kReplica && by_id.count(v.master_id)
+      n["master"] = v.role == model::Role::kReplica && by_id.count(v.master_id)
                         ? json(by_id[v.master_id])
                         : json(nullptr);
       // A master's slots as the committed topology has them, else as the node reports them.
-      std::vector<eventlog::SlotRange> slots = v.slots;
+      std::vector<model::SlotRange> slots = v.slots;
       for (const auto& shard : s.topology.shards) {
         if (shard.master.address == addr && slots.empty()) slots = shard.slots;
       }
-      n["slots"] = slots.empty() ? "" : eventlog::RangesToString(slots);
-      n["slot_count"] = eventlog::CountSlots(slots);
+      n["slots"] = slots.empty() ? "" : model::RangesToString(slots);
+      n["slot_count"] = model::CountSlots(slots);
       n["open_slots"] = v.open_slots.size();
       json open = json::array();
       for (const auto& o : v.open_slots) {
@@ -156,14 +156,14 @@ json NodesJson(const eventlog::ClusterState& s, ControllerView* view) {
   return nodes;
 }
 
-json HistoryJson(const eventlog::PlanSummary& p) {
+json HistoryJson(const model::PlanSummary& p) {
   return json{{"id", p.id},
               {"reason", p.reason},
               {"state", svc::OutcomeName(p.outcome)},
               {"detail", p.detail},
               {"proposed_seq", p.proposed_seq},
               {"finished_seq", p.finished_seq},
-              {"progress", p.outcome == eventlog::PlanOutcome::kCompleted ? 1.0 : 0.0}};
+              {"progress", p.outcome == model::PlanOutcome::kCompleted ? 1.0 : 0.0}};
 }
 
 json DryRunJson(const DryRunResult& r) {
@@ -216,7 +216,7 @@ AdminServer::AdminServer(AdminServerOptions options, ControllerView* view)
   alerter_ = std::make_unique<Alerter>(
       settings_.alert_webhook, std::chrono::seconds(settings_.alert_cooldown_s),
       [this](const Alert& a, bool delivered) {
-        auto r = view_->Record(eventlog::AlertRaised{a.subject, a.kind, a.message, delivered},
+        auto r = view_->Record(model::AlertRaised{a.subject, a.kind, a.message, delivered},
                                a.cause, false);
         if (!r.ok()) spdlog::error("recording alert: {}", r.status().ToString());
       });
@@ -252,7 +252,7 @@ void AdminServer::Routes() {
     auto deadline = std::chrono::steady_clock::now() +
                     std::chrono::seconds(std::min<uint64_t>(*wait, options_.max_wait_seconds));
     while (true) {
-      eventlog::ClusterState state = view_->State();
+      model::ClusterState state = view_->State();
       if (TopologyAnswersAtOnce(poll, state.topology.epoch, generation)) {
         json body = TopologyToJson(state.topology);
         body["generation"] = generation;
@@ -388,7 +388,7 @@ void AdminServer::ApiRoutes() {
       if (p.id != id) continue;
       json j = HistoryJson(p);
       (void)view_->ScanEvents(p.proposed_seq, p.proposed_seq, [&](const eventlog::DecodedEvent& d) {
-        if (const auto* pp = std::get_if<eventlog::PlanProposed>(&d.event.payload)) {
+        if (const auto* pp = std::get_if<model::PlanProposed>(&d.event.payload)) {
           j["steps"] = PlanStepsToJson(pp->plan);
           j["causes"] = pp->plan.causes;
         }
@@ -398,7 +398,7 @@ void AdminServer::ApiRoutes() {
     }
     ErrorReply(res, 404,
                fmt::format("no plan {} (in flight or in the last {})", id,
-                           eventlog::ClusterState::kMaxPlanHistory));
+                           model::ClusterState::kMaxPlanHistory));
   });
   server_->Delete(R"(/v1/plans/(\d+))",
                   [this, authorize](const httplib::Request& req, httplib::Response& res) {
@@ -410,12 +410,12 @@ void AdminServer::ApiRoutes() {
                     if (!s.plan || s.plan->plan.id != id) {
                       return ErrorReply(res, 404, fmt::format("plan {} is not in flight", id));
                     }
-                    eventlog::OperatorRequest r;
+                    model::OperatorRequest r;
                     r.who = *who;
-                    r.kind = eventlog::OperatorKind::kAbort;
+                    r.kind = model::OperatorKind::kAbort;
                     r.plan_id = id;
                     uint64_t request_id = s.next_request_id;
-                    auto seq = view_->Record(eventlog::OperatorRequested{r}, 0, true);
+                    auto seq = view_->Record(model::OperatorRequested{r}, 0, true);
                     if (!seq.ok()) return ErrorReply(res, 500, seq.status().message());
                     JsonReply(res, 202, json{{"id", request_id}, {"seq", *seq}, {"plan_id", id}});
                   });
@@ -435,7 +435,7 @@ void AdminServer::ApiRoutes() {
           }
           std::string node = body["node"].get<std::string>();
           auto seq = view_->Record(
-              eventlog::AlertRaised{"node " + node, kind,
+              model::AlertRaised{"node " + node, kind,
                                     fmt::format("alerts for {} {}d by {}", node, kind, *who), true},
               0, true);
           if (!seq.ok()) return ErrorReply(res, 500, seq.status().message());
@@ -447,7 +447,7 @@ void AdminServer::ApiRoutes() {
           return JsonReply(res, 200, DryRunJson(view_->DryRun(*request)));
         }
         uint64_t request_id = s.next_request_id;
-        auto seq = view_->Record(eventlog::OperatorRequested{*request}, 0, true);
+        auto seq = view_->Record(model::OperatorRequested{*request}, 0, true);
         if (!seq.ok()) return ErrorReply(res, 500, seq.status().message());
         JsonReply(res, 202, json{{"id", request_id}, {"seq", *seq}});
       });
@@ -464,11 +464,11 @@ void AdminServer::ApiRoutes() {
     if (id >= s.next_request_id) return ErrorReply(res, 404, fmt::format("no request {}", id));
     json answer = {{"id", id}, {"state", "done"}};
     (void)view_->ScanEvents(1, UINT64_MAX, [&](const eventlog::DecodedEvent& d) {
-      if (const auto* r = std::get_if<eventlog::OperatorRejected>(&d.event.payload)) {
+      if (const auto* r = std::get_if<model::OperatorRejected>(&d.event.payload)) {
         if (r->request_id == id) {
           answer = {{"id", id}, {"state", "rejected"}, {"reason", r->reason}, {"seq", d.event.seq}};
         }
-      } else if (const auto* p = std::get_if<eventlog::PlanProposed>(&d.event.payload)) {
+      } else if (const auto* p = std::get_if<model::PlanProposed>(&d.event.payload)) {
         if (p->request_id == id) {
           answer = {
               {"id", id}, {"state", "planned"}, {"plan_id", p->plan.id}, {"seq", d.event.seq}};
@@ -529,9 +529,9 @@ void AdminServer::ConsoleRoutes() {
   server_->Get(R"(/([a-z0-9_\-]+\.(html|js|css|svg)))", serve);
 }
 
-void AdminServer::FollowLog(eventlog::Seq live_from) {
+void AdminServer::FollowLog(model::Seq live_from) {
   // Metrics count from the first event; alerts only fire for events after live_from.
-  eventlog::Seq next = 1;
+  model::Seq next = 1;
   while (!stop_.load()) {
     auto st = view_->ScanEvents(next, UINT64_MAX, [&](const eventlog::DecodedEvent& d) {
       metrics_->Observe(d);
@@ -559,7 +559,7 @@ Status AdminServer::Start() {
   thread_ = std::thread([this] { server_->listen_after_bind(); });
   // Taken here, not on the thread: what the controller records right after Start (a bad members
   // file at start-up) must count as live, however late the thread runs.
-  const eventlog::Seq live_from = view_->State().last_seq;
+  const model::Seq live_from = view_->State().last_seq;
   follower_ = std::thread([this, live_from] { FollowLog(live_from); });
   spdlog::info("admin HTTP on {} (console at /)", options_.listen);
   return Status::Ok();

@@ -47,7 +47,7 @@ void Membership::Stop() {
            [](uv_handle_t* h) { static_cast<Membership*>(h->data)->closed_ = true; });
 }
 
-void Membership::OnSnapshot(std::vector<eventlog::Member> snapshot) {
+void Membership::OnSnapshot(std::vector<model::Member> snapshot) {
   size_t n = snapshot.size();
   Emit(debounce_.Offer(std::move(snapshot), now_ms_(), reachable_));
   auto pending = debounce_.PendingRemovals();
@@ -57,7 +57,7 @@ void Membership::OnSnapshot(std::vector<eventlog::Member> snapshot) {
   }
 }
 
-void Membership::Emit(std::optional<eventlog::MembershipChanged> change) {
+void Membership::Emit(std::optional<model::MembershipChanged> change) {
   if (!change) return;
   spdlog::info("discovery: membership is now {} member(s) from {}", change->members.size(),
                change->source);

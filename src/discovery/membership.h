@@ -29,19 +29,19 @@ class Membership {
   Membership& operator=(const Membership&) = delete;
 
   // The member set already recorded in the event log (see MembershipDebounce::Restore).
-  void Restore(std::vector<eventlog::Member> members) { debounce_.Restore(std::move(members)); }
+  void Restore(std::vector<model::Member> members) { debounce_.Restore(std::move(members)); }
   Status Start(int64_t tick_ms = 1000);
   void Stop();
 
   // Hand this to a source.
   SnapshotFn snapshot_fn() {
-    return [this](std::vector<eventlog::Member> s) { OnSnapshot(std::move(s)); };
+    return [this](std::vector<model::Member> s) { OnSnapshot(std::move(s)); };
   }
-  void OnSnapshot(std::vector<eventlog::Member> snapshot);
+  void OnSnapshot(std::vector<model::Member> snapshot);
   const MembershipDebounce& debounce() const { return debounce_; }
 
  private:
-  void Emit(std::optional<eventlog::MembershipChanged> change);
+  void Emit(std::optional<model::MembershipChanged> change);
 
   uv_loop_t* loop_;
   MembershipDebounce debounce_;

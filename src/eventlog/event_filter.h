@@ -9,7 +9,7 @@
 #include <string>
 #include <vector>
 
-#include "eventlog/cluster_state.h"
+#include "model/cluster_state.h"
 #include "eventlog/event_codec.h"
 #include "eventlog/event_log.h"
 
@@ -33,7 +33,7 @@ class EventMatcher {
 
   // Starts from the state just before the first event that will be fed (what `replay` shows),
   // instead of from an empty log: members, committed topology and the plan in flight.
-  void Seed(const eventlog::ClusterState& state);
+  void Seed(const model::ClusterState& state);
 
   // Whether `d` concerns the filter; also records `d` for later events. Call for every event.
   bool Matches(const eventlog::DecodedEvent& d);
@@ -44,28 +44,28 @@ class EventMatcher {
 
   // The event that led to `d`: its cause, or for plan/step events the plan's proposal, or for a
   // proposal its first listed cause. 0 when none.
-  eventlog::Seq CauseOf(const eventlog::DecodedEvent& d) const;
+  model::Seq CauseOf(const eventlog::DecodedEvent& d) const;
 
  private:
   bool MatchesNode(const eventlog::DecodedEvent& d, const std::string& addr) const;
   bool MatchesSlot(const eventlog::DecodedEvent& d, uint16_t slot) const;
   bool MatchesPlan(const eventlog::DecodedEvent& d, uint64_t plan) const;
   void Record(const eventlog::DecodedEvent& d);
-  const eventlog::Step* StepOf(uint64_t plan_id, uint32_t step) const;
+  const model::Step* StepOf(uint64_t plan_id, uint32_t step) const;
 
   EventFilter filter_;
-  std::map<uint64_t, eventlog::Plan> plans_;
-  std::map<uint64_t, eventlog::Seq> proposed_at_;
-  std::map<eventlog::Seq, uint64_t> plan_of_event_;       // Events that belong to a plan.
+  std::map<uint64_t, model::Plan> plans_;
+  std::map<uint64_t, model::Seq> proposed_at_;
+  std::map<model::Seq, uint64_t> plan_of_event_;       // Events that belong to a plan.
   std::map<std::string, uint32_t> members_;               // Address -> instance.
-  std::map<eventlog::Seq, std::string> membership_diff_;  // Membership events, as differences.
+  std::map<model::Seq, std::string> membership_diff_;  // Membership events, as differences.
   bool members_known_;
-  eventlog::Topology topology_;
+  model::Topology topology_;
 };
 
 // "master 0-5460" / "replica of 10.0.0.1:6379" / "absent": a node's place in a topology.
-std::string PlaceIn(const eventlog::Topology& t, const std::string& addr);
+std::string PlaceIn(const model::Topology& t, const std::string& addr);
 // The address owning `slot` in `t`, or "" when uncovered.
-std::string OwnerOf(const eventlog::Topology& t, uint16_t slot);
+std::string OwnerOf(const model::Topology& t, uint16_t slot);
 
 }  // namespace rs::svc

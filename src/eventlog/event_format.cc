@@ -6,13 +6,14 @@
 
 #include <fmt/format.h>
 
-#include "eventlog/plan.h"
+#include "model/plan.h"
 #include "eventlog/svc_time.h"
 
 namespace rs::svc {
 namespace {
 
 using namespace rs::eventlog;
+using namespace rs::model;
 using nlohmann::json;
 
 json Ranges(const std::vector<SlotRange>& r) { return RangesToString(r); }

@@ -12,7 +12,7 @@
 #include <mutex>
 
 #include "common/status.h"
-#include "eventlog/cluster_state.h"
+#include "model/cluster_state.h"
 #include "executor/redis_admin.h"
 #include "executor/steps.h"
 
@@ -24,10 +24,10 @@ class Journal {
  public:
   virtual ~Journal() = default;
   // Appends (durably when `sync`) and folds the event; returns its sequence.
-  virtual Result<eventlog::Seq> Record(eventlog::EventPayload payload, eventlog::Seq cause,
+  virtual Result<model::Seq> Record(model::EventPayload payload, model::Seq cause,
                                        bool sync) = 0;
   // A copy of the current folded state.
-  virtual eventlog::ClusterState State() = 0;
+  virtual model::ClusterState State() = 0;
 };
 
 struct ExecutorConfig {
@@ -51,8 +51,8 @@ class Executor {
 
 
  private:
-  Status RunStep(const eventlog::PlanInFlight& plan, uint32_t index, const std::atomic<bool>* stop);
-  Status RunStepOnce(const eventlog::PlanInFlight& plan, uint32_t index, AdminPool* pool,
+  Status RunStep(const model::PlanInFlight& plan, uint32_t index, const std::atomic<bool>* stop);
+  Status RunStepOnce(const model::PlanInFlight& plan, uint32_t index, AdminPool* pool,
                      const std::atomic<bool>* stop);
 
   ExecutorConfig config_;

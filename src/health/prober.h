@@ -19,7 +19,7 @@
 #include <uv.h>
 
 #include "common/status.h"
-#include "eventlog/event.h"
+#include "model/event.h"
 #include "health/health_tracker.h"
 
 struct redisAsyncContext;
@@ -27,7 +27,7 @@ struct redisAsyncContext;
 namespace rs::health {
 
 // Where the prober's events go (the controller appends them to the event log).
-using EventSink = std::function<void(eventlog::EventPayload)>;
+using EventSink = std::function<void(model::EventPayload)>;
 
 struct ProberOptions {
   int64_t interval_ms = 1000;  // Start of one round to the start of the next.
@@ -64,7 +64,7 @@ class Prober {
   // Oldest first; empty for an unknown node.
   std::vector<Sample> Samples(const std::string& address) const;
   // The last classified health, if the node is a target and has been probed.
-  std::optional<eventlog::NodeHealth> HealthOf(const std::string& address) const;
+  std::optional<model::NodeHealth> HealthOf(const std::string& address) const;
 
  private:
   struct Node;
@@ -96,7 +96,7 @@ class Prober {
   mutable std::mutex mu_;  // Guards the fields below, shared with other threads.
   std::optional<std::vector<std::string>> pending_targets_;
   std::map<std::string, std::deque<Sample>> samples_;
-  std::map<std::string, eventlog::NodeHealth> health_;
+  std::map<std::string, model::NodeHealth> health_;
 };
 
 }  // namespace rs::health

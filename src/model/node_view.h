@@ -6,9 +6,9 @@
 #include <string>
 #include <vector>
 
-#include "eventlog/types.h"
+#include "model/types.h"
 
-namespace rs::eventlog {
+namespace rs::model {
 
 enum class Health : uint8_t { kUnknown = 0, kUp = 1, kSuspect = 2, kDown = 3 };
 enum class HealthReason : uint8_t {
@@ -71,4 +71,4 @@ struct NodeObservation {
   auto operator<=>(const NodeObservation&) const = default;
 };
 
-}  // namespace rs::eventlog
+}  // namespace rs::model
