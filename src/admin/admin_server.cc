@@ -16,6 +16,7 @@
 #include "admin/topology_poll.h"
 #include "admin/web_assets.h"
 #include "common/address.h"
+#include "common/now.h"
 #include "eventlog/event_filter.h"
 #include "eventlog/event_format.h"
 
@@ -492,9 +493,7 @@ void AdminServer::ApiRoutes() {
         if (node.empty() || !KnownNode(view_->State(), node)) {
           return ErrorReply(res, 400, "node must be a known node address");
         }
-        const int64_t now = std::chrono::duration_cast<std::chrono::milliseconds>(
-                                std::chrono::system_clock::now().time_since_epoch())
-                                .count();
+        const int64_t now = NowMs();
         json points;
         Downsampled(view_->Samples(node), metric, now - static_cast<int64_t>(*range) * 1000, 120,
                     &points);

@@ -6,18 +6,13 @@
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
+#include "common/now.h"
 #include "common/version.h"
 #include "controller/discovery_runner.h"
 #include "planner/planner.h"
 
 namespace rs::controller {
 namespace {
-
-int64_t NowMs() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
 
 // A short, stable digest of the settings that shape decisions, so an audit shows config changes.
 std::string ConfigHash(const Config& c) {

@@ -4,6 +4,7 @@
 
 #include <fmt/format.h>
 
+#include "common/now.h"
 #include "controller/controller.h"
 #include "planner/planner.h"
 
@@ -30,9 +31,7 @@ std::vector<admin::MetricSample> Controller::Samples(const std::string& address)
 
 admin::DryRunResult Controller::DryRun(const model::OperatorRequest& request) {
   model::ClusterState state = State();
-  const int64_t now = std::chrono::duration_cast<std::chrono::milliseconds>(
-                          std::chrono::system_clock::now().time_since_epoch())
-                          .count();
+  const int64_t now = NowMs();
   const uint64_t id = state.next_request_id;
   model::Event e;
   e.seq = state.last_seq + 1;

@@ -4,6 +4,8 @@
 
 #include <spdlog/spdlog.h>
 
+#include "common/now.h"
+
 namespace rs::discovery {
 
 Membership::Membership(uv_loop_t* loop, DebounceOptions options, std::string source,
@@ -14,11 +16,7 @@ Membership::Membership(uv_loop_t* loop, DebounceOptions options, std::string sou
       sink_(std::move(sink)),
       now_ms_(std::move(now_ms)) {
   if (!now_ms_) {
-    now_ms_ = [] {
-      return std::chrono::duration_cast<std::chrono::milliseconds>(
-                 std::chrono::system_clock::now().time_since_epoch())
-          .count();
-    };
+    now_ms_ = [] { return NowMs(); };
   }
   if (!reachable_) reachable_ = [](std::string_view) { return true; };
 }

@@ -28,12 +28,6 @@ Result<int64_t> TimeOf(const eventlog::EventLog& log, model::Seq seq) {
 
 }  // namespace
 
-int64_t NowMs() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
-
 Result<int64_t> ParseRfc3339(std::string_view s) {
   // YYYY-MM-DDTHH:MM:SS[.frac](Z|±HH:MM)
   std::tm tm{};

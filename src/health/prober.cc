@@ -11,6 +11,7 @@
 #include <spdlog/spdlog.h>
 
 #include "common/address.h"
+#include "common/now.h"
 #include "health/cluster_nodes_parser.h"
 #include "health/hiredis_libuv.h"
 #include "health/info_parser.h"
@@ -24,12 +25,6 @@ constexpr int64_t kTickMs = 50;
 constexpr int64_t kResolveTtlMs = 30'000;
 
 enum Command { kPing, kClusterNodes, kClusterInfo, kRole, kInfo, kCommandCount };
-
-int64_t WallMs() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
 
 ProbeOutcome ClassifyError(std::string_view msg) {
   if (msg.starts_with("LOADING")) return ProbeOutcome::kLoading;
@@ -416,7 +411,7 @@ void Prober::FinishRound(Node* n, ProbeResult result) {
 }
 
 void Prober::Publish(Node* n, const ProbeResult& in) {
-  int64_t now = WallMs();
+  int64_t now = NowMs();
   ProbeResult result = in;
   std::optional<model::NodeObservation> obs;
   InfoFields fields;
