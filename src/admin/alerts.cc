@@ -10,6 +10,7 @@
 #include <spdlog/spdlog.h>
 #include <nlohmann/json.hpp>
 
+#include "common/ascii.h"
 #include "eventlog/event_format.h"
 
 namespace rs::admin {
@@ -108,8 +109,7 @@ void Alerter::Observe(const eventlog::DecodedEvent& d, bool live) {
   } else if (const auto* ds = std::get_if<model::DiscoveryStatusChanged>(&p)) {
     const DiscoveryAlertKinds k = KindsFor(ds->source);
     held_.erase(Key(k.subject, ds->reachable ? k.down : k.up));
-    std::string word(svc::DiscoveryStatusWord(ds->source, ds->reachable));
-    for (char& c : word) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    const std::string word = AsciiLower(svc::DiscoveryStatusWord(ds->source, ds->reachable));
     if (!ds->reachable && live) {
       Raise({k.subject, k.down, fmt::format("{} is {}: {}", ds->source, word, ds->reason), seq});
     } else if (ds->reachable && std::exchange(lainlet_alerted_, false) && live) {
