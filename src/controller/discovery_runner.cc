@@ -12,7 +12,7 @@ namespace rs::controller {
 
 Result<std::unique_ptr<DiscoveryRunner>> DiscoveryRunner::Create(
     uv_loop_t* loop, const Config& config, std::vector<model::Member> restored,
-    bool restored_reachable, discovery::ReachableFn reachable, discovery::EventSink sink) {
+    bool restored_reachable, discovery::ReachableFn reachable, model::EventSink sink) {
   std::unique_ptr<DiscoveryRunner> r(new DiscoveryRunner());
   r->sink_ = sink;
   discovery::DebounceOptions debounce{config.removal_grace_ms, config.mass_removal_grace_ms};

@@ -29,7 +29,7 @@ class DiscoveryRunner {
                                                          std::vector<model::Member> restored,
                                                          bool restored_reachable,
                                                          discovery::ReachableFn reachable,
-                                                         discovery::EventSink sink);
+                                                         model::EventSink sink);
   ~DiscoveryRunner();
 
   Status Start();
@@ -44,7 +44,7 @@ class DiscoveryRunner {
   std::unique_ptr<discovery::StaticSource> static_;
   // Set when the log says unreachable but the source no longer is lainlet: Start clears it.
   std::optional<model::DiscoveryStatusChanged> clear_status_;
-  discovery::EventSink sink_;
+  model::EventSink sink_;
 };
 
 }  // namespace rs::controller

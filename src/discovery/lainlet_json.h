@@ -9,7 +9,7 @@
 #include <vector>
 
 #include "common/status.h"
-#include "model/event.h"
+#include "model/member.h"
 
 namespace rs::discovery {
 

@@ -9,7 +9,8 @@
 namespace rs::discovery {
 
 Membership::Membership(uv_loop_t* loop, DebounceOptions options, std::string source,
-                       ReachableFn reachable, EventSink sink, std::function<int64_t()> now_ms)
+                       ReachableFn reachable, model::EventSink sink,
+                       std::function<int64_t()> now_ms)
     : loop_(loop),
       debounce_(options, std::move(source)),
       reachable_(std::move(reachable)),

@@ -14,6 +14,7 @@
 #include "common/status.h"
 #include "discovery/debounce.h"
 #include "discovery/source.h"
+#include "model/event.h"
 
 namespace rs::discovery {
 
@@ -22,7 +23,7 @@ class Membership {
   // `reachable` is asked about missing members before a mass removal (the prober's view);
   // `now_ms` is the wall clock unless a test passes its own.
   Membership(uv_loop_t* loop, DebounceOptions options, std::string source, ReachableFn reachable,
-             EventSink sink, std::function<int64_t()> now_ms = {});
+             model::EventSink sink, std::function<int64_t()> now_ms = {});
   // Stop() must have been called and the loop run until its handle closed.
   ~Membership();
   Membership(const Membership&) = delete;
@@ -46,7 +47,7 @@ class Membership {
   uv_loop_t* loop_;
   MembershipDebounce debounce_;
   ReachableFn reachable_;
-  EventSink sink_;
+  model::EventSink sink_;
   std::function<int64_t()> now_ms_;
   uv_timer_t tick_;
   bool started_ = false;

@@ -90,7 +90,7 @@ struct Prober::Node {
   explicit Node(HealthOptions o) : tracker(o) {}
 };
 
-Prober::Prober(uv_loop_t* loop, ProberOptions options, EventSink sink)
+Prober::Prober(uv_loop_t* loop, ProberOptions options, model::EventSink sink)
     : loop_(loop), options_(std::move(options)), sink_(std::move(sink)) {}
 
 Prober::~Prober() {

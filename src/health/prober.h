@@ -26,9 +26,6 @@ struct redisAsyncContext;
 
 namespace rs::health {
 
-// Where the prober's events go (the controller appends them to the event log).
-using EventSink = std::function<void(model::EventPayload)>;
-
 struct ProberOptions {
   int64_t interval_ms = 1000;  // Start of one round to the start of the next.
   int64_t timeout_ms = 1000;   // Connect plus all replies of one round.
@@ -47,7 +44,7 @@ struct Sample {
 
 class Prober {
  public:
-  Prober(uv_loop_t* loop, ProberOptions options, EventSink sink);
+  Prober(uv_loop_t* loop, ProberOptions options, model::EventSink sink);
   // Stop() must have been called and the loop run until its handles closed.
   ~Prober();
   Prober(const Prober&) = delete;
@@ -85,7 +82,7 @@ class Prober {
 
   uv_loop_t* loop_;
   ProberOptions options_;
-  EventSink sink_;
+  model::EventSink sink_;
   uv_timer_t tick_;
   uv_async_t wake_;
   std::atomic<bool> started_ = false;

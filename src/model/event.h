@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <variant>
 #include <vector>
@@ -138,5 +139,8 @@ struct Event {
 // "plan-finished", "topology-committed", "controller-started", "controller-stopped", "alert",
 // "discovery-status".
 std::string_view EventKindName(const EventPayload& payload);
+
+// Where discovery's and the prober's events go (the controller appends them to the event log).
+using EventSink = std::function<void(EventPayload)>;
 
 }  // namespace rs::model
