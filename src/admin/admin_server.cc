@@ -62,7 +62,7 @@ std::map<std::string, std::string> AddressesById(const model::ClusterState& s) {
 
 json ClusterJson(const model::ClusterState& s, const std::string& generation) {
   std::map<std::string, int> by_health;
-  for (const auto& [addr, h] : s.health) by_health[std::string(svc::HealthName(h.health))]++;
+  for (const auto& [addr, h] : s.health) by_health[std::string(model::HealthName(h.health))]++;
   uint32_t covered = 0;
   for (const auto& shard : s.topology.shards) covered += model::CountSlots(shard.slots);
   bool open_slots = false;
@@ -108,7 +108,7 @@ json NodesJson(const model::ClusterState& s, ControllerView* view) {
     n["instance"] = m != s.members.end() ? m->second.instance : 0;
     n["host"] = m != s.members.end() ? m->second.host : addr.substr(0, addr.rfind(':'));
     auto h = s.health.find(addr);
-    n["health"] = h != s.health.end() ? svc::HealthName(h->second.health) : "unknown";
+    n["health"] = h != s.health.end() ? model::HealthName(h->second.health) : "unknown";
     n["reason"] = h != s.health.end() ? svc::ReasonName(h->second.reason) : "none";
     n["detail"] = h != s.health.end() ? h->second.detail : "";
     auto o = s.observed.find(addr);

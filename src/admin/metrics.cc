@@ -98,7 +98,7 @@ std::string MetricsFollower::Render(const model::ClusterState& state) const {
     for (auto v : {model::Health::kUnknown, model::Health::kUp, model::Health::kSuspect,
                    model::Health::kDown}) {
       out += fmt::format("redis_ctl_node_health{{node=\"{}\",health=\"{}\"}} {}\n", addr,
-                         svc::HealthName(v), h.health == v ? 1 : 0);
+                         model::HealthName(v), h.health == v ? 1 : 0);
     }
   }
   header("redis_ctl_topology_epoch", "gauge", "Epoch of the committed topology.");

@@ -237,20 +237,6 @@ struct Jsoner {
 
 }  // namespace
 
-std::string_view HealthName(Health h) {
-  switch (h) {
-    case Health::kUnknown:
-      return "unknown";
-    case Health::kUp:
-      return "up";
-    case Health::kSuspect:
-      return "suspect";
-    case Health::kDown:
-      return "down";
-  }
-  return "?";
-}
-
 std::string_view ReasonName(HealthReason r) {
   switch (r) {
     case HealthReason::kNone:

@@ -28,7 +28,6 @@ nlohmann::json DiscoveryJson(const model::ClusterState& s);
 // members file "usable"/"UNUSABLE".
 std::string_view DiscoveryStatusWord(std::string_view source, bool ok);
 
-std::string_view HealthName(model::Health h);
 std::string_view ReasonName(model::HealthReason r);
 std::string_view RoleName(model::Role r);
 std::string_view StepStatusName(model::StepStatus s);

@@ -35,19 +35,6 @@ ProbeOutcome ClassifyError(std::string_view msg) {
   return ProbeOutcome::kError;
 }
 
-std::string_view HealthName(model::Health h) {
-  switch (h) {
-    case model::Health::kUp:
-      return "up";
-    case model::Health::kSuspect:
-      return "suspect";
-    case model::Health::kDown:
-      return "down";
-    default:
-      return "unknown";
-  }
-}
-
 // The comparison key for NodeObserved: offsets and key counts move with every write.
 model::NodeObservation StableView(model::NodeObservation o) {
   o.repl_offset = 0;
@@ -440,7 +427,8 @@ void Prober::Publish(Node* n, const ProbeResult& in) {
   }
   auto health = n->tracker.Update(result, now);
   if (health) {
-    spdlog::info("prober: {} is {} ({})", n->address, HealthName(health->health), health->detail);
+    spdlog::info("prober: {} is {} ({})", n->address, model::HealthName(health->health),
+                 health->detail);
     {
       std::lock_guard<std::mutex> lock(mu_);
       health_[n->address] = *health;

@@ -4,6 +4,7 @@
 
 #include <cstdint>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "model/types.h"
@@ -20,6 +21,9 @@ enum class HealthReason : uint8_t {
   kClusterDown = 5,  // cluster_state:fail for longer than Redis's own failover window.
   kError = 6,        // Any other error reply or protocol failure.
 };
+
+// "unknown", "up", "suspect", "down": how logs, redis-svc, the console and metrics name it.
+std::string_view HealthName(Health h);
 
 struct NodeHealth {
   Health health = Health::kUnknown;
