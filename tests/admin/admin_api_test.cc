@@ -12,7 +12,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "controller_fixture.h"
+#include "support/controller_fixture.h"
 #include "support/fake_lainlet.h"
 #include "support/free_port.h"
 #include "support/subprocess.h"
