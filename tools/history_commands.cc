@@ -7,19 +7,21 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
+#include "common/now.h"
 #include "eventlog/event_filter.h"
 #include "eventlog/event_format.h"
 #include "eventlog/event_log.h"
 #include "eventlog/event_query.h"
-#include "eventlog/plan.h"
 #include "eventlog/state_store.h"
-#include "eventlog/verify.h"
 #include "eventlog/svc_time.h"
+#include "eventlog/verify.h"
+#include "model/plan.h"
 
 namespace rs::svc {
 namespace {
 
 using namespace rs::eventlog;
+using namespace rs::model;
 using nlohmann::json;
 
 constexpr int kExitOk = 0;

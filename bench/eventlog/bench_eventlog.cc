@@ -26,6 +26,7 @@
 namespace {
 
 using namespace rs::eventlog;
+using namespace rs::model;
 using Clock = std::chrono::steady_clock;
 
 double Seconds(Clock::time_point since) {

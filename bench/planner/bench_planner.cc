@@ -10,16 +10,16 @@
 
 #include <fmt/format.h>
 
-#include "eventlog/cluster_state.h"
+#include "model/cluster_state.h"
 #include "planner/planner.h"
 
 namespace {
 
-using rs::eventlog::ClusterState;
-using rs::eventlog::Health;
-using rs::eventlog::NodeObservation;
-using rs::eventlog::PeerView;
-using rs::eventlog::Role;
+using rs::model::ClusterState;
+using rs::model::Health;
+using rs::model::NodeObservation;
+using rs::model::PeerView;
+using rs::model::Role;
 
 constexpr int kMasters = 500;
 constexpr int kHosts = 50;
@@ -47,7 +47,7 @@ ClusterState Formed() {
   std::vector<int> by_id(n);
   for (int i = 0; i < n; ++i) by_id[i] = i;
   std::sort(by_id.begin(), by_id.end(), [&](int a, int b) { return all[a].id < all[b].id; });
-  rs::eventlog::Topology t;
+  rs::model::Topology t;
   t.epoch = 7;
   for (int i = 0; i < n; ++i) {
     NodeObservation o;
@@ -66,11 +66,11 @@ ClusterState Formed() {
       if (j != i) o.peers.push_back(all[j]);
     }
     s.observed[Address(i)] = std::move(o);
-    s.health[Address(i)] = {Health::kUp, rs::eventlog::HealthReason::kNone, "", 0};
+    s.health[Address(i)] = {Health::kUp, rs::model::HealthReason::kNone, "", 0};
     s.members[Address(i)] = {static_cast<uint32_t>(i + 1), Address(i), Host(i)};
   }
   for (int i = 0; i < kMasters; ++i) {
-    rs::eventlog::Shard sh;
+    rs::model::Shard sh;
     sh.master = {Address(i), Id(i)};
     sh.slots = s.observed[Address(i)].slots;
     sh.replicas = {{Address(kMasters + i), Id(kMasters + i)}};
@@ -129,7 +129,7 @@ int main() {
     o.id = Id(i);
     o.role = Role::kMaster;
     add.observed[Address(i)] = o;
-    add.health[Address(i)] = {Health::kUp, rs::eventlog::HealthReason::kNone, "", 0};
+    add.health[Address(i)] = {Health::kUp, rs::model::HealthReason::kNone, "", 0};
     add.members[Address(i)] = {static_cast<uint32_t>(i + 1), Address(i), Host(i)};
   }
   Timing add_t = Median(add, policy, reps);

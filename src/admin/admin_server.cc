@@ -17,6 +17,7 @@
 #include "admin/topology_poll.h"
 #include "admin/web_assets.h"
 #include "common/address.h"
+#include "common/now.h"
 #include "eventlog/event_filter.h"
 #include "eventlog/event_format.h"
 #include "eventlog/event_query.h"
@@ -51,7 +52,7 @@ Result<uint64_t> UintParam(const httplib::Request& req, const char* name, uint64
 }
 
 // Node id -> address, from every observation (the committed topology may lag).
-std::map<std::string, std::string> AddressesById(const eventlog::ClusterState& s) {
+std::map<std::string, std::string> AddressesById(const model::ClusterState& s) {
   std::map<std::string, std::string> out;
   for (const auto& [addr, o] : s.observed) {
     if (!o.id.empty()) out[o.id] = addr;
@@ -65,11 +66,11 @@ std::map<std::string, std::string> AddressesById(const eventlog::ClusterState& s
   return out;
 }
 
-json ClusterJson(const eventlog::ClusterState& s, const std::string& generation) {
+json ClusterJson(const model::ClusterState& s, const std::string& generation) {
   std::map<std::string, int> by_health;
-  for (const auto& [addr, h] : s.health) by_health[std::string(svc::HealthName(h.health))]++;
+  for (const auto& [addr, h] : s.health) by_health[std::string(model::HealthName(h.health))]++;
   uint32_t covered = 0;
-  for (const auto& shard : s.topology.shards) covered += eventlog::CountSlots(shard.slots);
+  for (const auto& shard : s.topology.shards) covered += model::CountSlots(shard.slots);
   bool open_slots = false;
   for (const auto& [addr, o] : s.observed) open_slots |= !o.open_slots.empty();
   std::string state = "ok";
@@ -84,8 +85,8 @@ json ClusterJson(const eventlog::ClusterState& s, const std::string& generation)
   // The newest finished plan when it failed: its reason (what is wrong, what to set) stays in
   // sight while the planner tries again, until a plan succeeds.
   json last_failure = nullptr;
-  if (!s.plan_history.empty() && s.plan_history.back().outcome == eventlog::PlanOutcome::kFailed) {
-    const eventlog::PlanSummary& p = s.plan_history.back();
+  if (!s.plan_history.empty() && s.plan_history.back().outcome == model::PlanOutcome::kFailed) {
+    const model::PlanSummary& p = s.plan_history.back();
     last_failure = json{{"plan", p.id}, {"reason", p.reason}, {"detail", p.detail},
                         {"seq", p.finished_seq}};
   }
@@ -107,7 +108,7 @@ json ClusterJson(const eventlog::ClusterState& s, const std::string& generation)
               {"discovery", svc::DiscoveryJson(s)}};
 }
 
-json NodesJson(const eventlog::ClusterState& s, ControllerView* view) {
+json NodesJson(const model::ClusterState& s, ControllerView* view) {
   std::set<std::string> addrs;
   for (const auto& [a, m] : s.members) addrs.insert(a);
   for (const auto& [a, h] : s.health) addrs.insert(a);
@@ -122,7 +123,7 @@ json NodesJson(const eventlog::ClusterState& s, ControllerView* view) {
     n["instance"] = m != s.members.end() ? m->second.instance : 0;
     n["host"] = m != s.members.end() ? m->second.host : addr.substr(0, addr.rfind(':'));
     auto h = s.health.find(addr);
-    n["health"] = h != s.health.end() ? svc::HealthName(h->second.health) : "unknown";
+    n["health"] = h != s.health.end() ? model::HealthName(h->second.health) : "unknown";
     n["reason"] = h != s.health.end() ? svc::ReasonName(h->second.reason) : "none";
     n["detail"] = h != s.health.end() ? h->second.detail : "";
     auto o = s.observed.find(addr);
@@ -130,16 +131,16 @@ json NodesJson(const eventlog::ClusterState& s, ControllerView* view) {
       const auto& v = o->second;
       n["id"] = v.id;
       n["role"] = svc::RoleName(v.role);
-      n["master"] = v.role == eventlog::Role::kReplica && by_id.count(v.master_id)
+      n["master"] = v.role == model::Role::kReplica && by_id.count(v.master_id)
                         ? json(by_id[v.master_id])
                         : json(nullptr);
       // A master's slots as the committed topology has them, else as the node reports them.
-      std::vector<eventlog::SlotRange> slots = v.slots;
+      std::vector<model::SlotRange> slots = v.slots;
       for (const auto& shard : s.topology.shards) {
         if (shard.master.address == addr && slots.empty()) slots = shard.slots;
       }
-      n["slots"] = slots.empty() ? "" : eventlog::RangesToString(slots);
-      n["slot_count"] = eventlog::CountSlots(slots);
+      n["slots"] = slots.empty() ? "" : model::RangesToString(slots);
+      n["slot_count"] = model::CountSlots(slots);
       n["open_slots"] = v.open_slots.size();
       json open = json::array();
       for (const auto& o : v.open_slots) {
@@ -171,14 +172,14 @@ json NodesJson(const eventlog::ClusterState& s, ControllerView* view) {
   return nodes;
 }
 
-json HistoryJson(const eventlog::PlanSummary& p) {
+json HistoryJson(const model::PlanSummary& p) {
   return json{{"id", p.id},
               {"reason", p.reason},
               {"state", svc::OutcomeName(p.outcome)},
               {"detail", p.detail},
               {"proposed_seq", p.proposed_seq},
               {"finished_seq", p.finished_seq},
-              {"progress", p.outcome == eventlog::PlanOutcome::kCompleted ? 1.0 : 0.0}};
+              {"progress", p.outcome == model::PlanOutcome::kCompleted ? 1.0 : 0.0}};
 }
 
 json DryRunJson(const DryRunResult& r) {
@@ -234,7 +235,7 @@ AdminServer::AdminServer(AdminServerOptions options, ControllerView* view)
   alerter_ = std::make_unique<Alerter>(
       settings_.alert_webhook, std::chrono::seconds(settings_.alert_cooldown_s),
       [this](const Alert& a, bool delivered) {
-        auto r = view_->Record(eventlog::AlertRaised{a.subject, a.kind, a.message, delivered},
+        auto r = view_->Record(model::AlertRaised{a.subject, a.kind, a.message, delivered},
                                a.cause, false);
         if (!r.ok()) spdlog::error("recording alert: {}", r.status().ToString());
       });
@@ -269,8 +270,8 @@ void AdminServer::Routes() {
     const std::string generation = view_->Generation();
     auto deadline = std::chrono::steady_clock::now() +
                     std::chrono::seconds(std::min<uint64_t>(*wait, options_.max_wait_seconds));
-    eventlog::ClusterState state = view_->State();
-    eventlog::Seq seen = state.last_seq;
+    model::ClusterState state = view_->State();
+    model::Seq seen = state.last_seq;
     while (true) {
       if (TopologyAnswersAtOnce(poll, state.topology.epoch, generation)) {
         json body = TopologyToJson(state.topology);
@@ -287,7 +288,7 @@ void AdminServer::Routes() {
       }
       auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - now);
       // Short slices so a stop is seen soon; the state is copied only when an event came.
-      eventlog::Seq last = view_->WaitForEvent(seen, std::min(left, kStopCheck));
+      model::Seq last = view_->WaitForEvent(seen, std::min(left, kStopCheck));
       if (last > seen) {
         state = view_->State();
         seen = state.last_seq;
@@ -401,7 +402,7 @@ void AdminServer::ApiRoutes() {
       if (p.id != id) continue;
       json j = HistoryJson(p);
       (void)view_->ScanEvents(p.proposed_seq, p.proposed_seq, [&](const eventlog::DecodedEvent& d) {
-        if (const auto* pp = std::get_if<eventlog::PlanProposed>(&d.event.payload)) {
+        if (const auto* pp = std::get_if<model::PlanProposed>(&d.event.payload)) {
           j["steps"] = PlanStepsToJson(pp->plan);
           j["causes"] = pp->plan.causes;
         }
@@ -411,7 +412,7 @@ void AdminServer::ApiRoutes() {
     }
     ErrorReply(res, 404,
                fmt::format("no plan {} (in flight or in the last {})", id,
-                           eventlog::ClusterState::kMaxPlanHistory));
+                           model::ClusterState::kMaxPlanHistory));
   });
   server_->Delete(R"(/v1/plans/(\d+))",
                   [this, authorize](const httplib::Request& req, httplib::Response& res) {
@@ -423,12 +424,12 @@ void AdminServer::ApiRoutes() {
                     if (!s.plan || s.plan->plan.id != id) {
                       return ErrorReply(res, 404, fmt::format("plan {} is not in flight", id));
                     }
-                    eventlog::OperatorRequest r;
+                    model::OperatorRequest r;
                     r.who = *who;
-                    r.kind = eventlog::OperatorKind::kAbort;
+                    r.kind = model::OperatorKind::kAbort;
                     r.plan_id = id;
                     uint64_t request_id = s.next_request_id;
-                    auto seq = view_->Record(eventlog::OperatorRequested{r}, 0, true);
+                    auto seq = view_->Record(model::OperatorRequested{r}, 0, true);
                     if (!seq.ok()) return ErrorReply(res, 500, seq.status().message());
                     JsonReply(res, 202, json{{"id", request_id}, {"seq", *seq}, {"plan_id", id}});
                   });
@@ -448,7 +449,7 @@ void AdminServer::ApiRoutes() {
           }
           std::string node = body["node"].get<std::string>();
           auto seq = view_->Record(
-              eventlog::AlertRaised{"node " + node, kind,
+              model::AlertRaised{"node " + node, kind,
                                     fmt::format("alerts for {} {}d by {}", node, kind, *who), true},
               0, true);
           if (!seq.ok()) return ErrorReply(res, 500, seq.status().message());
@@ -460,7 +461,7 @@ void AdminServer::ApiRoutes() {
           return JsonReply(res, 200, DryRunJson(view_->DryRun(*request)));
         }
         uint64_t request_id = s.next_request_id;
-        auto seq = view_->Record(eventlog::OperatorRequested{*request}, 0, true);
+        auto seq = view_->Record(model::OperatorRequested{*request}, 0, true);
         if (!seq.ok()) return ErrorReply(res, 500, seq.status().message());
         JsonReply(res, 202, json{{"id", request_id}, {"seq", *seq}});
       });
@@ -474,7 +475,7 @@ void AdminServer::ApiRoutes() {
                         "no backup dir is configured (redis-ctl --backup-dir), so backups are "
                         "refused; redis-svc backup --data-dir works beside a running redis-ctl");
     }
-    auto request = BackupRequestFromBody(req.body, svc::NowMs());
+    auto request = BackupRequestFromBody(req.body, NowMs());
     if (!request.ok()) return ErrorReply(res, 400, request.status().message());
     std::lock_guard lock(backup_mu_);
     const std::string path = settings_.backup_dir + "/" + request->name;
@@ -523,9 +524,9 @@ void AdminServer::ApiRoutes() {
     if (!last.ok()) return ErrorReply(res, 500, last.status().message());
     if (*last) {
       const eventlog::DecodedEvent& d = **last;
-      if (const auto* r = std::get_if<eventlog::OperatorRejected>(&d.event.payload)) {
+      if (const auto* r = std::get_if<model::OperatorRejected>(&d.event.payload)) {
         answer = {{"id", id}, {"state", "rejected"}, {"reason", r->reason}, {"seq", d.event.seq}};
-      } else if (const auto* p = std::get_if<eventlog::PlanProposed>(&d.event.payload)) {
+      } else if (const auto* p = std::get_if<model::PlanProposed>(&d.event.payload)) {
         answer = {
             {"id", id}, {"state", "planned"}, {"plan_id", p->plan.id}, {"seq", d.event.seq}};
       }
@@ -546,9 +547,7 @@ void AdminServer::ApiRoutes() {
         if (node.empty() || !KnownNode(view_->State(), node)) {
           return ErrorReply(res, 400, "node must be a known node address");
         }
-        const int64_t now = std::chrono::duration_cast<std::chrono::milliseconds>(
-                                std::chrono::system_clock::now().time_since_epoch())
-                                .count();
+        const int64_t now = NowMs();
         json points;
         Downsampled(view_->Samples(node), metric, now - static_cast<int64_t>(*range) * 1000, 120,
                     &points);
@@ -583,9 +582,9 @@ void AdminServer::ConsoleRoutes() {
   server_->Get(R"(/([a-z0-9_\-]+\.(html|js|css|svg)))", serve);
 }
 
-void AdminServer::FollowLog(eventlog::Seq live_from) {
+void AdminServer::FollowLog(model::Seq live_from) {
   // Metrics count from the first event; alerts only fire for events after live_from.
-  eventlog::Seq next = 1;
+  model::Seq next = 1;
   while (!stop_.load()) {
     auto st = view_->ScanEvents(next, UINT64_MAX, [&](const eventlog::DecodedEvent& d) {
       metrics_->Observe(d);
@@ -619,7 +618,7 @@ Status AdminServer::Start() {
   thread_ = std::thread([this] { server_->listen_after_bind(); });
   // Taken here, not on the thread: what the controller records right after Start (a bad members
   // file at start-up) must count as live, however late the thread runs.
-  const eventlog::Seq live_from = view_->State().last_seq;
+  const model::Seq live_from = view_->State().last_seq;
   follower_ = std::thread([this, live_from] { FollowLog(live_from); });
   spdlog::info("admin listening on {} (HTTP API, console at /)", address_);
   return Status::Ok();

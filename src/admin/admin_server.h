@@ -16,7 +16,7 @@
 
 #include "common/status.h"
 #include "eventlog/backup.h"
-#include "eventlog/cluster_state.h"
+#include "model/cluster_state.h"
 #include "eventlog/event_codec.h"
 #include "eventlog/event_log.h"
 
@@ -41,7 +41,7 @@ struct MetricSample {
 struct DryRunResult {
   enum class Kind { kPlan, kReject, kWait };
   Kind kind = Kind::kWait;
-  eventlog::Plan plan;  // kPlan.
+  model::Plan plan;  // kPlan.
   std::string reason;   // kReject: why; kWait: what the planner would do first.
 };
 
@@ -57,25 +57,25 @@ struct AdminSettings {
 class ControllerView {
  public:
   virtual ~ControllerView() = default;
-  virtual eventlog::ClusterState State() = 0;
+  virtual model::ClusterState State() = 0;
   // The event log's history generation (see eventlog::kGenerationKey); fixed once open.
   virtual std::string Generation() = 0;
   // Blocks until an event after `after` is folded or the timeout passes; returns the last seq.
-  virtual eventlog::Seq WaitForEvent(eventlog::Seq after, std::chrono::milliseconds timeout) = 0;
+  virtual model::Seq WaitForEvent(model::Seq after, std::chrono::milliseconds timeout) = 0;
   // True once the controller has replayed its log and is running its loop.
   virtual bool Ready() = 0;
   // Appends an event through the controller's single writer (operator requests, alerts).
-  virtual Result<eventlog::Seq> Record(eventlog::EventPayload payload, eventlog::Seq cause,
+  virtual Result<model::Seq> Record(model::EventPayload payload, model::Seq cause,
                                        bool sync) = 0;
   // Reads the log in order from `from` to `to` (inclusive) until fn returns false.
-  virtual Status ScanEvents(eventlog::Seq from, eventlog::Seq to,
+  virtual Status ScanEvents(model::Seq from, model::Seq to,
                             const std::function<bool(const eventlog::DecodedEvent&)>& fn) = 0;
   // The event log, for reads (filtered pages through its history index); thread-safe.
   virtual const eventlog::EventLog& Log() = 0;
   // The prober's recent samples of a node, oldest first.
   virtual std::vector<MetricSample> Samples(const std::string& address) = 0;
   // The planner's answer if `request` were recorded now.
-  virtual DryRunResult DryRun(const eventlog::OperatorRequest& request) = 0;
+  virtual DryRunResult DryRun(const model::OperatorRequest& request) = 0;
   virtual AdminSettings Settings() = 0;
   // A verified checkpoint of the log in `dir` (which must not exist), from the writer's handle.
   virtual Result<eventlog::BackupInfo> Backup(const std::string& dir) = 0;
@@ -104,7 +104,7 @@ class AdminServer {
   void Routes();
   void ApiRoutes();
   void ConsoleRoutes();
-  void FollowLog(eventlog::Seq live_from);
+  void FollowLog(model::Seq live_from);
 
   AdminServerOptions options_;
   ControllerView* view_;

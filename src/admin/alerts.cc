@@ -10,6 +10,7 @@
 #include <spdlog/spdlog.h>
 #include <nlohmann/json.hpp>
 
+#include "common/ascii.h"
 #include "eventlog/event_format.h"
 
 namespace rs::admin {
@@ -63,8 +64,8 @@ bool IsDiscoveryUp(const std::string& kind) {
 void Alerter::Observe(const eventlog::DecodedEvent& d, bool live) {
   if (d.kind != eventlog::RecordKind::kEvent) return;
   const auto& p = d.event.payload;
-  const eventlog::Seq seq = d.event.seq;
-  if (const auto* a = std::get_if<eventlog::AlertRaised>(&p)) {
+  const model::Seq seq = d.event.seq;
+  if (const auto* a = std::get_if<model::AlertRaised>(&p)) {
     // Mutes are keyed by address; the subject is "node ADDR".
     std::string node = a->subject.rfind("node ", 0) == 0 ? a->subject.substr(5) : a->subject;
     {
@@ -78,38 +79,37 @@ void Alerter::Observe(const eventlog::DecodedEvent& d, bool live) {
     if (!live && IsDiscoveryUp(a->kind)) lainlet_alerted_ = false;
     return;
   }
-  if (const auto* h = std::get_if<eventlog::NodeHealthChanged>(&p)) {
-    if (h->health.health != eventlog::Health::kDown) {
+  if (const auto* h = std::get_if<model::NodeHealthChanged>(&p)) {
+    if (h->health.health != model::Health::kDown) {
       held_.erase(Key("node " + h->address, "node-down"));
     }
-    if (live && h->health.health == eventlog::Health::kDown && !Muted(h->address)) {
+    if (live && h->health.health == model::Health::kDown && !Muted(h->address)) {
       Raise({"node " + h->address, "node-down",
              fmt::format("{} is down ({}: {})", h->address, svc::ReasonName(h->health.reason),
                          h->health.detail),
              seq});
     }
-  } else if (const auto* pp = std::get_if<eventlog::PlanProposed>(&p)) {
+  } else if (const auto* pp = std::get_if<model::PlanProposed>(&p)) {
     bool failover = false;
-    for (const auto& s : pp->plan.steps) failover |= s.kind == eventlog::StepKind::kFailover;
+    for (const auto& s : pp->plan.steps) failover |= s.kind == model::StepKind::kFailover;
     plan_has_failover_[pp->plan.id] = failover;
     plan_running_ = true;
     while (plan_has_failover_.size() > 16) plan_has_failover_.erase(plan_has_failover_.begin());
-  } else if (const auto* f = std::get_if<eventlog::PlanFinished>(&p)) {
+  } else if (const auto* f = std::get_if<model::PlanFinished>(&p)) {
     plan_running_ = false;
     settled_since_ms_ = d.event.time_ms;
-    if (live && f->outcome == eventlog::PlanOutcome::kFailed) {
+    if (live && f->outcome == model::PlanOutcome::kFailed) {
       Raise({fmt::format("plan {}", f->plan_id), "plan-failed",
              fmt::format("plan {} failed: {}", f->plan_id, f->reason), seq});
     }
-    if (live && f->outcome == eventlog::PlanOutcome::kCompleted && plan_has_failover_[f->plan_id]) {
+    if (live && f->outcome == model::PlanOutcome::kCompleted && plan_has_failover_[f->plan_id]) {
       Raise({fmt::format("plan {}", f->plan_id), "failover-done",
              fmt::format("plan {} completed a failover", f->plan_id), seq});
     }
-  } else if (const auto* ds = std::get_if<eventlog::DiscoveryStatusChanged>(&p)) {
+  } else if (const auto* ds = std::get_if<model::DiscoveryStatusChanged>(&p)) {
     const DiscoveryAlertKinds k = KindsFor(ds->source);
     held_.erase(Key(k.subject, ds->reachable ? k.down : k.up));
-    std::string word(svc::DiscoveryStatusWord(ds->source, ds->reachable));
-    for (char& c : word) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    const std::string word = AsciiLower(svc::DiscoveryStatusWord(ds->source, ds->reachable));
     if (!ds->reachable && live) {
       Raise({k.subject, k.down, fmt::format("{} is {}: {}", ds->source, word, ds->reason), seq});
     } else if (ds->reachable && std::exchange(lainlet_alerted_, false) && live) {
@@ -117,20 +117,20 @@ void Alerter::Observe(const eventlog::DecodedEvent& d, bool live) {
       Raise(
           {k.subject, k.up, fmt::format("{} is {} again ({})", ds->source, word, ds->reason), seq});
     }
-  } else if (const auto* t = std::get_if<eventlog::TopologyCommitted>(&p)) {
+  } else if (const auto* t = std::get_if<model::TopologyCommitted>(&p)) {
     epoch_ = t->topology.epoch;
     settled_since_ms_ = d.event.time_ms;
-  } else if (const auto* o = std::get_if<eventlog::NodeObserved>(&p)) {
+  } else if (const auto* o = std::get_if<model::NodeObserved>(&p)) {
     // Only a formed cluster with no plan moving slots can have "uncovered" slots worth a page,
     // and not while gossip is still spreading the last change (a node's view lags a few
     // hundred ms behind a commit; seen as a false alert right after bootstrap).
     if (epoch_ == 0 || plan_running_) return;
     if (d.event.time_ms - settled_since_ms_ < kSettleMs) return;
     const auto& v = o->observation;
-    uint32_t covered = v.role == eventlog::Role::kMaster ? eventlog::CountSlots(v.slots) : 0;
+    uint32_t covered = v.role == model::Role::kMaster ? model::CountSlots(v.slots) : 0;
     for (const auto& peer : v.peers) {
-      if (peer.role == eventlog::Role::kMaster && !peer.fail) {
-        covered += eventlog::CountSlots(peer.slots);
+      if (peer.role == model::Role::kMaster && !peer.fail) {
+        covered += model::CountSlots(peer.slots);
       }
     }
     if (v.peers.empty()) return;  // Not in a cluster (yet): nothing to say.

@@ -32,7 +32,7 @@ struct Alert {
                         // lainlet-unreachable, lainlet-reachable, members-file-invalid,
                         // members-file-valid.
   std::string message;
-  eventlog::Seq cause = 0;
+  model::Seq cause = 0;
 };
 
 class Alerter {

@@ -8,8 +8,8 @@
 namespace rs::admin {
 namespace {
 
-std::string StepKindLabel(eventlog::StepKind k) {
-  eventlog::Plan p;
+std::string StepKindLabel(model::StepKind k) {
+  model::Plan p;
   p.steps.push_back({});
   p.steps[0].kind = k;
   return PlanStepsToJson(p)[0]["kind"].get<std::string>();
@@ -23,21 +23,21 @@ void MetricsFollower::Observe(const eventlog::DecodedEvent& d) {
   if (d.kind != eventlog::RecordKind::kEvent) return;
   const auto& p = d.event.payload;
   const int64_t t = d.event.time_ms;
-  if (const auto* pp = std::get_if<eventlog::PlanProposed>(&p)) {
+  if (const auto* pp = std::get_if<model::PlanProposed>(&p)) {
     auto& kinds = plan_steps_[pp->plan.id];
     for (const auto& s : pp->plan.steps) kinds.push_back(s.kind);
     // Keep memory bounded on long logs: only plans that may still run matter.
     while (plan_steps_.size() > 16) plan_steps_.erase(plan_steps_.begin());
-  } else if (const auto* s = std::get_if<eventlog::StepStarted>(&p)) {
+  } else if (const auto* s = std::get_if<model::StepStarted>(&p)) {
     step_started_ms_[{s->plan_id, s->step}] = t;
-  } else if (std::holds_alternative<eventlog::StepCompleted>(p) ||
-             std::holds_alternative<eventlog::StepFailed>(p)) {
+  } else if (std::holds_alternative<model::StepCompleted>(p) ||
+             std::holds_alternative<model::StepFailed>(p)) {
     uint64_t plan = 0;
     uint32_t step = 0;
-    if (const auto* c = std::get_if<eventlog::StepCompleted>(&p)) {
+    if (const auto* c = std::get_if<model::StepCompleted>(&p)) {
       plan = c->plan_id, step = c->step;
     } else {
-      const auto& f = std::get<eventlog::StepFailed>(p);
+      const auto& f = std::get<model::StepFailed>(p);
       plan = f.plan_id, step = f.step;
     }
     auto it = step_started_ms_.find({plan, step});
@@ -48,20 +48,20 @@ void MetricsFollower::Observe(const eventlog::DecodedEvent& d) {
       dur.count++;
     }
     if (it != step_started_ms_.end()) step_started_ms_.erase(it);
-  } else if (const auto* pr = std::get_if<eventlog::StepProgress>(&p)) {
-    slots_migrated_ += eventlog::CountSlots(pr->slots_done);
+  } else if (const auto* pr = std::get_if<model::StepProgress>(&p)) {
+    slots_migrated_ += model::CountSlots(pr->slots_done);
     keys_migrated_ += pr->keys_moved;
-  } else if (const auto* f = std::get_if<eventlog::PlanFinished>(&p)) {
+  } else if (const auto* f = std::get_if<model::PlanFinished>(&p)) {
     plans_by_outcome_[std::string(svc::OutcomeName(f->outcome))]++;
     plan_steps_.erase(f->plan_id);
-  } else if (std::holds_alternative<eventlog::OperatorRequested>(p)) {
+  } else if (std::holds_alternative<model::OperatorRequested>(p)) {
     operator_requests_++;
-  } else if (std::holds_alternative<eventlog::AlertRaised>(p)) {
+  } else if (std::holds_alternative<model::AlertRaised>(p)) {
     alerts_++;
   }
 }
 
-std::string MetricsFollower::Render(const eventlog::ClusterState& state) const {
+std::string MetricsFollower::Render(const model::ClusterState& state) const {
   std::string out;
   auto header = [&](const char* name, const char* type, const char* help) {
     out += fmt::format("# HELP {} {}\n# TYPE {} {}\n", name, help, name, type);
@@ -95,10 +95,10 @@ std::string MetricsFollower::Render(const eventlog::ClusterState& state) const {
   header("redis_ctl_node_health", "gauge",
          "1 for the node's current health (unknown, up, suspect, down), else 0.");
   for (const auto& [addr, h] : state.health) {
-    for (auto v : {eventlog::Health::kUnknown, eventlog::Health::kUp, eventlog::Health::kSuspect,
-                   eventlog::Health::kDown}) {
+    for (auto v : {model::Health::kUnknown, model::Health::kUp, model::Health::kSuspect,
+                   model::Health::kDown}) {
       out += fmt::format("redis_ctl_node_health{{node=\"{}\",health=\"{}\"}} {}\n", addr,
-                         svc::HealthName(v), h.health == v ? 1 : 0);
+                         model::HealthName(v), h.health == v ? 1 : 0);
     }
   }
   header("redis_ctl_topology_epoch", "gauge", "Epoch of the committed topology.");

@@ -8,7 +8,7 @@
 #include <mutex>
 #include <string>
 
-#include "eventlog/cluster_state.h"
+#include "model/cluster_state.h"
 #include "eventlog/event_codec.h"
 
 namespace rs::admin {
@@ -17,7 +17,7 @@ class MetricsFollower {
  public:
   void Observe(const eventlog::DecodedEvent& d);
   // Prometheus text format 0.0.4; gauges come from `state`.
-  std::string Render(const eventlog::ClusterState& state) const;
+  std::string Render(const model::ClusterState& state) const;
 
  private:
   struct Duration {
@@ -33,7 +33,7 @@ class MetricsFollower {
   uint64_t operator_requests_ = 0;
   uint64_t alerts_ = 0;
   // To time steps: plan id -> step kinds, and (plan, step) -> start time.
-  std::map<uint64_t, std::vector<eventlog::StepKind>> plan_steps_;
+  std::map<uint64_t, std::vector<model::StepKind>> plan_steps_;
   std::map<std::pair<uint64_t, uint32_t>, int64_t> step_started_ms_;
 };
 

@@ -10,7 +10,7 @@
 namespace rs::admin {
 namespace {
 
-using eventlog::OperatorKind;
+using model::OperatorKind;
 using nlohmann::json;
 
 Result<uint32_t> ParseUint(std::string_view s, uint32_t max) {
@@ -23,7 +23,7 @@ Result<uint32_t> ParseUint(std::string_view s, uint32_t max) {
 }
 
 Result<std::string> NodeField(const json& body, const char* field,
-                              const eventlog::ClusterState& state, bool must_be_known) {
+                              const model::ClusterState& state, bool must_be_known) {
   if (!body.contains(field) || !body[field].is_string()) {
     return Status::InvalidArgument(fmt::format("\"{}\" (a node address) is required", field));
   }
@@ -35,27 +35,27 @@ Result<std::string> NodeField(const json& body, const char* field,
   return addr;
 }
 
-const char* StepKindName(eventlog::StepKind k) {
+const char* StepKindName(model::StepKind k) {
   switch (k) {
-    case eventlog::StepKind::kMeet:
+    case model::StepKind::kMeet:
       return "meet";
-    case eventlog::StepKind::kAssignSlots:
+    case model::StepKind::kAssignSlots:
       return "assign-slots";
-    case eventlog::StepKind::kSetConfigEpoch:
+    case model::StepKind::kSetConfigEpoch:
       return "set-config-epoch";
-    case eventlog::StepKind::kReplicate:
+    case model::StepKind::kReplicate:
       return "replicate";
-    case eventlog::StepKind::kMigrate:
+    case model::StepKind::kMigrate:
       return "migrate";
-    case eventlog::StepKind::kFailover:
+    case model::StepKind::kFailover:
       return "failover";
-    case eventlog::StepKind::kForget:
+    case model::StepKind::kForget:
       return "forget";
-    case eventlog::StepKind::kReset:
+    case model::StepKind::kReset:
       return "reset";
-    case eventlog::StepKind::kFixOpenSlot:
+    case model::StepKind::kFixOpenSlot:
       return "fix-open-slot";
-    case eventlog::StepKind::kCommitTopology:
+    case model::StepKind::kCommitTopology:
       return "commit-topology";
   }
   return "unknown";
@@ -63,8 +63,8 @@ const char* StepKindName(eventlog::StepKind k) {
 
 }  // namespace
 
-Result<std::vector<eventlog::SlotRange>> ParseSlotList(std::string_view text) {
-  std::vector<eventlog::SlotRange> out;
+Result<std::vector<model::SlotRange>> ParseSlotList(std::string_view text) {
+  std::vector<model::SlotRange> out;
   while (!text.empty()) {
     auto comma = text.find(',');
     std::string_view part = text.substr(0, comma);
@@ -81,23 +81,23 @@ Result<std::vector<eventlog::SlotRange>> ParseSlotList(std::string_view text) {
     out.push_back({static_cast<uint16_t>(first), static_cast<uint16_t>(last)});
   }
   if (out.empty()) return Status::InvalidArgument("no slots given");
-  return eventlog::NormalizeRanges(std::move(out));
+  return model::NormalizeRanges(std::move(out));
 }
 
-bool KnownNode(const eventlog::ClusterState& state, const std::string& address) {
+bool KnownNode(const model::ClusterState& state, const std::string& address) {
   return state.members.count(address) || state.observed.count(address) ||
          state.health.count(address);
 }
 
-Result<eventlog::OperatorRequest> OperationFromJson(const json& body,
-                                                    const eventlog::ClusterState& state,
+Result<model::OperatorRequest> OperationFromJson(const json& body,
+                                                    const model::ClusterState& state,
                                                     const std::string& who) {
   if (!body.is_object()) return Status::InvalidArgument("the body must be a JSON object");
   if (!body.contains("kind") || !body["kind"].is_string()) {
     return Status::InvalidArgument("\"kind\" is required");
   }
   const std::string kind = body["kind"].get<std::string>();
-  eventlog::OperatorRequest r;
+  model::OperatorRequest r;
   r.who = who;
   if (kind == "migrate") {
     r.kind = OperatorKind::kMigrate;
@@ -147,9 +147,9 @@ Result<eventlog::OperatorRequest> OperationFromJson(const json& body,
     RS_ASSIGN_OR_RETURN(r.node, NodeField(body, "node", state, true));
     std::string mode = body.value("mode", std::string("default"));
     if (mode == "default") {
-      r.mode = eventlog::FailoverMode::kDefault;
+      r.mode = model::FailoverMode::kDefault;
     } else if (mode == "force" || mode == "takeover") {
-      r.mode = mode == "force" ? eventlog::FailoverMode::kForce : eventlog::FailoverMode::kTakeover;
+      r.mode = mode == "force" ? model::FailoverMode::kForce : model::FailoverMode::kTakeover;
       if (!body.contains("confirm") || !body["confirm"].is_string() ||
           body["confirm"].get<std::string>() != kDataLossConfirmation) {
         return Status::InvalidArgument(fmt::format(
@@ -181,34 +181,34 @@ Result<eventlog::OperatorRequest> OperationFromJson(const json& body,
   return r;
 }
 
-json PlanStepsToJson(const eventlog::Plan& plan) {
+json PlanStepsToJson(const model::Plan& plan) {
   json steps = json::array();
-  for (const eventlog::Step& s : plan.steps) {
+  for (const model::Step& s : plan.steps) {
     json j{{"kind", StepKindName(s.kind)},
-           {"text", eventlog::StepToString(s)},
+           {"text", model::StepToString(s)},
            {"target", s.target.address},
            {"peer", s.peer.address}};
     if (!s.slots.empty()) {
-      j["slots"] = eventlog::RangesToString(s.slots);
-      j["slots_total"] = eventlog::CountSlots(s.slots);
+      j["slots"] = model::RangesToString(s.slots);
+      j["slots_total"] = model::CountSlots(s.slots);
     }
     steps.push_back(std::move(j));
   }
   return steps;
 }
 
-json PlanInFlightToJson(const eventlog::PlanInFlight& p) {
+json PlanInFlightToJson(const model::PlanInFlight& p) {
   json steps = PlanStepsToJson(p.plan);
   uint64_t total = 0, done = 0, finished = 0;
   for (size_t i = 0; i < steps.size(); ++i) {
-    const auto status = i < p.status.size() ? p.status[i] : eventlog::StepStatus::kPending;
+    const auto status = i < p.status.size() ? p.status[i] : model::StepStatus::kPending;
     steps[i]["status"] = svc::StepStatusName(status);
-    if (status == eventlog::StepStatus::kDone) ++finished;
-    if (p.plan.steps[i].kind == eventlog::StepKind::kMigrate) {
-      uint32_t step_total = eventlog::CountSlots(p.plan.steps[i].slots);
-      uint32_t step_done = status == eventlog::StepStatus::kDone
+    if (status == model::StepStatus::kDone) ++finished;
+    if (p.plan.steps[i].kind == model::StepKind::kMigrate) {
+      uint32_t step_total = model::CountSlots(p.plan.steps[i].slots);
+      uint32_t step_done = status == model::StepStatus::kDone
                                ? step_total
-                               : eventlog::CountSlots(p.slots_done[i]);
+                               : model::CountSlots(p.slots_done[i]);
       steps[i]["slots_done"] = step_done;
       steps[i]["keys_moved"] = i < p.keys_moved.size() ? p.keys_moved[i] : 0;
       total += step_total;

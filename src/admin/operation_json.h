@@ -10,7 +10,7 @@
 #include <nlohmann/json.hpp>
 
 #include "common/status.h"
-#include "eventlog/cluster_state.h"
+#include "model/cluster_state.h"
 
 namespace rs::admin {
 
@@ -18,19 +18,19 @@ namespace rs::admin {
 inline constexpr std::string_view kDataLossConfirmation = "I accept possible data loss";
 
 // "0-100,200" -> ranges (normalised). Fails on anything else or slots >= 16384.
-Result<std::vector<eventlog::SlotRange>> ParseSlotList(std::string_view text);
+Result<std::vector<model::SlotRange>> ParseSlotList(std::string_view text);
 
 // True when `address` is a member or a node the controller has probed or observed.
-bool KnownNode(const eventlog::ClusterState& state, const std::string& address);
+bool KnownNode(const model::ClusterState& state, const std::string& address);
 
 // Validates and converts; `who` is the token's name. Kinds: migrate, rebalance, failover,
 // add-node, remove-node, pause, resume, fix (mute/unmute are handled by the server).
-Result<eventlog::OperatorRequest> OperationFromJson(const nlohmann::json& body,
-                                                    const eventlog::ClusterState& state,
+Result<model::OperatorRequest> OperationFromJson(const nlohmann::json& body,
+                                                    const model::ClusterState& state,
                                                     const std::string& who);
 
-nlohmann::json PlanStepsToJson(const eventlog::Plan& plan);
+nlohmann::json PlanStepsToJson(const model::Plan& plan);
 // The plan in flight with per-step status and progress (done / total slots for migrations).
-nlohmann::json PlanInFlightToJson(const eventlog::PlanInFlight& p);
+nlohmann::json PlanInFlightToJson(const model::PlanInFlight& p);
 
 }  // namespace rs::admin

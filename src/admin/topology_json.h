@@ -10,11 +10,11 @@
 #include <nlohmann/json.hpp>
 
 #include "common/status.h"
-#include "eventlog/types.h"
+#include "model/types.h"
 
 namespace rs::admin {
 
-nlohmann::json TopologyToJson(const eventlog::Topology& topology);
-Result<eventlog::Topology> TopologyFromJson(std::string_view text);
+nlohmann::json TopologyToJson(const model::Topology& topology);
+Result<model::Topology> TopologyFromJson(std::string_view text);
 
 }  // namespace rs::admin

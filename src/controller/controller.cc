@@ -8,18 +8,13 @@
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
+#include "common/now.h"
 #include "common/version.h"
 #include "controller/discovery_runner.h"
 #include "planner/planner.h"
 
 namespace rs::controller {
 namespace {
-
-int64_t NowMs() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
 
 // A short, stable digest of the settings that shape decisions, so an audit shows config changes.
 std::string ConfigHash(const Config& c) {
@@ -48,23 +43,23 @@ Status WritePortFile(const std::string& path, int port) {
   return Status::Ok();
 }
 
-std::string_view SourceOf(const eventlog::EventPayload& p) {
-  if (std::holds_alternative<eventlog::MembershipChanged>(p) ||
-      std::holds_alternative<eventlog::DiscoveryStatusChanged>(p)) {
+std::string_view SourceOf(const model::EventPayload& p) {
+  if (std::holds_alternative<model::MembershipChanged>(p) ||
+      std::holds_alternative<model::DiscoveryStatusChanged>(p)) {
     return "discovery";
   }
-  if (std::holds_alternative<eventlog::NodeHealthChanged>(p) ||
-      std::holds_alternative<eventlog::NodeObserved>(p)) {
+  if (std::holds_alternative<model::NodeHealthChanged>(p) ||
+      std::holds_alternative<model::NodeObserved>(p)) {
     return "prober";
   }
-  if (std::holds_alternative<eventlog::PlanProposed>(p) ||
-      std::holds_alternative<eventlog::OperatorRejected>(p)) {
+  if (std::holds_alternative<model::PlanProposed>(p) ||
+      std::holds_alternative<model::OperatorRejected>(p)) {
     return "planner";
   }
-  if (std::holds_alternative<eventlog::OperatorRequested>(p)) return "operator";
-  if (std::holds_alternative<eventlog::ControllerStarted>(p) ||
-      std::holds_alternative<eventlog::ControllerStopped>(p) ||
-      std::holds_alternative<eventlog::AlertRaised>(p)) {
+  if (std::holds_alternative<model::OperatorRequested>(p)) return "operator";
+  if (std::holds_alternative<model::ControllerStarted>(p) ||
+      std::holds_alternative<model::ControllerStopped>(p) ||
+      std::holds_alternative<model::AlertRaised>(p)) {
     return "controller";
   }
   return "executor";
@@ -109,9 +104,9 @@ Result<std::unique_ptr<Controller>> Controller::Open(Config config) {
   return c;
 }
 
-Result<eventlog::Seq> Controller::Record(eventlog::EventPayload payload, eventlog::Seq cause,
+Result<model::Seq> Controller::Record(model::EventPayload payload, model::Seq cause,
                                          bool sync) {
-  eventlog::Event e;
+  model::Event e;
   e.time_ms = NowMs();
   e.cause = cause;
   e.source = std::string(SourceOf(payload));
@@ -126,12 +121,12 @@ Result<eventlog::Seq> Controller::Record(eventlog::EventPayload payload, eventlo
   return seq;
 }
 
-eventlog::ClusterState Controller::State() {
+model::ClusterState Controller::State() {
   std::lock_guard lock(mu_);
   return store_->state();
 }
 
-eventlog::Seq Controller::WaitForEvent(eventlog::Seq after, std::chrono::milliseconds timeout) {
+model::Seq Controller::WaitForEvent(model::Seq after, std::chrono::milliseconds timeout) {
   std::unique_lock lock(mu_);
   changed_.wait_for(lock, timeout, [&] { return changed_seq_ > after; });
   return changed_seq_;
@@ -165,9 +160,9 @@ void Controller::UpdateProbeTargets() {
     }
   }
   for (const std::string& addr : untracked) {
-    eventlog::NodeHealth h{eventlog::Health::kUnknown, eventlog::HealthReason::kNone,
+    model::NodeHealth h{model::Health::kUnknown, model::HealthReason::kNone,
                            "no longer probed: neither a member nor in the cluster", NowMs()};
-    auto r = Record(eventlog::NodeHealthChanged{addr, std::move(h)}, 0, /*sync=*/false);
+    auto r = Record(model::NodeHealthChanged{addr, std::move(h)}, 0, /*sync=*/false);
     if (!r.ok()) spdlog::error("recording that {} is untracked: {}", addr, r.status().ToString());
   }
   std::vector<std::string> list(want.begin(), want.end());
@@ -212,7 +207,7 @@ void Controller::PlannerLoop(const std::atomic<bool>& stop) {
       auto report = store_->CompactHistory(NowMs());
       if (!report.ok()) spdlog::warn("compacting old health events: {}", report.status().ToString());
     }
-    eventlog::ClusterState state = State();
+    model::ClusterState state = State();
     if (state.plan) {
       (void)executor.RunPlan(&stop);  // Its outcome is recorded in the log.
       // The observations in the state predate the plan's changes (the prober reports only what
@@ -230,15 +225,15 @@ void Controller::PlannerLoop(const std::atomic<bool>& stop) {
     planner::Decision d = planner::Make(state, policy_);
     switch (d.kind) {
       case planner::DecisionKind::kPlan: {
-        spdlog::info("proposing {}", eventlog::PlanToString(d.plan));
-        eventlog::Seq cause = d.plan.causes.empty() ? 0 : d.plan.causes.back();
-        auto r = Record(eventlog::PlanProposed{std::move(d.plan), d.request_id}, cause, true);
+        spdlog::info("proposing {}", model::PlanToString(d.plan));
+        model::Seq cause = d.plan.causes.empty() ? 0 : d.plan.causes.back();
+        auto r = Record(model::PlanProposed{std::move(d.plan), d.request_id}, cause, true);
         if (!r.ok()) spdlog::error("recording plan: {}", r.status().ToString());
         continue;
       }
       case planner::DecisionKind::kReject: {
         spdlog::warn("rejecting operator request {}: {}", d.request_id, d.reason);
-        auto r = Record(eventlog::OperatorRejected{d.request_id, d.reason}, 0, true);
+        auto r = Record(model::OperatorRejected{d.request_id, d.reason}, 0, true);
         if (!r.ok()) spdlog::error("recording rejection: {}", r.status().ToString());
         continue;
       }
@@ -247,7 +242,7 @@ void Controller::PlannerLoop(const std::atomic<bool>& stop) {
         if (d.reason != last_reason) {
           if (d.kind == planner::DecisionKind::kConflict) {
             spdlog::error("conflict: {}", d.reason);
-            (void)Record(eventlog::AlertRaised{fmt::format("nodes {}", fmt::join(d.nodes, ",")),
+            (void)Record(model::AlertRaised{fmt::format("nodes {}", fmt::join(d.nodes, ",")),
                                                "conflict", d.reason, false},
                          0, true);
           } else {
@@ -262,7 +257,7 @@ void Controller::PlannerLoop(const std::atomic<bool>& stop) {
 }
 
 Status Controller::Run(const std::atomic<bool>& stop) {
-  RS_RETURN_IF_ERROR(Record(eventlog::ControllerStarted{kVersion, ConfigHash(config_)}, 0, true)
+  RS_RETURN_IF_ERROR(Record(model::ControllerStarted{kVersion, ConfigHash(config_)}, 0, true)
                          .status());
   admin::AdminServerOptions aopts;
   aopts.listen = config_.listen;
@@ -279,18 +274,18 @@ Status Controller::Run(const std::atomic<bool>& stop) {
   popts.password = config_.redis_password;
   // An hour of samples for the console's charts, whatever the probe interval.
   popts.sample_capacity = static_cast<size_t>(3600 * 1000 / config_.probe_interval_ms);
-  prober_ = std::make_unique<health::Prober>(&loop_, popts, [this](eventlog::EventPayload p) {
+  prober_ = std::make_unique<health::Prober>(&loop_, popts, [this](model::EventPayload p) {
     auto r = Record(std::move(p), 0, /*sync=*/false);
     if (!r.ok()) spdlog::error("recording health: {}", r.status().ToString());
   });
   RS_RETURN_IF_ERROR(prober_->Start());
-  std::vector<eventlog::Member> restored;
+  std::vector<model::Member> restored;
   for (const auto& [addr, m] : State().members) restored.push_back(m);
   auto reachable = [this](std::string_view address) {
     auto h = prober_->HealthOf(std::string(address));
-    return !h || h->health != eventlog::Health::kDown;
+    return !h || h->health != model::Health::kDown;
   };
-  auto record_sync = [this](eventlog::EventPayload p) {
+  auto record_sync = [this](model::EventPayload p) {
     auto r = Record(std::move(p), 0, /*sync=*/true);
     if (!r.ok()) spdlog::error("recording discovery event: {}", r.status().ToString());
   };
@@ -322,7 +317,7 @@ Status Controller::Run(const std::atomic<bool>& stop) {
   sources_stop_ = true;
   sources.join();
   uv_loop_close(&loop_);
-  RS_RETURN_IF_ERROR(Record(eventlog::ControllerStopped{true}, 0, true).status());
+  RS_RETURN_IF_ERROR(Record(model::ControllerStopped{true}, 0, true).status());
   std::lock_guard lock(mu_);
   return store_->Close();
 }

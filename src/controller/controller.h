@@ -33,19 +33,19 @@ class Controller : public executor::Journal, public admin::ControllerView {
   Status Run(const std::atomic<bool>& stop);
 
   // executor::Journal and admin::ControllerView.
-  Result<eventlog::Seq> Record(eventlog::EventPayload payload, eventlog::Seq cause,
+  Result<model::Seq> Record(model::EventPayload payload, model::Seq cause,
                                bool sync) override;
-  eventlog::ClusterState State() override;
+  model::ClusterState State() override;
   std::string Generation() override { return store_->log().generation(); }
-  eventlog::Seq WaitForEvent(eventlog::Seq after, std::chrono::milliseconds timeout) override;
+  model::Seq WaitForEvent(model::Seq after, std::chrono::milliseconds timeout) override;
   bool Ready() override { return ready_.load(); }
 
   // admin::ControllerView (implemented in controller_admin.cc)
-  Status ScanEvents(eventlog::Seq from, eventlog::Seq to,
+  Status ScanEvents(model::Seq from, model::Seq to,
                     const std::function<bool(const eventlog::DecodedEvent&)>& fn) override;
   const eventlog::EventLog& Log() override;
   std::vector<admin::MetricSample> Samples(const std::string& address) override;
-  admin::DryRunResult DryRun(const eventlog::OperatorRequest& request) override;
+  admin::DryRunResult DryRun(const model::OperatorRequest& request) override;
   admin::AdminSettings Settings() override;
   Result<eventlog::BackupInfo> Backup(const std::string& dir) override;
   // end admin::ControllerView
@@ -65,7 +65,7 @@ class Controller : public executor::Journal, public admin::ControllerView {
   std::mutex mu_;  // Guards store_ (append + fold).
   std::unique_ptr<eventlog::StateStore> store_;
   std::condition_variable changed_;
-  eventlog::Seq changed_seq_ = 0;
+  model::Seq changed_seq_ = 0;
 
   std::atomic<bool> ready_{false};
   std::atomic<bool> sources_stop_{false};

@@ -4,13 +4,14 @@
 
 #include <fmt/format.h>
 
+#include "common/now.h"
 #include "controller/controller.h"
 #include "eventlog/backup.h"
 #include "planner/planner.h"
 
 namespace rs::controller {
 
-Status Controller::ScanEvents(eventlog::Seq from, eventlog::Seq to,
+Status Controller::ScanEvents(model::Seq from, model::Seq to,
                               const std::function<bool(const eventlog::DecodedEvent&)>& fn) {
   eventlog::EventLog* log = nullptr;
   {
@@ -34,19 +35,17 @@ std::vector<admin::MetricSample> Controller::Samples(const std::string& address)
   return out;
 }
 
-admin::DryRunResult Controller::DryRun(const eventlog::OperatorRequest& request) {
-  eventlog::ClusterState state = State();
-  const int64_t now = std::chrono::duration_cast<std::chrono::milliseconds>(
-                          std::chrono::system_clock::now().time_since_epoch())
-                          .count();
+admin::DryRunResult Controller::DryRun(const model::OperatorRequest& request) {
+  model::ClusterState state = State();
+  const int64_t now = NowMs();
   const uint64_t id = state.next_request_id;
-  eventlog::Event e;
+  model::Event e;
   e.seq = state.last_seq + 1;
   e.time_ms = now;
   e.source = "operator";
-  e.payload = eventlog::OperatorRequested{request};
+  e.payload = model::OperatorRequested{request};
   // The same fold and planner the controller runs, on a copy: nothing is recorded.
-  state = eventlog::Apply(std::move(state), e);
+  state = model::Apply(std::move(state), e);
   state.last_time_ms = now;
   planner::Decision d = planner::Make(state, policy_);
   admin::DryRunResult r;
@@ -61,8 +60,8 @@ admin::DryRunResult Controller::DryRun(const eventlog::OperatorRequest& request)
                            state.plan->plan.reason);
   } else if (d.kind == planner::DecisionKind::kPlan) {
     r.reason = fmt::format("the planner first runs: {}", d.plan.reason);
-  } else if (request.kind == eventlog::OperatorKind::kPause ||
-             request.kind == eventlog::OperatorKind::kResume) {
+  } else if (request.kind == model::OperatorKind::kPause ||
+             request.kind == model::OperatorKind::kResume) {
     r.reason = state.paused ? "automation will be paused" : "automation will run";
   } else {
     r.reason = d.reason.empty() ? "the planner has nothing to do for it" : d.reason;

@@ -11,8 +11,8 @@
 namespace rs::controller {
 
 Result<std::unique_ptr<DiscoveryRunner>> DiscoveryRunner::Create(
-    uv_loop_t* loop, const Config& config, std::vector<eventlog::Member> restored,
-    bool restored_reachable, discovery::ReachableFn reachable, discovery::EventSink sink) {
+    uv_loop_t* loop, const Config& config, std::vector<model::Member> restored,
+    bool restored_reachable, discovery::ReachableFn reachable, model::EventSink sink) {
   std::unique_ptr<DiscoveryRunner> r(new DiscoveryRunner());
   r->sink_ = sink;
   discovery::DebounceOptions debounce{config.removal_grace_ms, config.mass_removal_grace_ms};
@@ -32,7 +32,7 @@ Result<std::unique_ptr<DiscoveryRunner>> DiscoveryRunner::Create(
     auto* runner = r.get();
     r->lainlet_ = std::make_unique<discovery::LainletSource>(
         loop, o, r->membership_->snapshot_fn(), [runner](bool ok, std::string reason) {
-          runner->sink_(eventlog::DiscoveryStatusChanged{runner->lainlet_->Describe(), ok,
+          runner->sink_(model::DiscoveryStatusChanged{runner->lainlet_->Describe(), ok,
                                                          std::move(reason)});
         });
   } else {
@@ -44,7 +44,7 @@ Result<std::unique_ptr<DiscoveryRunner>> DiscoveryRunner::Create(
       auto* runner = r.get();
       discovery::FileStatusOptions status;
       status.on_status = [runner, source_name](bool ok, std::string reason) {
-        runner->sink_(eventlog::DiscoveryStatusChanged{source_name, ok, std::move(reason)});
+        runner->sink_(model::DiscoveryStatusChanged{source_name, ok, std::move(reason)});
       };
       // The file says whether the log's last word (a bad file, or lainlet's outage) still holds.
       status.usable_at_start = restored_reachable;
@@ -61,7 +61,7 @@ Result<std::unique_ptr<DiscoveryRunner>> DiscoveryRunner::Create(
     if (!restored_reachable && !r->file_) {
       // The log's last word was an outage of another source; a static list is always usable.
       r->clear_status_ =
-          eventlog::DiscoveryStatusChanged{source_name, true, "discovery is now a static list"};
+          model::DiscoveryStatusChanged{source_name, true, "discovery is now a static list"};
     }
   }
   r->membership_->Restore(std::move(restored));

@@ -26,10 +26,10 @@ class DiscoveryRunner {
   // start is reported and tolerated rather than fatal); `restored_reachable` is the log's last
   // word on the source, so an outage recorded before a restart is ended by the next contact.
   static Result<std::unique_ptr<DiscoveryRunner>> Create(uv_loop_t* loop, const Config& config,
-                                                         std::vector<eventlog::Member> restored,
+                                                         std::vector<model::Member> restored,
                                                          bool restored_reachable,
                                                          discovery::ReachableFn reachable,
-                                                         discovery::EventSink sink);
+                                                         model::EventSink sink);
   ~DiscoveryRunner();
 
   Status Start();
@@ -43,8 +43,8 @@ class DiscoveryRunner {
   std::unique_ptr<discovery::FileSource> file_;
   std::unique_ptr<discovery::StaticSource> static_;
   // Set when the log says unreachable but the source no longer is lainlet: Start clears it.
-  std::optional<eventlog::DiscoveryStatusChanged> clear_status_;
-  discovery::EventSink sink_;
+  std::optional<model::DiscoveryStatusChanged> clear_status_;
+  model::EventSink sink_;
 };
 
 }  // namespace rs::controller

@@ -6,7 +6,7 @@
 namespace rs::discovery {
 namespace {
 
-bool ByAddress(const eventlog::Member& a, const eventlog::Member& b) {
+bool ByAddress(const model::Member& a, const model::Member& b) {
   return a.address < b.address;
 }
 
@@ -15,33 +15,33 @@ bool ByAddress(const eventlog::Member& a, const eventlog::Member& b) {
 MembershipDebounce::MembershipDebounce(DebounceOptions options, std::string source)
     : options_(options), source_(std::move(source)) {}
 
-void MembershipDebounce::Restore(std::vector<eventlog::Member> members) {
+void MembershipDebounce::Restore(std::vector<model::Member> members) {
   std::sort(members.begin(), members.end(), ByAddress);
   wanted_ = std::move(members);
   absent_since_.clear();
   mass_since_.reset();
 }
 
-std::optional<eventlog::MembershipChanged> MembershipDebounce::Offer(
-    std::vector<eventlog::Member> snapshot, int64_t now_ms, const ReachableFn& reachable) {
+std::optional<model::MembershipChanged> MembershipDebounce::Offer(
+    std::vector<model::Member> snapshot, int64_t now_ms, const ReachableFn& reachable) {
   std::sort(snapshot.begin(), snapshot.end(), ByAddress);
   snapshot_ = std::move(snapshot);
   have_snapshot_ = true;
   return Evaluate(now_ms, reachable);
 }
 
-std::optional<eventlog::MembershipChanged> MembershipDebounce::Tick(int64_t now_ms,
+std::optional<model::MembershipChanged> MembershipDebounce::Tick(int64_t now_ms,
                                                                     const ReachableFn& reachable) {
   if (!have_snapshot_) return std::nullopt;
   return Evaluate(now_ms, reachable);
 }
 
-std::optional<eventlog::MembershipChanged> MembershipDebounce::Evaluate(
+std::optional<model::MembershipChanged> MembershipDebounce::Evaluate(
     int64_t now_ms, const ReachableFn& reachable) {
   std::set<std::string> in_snapshot;
   for (const auto& m : snapshot_) in_snapshot.insert(m.address);
 
-  std::vector<const eventlog::Member*> missing;
+  std::vector<const model::Member*> missing;
   for (const auto& m : wanted_) {
     if (!in_snapshot.count(m.address)) missing.push_back(&m);
   }
@@ -49,7 +49,7 @@ std::optional<eventlog::MembershipChanged> MembershipDebounce::Evaluate(
   for (auto it = absent_since_.begin(); it != absent_since_.end();) {
     bool still_missing =
         std::any_of(missing.begin(), missing.end(),
-                    [&](const eventlog::Member* m) { return m->address == it->first; });
+                    [&](const model::Member* m) { return m->address == it->first; });
     it = still_missing ? std::next(it) : absent_since_.erase(it);
   }
   for (const auto* m : missing) absent_since_.emplace(m->address, now_ms);
@@ -68,7 +68,7 @@ std::optional<eventlog::MembershipChanged> MembershipDebounce::Evaluate(
     bool persisted = now_ms - *mass_since_ >= options_.mass_removal_grace_ms;
     bool all_unreachable =
         std::none_of(missing.begin(), missing.end(),
-                     [&](const eventlog::Member* m) { return reachable(m->address); });
+                     [&](const model::Member* m) { return reachable(m->address); });
     if (persisted && all_unreachable) {
       for (const auto* m : missing) removable.insert(m->address);
     }
@@ -80,7 +80,7 @@ std::optional<eventlog::MembershipChanged> MembershipDebounce::Evaluate(
     }
   }
 
-  std::vector<eventlog::Member> next = snapshot_;
+  std::vector<model::Member> next = snapshot_;
   for (const auto* m : missing) {
     if (!removable.count(m->address)) next.push_back(*m);
   }
@@ -90,7 +90,7 @@ std::optional<eventlog::MembershipChanged> MembershipDebounce::Evaluate(
 
   if (next == wanted_) return std::nullopt;
   wanted_ = next;
-  return eventlog::MembershipChanged{std::move(next), source_};
+  return model::MembershipChanged{std::move(next), source_};
 }
 
 std::vector<std::string> MembershipDebounce::PendingRemovals() const {

@@ -11,7 +11,7 @@
 #include <string_view>
 #include <vector>
 
-#include "eventlog/event.h"
+#include "model/event.h"
 
 namespace rs::discovery {
 
@@ -36,27 +36,27 @@ class MembershipDebounce {
 
   // Starts from the member set already recorded (e.g. folded from the event log), so a restart of
   // the controller does not re-announce it and a first empty snapshot cannot shrink it.
-  void Restore(std::vector<eventlog::Member> members);
+  void Restore(std::vector<model::Member> members);
 
   // A new snapshot from the source. Returns the new wanted set when it differs from the last one.
-  std::optional<eventlog::MembershipChanged> Offer(std::vector<eventlog::Member> snapshot,
+  std::optional<model::MembershipChanged> Offer(std::vector<model::Member> snapshot,
                                                    int64_t now_ms, const ReachableFn& reachable);
 
   // Re-evaluates the last snapshot as time passes (call every second or so).
-  std::optional<eventlog::MembershipChanged> Tick(int64_t now_ms, const ReachableFn& reachable);
+  std::optional<model::MembershipChanged> Tick(int64_t now_ms, const ReachableFn& reachable);
 
-  const std::vector<eventlog::Member>& wanted() const { return wanted_; }
+  const std::vector<model::Member>& wanted() const { return wanted_; }
   // Addresses whose removal is being held back, for status pages and logs.
   std::vector<std::string> PendingRemovals() const;
 
  private:
-  std::optional<eventlog::MembershipChanged> Evaluate(int64_t now_ms, const ReachableFn& reachable);
+  std::optional<model::MembershipChanged> Evaluate(int64_t now_ms, const ReachableFn& reachable);
 
   DebounceOptions options_;
   std::string source_;
   bool have_snapshot_ = false;
-  std::vector<eventlog::Member> snapshot_;       // The last snapshot offered.
-  std::vector<eventlog::Member> wanted_;         // The last set emitted (or restored).
+  std::vector<model::Member> snapshot_;       // The last snapshot offered.
+  std::vector<model::Member> wanted_;         // The last set emitted (or restored).
   std::map<std::string, int64_t> absent_since_;  // Wanted members missing from snapshots.
   std::optional<int64_t> mass_since_;  // Start of the current run of empty/shrunken snapshots.
 };

@@ -64,13 +64,13 @@ class FileSource {
 // `--discovery static:...`: delivers its fixed list once, on the loop.
 class StaticSource {
  public:
-  StaticSource(std::vector<eventlog::Member> members, SnapshotFn on_snapshot)
+  StaticSource(std::vector<model::Member> members, SnapshotFn on_snapshot)
       : members_(std::move(members)), on_snapshot_(std::move(on_snapshot)) {}
   void Start() { on_snapshot_(members_); }
   std::string Describe() const { return "static"; }
 
  private:
-  std::vector<eventlog::Member> members_;
+  std::vector<model::Member> members_;
   SnapshotFn on_snapshot_;
 };
 

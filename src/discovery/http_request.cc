@@ -6,18 +6,13 @@
 
 #include <fmt/format.h>
 
+#include "common/ascii.h"
+
 namespace rs::discovery {
 namespace {
 
 // An HTTP head larger than this is not lainlet.
 constexpr size_t kMaxHead = 64 * 1024;
-
-std::string Lower(std::string_view s) {
-  std::string out(s);
-  std::transform(out.begin(), out.end(), out.begin(),
-                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-  return out;
-}
 
 std::string_view Trim(std::string_view s) {
   while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
@@ -193,7 +188,7 @@ void HttpRequest::Consume(std::string_view bytes) {
       std::string_view line = head.substr(0, eol);
       size_t colon = line.find(':');
       if (colon == std::string_view::npos) continue;
-      headers[Lower(Trim(line.substr(0, colon)))] = std::string(Trim(line.substr(colon + 1)));
+      headers[AsciiLower(Trim(line.substr(0, colon)))] = std::string(Trim(line.substr(colon + 1)));
     }
     if (auto it = headers.find("transfer-encoding");
         it != headers.end() && it->second != "identity") {

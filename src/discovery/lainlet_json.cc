@@ -130,7 +130,7 @@ Selection SelectMembers(const std::vector<Pod>& pods, std::string_view proc_name
       sel.skipped.push_back(fmt::format("instance {} listed twice", pod.instance));
       continue;
     }
-    eventlog::Member m;
+    model::Member m;
     m.instance = pod.instance;
     bool v6 = pod.ip.find(':') != std::string::npos;
     m.address =
@@ -147,7 +147,7 @@ Selection SelectMembers(const std::vector<Pod>& pods, std::string_view proc_name
   }
   std::sort(
       sel.members.begin(), sel.members.end(),
-      [](const eventlog::Member& a, const eventlog::Member& b) { return a.address < b.address; });
+      [](const model::Member& a, const model::Member& b) { return a.address < b.address; });
   return sel;
 }
 

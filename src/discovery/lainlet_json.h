@@ -9,7 +9,7 @@
 #include <vector>
 
 #include "common/status.h"
-#include "eventlog/event.h"
+#include "model/member.h"
 
 namespace rs::discovery {
 
@@ -39,7 +39,7 @@ Result<std::map<uint32_t, PodHost>> ParseCoreinfo(std::string_view body,
                                                   std::string_view proc_name);
 
 struct Selection {
-  std::vector<eventlog::Member> members;  // Sorted by address.
+  std::vector<model::Member> members;  // Sorted by address.
   std::vector<std::string> skipped;       // Why entries of the proc were left out, for logs.
 };
 

@@ -17,16 +17,16 @@ std::string_view Trim(std::string_view s) {
   return s.substr(b, e - b + 1);
 }
 
-void SortByAddress(std::vector<eventlog::Member>* members) {
+void SortByAddress(std::vector<model::Member>* members) {
   std::sort(
       members->begin(), members->end(),
-      [](const eventlog::Member& a, const eventlog::Member& b) { return a.address < b.address; });
+      [](const model::Member& a, const model::Member& b) { return a.address < b.address; });
 }
 
 }  // namespace
 
-Result<std::vector<eventlog::Member>> ParseMemberFile(std::string_view text) {
-  std::vector<eventlog::Member> out;
+Result<std::vector<model::Member>> ParseMemberFile(std::string_view text) {
+  std::vector<model::Member> out;
   std::map<std::string, uint32_t> line_of;
   uint32_t line_no = 0;
   while (!text.empty()) {
@@ -59,14 +59,14 @@ Result<std::vector<eventlog::Member>> ParseMemberFile(std::string_view text) {
           fmt::format("line {}: {} is already listed on line {}", line_no, address, it->second));
     }
     out.push_back(
-        eventlog::Member{line_no, address, label.empty() ? addr->host : std::string(label)});
+        model::Member{line_no, address, label.empty() ? addr->host : std::string(label)});
   }
   SortByAddress(&out);
   return out;
 }
 
-Result<std::vector<eventlog::Member>> ParseStaticMembers(std::string_view list) {
-  std::vector<eventlog::Member> out;
+Result<std::vector<model::Member>> ParseStaticMembers(std::string_view list) {
+  std::vector<model::Member> out;
   std::map<std::string, uint32_t> pos_of;
   uint32_t pos = 0;
   if (Trim(list).empty()) return Status::InvalidArgument("static member list is empty");
@@ -82,7 +82,7 @@ Result<std::vector<eventlog::Member>> ParseStaticMembers(std::string_view list) 
       return Status::InvalidArgument(
           fmt::format("static member {}: {} is already member {}", pos, address, it->second));
     }
-    out.push_back(eventlog::Member{pos, address, addr->host});
+    out.push_back(model::Member{pos, address, addr->host});
     if (comma == std::string_view::npos) break;
     list = list.substr(comma + 1);
   }

@@ -4,21 +4,20 @@
 
 #include <spdlog/spdlog.h>
 
+#include "common/now.h"
+
 namespace rs::discovery {
 
 Membership::Membership(uv_loop_t* loop, DebounceOptions options, std::string source,
-                       ReachableFn reachable, EventSink sink, std::function<int64_t()> now_ms)
+                       ReachableFn reachable, model::EventSink sink,
+                       std::function<int64_t()> now_ms)
     : loop_(loop),
       debounce_(options, std::move(source)),
       reachable_(std::move(reachable)),
       sink_(std::move(sink)),
       now_ms_(std::move(now_ms)) {
   if (!now_ms_) {
-    now_ms_ = [] {
-      return std::chrono::duration_cast<std::chrono::milliseconds>(
-                 std::chrono::system_clock::now().time_since_epoch())
-          .count();
-    };
+    now_ms_ = [] { return NowMs(); };
   }
   if (!reachable_) reachable_ = [](std::string_view) { return true; };
 }
@@ -47,7 +46,7 @@ void Membership::Stop() {
            [](uv_handle_t* h) { static_cast<Membership*>(h->data)->closed_ = true; });
 }
 
-void Membership::OnSnapshot(std::vector<eventlog::Member> snapshot) {
+void Membership::OnSnapshot(std::vector<model::Member> snapshot) {
   size_t n = snapshot.size();
   Emit(debounce_.Offer(std::move(snapshot), now_ms_(), reachable_));
   auto pending = debounce_.PendingRemovals();
@@ -57,7 +56,7 @@ void Membership::OnSnapshot(std::vector<eventlog::Member> snapshot) {
   }
 }
 
-void Membership::Emit(std::optional<eventlog::MembershipChanged> change) {
+void Membership::Emit(std::optional<model::MembershipChanged> change) {
   if (!change) return;
   spdlog::info("discovery: membership is now {} member(s) from {}", change->members.size(),
                change->source);

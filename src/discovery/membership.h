@@ -14,6 +14,7 @@
 #include "common/status.h"
 #include "discovery/debounce.h"
 #include "discovery/source.h"
+#include "model/event.h"
 
 namespace rs::discovery {
 
@@ -22,31 +23,31 @@ class Membership {
   // `reachable` is asked about missing members before a mass removal (the prober's view);
   // `now_ms` is the wall clock unless a test passes its own.
   Membership(uv_loop_t* loop, DebounceOptions options, std::string source, ReachableFn reachable,
-             EventSink sink, std::function<int64_t()> now_ms = {});
+             model::EventSink sink, std::function<int64_t()> now_ms = {});
   // Stop() must have been called and the loop run until its handle closed.
   ~Membership();
   Membership(const Membership&) = delete;
   Membership& operator=(const Membership&) = delete;
 
   // The member set already recorded in the event log (see MembershipDebounce::Restore).
-  void Restore(std::vector<eventlog::Member> members) { debounce_.Restore(std::move(members)); }
+  void Restore(std::vector<model::Member> members) { debounce_.Restore(std::move(members)); }
   Status Start(int64_t tick_ms = 1000);
   void Stop();
 
   // Hand this to a source.
   SnapshotFn snapshot_fn() {
-    return [this](std::vector<eventlog::Member> s) { OnSnapshot(std::move(s)); };
+    return [this](std::vector<model::Member> s) { OnSnapshot(std::move(s)); };
   }
-  void OnSnapshot(std::vector<eventlog::Member> snapshot);
+  void OnSnapshot(std::vector<model::Member> snapshot);
   const MembershipDebounce& debounce() const { return debounce_; }
 
  private:
-  void Emit(std::optional<eventlog::MembershipChanged> change);
+  void Emit(std::optional<model::MembershipChanged> change);
 
   uv_loop_t* loop_;
   MembershipDebounce debounce_;
   ReachableFn reachable_;
-  EventSink sink_;
+  model::EventSink sink_;
   std::function<int64_t()> now_ms_;
   uv_timer_t tick_;
   bool started_ = false;

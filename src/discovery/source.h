@@ -5,15 +5,12 @@
 #include <string>
 #include <vector>
 
-#include "eventlog/event.h"
+#include "model/member.h"
 
 namespace rs::discovery {
 
 // Called on the source's loop thread with the full member set the source sees now.
-using SnapshotFn = std::function<void(std::vector<eventlog::Member> snapshot)>;
-
-// Where discovery's events go (the controller appends them to the event log).
-using EventSink = std::function<void(eventlog::EventPayload)>;
+using SnapshotFn = std::function<void(std::vector<model::Member> snapshot)>;
 
 // Whether a source can give a member list (lainlet reachable, the members file valid), called
 // on the loop thread when that changes: `reason` is the failure, or what ended it.

@@ -13,6 +13,7 @@
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
+#include "common/now.h"
 #include "eventlog/svc_time.h"
 #include "eventlog/verify.h"
 
@@ -237,7 +238,7 @@ Result<RestoreResult> Restore(const std::string& from, const std::string& data_d
     if (fs::is_empty(target, ec)) {
       fs::remove(target, ec);  // Empty: nothing is lost.
     } else {
-      const fs::path aside = target.string() + ".before-restore-" + CompactUtc(svc::NowMs());
+      const fs::path aside = target.string() + ".before-restore-" + CompactUtc(NowMs());
       fs::rename(target, aside, ec);
       if (ec) {
         return fail(Status::IoError(fmt::format("moving {} aside to {}: {}", target.string(),

@@ -14,6 +14,46 @@
 #include "eventlog/events.capnp.h"
 
 namespace rs::eventlog {
+
+using model::AlertRaised;
+using model::ControllerStarted;
+using model::ControllerStopped;
+using model::DiscoveryStatusChanged;
+using model::EventKindName;
+using model::FailoverMode;
+using model::Health;
+using model::HealthReason;
+using model::Member;
+using model::MembershipChanged;
+using model::NodeHealth;
+using model::NodeHealthChanged;
+using model::NodeObservation;
+using model::NodeObserved;
+using model::NodeRef;
+using model::OpenSlot;
+using model::OperatorKind;
+using model::OperatorRejected;
+using model::OperatorRequest;
+using model::OperatorRequested;
+using model::PeerView;
+using model::Plan;
+using model::PlanFinished;
+using model::PlanInFlight;
+using model::PlanOutcome;
+using model::PlanProposed;
+using model::PlanSummary;
+using model::Role;
+using model::Shard;
+using model::SlotRange;
+using model::Step;
+using model::StepCompleted;
+using model::StepFailed;
+using model::StepKind;
+using model::StepProgress;
+using model::StepStarted;
+using model::StepStatus;
+using model::Topology;
+using model::TopologyCommitted;
 namespace {
 
 namespace cs = capnp_schema;

@@ -7,10 +7,17 @@
 #include <string_view>
 
 #include "common/status.h"
-#include "eventlog/cluster_state.h"
-#include "eventlog/event.h"
+#include "model/cluster_state.h"
+#include "model/event.h"
 
 namespace rs::eventlog {
+
+// The log stores the model's events and states (src/model); its interfaces speak of them by these
+// names.
+using model::ClusterState;
+using model::Event;
+using model::EventPayload;
+using model::Seq;
 
 // What a stored record turned out to be. Unknown and compacted records keep their header
 // (seq, time, cause, source) and are skipped by the fold.

@@ -6,12 +6,13 @@
 
 #include "eventlog/event_format.h"
 #include "eventlog/event_index.h"
-#include "eventlog/plan.h"
+#include "model/plan.h"
 
 namespace rs::svc {
 namespace {
 
 using namespace rs::eventlog;
+using namespace rs::model;
 
 bool Contains(const std::vector<SlotRange>& ranges, uint16_t slot) {
   for (const SlotRange& r : ranges) {

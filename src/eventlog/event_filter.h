@@ -10,7 +10,7 @@
 #include <string>
 #include <vector>
 
-#include "eventlog/cluster_state.h"
+#include "model/cluster_state.h"
 #include "eventlog/event_codec.h"
 #include "eventlog/event_log.h"
 
@@ -46,7 +46,7 @@ class EventMatcher {
   // Scan mode: starts from the state just before the first event that will be fed (what
   // `replay` shows), instead of from an empty log: members, committed topology and the plan in
   // flight.
-  void Seed(const eventlog::ClusterState& state);
+  void Seed(const model::ClusterState& state);
 
   // Whether `d` concerns the filter; also records `d` for later events. In scan mode call it
   // for every event. Describe and CauseOf then answer as of `d`.
@@ -58,43 +58,43 @@ class EventMatcher {
 
   // The event that led to `d`: its cause, or for plan/step events the plan's proposal, or for a
   // proposal its first listed cause. 0 when none.
-  eventlog::Seq CauseOf(const eventlog::DecodedEvent& d) const;
+  model::Seq CauseOf(const eventlog::DecodedEvent& d) const;
 
  private:
   bool MatchesNode(const eventlog::DecodedEvent& d, const std::string& addr) const;
   bool MatchesSlot(const eventlog::DecodedEvent& d, uint16_t slot) const;
   bool MatchesPlan(const eventlog::DecodedEvent& d, uint64_t plan) const;
   void Record(const eventlog::DecodedEvent& d);
-  const eventlog::Step* StepOf(uint64_t plan_id, uint32_t step) const;
+  const model::Step* StepOf(uint64_t plan_id, uint32_t step) const;
   // What earlier events tell, from the maps (scan) or the index (indexed), as of visible_.
-  const eventlog::Plan* PlanById(uint64_t id, eventlog::Seq* proposed = nullptr) const;
-  std::optional<uint64_t> PlanOfEvent(eventlog::Seq seq) const;
-  const std::map<std::string, uint32_t>& MembersBefore(eventlog::Seq seq) const;
-  const eventlog::Topology& TopologyBefore(eventlog::Seq seq) const;
-  const eventlog::DecodedEvent* ReadCached(eventlog::Seq seq) const;
+  const model::Plan* PlanById(uint64_t id, model::Seq* proposed = nullptr) const;
+  std::optional<uint64_t> PlanOfEvent(model::Seq seq) const;
+  const std::map<std::string, uint32_t>& MembersBefore(model::Seq seq) const;
+  const model::Topology& TopologyBefore(model::Seq seq) const;
+  const eventlog::DecodedEvent* ReadCached(model::Seq seq) const;
 
   EventFilter filter_;
   // Indexed mode: the log, the last event visible to lookups (the one matched, once recorded)
   // and what was read for it.
   const eventlog::EventLog* log_ = nullptr;
-  eventlog::Seq visible_ = 0;
-  mutable std::map<eventlog::Seq, std::shared_ptr<const eventlog::DecodedEvent>> reads_;
-  mutable std::map<eventlog::Seq, std::map<std::string, uint32_t>> members_at_;
-  mutable std::map<eventlog::Seq, std::string> diffs_;
+  model::Seq visible_ = 0;
+  mutable std::map<model::Seq, std::shared_ptr<const eventlog::DecodedEvent>> reads_;
+  mutable std::map<model::Seq, std::map<std::string, uint32_t>> members_at_;
+  mutable std::map<model::Seq, std::string> diffs_;
   mutable Status lookup_error_;
 
-  std::map<uint64_t, eventlog::Plan> plans_;
-  std::map<uint64_t, eventlog::Seq> proposed_at_;
-  std::map<eventlog::Seq, uint64_t> plan_of_event_;       // Events that belong to a plan.
+  std::map<uint64_t, model::Plan> plans_;
+  std::map<uint64_t, model::Seq> proposed_at_;
+  std::map<model::Seq, uint64_t> plan_of_event_;       // Events that belong to a plan.
   std::map<std::string, uint32_t> members_;               // Address -> instance.
-  std::map<eventlog::Seq, std::string> membership_diff_;  // Membership events, as differences.
+  std::map<model::Seq, std::string> membership_diff_;  // Membership events, as differences.
   bool members_known_;
-  eventlog::Topology topology_;
+  model::Topology topology_;
 };
 
 // "master 0-5460" / "replica of 10.0.0.1:6379" / "absent": a node's place in a topology.
-std::string PlaceIn(const eventlog::Topology& t, const std::string& addr);
+std::string PlaceIn(const model::Topology& t, const std::string& addr);
 // The address owning `slot` in `t`, or "" when uncovered.
-std::string OwnerOf(const eventlog::Topology& t, uint16_t slot);
+std::string OwnerOf(const model::Topology& t, uint16_t slot);
 
 }  // namespace rs::svc

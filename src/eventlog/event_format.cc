@@ -6,13 +6,14 @@
 
 #include <fmt/format.h>
 
-#include "eventlog/plan.h"
+#include "model/plan.h"
 #include "eventlog/svc_time.h"
 
 namespace rs::svc {
 namespace {
 
 using namespace rs::eventlog;
+using namespace rs::model;
 using nlohmann::json;
 
 json Ranges(const std::vector<SlotRange>& r) { return RangesToString(r); }
@@ -235,20 +236,6 @@ struct Jsoner {
 };
 
 }  // namespace
-
-std::string_view HealthName(Health h) {
-  switch (h) {
-    case Health::kUnknown:
-      return "unknown";
-    case Health::kUp:
-      return "up";
-    case Health::kSuspect:
-      return "suspect";
-    case Health::kDown:
-      return "down";
-  }
-  return "?";
-}
 
 std::string_view ReasonName(HealthReason r) {
   switch (r) {

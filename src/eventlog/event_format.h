@@ -9,7 +9,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "eventlog/cluster_state.h"
+#include "model/cluster_state.h"
 #include "eventlog/event_codec.h"
 
 namespace rs::svc {
@@ -20,20 +20,19 @@ std::string Describe(const eventlog::DecodedEvent& d);
 std::string KindName(const eventlog::DecodedEvent& d);
 
 nlohmann::json EventToJson(const eventlog::DecodedEvent& d);
-nlohmann::json StateToJson(const eventlog::ClusterState& s);
+nlohmann::json StateToJson(const model::ClusterState& s);
 // {"reachable", "reason", "since" (RFC 3339, null before any change), "since_ms", "source"
 // (the source that reported the last change, "" before any)}.
-nlohmann::json DiscoveryJson(const eventlog::ClusterState& s);
+nlohmann::json DiscoveryJson(const model::ClusterState& s);
 // How a discovery status reads: lainlet (or an unnamed source) is "reachable"/"UNREACHABLE", a
 // members file "usable"/"UNUSABLE".
 std::string_view DiscoveryStatusWord(std::string_view source, bool ok);
 
-std::string_view HealthName(eventlog::Health h);
-std::string_view ReasonName(eventlog::HealthReason r);
-std::string_view RoleName(eventlog::Role r);
-std::string_view StepStatusName(eventlog::StepStatus s);
-std::string_view OutcomeName(eventlog::PlanOutcome o);
-std::string_view OperatorKindName(eventlog::OperatorKind k);
+std::string_view ReasonName(model::HealthReason r);
+std::string_view RoleName(model::Role r);
+std::string_view StepStatusName(model::StepStatus s);
+std::string_view OutcomeName(model::PlanOutcome o);
+std::string_view OperatorKindName(model::OperatorKind k);
 
 // Rows printed aligned under a header on a terminal, or tab-separated without a header line's
 // padding when piped (so `cut -f` and `awk -F'\t'` work).

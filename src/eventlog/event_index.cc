@@ -34,11 +34,11 @@ std::string TagValue(uint16_t tag) {
 }
 
 // Owner (master address) of each slot: the first shard listing it, as OwnerOf reads it.
-std::vector<const std::string*> Owners(const Topology& t) {
-  std::vector<const std::string*> owner(kSlotCount, nullptr);
-  for (const Shard& s : t.shards) {
-    for (const SlotRange& r : s.slots) {
-      for (uint32_t slot = r.first; slot <= r.last && slot < kSlotCount; ++slot) {
+std::vector<const std::string*> Owners(const model::Topology& t) {
+  std::vector<const std::string*> owner(model::kSlotCount, nullptr);
+  for (const model::Shard& s : t.shards) {
+    for (const model::SlotRange& r : s.slots) {
+      for (uint32_t slot = r.first; slot <= r.last && slot < model::kSlotCount; ++slot) {
         if (owner[slot] == nullptr) owner[slot] = &s.master.address;
       }
     }
@@ -46,11 +46,11 @@ std::vector<const std::string*> Owners(const Topology& t) {
   return owner;
 }
 
-std::string PlaceOf(const Topology& t, const std::string& addr) {
+std::string PlaceOf(const model::Topology& t, const std::string& addr) {
   for (size_t i = 0; i < t.shards.size(); ++i) {
-    const Shard& s = t.shards[i];
-    if (s.master.address == addr) return "m" + RangesToString(s.slots);
-    for (const NodeRef& r : s.replicas) {
+    const model::Shard& s = t.shards[i];
+    if (s.master.address == addr) return "m" + model::RangesToString(s.slots);
+    for (const model::NodeRef& r : s.replicas) {
       if (r.address == addr) return "r" + s.master.address;
     }
   }
@@ -60,22 +60,22 @@ std::string PlaceOf(const Topology& t, const std::string& addr) {
 // Collects a record's node, slot and plan subjects; Emit turns them into entries.
 struct Subjects {
   std::set<std::string> nodes;
-  std::vector<SlotRange> slots;
+  std::vector<model::SlotRange> slots;
   std::set<uint64_t> plans;
 
-  void AddStep(const Step& s, bool with_slots) {
+  void AddStep(const model::Step& s, bool with_slots) {
     nodes.insert(s.target.address);
     nodes.insert(s.peer.address);
-    for (const NodeRef& n : s.nodes) nodes.insert(n.address);
+    for (const model::NodeRef& n : s.nodes) nodes.insert(n.address);
     if (with_slots) slots.insert(slots.end(), s.slots.begin(), s.slots.end());
   }
 
-  void Emit(Seq seq, uint16_t tag, std::vector<IndexEntry>* out) {
+  void Emit(model::Seq seq, uint16_t tag, std::vector<IndexEntry>* out) {
     const std::string seq_key = SeqKey(seq);
     for (const std::string& n : nodes) out->push_back({NodeIndexPrefix(n) + seq_key, TagValue(tag)});
     for (uint64_t p : plans) out->push_back({PlanIndexPrefix(p) + seq_key, TagValue(tag)});
     std::map<int, std::string> buckets;  // bucket -> value
-    for (const SlotRange& r : NormalizeRanges(slots)) {
+    for (const model::SlotRange& r : model::NormalizeRanges(slots)) {
       for (int b = r.first / kSlotBucket; b <= r.last / kSlotBucket; ++b) {
         std::string& v = buckets[b];
         if (v.empty()) v = TagValue(tag);
@@ -137,9 +137,9 @@ std::vector<std::string> AlertNodes(const std::string& subject) {
   return out;
 }
 
-bool StepTouchesNode(const Step& s, const std::string& addr) {
+bool StepTouchesNode(const model::Step& s, const std::string& addr) {
   if (s.target.address == addr || s.peer.address == addr) return true;
-  for (const NodeRef& n : s.nodes) {
+  for (const model::NodeRef& n : s.nodes) {
     if (n.address == addr) return true;
   }
   return false;
@@ -148,47 +148,47 @@ bool StepTouchesNode(const Step& s, const std::string& addr) {
 Status EventIndexer::LoadMembersAndTopology() {
   if (loaded_) return Status::Ok();
   members_.clear();
-  topology_ = Topology{};
-  RS_ASSIGN_OR_RETURN(Seq m, log_.LastIndexed(MembershipIndexPrefix(), UINT64_MAX));
+  topology_ = model::Topology{};
+  RS_ASSIGN_OR_RETURN(model::Seq m, log_.LastIndexed(MembershipIndexPrefix(), UINT64_MAX));
   if (m != 0) {
     RS_ASSIGN_OR_RETURN(DecodedEvent d, log_.Read(m));
-    if (const auto* x = std::get_if<MembershipChanged>(&d.event.payload)) {
-      for (const Member& mem : x->members) members_.insert(mem.address);
+    if (const auto* x = std::get_if<model::MembershipChanged>(&d.event.payload)) {
+      for (const model::Member& mem : x->members) members_.insert(mem.address);
     }
   }
-  RS_ASSIGN_OR_RETURN(Seq t, log_.LastIndexed(TopologyIndexPrefix(), UINT64_MAX));
+  RS_ASSIGN_OR_RETURN(model::Seq t, log_.LastIndexed(TopologyIndexPrefix(), UINT64_MAX));
   if (t != 0) {
     RS_ASSIGN_OR_RETURN(DecodedEvent d, log_.Read(t));
-    if (const auto* x = std::get_if<TopologyCommitted>(&d.event.payload)) topology_ = x->topology;
+    if (const auto* x = std::get_if<model::TopologyCommitted>(&d.event.payload)) topology_ = x->topology;
   }
   loaded_ = true;
   return Status::Ok();
 }
 
-Result<const Plan*> EventIndexer::PlanById(uint64_t id) {
+Result<const model::Plan*> EventIndexer::PlanById(uint64_t id) {
   auto it = plans_.find(id);
   if (it != plans_.end()) return &it->second;
-  RS_ASSIGN_OR_RETURN(Seq p, log_.LastIndexed(ProposalIndexPrefix(id), UINT64_MAX));
+  RS_ASSIGN_OR_RETURN(model::Seq p, log_.LastIndexed(ProposalIndexPrefix(id), UINT64_MAX));
   if (p == 0) return nullptr;
   RS_ASSIGN_OR_RETURN(DecodedEvent d, log_.Read(p));
-  const auto* x = std::get_if<PlanProposed>(&d.event.payload);
+  const auto* x = std::get_if<model::PlanProposed>(&d.event.payload);
   if (x == nullptr) return nullptr;
   return &(plans_[id] = x->plan);
 }
 
-Result<std::optional<uint64_t>> EventIndexer::PlanOfEvent(Seq seq) {
+Result<std::optional<uint64_t>> EventIndexer::PlanOfEvent(model::Seq seq) {
   auto it = plan_of_event_.find(seq);
   if (it != plan_of_event_.end()) return it->second;
   auto d = log_.Read(seq);
   std::optional<uint64_t> plan;
   if (d.ok() && d->kind == RecordKind::kEvent) {
-    const EventPayload& p = d->event.payload;
-    if (const auto* x = std::get_if<PlanProposed>(&p)) plan = x->plan.id;
-    if (const auto* x = std::get_if<StepStarted>(&p)) plan = x->plan_id;
-    if (const auto* x = std::get_if<StepProgress>(&p)) plan = x->plan_id;
-    if (const auto* x = std::get_if<StepCompleted>(&p)) plan = x->plan_id;
-    if (const auto* x = std::get_if<StepFailed>(&p)) plan = x->plan_id;
-    if (const auto* x = std::get_if<PlanFinished>(&p)) plan = x->plan_id;
+    const model::EventPayload& p = d->event.payload;
+    if (const auto* x = std::get_if<model::PlanProposed>(&p)) plan = x->plan.id;
+    if (const auto* x = std::get_if<model::StepStarted>(&p)) plan = x->plan_id;
+    if (const auto* x = std::get_if<model::StepProgress>(&p)) plan = x->plan_id;
+    if (const auto* x = std::get_if<model::StepCompleted>(&p)) plan = x->plan_id;
+    if (const auto* x = std::get_if<model::StepFailed>(&p)) plan = x->plan_id;
+    if (const auto* x = std::get_if<model::PlanFinished>(&p)) plan = x->plan_id;
   } else if (!d.ok() && d.status().code() != StatusCode::kNotFound) {
     return d.status();
   }
@@ -196,7 +196,7 @@ Result<std::optional<uint64_t>> EventIndexer::PlanOfEvent(Seq seq) {
   return plan;
 }
 
-Status EventIndexer::Add(const Event& e, RecordKind kind, uint16_t tag,
+Status EventIndexer::Add(const model::Event& e, RecordKind kind, uint16_t tag,
                          const std::string& address, std::vector<IndexEntry>* out) {
   RS_RETURN_IF_ERROR(LoadMembersAndTopology());
   Subjects subj;
@@ -210,22 +210,22 @@ Status EventIndexer::Add(const Event& e, RecordKind kind, uint16_t tag,
   if (kind == RecordKind::kCompacted) {
     subj.nodes.insert(address);
   } else if (kind == RecordKind::kEvent) {
-    const EventPayload& p = e.payload;
+    const model::EventPayload& p = e.payload;
     // A step event or a finish concerns what its plan's steps (or the one step) touch.
     auto plan_steps = [&](uint64_t plan_id, std::optional<uint32_t> step,
                           bool with_slots) -> Status {
       own_plan = plan_id;
       subj.plans.insert(plan_id);
-      RS_ASSIGN_OR_RETURN(const Plan* plan, PlanById(plan_id));
+      RS_ASSIGN_OR_RETURN(const model::Plan* plan, PlanById(plan_id));
       if (plan == nullptr) return Status::Ok();
       for (uint32_t i = 0; i < plan->steps.size(); ++i) {
         if (!step || *step == i) subj.AddStep(plan->steps[i], with_slots);
       }
       return Status::Ok();
     };
-    if (const auto* x = std::get_if<MembershipChanged>(&p)) {
+    if (const auto* x = std::get_if<model::MembershipChanged>(&p)) {
       std::set<std::string> now;
-      for (const Member& m : x->members) now.insert(m.address);
+      for (const model::Member& m : x->members) now.insert(m.address);
       for (const std::string& a : now) {
         if (!members_.count(a)) subj.nodes.insert(a);
       }
@@ -234,43 +234,43 @@ Status EventIndexer::Add(const Event& e, RecordKind kind, uint16_t tag,
       }
       members_ = std::move(now);
       out->push_back({MembershipIndexPrefix() + seq_key, ""});
-    } else if (const auto* x = std::get_if<NodeHealthChanged>(&p)) {
+    } else if (const auto* x = std::get_if<model::NodeHealthChanged>(&p)) {
       subj.nodes.insert(x->address);
-    } else if (const auto* x = std::get_if<NodeObserved>(&p)) {
+    } else if (const auto* x = std::get_if<model::NodeObserved>(&p)) {
       subj.nodes.insert(x->address);
-      for (const OpenSlot& s : x->observation.open_slots) subj.slots.push_back({s.slot, s.slot});
-    } else if (const auto* x = std::get_if<OperatorRequested>(&p)) {
-      const OperatorRequest& q = x->request;
+      for (const model::OpenSlot& s : x->observation.open_slots) subj.slots.push_back({s.slot, s.slot});
+    } else if (const auto* x = std::get_if<model::OperatorRequested>(&p)) {
+      const model::OperatorRequest& q = x->request;
       subj.nodes.insert({q.from, q.to, q.node});
       for (const auto& [addr, w] : q.weights) subj.nodes.insert(addr);
       subj.slots = q.slots;
       subj.plans.insert(q.plan_id);
-    } else if (const auto* x = std::get_if<OperatorRejected>(&p)) {
+    } else if (const auto* x = std::get_if<model::OperatorRejected>(&p)) {
       out->push_back({RequestIndexPrefix(x->request_id) + seq_key, ""});
-    } else if (const auto* x = std::get_if<PlanProposed>(&p)) {
-      for (const Step& s : x->plan.steps) subj.AddStep(s, true);
+    } else if (const auto* x = std::get_if<model::PlanProposed>(&p)) {
+      for (const model::Step& s : x->plan.steps) subj.AddStep(s, true);
       own_plan = x->plan.id;
       subj.plans.insert(x->plan.id);
       plans_[x->plan.id] = x->plan;
       out->push_back({ProposalIndexPrefix(x->plan.id) + seq_key, ""});
       out->push_back({RequestIndexPrefix(x->request_id) + seq_key, ""});
-    } else if (const auto* x = std::get_if<StepStarted>(&p)) {
+    } else if (const auto* x = std::get_if<model::StepStarted>(&p)) {
       RS_RETURN_IF_ERROR(plan_steps(x->plan_id, x->step, true));
-    } else if (const auto* x = std::get_if<StepProgress>(&p)) {
+    } else if (const auto* x = std::get_if<model::StepProgress>(&p)) {
       // A progress event's slots are the ones it finished, not its step's (MatchesSlot).
       RS_RETURN_IF_ERROR(plan_steps(x->plan_id, x->step, false));
       subj.slots = x->slots_done;
-    } else if (const auto* x = std::get_if<StepCompleted>(&p)) {
+    } else if (const auto* x = std::get_if<model::StepCompleted>(&p)) {
       RS_RETURN_IF_ERROR(plan_steps(x->plan_id, x->step, true));
-    } else if (const auto* x = std::get_if<StepFailed>(&p)) {
+    } else if (const auto* x = std::get_if<model::StepFailed>(&p)) {
       RS_RETURN_IF_ERROR(plan_steps(x->plan_id, x->step, true));
-    } else if (const auto* x = std::get_if<PlanFinished>(&p)) {
+    } else if (const auto* x = std::get_if<model::PlanFinished>(&p)) {
       RS_RETURN_IF_ERROR(plan_steps(x->plan_id, std::nullopt, true));
-    } else if (const auto* x = std::get_if<TopologyCommitted>(&p)) {
+    } else if (const auto* x = std::get_if<model::TopologyCommitted>(&p)) {
       // Matched against the topology in effect, whether or not this commit takes effect.
-      const Topology& t = x->topology;
+      const model::Topology& t = x->topology;
       std::vector<const std::string*> before = Owners(topology_), after = Owners(t);
-      for (int slot = 0; slot < kSlotCount; ++slot) {
+      for (int slot = 0; slot < model::kSlotCount; ++slot) {
         const std::string* a = before[slot];
         const std::string* b = after[slot];
         if ((a == nullptr) != (b == nullptr) || (a && *a != *b)) {
@@ -278,10 +278,10 @@ Status EventIndexer::Add(const Event& e, RecordKind kind, uint16_t tag,
         }
       }
       std::set<std::string> addrs;
-      for (const Topology* tp : {static_cast<const Topology*>(&topology_), &t}) {
-        for (const Shard& s : tp->shards) {
+      for (const model::Topology* tp : {static_cast<const model::Topology*>(&topology_), &t}) {
+        for (const model::Shard& s : tp->shards) {
           addrs.insert(s.master.address);
-          for (const NodeRef& r : s.replicas) addrs.insert(r.address);
+          for (const model::NodeRef& r : s.replicas) addrs.insert(r.address);
         }
       }
       for (const std::string& a : addrs) {
@@ -291,7 +291,7 @@ Status EventIndexer::Add(const Event& e, RecordKind kind, uint16_t tag,
         topology_ = t;
         out->push_back({TopologyIndexPrefix() + seq_key, ""});
       }
-    } else if (const auto* x = std::get_if<AlertRaised>(&p)) {
+    } else if (const auto* x = std::get_if<model::AlertRaised>(&p)) {
       for (std::string& a : AlertNodes(x->subject)) subj.nodes.insert(std::move(a));
     }
   }
@@ -309,7 +309,7 @@ void EventIndexer::Trim() {
 void EventIndexer::Forget() {
   loaded_ = false;
   members_.clear();
-  topology_ = Topology{};
+  topology_ = model::Topology{};
   plans_.clear();
   plan_of_event_.clear();
 }

@@ -37,7 +37,7 @@
 #include <vector>
 
 #include "common/status.h"
-#include "eventlog/event.h"
+#include "model/event.h"
 #include "eventlog/event_codec.h"
 
 namespace rs::eventlog {
@@ -64,7 +64,7 @@ bool IndexedSlotsContain(std::string_view value, uint16_t slot);
 // The nodes an alert's subject names: "node ADDR" or "nodes A,B,C"; none for other subjects.
 std::vector<std::string> AlertNodes(const std::string& subject);
 // The nodes a step acts on: target, peer and `nodes`.
-bool StepTouchesNode(const Step& s, const std::string& address);
+bool StepTouchesNode(const model::Step& s, const std::string& address);
 
 struct IndexEntry {
   std::string key;
@@ -81,7 +81,7 @@ class EventIndexer {
 
   // Appends the entries for the record at e.seq (kind/tag/address as DecodedEvent has them),
   // then remembers what later records need from it.
-  Status Add(const Event& e, RecordKind kind, uint16_t tag, const std::string& address,
+  Status Add(const model::Event& e, RecordKind kind, uint16_t tag, const std::string& address,
              std::vector<IndexEntry>* out);
   // After the entries so far are written: bounds the caches.
   void Trim();
@@ -89,16 +89,16 @@ class EventIndexer {
   void Forget();
 
  private:
-  Result<const Plan*> PlanById(uint64_t id);
-  Result<std::optional<uint64_t>> PlanOfEvent(Seq seq);
+  Result<const model::Plan*> PlanById(uint64_t id);
+  Result<std::optional<uint64_t>> PlanOfEvent(model::Seq seq);
   Status LoadMembersAndTopology();
 
   const EventLog& log_;
   bool loaded_ = false;
   std::set<std::string> members_;
-  Topology topology_;  // In effect.
-  std::map<uint64_t, Plan> plans_;
-  std::map<Seq, std::optional<uint64_t>> plan_of_event_;
+  model::Topology topology_;  // In effect.
+  std::map<uint64_t, model::Plan> plans_;
+  std::map<model::Seq, std::optional<uint64_t>> plan_of_event_;
 };
 
 }  // namespace rs::eventlog

@@ -19,6 +19,8 @@
 #include <rocksdb/write_batch.h>
 #include <spdlog/spdlog.h>
 
+#include "common/now.h"
+
 namespace rs::eventlog {
 namespace fs = std::filesystem;
 namespace {
@@ -42,12 +44,6 @@ Seq KeySeq(const rocksdb::Slice& key) {
     s = (s << 8) | static_cast<uint8_t>(key[i]);
   }
   return s;
-}
-
-int64_t NowMs() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
 }
 
 rocksdb::Options DbOptions() {

@@ -24,8 +24,8 @@
 #include <vector>
 
 #include "common/status.h"
-#include "eventlog/cluster_state.h"
-#include "eventlog/event.h"
+#include "model/cluster_state.h"
+#include "model/event.h"
 #include "eventlog/event_codec.h"
 #include "eventlog/event_index.h"
 

@@ -31,7 +31,7 @@ class KindCheck {
   std::map<uint16_t, bool> known_;
 };
 
-Result<DecodedEvent> Decode(const EventLog& log, Seq seq, std::string_view bytes) {
+Result<DecodedEvent> Decode(const EventLog& log, model::Seq seq, std::string_view bytes) {
   auto d = DecodeEvent(bytes);
   if (!d.ok()) return d.status().WithContext(fmt::format("{}: event {}", log.dir(), seq));
   if (d->event.seq != seq) {
@@ -42,7 +42,7 @@ Result<DecodedEvent> Decode(const EventLog& log, Seq seq, std::string_view bytes
 }
 
 // Indexed matchers: the candidates the index names for the filter, or every event.
-Status Candidates(const EventLog& log, EventMatcher& matcher, Seq from, Seq to, bool descending,
+Status Candidates(const EventLog& log, EventMatcher& matcher, model::Seq from, model::Seq to, bool descending,
                   const MatchFn& fn) {
   const EventFilter& f = matcher.filter();
   Status error;
@@ -55,7 +55,7 @@ Status Candidates(const EventLog& log, EventMatcher& matcher, Seq from, Seq to, 
     return !match || fn(d, matcher);
   };
   if (!f.plan && !f.node && !f.slot) {
-    auto raw = [&](Seq seq, std::string_view bytes) {
+    auto raw = [&](model::Seq seq, std::string_view bytes) {
       auto d = Decode(log, seq, bytes);
       if (!d.ok()) {
         error = d.status();
@@ -73,7 +73,7 @@ Status Candidates(const EventLog& log, EventMatcher& matcher, Seq from, Seq to, 
                                       : SlotIndexPrefix(*f.slot);
   const bool by_slot = !f.plan && !f.node;
   KindCheck kinds(f.kinds);
-  RS_RETURN_IF_ERROR(log.ScanIndex(prefix, from, to, descending, [&](Seq seq,
+  RS_RETURN_IF_ERROR(log.ScanIndex(prefix, from, to, descending, [&](model::Seq seq,
                                                                      std::string_view value) {
     if (!kinds.MayMatch(IndexedTag(value))) return true;
     if (by_slot && !IndexedSlotsContain(value, *f.slot)) return true;
@@ -89,7 +89,7 @@ Status Candidates(const EventLog& log, EventMatcher& matcher, Seq from, Seq to, 
 
 }  // namespace
 
-Status ForEachMatch(const EventLog& log, EventMatcher& matcher, Seq from, Seq to,
+Status ForEachMatch(const EventLog& log, EventMatcher& matcher, model::Seq from, model::Seq to,
                     const MatchFn& fn) {
   if (matcher.indexed()) return Candidates(log, matcher, from, to, false, fn);
   return log.Scan(from, to, [&](const DecodedEvent& d) {
@@ -97,7 +97,7 @@ Status ForEachMatch(const EventLog& log, EventMatcher& matcher, Seq from, Seq to
   });
 }
 
-Status ForEachMatchDescending(const EventLog& log, EventMatcher& matcher, Seq from, Seq to,
+Status ForEachMatchDescending(const EventLog& log, EventMatcher& matcher, model::Seq from, model::Seq to,
                               const MatchFn& fn) {
   if (!matcher.indexed()) {
     return Status::FailedPrecondition("reading newest first needs the history index");
@@ -106,7 +106,7 @@ Status ForEachMatchDescending(const EventLog& log, EventMatcher& matcher, Seq fr
 }
 
 Result<std::vector<EventPageEntry>> EventPage(const EventLog& log, const EventFilter& filter,
-                                              Seq after, size_t limit, bool newest_first) {
+                                              model::Seq after, size_t limit, bool newest_first) {
   std::deque<EventPageEntry> out;
   auto take = [&](const DecodedEvent& d, const EventMatcher& m) {
     out.push_back({d, m.Describe(d), m.CauseOf(d)});
@@ -141,17 +141,17 @@ Result<std::vector<EventPageEntry>> EventPage(const EventLog& log, const EventFi
 
 Result<std::optional<DecodedEvent>> LastAnswerTo(const EventLog& log, uint64_t request_id) {
   auto answers = [&](const DecodedEvent& d) {
-    if (const auto* r = std::get_if<OperatorRejected>(&d.event.payload)) {
+    if (const auto* r = std::get_if<model::OperatorRejected>(&d.event.payload)) {
       return r->request_id == request_id;
     }
-    if (const auto* p = std::get_if<PlanProposed>(&d.event.payload)) {
+    if (const auto* p = std::get_if<model::PlanProposed>(&d.event.payload)) {
       return p->request_id == request_id;
     }
     return false;
   };
   std::optional<DecodedEvent> answer;
   if (log.has_index()) {
-    RS_ASSIGN_OR_RETURN(Seq seq, log.LastIndexed(RequestIndexPrefix(request_id), UINT64_MAX));
+    RS_ASSIGN_OR_RETURN(model::Seq seq, log.LastIndexed(RequestIndexPrefix(request_id), UINT64_MAX));
     if (seq == 0) return answer;
     RS_ASSIGN_OR_RETURN(DecodedEvent d, log.Read(seq));
     if (answers(d)) answer = std::move(d);

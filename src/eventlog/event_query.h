@@ -20,13 +20,13 @@ namespace rs::svc {
 // returns false; matcher.Describe/CauseOf answer as of that event. An indexed matcher reads
 // only the events the index names for the filter's plan, node or slot (every event when it has
 // none); a scan-mode one reads [from, to], having been fed (or seeded with) what came before.
-Status ForEachMatch(const eventlog::EventLog& log, EventMatcher& matcher, eventlog::Seq from,
-                    eventlog::Seq to,
+Status ForEachMatch(const eventlog::EventLog& log, EventMatcher& matcher, model::Seq from,
+                    model::Seq to,
                     const std::function<bool(const eventlog::DecodedEvent&, const EventMatcher&)>&
                         fn);
 // The same from `to` down to `from`; indexed matchers only.
 Status ForEachMatchDescending(
-    const eventlog::EventLog& log, EventMatcher& matcher, eventlog::Seq from, eventlog::Seq to,
+    const eventlog::EventLog& log, EventMatcher& matcher, model::Seq from, model::Seq to,
     const std::function<bool(const eventlog::DecodedEvent&, const EventMatcher&)>& fn);
 
 // One page of /v1/events: the first `limit` matches after `after` (ascending), or the newest
@@ -35,10 +35,10 @@ Status ForEachMatchDescending(
 struct EventPageEntry {
   eventlog::DecodedEvent event;
   std::string summary;   // EventMatcher::Describe.
-  eventlog::Seq cause_of = 0;  // EventMatcher::CauseOf.
+  model::Seq cause_of = 0;  // EventMatcher::CauseOf.
 };
 Result<std::vector<EventPageEntry>> EventPage(const eventlog::EventLog& log,
-                                              const EventFilter& filter, eventlog::Seq after,
+                                              const EventFilter& filter, model::Seq after,
                                               size_t limit, bool newest_first);
 
 // The last proposal or rejection answering operator request `id` (what /v1/operations/ID

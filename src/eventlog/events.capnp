@@ -37,8 +37,8 @@ struct Member {
 }
 
 struct NodeHealth {
-  health @0 :UInt8;      # eventlog::Health
-  reason @1 :UInt8;      # eventlog::HealthReason
+  health @0 :UInt8;      # model::Health
+  reason @1 :UInt8;      # model::HealthReason
   detail @2 :Text;
   sinceMs @3 :Int64;
 }
@@ -52,7 +52,7 @@ struct OpenSlot {
 struct PeerView {
   id @0 :Text;
   address @1 :Text;
-  role @2 :UInt8;        # eventlog::Role
+  role @2 :UInt8;        # model::Role
   masterId @3 :Text;
   pfail @4 :Bool;
   fail @5 :Bool;
@@ -85,20 +85,20 @@ struct Weight {
 struct OperatorRequest {
   id @0 :UInt64;
   who @1 :Text;
-  kind @2 :UInt8;        # eventlog::OperatorKind
+  kind @2 :UInt8;        # model::OperatorKind
   from @3 :Text;
   to @4 :Text;
   node @5 :Text;
   slots @6 :List(SlotRange);
   count @7 :UInt32;
-  mode @8 :UInt8;        # eventlog::FailoverMode
+  mode @8 :UInt8;        # model::FailoverMode
   weights @9 :List(Weight);   # Sorted by address.
   threshold @10 :Float64;
   planId @11 :UInt64;
 }
 
 struct Step {
-  kind @0 :UInt8;        # eventlog::StepKind
+  kind @0 :UInt8;        # model::StepKind
   target @1 :NodeRef;
   peer @2 :NodeRef;
   slots @3 :List(SlotRange);
@@ -181,7 +181,7 @@ struct Event {
   }
   struct PlanFinished {
     planId @0 :UInt64;
-    outcome @1 :UInt8;     # eventlog::PlanOutcome
+    outcome @1 :UInt8;     # model::PlanOutcome
     reason @2 :Text;
   }
   struct ControllerStarted {
@@ -241,7 +241,7 @@ struct ClusterState {
   }
   struct PlanInFlight {
     plan @0 :Plan;
-    status @1 :List(UInt8);                # eventlog::StepStatus per step.
+    status @1 :List(UInt8);                # model::StepStatus per step.
     slotsDone @2 :List(List(SlotRange));
     keysMoved @3 :List(UInt64);
     error @4 :Text;

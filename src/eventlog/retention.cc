@@ -7,6 +7,9 @@
 
 namespace rs::eventlog {
 
+using model::NodeHealthChanged;
+using model::NodeObserved;
+
 Result<RetentionReport> CompactHealthHistory(EventLog& log, int64_t cutoff_ms) {
   RetentionReport report;
   std::vector<Seq> snapshots = log.SnapshotSeqs();

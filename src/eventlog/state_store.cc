@@ -5,6 +5,8 @@
 
 namespace rs::eventlog {
 
+using model::Apply;
+
 Status FoldInto(const EventLog& log, Seq to, ClusterState& state) {
   if (to <= state.last_seq) return Status::Ok();
   return log.Scan(state.last_seq + 1, to, [&](const DecodedEvent& d) {

@@ -12,7 +12,7 @@
 #include <vector>
 
 #include "common/status.h"
-#include "eventlog/cluster_state.h"
+#include "model/cluster_state.h"
 #include "eventlog/event_log.h"
 #include "eventlog/retention.h"
 

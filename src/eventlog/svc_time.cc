@@ -21,18 +21,12 @@ bool Digits(std::string_view s, size_t pos, size_t n, int& out) {
 
 // Events are appended in wall-clock order, so time is monotonic in the sequence (a clock step
 // backwards only blurs the answer near the step); binary search by reading single records.
-Result<int64_t> TimeOf(const eventlog::EventLog& log, eventlog::Seq seq) {
+Result<int64_t> TimeOf(const eventlog::EventLog& log, model::Seq seq) {
   RS_ASSIGN_OR_RETURN(eventlog::DecodedEvent d, log.Read(seq));
   return d.event.time_ms;
 }
 
 }  // namespace
-
-int64_t NowMs() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
 
 Result<int64_t> ParseRfc3339(std::string_view s) {
   // YYYY-MM-DDTHH:MM:SS[.frac](Z|±HH:MM)
@@ -125,12 +119,12 @@ std::string FormatTime(int64_t ms) {
                      tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, ms % 1000);
 }
 
-Result<eventlog::Seq> FirstAtOrAfter(const eventlog::EventLog& log, const LogPoint& p) {
-  if (p.is_seq) return std::max<eventlog::Seq>(p.seq, log.first_seq());
-  eventlog::Seq lo = log.first_seq(), hi = log.last_seq() + 1;  // Answer in [lo, hi].
+Result<model::Seq> FirstAtOrAfter(const eventlog::EventLog& log, const LogPoint& p) {
+  if (p.is_seq) return std::max<model::Seq>(p.seq, log.first_seq());
+  model::Seq lo = log.first_seq(), hi = log.last_seq() + 1;  // Answer in [lo, hi].
   if (lo == 0) return hi;
   while (lo < hi) {
-    eventlog::Seq mid = lo + (hi - lo) / 2;
+    model::Seq mid = lo + (hi - lo) / 2;
     RS_ASSIGN_OR_RETURN(int64_t t, TimeOf(log, mid));
     if (t >= p.time_ms)
       hi = mid;
@@ -140,10 +134,10 @@ Result<eventlog::Seq> FirstAtOrAfter(const eventlog::EventLog& log, const LogPoi
   return lo;
 }
 
-Result<eventlog::Seq> LastAtOrBefore(const eventlog::EventLog& log, const LogPoint& p) {
-  if (p.is_seq) return std::min<eventlog::Seq>(p.seq, log.last_seq());
-  if (log.first_seq() == 0) return eventlog::Seq{0};
-  RS_ASSIGN_OR_RETURN(eventlog::Seq first_after,
+Result<model::Seq> LastAtOrBefore(const eventlog::EventLog& log, const LogPoint& p) {
+  if (p.is_seq) return std::min<model::Seq>(p.seq, log.last_seq());
+  if (log.first_seq() == 0) return model::Seq{0};
+  RS_ASSIGN_OR_RETURN(model::Seq first_after,
                       FirstAtOrAfter(log, LogPoint{false, 0, p.time_ms + 1}));
   return first_after - 1;
 }

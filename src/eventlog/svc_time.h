@@ -22,11 +22,10 @@ struct LogPoint {
 Result<LogPoint> ParseLogPoint(std::string_view text, int64_t now_ms);
 Result<int64_t> ParseRfc3339(std::string_view text);
 std::string FormatTime(int64_t ms);  // "2026-11-24T19:05:52.123Z"
-int64_t NowMs();
 
 // The first event at or after the point (for --since); last_seq()+1 when none.
-Result<eventlog::Seq> FirstAtOrAfter(const eventlog::EventLog& log, const LogPoint& p);
+Result<model::Seq> FirstAtOrAfter(const eventlog::EventLog& log, const LogPoint& p);
 // The last event at or before the point (for --until and --at); 0 when none.
-Result<eventlog::Seq> LastAtOrBefore(const eventlog::EventLog& log, const LogPoint& p);
+Result<model::Seq> LastAtOrBefore(const eventlog::EventLog& log, const LogPoint& p);
 
 }  // namespace rs::svc

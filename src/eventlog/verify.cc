@@ -7,6 +7,8 @@
 
 namespace rs::eventlog {
 
+using model::Apply;
+
 VerifyReport Verify(const EventLog& log) {
   VerifyReport r;
   auto error = [&](std::string message) {

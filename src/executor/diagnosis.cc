@@ -18,8 +18,8 @@
 
 namespace rs::executor {
 
-using eventlog::NodeRef;
-using eventlog::PeerView;
+using model::NodeRef;
+using model::PeerView;
 
 namespace {
 

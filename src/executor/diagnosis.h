@@ -7,7 +7,7 @@
 #include <string>
 
 #include "common/status.h"
-#include "eventlog/plan.h"
+#include "model/plan.h"
 #include "executor/redis_admin.h"
 #include "health/cluster_nodes_parser.h"
 #include "health/info_parser.h"
@@ -29,11 +29,11 @@ SourceConfig ReadSourceConfig(AdminPool* pool, const std::string& address);
 // 127.0.0.2:7002: ... set bind-source-addr 127.0.0.2 ...". Empty when the view shows nothing about
 // the node. Pure.
 std::string ExplainUnknownPeer(const std::string& viewer, const health::ClusterNodes& view,
-                               const eventlog::NodeRef& node, const SourceConfig& config);
+                               const model::NodeRef& node, const SourceConfig& config);
 
 // A hint for a peer that shows nothing about `node`: " (X sets neither bind-source-addr nor
 // cluster-announce-ip: ...)" when that is so, else empty. Pure.
-std::string SourceHint(const eventlog::NodeRef& node, const SourceConfig& config);
+std::string SourceHint(const model::NodeRef& node, const SourceConfig& config);
 
 // "master_link_status:down for 12 s (master_link_down_since_seconds)" from a replica's INFO
 // replication. Pure.
@@ -53,7 +53,7 @@ std::string AdviceForAnswer(const std::string& master, const std::string& source
 
 // Why `replica` has not completed its first sync from `master`: its master link from INFO
 // replication, and what the master answers a connection from the replica's address.
-std::string ExplainReplicaNotSynced(AdminPool* pool, const eventlog::NodeRef& replica,
-                                    const eventlog::NodeRef& master);
+std::string ExplainReplicaNotSynced(AdminPool* pool, const model::NodeRef& replica,
+                                    const model::NodeRef& master);
 
 }  // namespace rs::executor

@@ -11,10 +11,10 @@
 
 namespace rs::executor {
 
-using eventlog::PlanInFlight;
-using eventlog::Seq;
-using eventlog::StepKind;
-using eventlog::StepStatus;
+using model::PlanInFlight;
+using model::Seq;
+using model::StepKind;
+using model::StepStatus;
 
 namespace {
 
@@ -31,8 +31,8 @@ class Hooks : public StepHooks {
         max_keys_per_s_(max_keys_per_s),
         window_start_(std::chrono::steady_clock::now()) {}
 
-  Status Progress(const std::vector<eventlog::SlotRange>& slots, uint64_t keys) override {
-    eventlog::StepProgress p{plan_id_, step_, slots, keys};
+  Status Progress(const std::vector<model::SlotRange>& slots, uint64_t keys) override {
+    model::StepProgress p{plan_id_, step_, slots, keys};
     return journal_->Record(p, cause_, /*sync=*/true).status();
   }
 
@@ -70,13 +70,13 @@ class Hooks : public StepHooks {
 
 Status Executor::RunStepOnce(const PlanInFlight& plan, uint32_t index, AdminPool* pool,
                              const std::atomic<bool>* stop) {
-  const eventlog::Step& step = plan.plan.steps[index];
+  const model::Step& step = plan.plan.steps[index];
   RS_ASSIGN_OR_RETURN(Seq started,
-                      journal_->Record(eventlog::StepStarted{plan.plan.id, index},
+                      journal_->Record(model::StepStarted{plan.plan.id, index},
                                        plan.proposed_seq, /*sync=*/true));
   CRASH_POINT("step.after_started");
   // Slots finished by an earlier run (progress events folded into the state).
-  std::vector<eventlog::SlotRange> done;
+  std::vector<model::SlotRange> done;
   {
     auto state = journal_->State();
     if (state.plan && state.plan->plan.id == plan.plan.id) done = state.plan->slots_done[index];
@@ -89,9 +89,9 @@ Status Executor::RunStepOnce(const PlanInFlight& plan, uint32_t index, AdminPool
   if (step.kind == StepKind::kCommitTopology) {
     // Verified: the cluster matches the plan. Only now is the topology committed.
     RS_RETURN_IF_ERROR(
-        journal_->Record(eventlog::TopologyCommitted{step.topology}, started, true).status());
+        journal_->Record(model::TopologyCommitted{step.topology}, started, true).status());
   }
-  return journal_->Record(eventlog::StepCompleted{plan.plan.id, index}, started, true).status();
+  return journal_->Record(model::StepCompleted{plan.plan.id, index}, started, true).status();
 }
 
 Status Executor::RunStep(const PlanInFlight& plan, uint32_t index, const std::atomic<bool>* stop) {
@@ -141,7 +141,7 @@ Status Executor::RunPlan(const std::atomic<bool>* stop) {
   if (!state.plan) return Status::Ok();
   const PlanInFlight plan = *state.plan;
   const auto& steps = plan.plan.steps;
-  spdlog::info("running {}", eventlog::PlanToString(plan.plan));
+  spdlog::info("running {}", model::PlanToString(plan.plan));
   Status failure;
   uint32_t failed_step = 0;
   for (uint32_t i = 0; i < steps.size() && failure.ok();) {
@@ -170,8 +170,8 @@ Status Executor::RunPlan(const std::atomic<bool>* stop) {
     i = end;
   }
   if (failure.ok()) {
-    RS_RETURN_IF_ERROR(journal_->Record(eventlog::PlanFinished{plan.plan.id,
-                                                               eventlog::PlanOutcome::kCompleted, ""},
+    RS_RETURN_IF_ERROR(journal_->Record(model::PlanFinished{plan.plan.id,
+                                                               model::PlanOutcome::kCompleted, ""},
                                         plan.proposed_seq, true)
                            .status());
     spdlog::info("plan {} completed", plan.plan.id);
@@ -186,15 +186,15 @@ Status Executor::RunPlan(const std::atomic<bool>* stop) {
   bool aborted = failure.code() == StatusCode::kAborted && now.plan &&
                  now.plan->plan.id == plan.plan.id && now.plan->abort_requested;
   if (!aborted) {
-    RS_RETURN_IF_ERROR(journal_->Record(eventlog::StepFailed{plan.plan.id, failed_step,
+    RS_RETURN_IF_ERROR(journal_->Record(model::StepFailed{plan.plan.id, failed_step,
                                                              failure.ToString()},
                                         plan.proposed_seq, true)
                            .status());
   }
   RS_RETURN_IF_ERROR(
-      journal_->Record(eventlog::PlanFinished{plan.plan.id,
-                                              aborted ? eventlog::PlanOutcome::kAborted
-                                                      : eventlog::PlanOutcome::kFailed,
+      journal_->Record(model::PlanFinished{plan.plan.id,
+                                              aborted ? model::PlanOutcome::kAborted
+                                                      : model::PlanOutcome::kFailed,
                                               fmt::format("step {}: {}", failed_step + 1,
                                                           failure.ToString())},
                        plan.proposed_seq, true)

@@ -13,7 +13,7 @@
 #include <mutex>
 
 #include "common/status.h"
-#include "eventlog/cluster_state.h"
+#include "model/cluster_state.h"
 #include "executor/redis_admin.h"
 #include "executor/steps.h"
 
@@ -25,10 +25,10 @@ class Journal {
  public:
   virtual ~Journal() = default;
   // Appends (durably when `sync`) and folds the event; returns its sequence.
-  virtual Result<eventlog::Seq> Record(eventlog::EventPayload payload, eventlog::Seq cause,
+  virtual Result<model::Seq> Record(model::EventPayload payload, model::Seq cause,
                                        bool sync) = 0;
   // A copy of the current folded state.
-  virtual eventlog::ClusterState State() = 0;
+  virtual model::ClusterState State() = 0;
 };
 
 struct ExecutorConfig {
@@ -54,9 +54,9 @@ class Executor {
 
  private:
   // The end of the run of steps from `first` that may go at once (first + 1: it runs alone).
-  uint32_t ParallelEnd(const eventlog::PlanInFlight& plan, uint32_t first) const;
-  Status RunStep(const eventlog::PlanInFlight& plan, uint32_t index, const std::atomic<bool>* stop);
-  Status RunStepOnce(const eventlog::PlanInFlight& plan, uint32_t index, AdminPool* pool,
+  uint32_t ParallelEnd(const model::PlanInFlight& plan, uint32_t first) const;
+  Status RunStep(const model::PlanInFlight& plan, uint32_t index, const std::atomic<bool>* stop);
+  Status RunStepOnce(const model::PlanInFlight& plan, uint32_t index, AdminPool* pool,
                      const std::atomic<bool>* stop);
 
   ExecutorConfig config_;

@@ -16,9 +16,9 @@
 
 namespace rs::executor {
 
-using eventlog::NodeRef;
-using eventlog::SlotRange;
-using eventlog::Step;
+using model::NodeRef;
+using model::SlotRange;
+using model::Step;
 
 namespace {
 
@@ -326,7 +326,7 @@ Status StepRunner::FixOpenSlots(const Step& step, StepHooks* hooks) {
   cmds.clear();
   for (size_t i = 0; i < slots.size(); ++i) {
     bool importing = false;
-    for (const eventlog::OpenSlot& o : nodes.open_slots) {
+    for (const model::OpenSlot& o : nodes.open_slots) {
       importing |= o.slot == slots[i] && !o.migrating;
     }
     if (importing && counts[i].integer > 0) {

@@ -17,28 +17,6 @@ timeval ToTimeval(int ms) {
   return tv;
 }
 
-Reply Copy(const redisReply* r) {
-  Reply out;
-  switch (r->type) {
-    case REDIS_REPLY_STRING: out.type = Reply::Type::kString; break;
-    case REDIS_REPLY_STATUS: out.type = Reply::Type::kStatus; break;
-    case REDIS_REPLY_ERROR: out.type = Reply::Type::kError; break;
-    case REDIS_REPLY_INTEGER: out.type = Reply::Type::kInteger; break;
-    case REDIS_REPLY_ARRAY: out.type = Reply::Type::kArray; break;
-    default: out.type = Reply::Type::kNil; break;
-  }
-  if (r->type == REDIS_REPLY_STRING || r->type == REDIS_REPLY_STATUS ||
-      r->type == REDIS_REPLY_ERROR) {
-    out.str.assign(r->str, r->len);
-  }
-  out.integer = r->integer;
-  if (r->type == REDIS_REPLY_ARRAY) {
-    out.elements.reserve(r->elements);
-    for (size_t i = 0; i < r->elements; ++i) out.elements.push_back(Copy(r->element[i]));
-  }
-  return out;
-}
-
 std::string Describe(const std::vector<std::string>& args) {
   std::string out;
   for (size_t i = 0; i < args.size() && i < 4; ++i) {
@@ -50,10 +28,6 @@ std::string Describe(const std::vector<std::string>& args) {
 }
 
 }  // namespace
-
-bool Reply::ErrorStartsWith(std::string_view prefix) const {
-  return type == Type::kError && std::string_view(str).substr(0, prefix.size()) == prefix;
-}
 
 Result<std::unique_ptr<AdminConnection>> AdminConnection::Connect(const std::string& address,
                                                                   const ConnectOptions& options) {
@@ -116,7 +90,7 @@ Result<std::vector<Reply>> AdminConnection::Pipeline(
   for (const auto& args : commands) {
     void* raw = nullptr;
     if (redisGetReply(ctx_, &raw) != REDIS_OK || raw == nullptr) return Fail(Describe(args));
-    out.push_back(Copy(static_cast<redisReply*>(raw)));
+    out.push_back(Reply::FromHiredis(static_cast<redisReply*>(raw)));
     freeReplyObject(raw);
   }
   return out;

@@ -9,24 +9,14 @@
 #include <string_view>
 #include <vector>
 
+#include "common/redis_reply.h"
 #include "common/status.h"
 
 struct redisContext;
 
 namespace rs::executor {
 
-// A reply copied out of hiredis: plain data, safe to keep.
-struct Reply {
-  enum class Type { kString, kStatus, kError, kInteger, kNil, kArray };
-  Type type = Type::kNil;
-  std::string str;  // kString, kStatus, kError.
-  long long integer = 0;
-  std::vector<Reply> elements;
-
-  bool is_error() const { return type == Type::kError; }
-  // True for an error reply starting with `prefix` ("BUSYKEY", "ERR I'm already the owner").
-  bool ErrorStartsWith(std::string_view prefix) const;
-};
+using Reply = RedisReply;
 
 struct ConnectOptions {
   int connect_timeout_ms = 1000;

@@ -2,18 +2,18 @@
 
 namespace rs::executor {
 
-std::vector<uint16_t> ExpandSlots(const std::vector<eventlog::SlotRange>& ranges) {
+std::vector<uint16_t> ExpandSlots(const std::vector<model::SlotRange>& ranges) {
   std::vector<uint16_t> out;
-  for (const eventlog::SlotRange& r : ranges) {
+  for (const model::SlotRange& r : ranges) {
     for (uint32_t s = r.first; s <= r.last; ++s) out.push_back(static_cast<uint16_t>(s));
   }
   return out;
 }
 
-std::vector<eventlog::SlotRange> CompressSlots(const std::vector<uint16_t>& slots) {
-  std::vector<eventlog::SlotRange> out;
+std::vector<model::SlotRange> CompressSlots(const std::vector<uint16_t>& slots) {
+  std::vector<model::SlotRange> out;
   for (uint16_t s : slots) out.push_back({s, s});
-  return eventlog::NormalizeRanges(std::move(out));
+  return model::NormalizeRanges(std::move(out));
 }
 
 std::string HostOf(const std::string& address) { return address.substr(0, address.rfind(':')); }

@@ -5,14 +5,14 @@
 #include <string>
 #include <vector>
 
-#include "eventlog/types.h"
+#include "model/types.h"
 
 namespace rs::executor {
 
 // Every slot of `ranges`, ascending when the ranges are canonical.
-std::vector<uint16_t> ExpandSlots(const std::vector<eventlog::SlotRange>& ranges);
+std::vector<uint16_t> ExpandSlots(const std::vector<model::SlotRange>& ranges);
 // The canonical ranges covering `slots`.
-std::vector<eventlog::SlotRange> CompressSlots(const std::vector<uint16_t>& slots);
+std::vector<model::SlotRange> CompressSlots(const std::vector<uint16_t>& slots);
 // "host" and "port" of "host:port".
 std::string HostOf(const std::string& address);
 std::string PortOf(const std::string& address);

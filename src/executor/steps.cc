@@ -16,10 +16,10 @@
 
 namespace rs::executor {
 
-using eventlog::NodeRef;
-using eventlog::SlotRange;
-using eventlog::Step;
-using eventlog::StepKind;
+using model::NodeRef;
+using model::SlotRange;
+using model::Step;
+using model::StepKind;
 
 namespace {
 
@@ -33,12 +33,12 @@ Result<health::ClusterNodes> ClusterNodes(AdminPool* pool, const std::string& ad
 Result<std::vector<std::string>> SlotOwners(AdminPool* pool, const std::string& address) {
   RS_ASSIGN_OR_RETURN(Reply r, ExpectOk(pool->Command(address, {"CLUSTER", "SLOTS"}),
                                         fmt::format("CLUSTER SLOTS on {}", address)));
-  std::vector<std::string> owners(eventlog::kSlotCount);
+  std::vector<std::string> owners(model::kSlotCount);
   for (const Reply& range : r.elements) {
     if (range.elements.size() < 3 || range.elements[2].elements.size() < 3) continue;
     const std::string& id = range.elements[2].elements[2].str;
     for (long long s = range.elements[0].integer; s <= range.elements[1].integer; ++s) {
-      if (s >= 0 && s < eventlog::kSlotCount) owners[s] = id;
+      if (s >= 0 && s < model::kSlotCount) owners[s] = id;
     }
   }
   return owners;
@@ -60,7 +60,7 @@ Result<std::pair<std::string, std::string>> Role(AdminPool* pool, const std::str
 // True when `view` lists `node` by id, at its address, with the handshake done: a peer that has
 // it at another address would send it traffic meant for it.
 bool ListsAtItsAddress(const health::ClusterNodes& view, const NodeRef& node) {
-  for (const eventlog::PeerView& n : view.peers) {
+  for (const model::PeerView& n : view.peers) {
     if (n.id == node.id && !n.handshake && n.address == node.address) return true;
   }
   return false;
@@ -71,8 +71,8 @@ bool ListsAtItsAddress(const health::ClusterNodes& view, const NodeRef& node) {
 Result<std::vector<NodeRef>> KnownMasters(AdminPool* pool, const std::string& address) {
   RS_ASSIGN_OR_RETURN(auto nodes, ClusterNodes(pool, address));
   std::vector<NodeRef> out = {{address, nodes.myself.id}};
-  for (const eventlog::PeerView& n : nodes.peers) {
-    if (n.role == eventlog::Role::kMaster && !n.fail && !n.handshake && !n.address.empty()) {
+  for (const model::PeerView& n : nodes.peers) {
+    if (n.role == model::Role::kMaster && !n.fail && !n.handshake && !n.address.empty()) {
       out.push_back({n.address, n.id});
     }
   }
@@ -137,7 +137,7 @@ Status StepRunner::Meet(const Step& step) {
   auto nodes = ClusterNodes(pool_, step.target.address);
   bool known = false;
   if (nodes.ok()) {
-    for (const eventlog::PeerView& n : nodes->peers) known |= n.id == step.peer.id;
+    for (const model::PeerView& n : nodes->peers) known |= n.id == step.peer.id;
   }
   if (!known) {
     CRASH_POINT("meet.before");
@@ -259,8 +259,8 @@ Status StepRunner::Failover(const Step& step) {
   };
   if (promoted().ok()) return Status::Ok();
   std::vector<std::string> cmd = {"CLUSTER", "FAILOVER"};
-  if (step.mode == eventlog::FailoverMode::kForce) cmd.push_back("FORCE");
-  if (step.mode == eventlog::FailoverMode::kTakeover) cmd.push_back("TAKEOVER");
+  if (step.mode == model::FailoverMode::kForce) cmd.push_back("FORCE");
+  if (step.mode == model::FailoverMode::kTakeover) cmd.push_back("TAKEOVER");
   CRASH_POINT("failover.before");
   RS_RETURN_IF_ERROR(
       ExpectOk(pool_->Command(step.target.address, cmd),
@@ -308,9 +308,9 @@ Status StepRunner::Reset(const Step& step) {
       .status();
 }
 
-Status StepRunner::VerifyOwnerFromPeers(const eventlog::Topology& topology,
-                                        const eventlog::Shard& down) {
-  for (const eventlog::Shard& other : topology.shards) {
+Status StepRunner::VerifyOwnerFromPeers(const model::Topology& topology,
+                                        const model::Shard& down) {
+  for (const model::Shard& other : topology.shards) {
     if (other.master.address == down.master.address) continue;
     auto owners = SlotOwners(pool_, other.master.address);
     if (!owners.ok()) continue;
@@ -321,8 +321,8 @@ Status StepRunner::VerifyOwnerFromPeers(const eventlog::Topology& topology,
     if (CompressSlots(slots) != down.slots) {
       return Status::FailedPrecondition(fmt::format(
           "{} (unreachable) owns {} in the view of {}, the plan says {}", down.master.address,
-          eventlog::RangesToString(CompressSlots(slots)), other.master.address,
-          eventlog::RangesToString(down.slots)));
+          model::RangesToString(CompressSlots(slots)), other.master.address,
+          model::RangesToString(down.slots)));
     }
     return Status::Ok();
   }
@@ -332,7 +332,7 @@ Status StepRunner::VerifyOwnerFromPeers(const eventlog::Topology& topology,
 
 Status StepRunner::VerifyTopology(const Step& step) {
   return WaitFor(options_.converge_timeout_ms, [&]() -> Status {
-    for (const eventlog::Shard& shard : step.topology.shards) {
+    for (const model::Shard& shard : step.topology.shards) {
       auto own_view = SlotOwners(pool_, shard.master.address);
       if (!own_view.ok() && (own_view.status().code() == StatusCode::kUnavailable ||
                              own_view.status().code() == StatusCode::kTimeout)) {
@@ -343,14 +343,14 @@ Status StepRunner::VerifyTopology(const Step& step) {
       }
       RS_ASSIGN_OR_RETURN(auto owners, std::move(own_view));
       std::vector<uint16_t> mine;
-      for (int s = 0; s < eventlog::kSlotCount; ++s) {
+      for (int s = 0; s < model::kSlotCount; ++s) {
         if (owners[s] == shard.master.id) mine.push_back(static_cast<uint16_t>(s));
       }
       if (CompressSlots(mine) != shard.slots) {
         return Status::FailedPrecondition(
             fmt::format("{} owns {} in its own view, the plan says {}", shard.master.address,
-                        eventlog::RangesToString(CompressSlots(mine)),
-                        eventlog::RangesToString(shard.slots)));
+                        model::RangesToString(CompressSlots(mine)),
+                        model::RangesToString(shard.slots)));
       }
       RS_ASSIGN_OR_RETURN(auto nodes, ClusterNodes(pool_, shard.master.address));
       if (nodes.myself.id != shard.master.id) {

@@ -9,7 +9,7 @@
 #include <vector>
 
 #include "common/status.h"
-#include "eventlog/plan.h"
+#include "model/plan.h"
 #include "executor/redis_admin.h"
 
 namespace rs::executor {
@@ -30,7 +30,7 @@ class StepHooks {
   virtual ~StepHooks() = default;
   // Slots fully moved (owned by the destination everywhere it matters) and keys moved since the
   // last call. Must be durable when it returns: on resume those slots are skipped.
-  virtual Status Progress(const std::vector<eventlog::SlotRange>& slots, uint64_t keys) = 0;
+  virtual Status Progress(const std::vector<model::SlotRange>& slots, uint64_t keys) = 0;
   // Called between batches: may block while automation is paused or to honour a rate limit, and
   // returns Aborted to stop at this safe point.
   virtual Status Checkpoint(uint64_t keys_just_moved) = 0;
@@ -43,37 +43,37 @@ class StepRunner {
       : pool_(pool), options_(options), stop_(stop) {}
 
   // Runs `step`; `done` holds the slots of a migrate step already finished (from the log).
-  Status Run(const eventlog::Step& step, const std::vector<eventlog::SlotRange>& done,
+  Status Run(const model::Step& step, const std::vector<model::SlotRange>& done,
              StepHooks* hooks);
 
  private:
-  Status Meet(const eventlog::Step& step);
-  Status AssignSlots(const eventlog::Step& step);
-  Status SetConfigEpoch(const eventlog::Step& step);
-  Status Replicate(const eventlog::Step& step);
-  Status Migrate(const eventlog::Step& step, const std::vector<eventlog::SlotRange>& done,
+  Status Meet(const model::Step& step);
+  Status AssignSlots(const model::Step& step);
+  Status SetConfigEpoch(const model::Step& step);
+  Status Replicate(const model::Step& step);
+  Status Migrate(const model::Step& step, const std::vector<model::SlotRange>& done,
                  StepHooks* hooks);
-  Status Failover(const eventlog::Step& step);
-  Status Forget(const eventlog::Step& step);
-  Status Reset(const eventlog::Step& step);
-  Status FixOpenSlots(const eventlog::Step& step, StepHooks* hooks);
-  Status VerifyTopology(const eventlog::Step& step);
-  Status VerifyOwnerFromPeers(const eventlog::Topology& topology, const eventlog::Shard& down);
+  Status Failover(const model::Step& step);
+  Status Forget(const model::Step& step);
+  Status Reset(const model::Step& step);
+  Status FixOpenSlots(const model::Step& step, StepHooks* hooks);
+  Status VerifyTopology(const model::Step& step);
+  Status VerifyOwnerFromPeers(const model::Topology& topology, const model::Shard& down);
 
   // Moves the keys of `slots` (already IMPORTING/MIGRATING) from source to destination.
-  Result<uint64_t> MoveKeys(const eventlog::NodeRef& source, const eventlog::NodeRef& dest,
+  Result<uint64_t> MoveKeys(const model::NodeRef& source, const model::NodeRef& dest,
                             const std::vector<uint16_t>& slots, StepHooks* hooks);
-  std::vector<std::string> MigrateCommand(const eventlog::NodeRef& dest,
+  std::vector<std::string> MigrateCommand(const model::NodeRef& dest,
                                           const std::vector<std::string>& keys,
                                           bool replace) const;
-  Status ResolveBusyKeys(const eventlog::NodeRef& source, const eventlog::NodeRef& dest,
+  Status ResolveBusyKeys(const model::NodeRef& source, const model::NodeRef& dest,
                          const std::vector<std::string>& keys);
   // Tells every master the cluster knows (from dest's view) that dest owns `slots`.
-  Status BroadcastOwner(const eventlog::NodeRef& source, const eventlog::NodeRef& dest,
+  Status BroadcastOwner(const model::NodeRef& source, const model::NodeRef& dest,
                         const std::vector<uint16_t>& slots);
   // Waits until each of a and b lists the other by id, at its address, with a completed
   // handshake; the error says why not (diagnosis.h).
-  Status WaitUntilAcquainted(const eventlog::NodeRef& a, const eventlog::NodeRef& b);
+  Status WaitUntilAcquainted(const model::NodeRef& a, const model::NodeRef& b);
   // Polls `check` until it returns Ok or the timeout passes; returns its last error (Aborted
   // when stop_ was set meanwhile).
   Status WaitFor(int timeout_ms, const std::function<Status()>& check);
@@ -85,6 +85,6 @@ class StepRunner {
 };
 
 // The addresses of every master (with its id) that `address` knows, from CLUSTER NODES.
-Result<std::vector<eventlog::NodeRef>> KnownMasters(AdminPool* pool, const std::string& address);
+Result<std::vector<model::NodeRef>> KnownMasters(AdminPool* pool, const std::string& address);
 
 }  // namespace rs::executor

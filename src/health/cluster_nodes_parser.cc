@@ -8,10 +8,10 @@
 namespace rs::health {
 namespace {
 
-using eventlog::OpenSlot;
-using eventlog::PeerView;
-using eventlog::Role;
-using eventlog::SlotRange;
+using model::OpenSlot;
+using model::PeerView;
+using model::Role;
+using model::SlotRange;
 
 std::vector<std::string_view> Split(std::string_view s, char sep) {
   std::vector<std::string_view> out;
@@ -36,7 +36,7 @@ bool ValidId(std::string_view id) {
 
 Result<uint16_t> ParseSlot(std::string_view s) {
   uint32_t v = 0;
-  if (!ParseNumber(s, &v) || v >= eventlog::kSlotCount) {
+  if (!ParseNumber(s, &v) || v >= model::kSlotCount) {
     return Status::Corruption(fmt::format("bad slot '{}'", s));
   }
   return static_cast<uint16_t>(v);
@@ -132,7 +132,7 @@ Status ParseLine(std::string_view line, PeerView* view, bool* myself, std::vecto
   else
     return Status::Corruption(fmt::format("bad link state '{}'", f[7]));
   for (size_t i = 8; i < f.size(); ++i) RS_RETURN_IF_ERROR(ParseSlotField(f[i], view, open));
-  view->slots = eventlog::NormalizeRanges(std::move(view->slots));
+  view->slots = model::NormalizeRanges(std::move(view->slots));
   return Status::Ok();
 }
 
@@ -170,7 +170,7 @@ Result<ClusterNodes> ParseClusterNodes(std::string_view text) {
   return out;
 }
 
-void ApplyClusterNodes(const ClusterNodes& nodes, eventlog::NodeObservation* obs) {
+void ApplyClusterNodes(const ClusterNodes& nodes, model::NodeObservation* obs) {
   obs->id = nodes.myself.id;
   obs->role = nodes.myself.role;
   obs->master_id = nodes.myself.master_id;

@@ -5,14 +5,14 @@
 #include <vector>
 
 #include "common/status.h"
-#include "eventlog/node_view.h"
+#include "model/node_view.h"
 
 namespace rs::health {
 
 struct ClusterNodes {
-  eventlog::PeerView myself;                   // The "myself" line.
-  std::vector<eventlog::OpenSlot> open_slots;  // MIGRATING/IMPORTING entries of the myself line.
-  std::vector<eventlog::PeerView> peers;       // Every other line, sorted by id.
+  model::PeerView myself;                   // The "myself" line.
+  std::vector<model::OpenSlot> open_slots;  // MIGRATING/IMPORTING entries of the myself line.
+  std::vector<model::PeerView> peers;       // Every other line, sorted by id.
 };
 
 // Accepts `ip:port@cport`, `ip:port@cport,hostname`, the pre-4.0 `ip:port`, the empty address of
@@ -22,6 +22,6 @@ struct ClusterNodes {
 Result<ClusterNodes> ParseClusterNodes(std::string_view text);
 
 // Fills id, role, master_id, slots, open_slots, config_epoch and peers of `obs`.
-void ApplyClusterNodes(const ClusterNodes& nodes, eventlog::NodeObservation* obs);
+void ApplyClusterNodes(const ClusterNodes& nodes, model::NodeObservation* obs);
 
 }  // namespace rs::health

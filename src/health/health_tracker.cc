@@ -2,10 +2,10 @@
 
 namespace rs::health {
 
-using eventlog::Health;
-using eventlog::HealthReason;
+using model::Health;
+using model::HealthReason;
 
-std::optional<eventlog::NodeHealth> HealthTracker::Update(const ProbeResult& r, int64_t now_ms) {
+std::optional<model::NodeHealth> HealthTracker::Update(const ProbeResult& r, int64_t now_ms) {
   Health health = Health::kUp;
   HealthReason reason = HealthReason::kNone;
   if (r.outcome != ProbeOutcome::kTimeout && r.outcome != ProbeOutcome::kError) failures_ = 0;
@@ -51,7 +51,7 @@ std::optional<eventlog::NodeHealth> HealthTracker::Update(const ProbeResult& r, 
     cluster_ok_ = false;
   }
   if (health == current_.health && reason == current_.reason) return std::nullopt;
-  current_ = eventlog::NodeHealth{health, reason, r.detail, now_ms};
+  current_ = model::NodeHealth{health, reason, r.detail, now_ms};
   return current_;
 }
 

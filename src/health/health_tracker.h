@@ -6,7 +6,7 @@
 #include <optional>
 #include <string>
 
-#include "eventlog/node_view.h"
+#include "model/node_view.h"
 
 namespace rs::health {
 
@@ -46,15 +46,15 @@ class HealthTracker {
   explicit HealthTracker(HealthOptions options) : options_(options) {}
 
   // Returns the new health when (health, reason) changed; since_ms is when the new state began.
-  std::optional<eventlog::NodeHealth> Update(const ProbeResult& result, int64_t now_ms);
+  std::optional<model::NodeHealth> Update(const ProbeResult& result, int64_t now_ms);
 
-  const eventlog::NodeHealth& current() const { return current_; }
+  const model::NodeHealth& current() const { return current_; }
   // cluster_state as it should be reported: after ok, a fail shorter than the grace still reads ok.
   bool cluster_ok() const { return cluster_ok_; }
 
  private:
   HealthOptions options_;
-  eventlog::NodeHealth current_;
+  model::NodeHealth current_;
   int failures_ = 0;
   std::optional<int64_t> cluster_fail_since_;
   bool cluster_ok_ = false;

@@ -11,6 +11,7 @@
 #include <spdlog/spdlog.h>
 
 #include "common/address.h"
+#include "common/now.h"
 #include "health/cluster_nodes_parser.h"
 #include "health/hiredis_libuv.h"
 #include "health/info_parser.h"
@@ -25,12 +26,6 @@ constexpr int64_t kResolveTtlMs = 30'000;
 
 enum Command { kPing, kClusterNodes, kClusterInfo, kRole, kInfo, kCommandCount };
 
-int64_t WallMs() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
-
 ProbeOutcome ClassifyError(std::string_view msg) {
   if (msg.starts_with("LOADING")) return ProbeOutcome::kLoading;
   if (msg.starts_with("NOAUTH") || msg.starts_with("WRONGPASS") ||
@@ -40,21 +35,8 @@ ProbeOutcome ClassifyError(std::string_view msg) {
   return ProbeOutcome::kError;
 }
 
-std::string_view HealthName(eventlog::Health h) {
-  switch (h) {
-    case eventlog::Health::kUp:
-      return "up";
-    case eventlog::Health::kSuspect:
-      return "suspect";
-    case eventlog::Health::kDown:
-      return "down";
-    default:
-      return "unknown";
-  }
-}
-
 // The comparison key for NodeObserved: offsets and key counts move with every write.
-eventlog::NodeObservation StableView(eventlog::NodeObservation o) {
+model::NodeObservation StableView(model::NodeObservation o) {
   o.repl_offset = 0;
   o.keys = 0;
   return o;
@@ -87,15 +69,15 @@ struct Prober::Node {
   std::string cluster_nodes;
   std::string cluster_info;
   std::string info;
-  eventlog::Role role = eventlog::Role::kUnknown;
+  model::Role role = model::Role::kUnknown;
   uint64_t role_offset = 0;
   HealthTracker tracker;
-  std::optional<eventlog::NodeObservation> last_observed;  // Stable view last emitted.
+  std::optional<model::NodeObservation> last_observed;  // Stable view last emitted.
 
   explicit Node(HealthOptions o) : tracker(o) {}
 };
 
-Prober::Prober(uv_loop_t* loop, ProberOptions options, EventSink sink)
+Prober::Prober(uv_loop_t* loop, ProberOptions options, model::EventSink sink)
     : loop_(loop), options_(std::move(options)), sink_(std::move(sink)) {}
 
 Prober::~Prober() {
@@ -148,7 +130,7 @@ std::vector<Sample> Prober::Samples(const std::string& address) const {
   return {it->second.begin(), it->second.end()};
 }
 
-std::optional<eventlog::NodeHealth> Prober::HealthOf(const std::string& address) const {
+std::optional<model::NodeHealth> Prober::HealthOf(const std::string& address) const {
   std::lock_guard<std::mutex> lock(mu_);
   auto it = health_.find(address);
   if (it == health_.end()) return std::nullopt;
@@ -217,7 +199,7 @@ void Prober::StartRound(Node* n, int64_t now) {
   n->cluster_nodes.clear();
   n->cluster_info.clear();
   n->info.clear();
-  n->role = eventlog::Role::kUnknown;
+  n->role = model::Role::kUnknown;
   n->role_offset = 0;
   if (n->ctx == nullptr && !n->numeric_host &&
       (n->ip.empty() || now - n->ip_resolved_at >= kResolveTtlMs)) {
@@ -374,12 +356,12 @@ void Prober::OnReply(redisAsyncContext* c, void* reply, void* privdata) {
              r->element[0]->type == REDIS_REPLY_STRING) {
     std::string_view role(r->element[0]->str, r->element[0]->len);
     if (role == "master") {
-      n->role = eventlog::Role::kMaster;
+      n->role = model::Role::kMaster;
       if (r->element[1]->type == REDIS_REPLY_INTEGER) {
         n->role_offset = std::max<long long>(0, r->element[1]->integer);
       }
     } else if (role == "slave") {
-      n->role = eventlog::Role::kReplica;
+      n->role = model::Role::kReplica;
       if (r->elements >= 5 && r->element[4]->type == REDIS_REPLY_INTEGER) {
         // -1 until the first sync completed and again once the link dropped.
         n->role_offset = std::max<long long>(0, r->element[4]->integer);
@@ -416,9 +398,9 @@ void Prober::FinishRound(Node* n, ProbeResult result) {
 }
 
 void Prober::Publish(Node* n, const ProbeResult& in) {
-  int64_t now = WallMs();
+  int64_t now = NowMs();
   ProbeResult result = in;
-  std::optional<eventlog::NodeObservation> obs;
+  std::optional<model::NodeObservation> obs;
   InfoFields fields;
   if (result.outcome == ProbeOutcome::kOk) {
     auto nodes = ParseClusterNodes(n->cluster_nodes);
@@ -429,13 +411,13 @@ void Prober::Publish(Node* n, const ProbeResult& in) {
       fields.Merge(InfoFields::Parse(n->cluster_info));
       result.cluster_state_ok = fields.Get("cluster_state") == "ok";
       result.slots_assigned = fields.GetUint("cluster_slots_assigned").value_or(0);
-      eventlog::NodeObservation o;
+      model::NodeObservation o;
       ApplyClusterNodes(*nodes, &o);
-      if (n->role != eventlog::Role::kUnknown) o.role = n->role;
+      if (n->role != model::Role::kUnknown) o.role = n->role;
       o.current_epoch = fields.GetUint("cluster_current_epoch").value_or(0);
       // A replica's INFO offset survives a lost link (the cached master), unlike ROLE's: the
       // planner needs it after the master died. 0 means it never completed a sync.
-      o.repl_offset = o.role == eventlog::Role::kReplica
+      o.repl_offset = o.role == model::Role::kReplica
                           ? fields.GetUint("slave_repl_offset").value_or(n->role_offset)
                           : n->role_offset;
       o.master_link_up = fields.Get("master_link_status") == "up";
@@ -445,12 +427,13 @@ void Prober::Publish(Node* n, const ProbeResult& in) {
   }
   auto health = n->tracker.Update(result, now);
   if (health) {
-    spdlog::info("prober: {} is {} ({})", n->address, HealthName(health->health), health->detail);
+    spdlog::info("prober: {} is {} ({})", n->address, model::HealthName(health->health),
+                 health->detail);
     {
       std::lock_guard<std::mutex> lock(mu_);
       health_[n->address] = *health;
     }
-    sink_(eventlog::NodeHealthChanged{n->address, *health});
+    sink_(model::NodeHealthChanged{n->address, *health});
   }
   if (!obs) return;
   obs->cluster_ok = n->tracker.cluster_ok();
@@ -461,10 +444,10 @@ void Prober::Publish(Node* n, const ProbeResult& in) {
                           fields.GetUint("used_memory").value_or(0), obs->keys});
     while (ring.size() > options_.sample_capacity) ring.pop_front();
   }
-  eventlog::NodeObservation stable = StableView(*obs);
+  model::NodeObservation stable = StableView(*obs);
   if (n->last_observed == stable) return;
   n->last_observed = std::move(stable);
-  sink_(eventlog::NodeObserved{n->address, std::move(*obs)});
+  sink_(model::NodeObserved{n->address, std::move(*obs)});
 }
 
 }  // namespace rs::health

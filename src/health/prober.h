@@ -19,15 +19,12 @@
 #include <uv.h>
 
 #include "common/status.h"
-#include "eventlog/event.h"
+#include "model/event.h"
 #include "health/health_tracker.h"
 
 struct redisAsyncContext;
 
 namespace rs::health {
-
-// Where the prober's events go (the controller appends them to the event log).
-using EventSink = std::function<void(eventlog::EventPayload)>;
 
 struct ProberOptions {
   int64_t interval_ms = 1000;  // Start of one round to the start of the next.
@@ -47,7 +44,7 @@ struct Sample {
 
 class Prober {
  public:
-  Prober(uv_loop_t* loop, ProberOptions options, EventSink sink);
+  Prober(uv_loop_t* loop, ProberOptions options, model::EventSink sink);
   // Stop() must have been called and the loop run until its handles closed.
   ~Prober();
   Prober(const Prober&) = delete;
@@ -64,7 +61,7 @@ class Prober {
   // Oldest first; empty for an unknown node.
   std::vector<Sample> Samples(const std::string& address) const;
   // The last classified health, if the node is a target and has been probed.
-  std::optional<eventlog::NodeHealth> HealthOf(const std::string& address) const;
+  std::optional<model::NodeHealth> HealthOf(const std::string& address) const;
 
  private:
   struct Node;
@@ -85,7 +82,7 @@ class Prober {
 
   uv_loop_t* loop_;
   ProberOptions options_;
-  EventSink sink_;
+  model::EventSink sink_;
   uv_timer_t tick_;
   uv_async_t wake_;
   std::atomic<bool> started_ = false;
@@ -96,7 +93,7 @@ class Prober {
   mutable std::mutex mu_;  // Guards the fields below, shared with other threads.
   std::optional<std::vector<std::string>> pending_targets_;
   std::map<std::string, std::deque<Sample>> samples_;
-  std::map<std::string, eventlog::NodeHealth> health_;
+  std::map<std::string, model::NodeHealth> health_;
 };
 
 }  // namespace rs::health

@@ -9,8 +9,8 @@
 
 namespace rs::planner {
 
-using eventlog::SlotRange;
-using eventlog::StepKind;
+using model::SlotRange;
+using model::StepKind;
 
 namespace {
 
@@ -122,21 +122,21 @@ Decision Bootstrap(const Context& ctx) {
   // Distinct config epochs and slots go in before the meet, as redis-cli --cluster create does.
   uint64_t epoch = 1;
   for (size_t i = 0; i < masters.size(); ++i) {
-    eventlog::Step s = MakeStep(StepKind::kSetConfigEpoch, v.Ref(masters[i]));
+    model::Step s = MakeStep(StepKind::kSetConfigEpoch, v.Ref(masters[i]));
     s.config_epoch = epoch++;
     b.Add(std::move(s));
   }
   for (const std::string& a : rest) {
-    eventlog::Step s = MakeStep(StepKind::kSetConfigEpoch, v.Ref(a));
+    model::Step s = MakeStep(StepKind::kSetConfigEpoch, v.Ref(a));
     s.config_epoch = epoch++;
     b.Add(std::move(s));
   }
   // The first master is the meeting point; the layout starts from it.
   b.Include(masters[0]);
   for (size_t i = 0; i < masters.size(); ++i) {
-    eventlog::Step s = MakeStep(StepKind::kAssignSlots, v.Ref(masters[i]));
-    uint32_t first = static_cast<uint32_t>(i * eventlog::kSlotCount / masters.size());
-    uint32_t last = static_cast<uint32_t>((i + 1) * eventlog::kSlotCount / masters.size()) - 1;
+    model::Step s = MakeStep(StepKind::kAssignSlots, v.Ref(masters[i]));
+    uint32_t first = static_cast<uint32_t>(i * model::kSlotCount / masters.size());
+    uint32_t last = static_cast<uint32_t>((i + 1) * model::kSlotCount / masters.size()) - 1;
     s.slots = {SlotRange{static_cast<uint16_t>(first), static_cast<uint16_t>(last)}};
     if (i > 0) b.Meet(masters[i], masters[0]);
     b.Add(std::move(s));
@@ -157,7 +157,7 @@ Decision Bootstrap(const Context& ctx) {
 // observed itself yet (the probes of a fresh controller answer one by one), with that master's
 // address; nullopt when there is none.
 std::optional<std::pair<uint32_t, std::string>> OwnerNotYetObserved(const ClusterView& v) {
-  std::vector<bool> covered(eventlog::kSlotCount, false);
+  std::vector<bool> covered(model::kSlotCount, false);
   for (const auto& [addr, n] : v.layout.nodes) {
     for (const SlotRange& r : n.slots) {
       for (uint32_t slot = r.first; slot <= r.last; ++slot) covered[slot] = true;
@@ -165,8 +165,8 @@ std::optional<std::pair<uint32_t, std::string>> OwnerNotYetObserved(const Cluste
   }
   for (const auto& [addr, n] : v.nodes) {
     if (n.obs == nullptr || n.component != v.managed) continue;
-    for (const eventlog::PeerView& p : n.obs->peers) {
-      if (p.role != eventlog::Role::kMaster || p.fail || p.slots.empty() || p.address.empty()) {
+    for (const model::PeerView& p : n.obs->peers) {
+      if (p.role != model::Role::kMaster || p.fail || p.slots.empty() || p.address.empty()) {
         continue;
       }
       const NodeInfo* owner = v.Find(p.address);
@@ -198,7 +198,7 @@ std::optional<Decision> Adopt(const Context& ctx) {
 }
 
 std::optional<Decision> CommitDrift(const Context& ctx) {
-  eventlog::Topology observed = ctx.view.layout.ToTopology(ctx.state.topology.epoch + 1);
+  model::Topology observed = ctx.view.layout.ToTopology(ctx.state.topology.epoch + 1);
   if (observed.shards == ctx.state.topology.shards) return std::nullopt;
   PlanBuilder b(ctx, "commit the layout Redis reports (it changed without a plan)",
                 {ctx.state.last_seq});

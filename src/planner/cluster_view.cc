@@ -5,10 +5,10 @@
 
 namespace rs::planner {
 
-using eventlog::ClusterState;
-using eventlog::Health;
-using eventlog::Role;
-using eventlog::SlotRange;
+using model::ClusterState;
+using model::Health;
+using model::Role;
+using model::SlotRange;
 
 namespace {
 
@@ -26,7 +26,7 @@ struct UnionFind {
   }
 };
 
-bool Clustered(const eventlog::NodeObservation& o) {
+bool Clustered(const model::NodeObservation& o) {
   return !o.peers.empty() || !o.slots.empty() || o.role == Role::kReplica;
 }
 
@@ -44,14 +44,14 @@ SlotClaim ClaimOf(const std::vector<NodeInfo*>& observed, size_t i) {
   const NodeInfo& n = *observed[i];
   SlotClaim own{&n.obs->slots, n.obs->config_epoch};
   if (n.up()) return own;
-  const eventlog::PeerView* best = nullptr;
+  const model::PeerView* best = nullptr;
   bool best_by_master = false;
   for (const NodeInfo* other : observed) {
     if (other == &n || !other->up() || other->component != n.component) continue;
     const auto& peers = other->obs->peers;  // Sorted by id.
     auto it = std::lower_bound(
         peers.begin(), peers.end(), n.id,
-        [](const eventlog::PeerView& p, const std::string& id) { return p.id < id; });
+        [](const model::PeerView& p, const std::string& id) { return p.id < id; });
     if (it == peers.end() || it->id != n.id || it->handshake) continue;
     bool by_master = other->obs->role == Role::kMaster;
     if (best == nullptr || it->config_epoch > best->config_epoch ||
@@ -70,7 +70,7 @@ std::string HostOf(const std::string& address) {
   return colon == std::string::npos ? address : address.substr(0, colon);
 }
 
-eventlog::NodeRef ClusterView::Ref(const std::string& address) const {
+model::NodeRef ClusterView::Ref(const std::string& address) const {
   const NodeInfo* n = Find(address);
   return {address, n ? n->id : std::string()};
 }
@@ -122,7 +122,7 @@ ClusterView BuildView(const ClusterState& s) {
   for (size_t i = 0; i < observed.size(); ++i) {
     if (!observed[i]->up()) continue;
     const auto& peers = observed[i]->obs->peers;
-    auto join = [&](const eventlog::PeerView& p) {
+    auto join = [&](const model::PeerView& p) {
       if (p.handshake) return false;
       auto it = index.find(p.id);
       if (it != index.end() && observed[it->second]->up())
@@ -139,13 +139,13 @@ ClusterView BuildView(const ClusterState& s) {
   for (size_t i = 0; i < observed.size(); ++i) {
     if (observed[i]->up()) continue;
     int tried = 0;
-    for (const eventlog::PeerView& p : observed[i]->obs->peers) {
+    for (const model::PeerView& p : observed[i]->obs->peers) {
       auto it = index.find(p.id);
       if (it == index.end() || !observed[it->second]->up()) continue;
       const auto& theirs = observed[it->second]->obs->peers;
       auto known = std::lower_bound(
           theirs.begin(), theirs.end(), observed[i]->id,
-          [](const eventlog::PeerView& x, const std::string& id) { return x.id < id; });
+          [](const model::PeerView& x, const std::string& id) { return x.id < id; });
       if (known != theirs.end() && known->id == observed[i]->id) {
         uf.Unite(static_cast<int>(i), it->second);
         break;
@@ -164,8 +164,8 @@ ClusterView BuildView(const ClusterState& s) {
   // Which component is ours: the one holding the committed masters; with nothing committed,
   // the only one holding slots.
   std::vector<int> topology_masters(v.components, 0), slots(v.components, 0);
-  for (const NodeInfo* n : observed) slots[n->component] += eventlog::CountSlots(n->obs->slots);
-  for (const eventlog::Shard& sh : s.topology.shards) {
+  for (const NodeInfo* n : observed) slots[n->component] += model::CountSlots(n->obs->slots);
+  for (const model::Shard& sh : s.topology.shards) {
     const NodeInfo* n = v.Find(sh.master.address);
     if (n && n->component >= 0) ++topology_masters[n->component];
   }
@@ -197,7 +197,7 @@ ClusterView BuildView(const ClusterState& s) {
     if (observed[i]->component == v.managed) claims[i] = ClaimOf(observed, i);
   }
   // One int per slot (64 KiB) keeps this off mmap and page faults on every call.
-  std::vector<int32_t> owner(eventlog::kSlotCount, -1);  // Index into `observed`.
+  std::vector<int32_t> owner(model::kSlotCount, -1);  // Index into `observed`.
   auto wins = [&](int32_t mine, int32_t theirs) {
     if (theirs < 0) return true;
     uint64_t e1 = claims[mine].config_epoch, e2 = claims[theirs].config_epoch;
@@ -227,7 +227,7 @@ ClusterView BuildView(const ClusterState& s) {
     }
   }
   std::map<std::string, std::vector<SlotRange>> owned;
-  for (uint32_t slot = 0; slot < eventlog::kSlotCount; ++slot) {
+  for (uint32_t slot = 0; slot < model::kSlotCount; ++slot) {
     if (owner[slot] < 0) continue;
     auto& ranges = owned[observed[owner[slot]]->address];
     if (!ranges.empty() && ranges.back().last + 1u == slot) {

@@ -6,7 +6,7 @@
 #include <string>
 #include <vector>
 
-#include "eventlog/cluster_state.h"
+#include "model/cluster_state.h"
 #include "planner/layout.h"
 
 namespace rs::planner {
@@ -16,13 +16,13 @@ struct NodeInfo {
   std::string host;
   std::string id;  // Empty until observed.
   bool wanted = false;  // Listed by discovery and not retired by an operator.
-  eventlog::NodeHealth health;
-  const eventlog::NodeObservation* obs = nullptr;  // Points into the ClusterState.
+  model::NodeHealth health;
+  const model::NodeObservation* obs = nullptr;  // Points into the ClusterState.
   bool fresh = false;  // Observed, knows no other node, holds no slots: free to bootstrap or join.
   int component = -1;  // Index of the cluster it belongs to; -1 when fresh or unobserved.
 
-  bool up() const { return obs != nullptr && health.health == eventlog::Health::kUp; }
-  bool down() const { return health.health == eventlog::Health::kDown; }
+  bool up() const { return obs != nullptr && health.health == model::Health::kUp; }
+  bool down() const { return health.health == model::Health::kDown; }
 };
 
 struct ClusterView {
@@ -39,10 +39,10 @@ struct ClusterView {
     return it == nodes.end() ? nullptr : &it->second;
   }
   bool InCluster(const std::string& address) const { return layout.nodes.contains(address); }
-  eventlog::NodeRef Ref(const std::string& address) const;
+  model::NodeRef Ref(const std::string& address) const;
 };
 
-ClusterView BuildView(const eventlog::ClusterState& state);
+ClusterView BuildView(const model::ClusterState& state);
 
 // "host" of "host:port" (the anti-affinity key for nodes discovery does not describe).
 std::string HostOf(const std::string& address);

@@ -10,7 +10,7 @@ Decision Decision::Nothing(std::string why) {
   return d;
 }
 
-Decision Decision::Propose(eventlog::Plan plan, uint64_t request_id) {
+Decision Decision::Propose(model::Plan plan, uint64_t request_id) {
   Decision d;
   d.kind = DecisionKind::kPlan;
   d.plan = std::move(plan);
@@ -39,8 +39,8 @@ std::string DecisionToString(const Decision& d) {
     case DecisionKind::kNothing:
       return fmt::format("nothing: {}", d.reason);
     case DecisionKind::kPlan:
-      if (d.request_id == 0) return eventlog::PlanToString(d.plan);
-      return fmt::format("(answers request {}) {}", d.request_id, eventlog::PlanToString(d.plan));
+      if (d.request_id == 0) return model::PlanToString(d.plan);
+      return fmt::format("(answers request {}) {}", d.request_id, model::PlanToString(d.plan));
     case DecisionKind::kReject:
       return fmt::format("reject request {}: {}", d.request_id, d.reason);
     case DecisionKind::kConflict: {

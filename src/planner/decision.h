@@ -5,7 +5,7 @@
 #include <string>
 #include <vector>
 
-#include "eventlog/plan.h"
+#include "model/plan.h"
 
 namespace rs::planner {
 
@@ -18,13 +18,13 @@ enum class DecisionKind : uint8_t {
 
 struct Decision {
   DecisionKind kind = DecisionKind::kNothing;
-  eventlog::Plan plan;
+  model::Plan plan;
   uint64_t request_id = 0;         // The operator request answered (kPlan or kReject), or 0.
   std::string reason;              // For kNothing, kReject and kConflict.
   std::vector<std::string> nodes;  // kConflict: the addresses involved, sorted.
 
   static Decision Nothing(std::string why);
-  static Decision Propose(eventlog::Plan plan, uint64_t request_id = 0);
+  static Decision Propose(model::Plan plan, uint64_t request_id = 0);
   static Decision Reject(uint64_t request_id, std::string why);
   static Decision Conflict(std::string why, std::vector<std::string> nodes);
 

@@ -7,10 +7,10 @@
 
 namespace rs::planner {
 
-using eventlog::FailoverMode;
-using eventlog::HealthReason;
-using eventlog::StepKind;
-using eventlog::StepStatus;
+using model::FailoverMode;
+using model::HealthReason;
+using model::StepKind;
+using model::StepStatus;
 
 namespace {
 
@@ -26,7 +26,7 @@ std::pair<int, int> PeerFlags(const ClusterView& v, const std::string& master,
     const auto& peers = n->obs->peers;  // Sorted by id.
     auto it = std::lower_bound(
         peers.begin(), peers.end(), id,
-        [](const eventlog::PeerView& p, const std::string& x) { return p.id < x; });
+        [](const model::PeerView& p, const std::string& x) { return p.id < x; });
     if (it != peers.end() && it->id == id && (it->pfail || it->fail)) ++flagged;
   }
   return {flagged, voters};
@@ -47,7 +47,7 @@ std::string DownBecause(const Context& ctx, const NodeInfo& m) {
   return fmt::format("unreachable and flagged failing by {} of {} masters", flagged, voters);
 }
 
-bool InFlightFailsOver(const eventlog::ClusterState& s, const std::string& master) {
+bool InFlightFailsOver(const model::ClusterState& s, const std::string& master) {
   if (!s.plan) return false;
   const auto& steps = s.plan->plan.steps;
   for (size_t i = 0; i < steps.size(); ++i) {
@@ -60,16 +60,16 @@ bool InFlightFailsOver(const eventlog::ClusterState& s, const std::string& maste
   return false;
 }
 
-bool CommittedMaster(const eventlog::Topology& t, const std::string& address) {
+bool CommittedMaster(const model::Topology& t, const std::string& address) {
   return std::any_of(t.shards.begin(), t.shards.end(),
-                     [&](const eventlog::Shard& sh) { return sh.master.address == address; });
+                     [&](const model::Shard& sh) { return sh.master.address == address; });
 }
 
 }  // namespace
 
 std::optional<Decision> SafetyFailover(const Context& ctx) {
   const ClusterView& v = ctx.view;
-  const eventlog::ClusterState& s = ctx.state;
+  const model::ClusterState& s = ctx.state;
   if (v.managed < 0) return std::nullopt;
   int masters = 0, masters_down = 0;
   for (const auto& [addr, ln] : v.layout.nodes) {
@@ -89,7 +89,7 @@ std::optional<Decision> SafetyFailover(const Context& ctx) {
     uint64_t best_offset = 0;
     for (const std::string& r : v.layout.ReplicasOf(addr)) {
       const NodeInfo* n = v.Find(r);
-      if (n == nullptr || !n->up() || n->obs->role != eventlog::Role::kReplica) continue;
+      if (n == nullptr || !n->up() || n->obs->role != model::Role::kReplica) continue;
       // Offset 0: it never completed a sync (Redis may delay the first one by seconds);
       // promoting it would make an empty node the owner of the master's keys.
       if (n->obs->repl_offset == 0) continue;
@@ -108,7 +108,7 @@ std::optional<Decision> SafetyFailover(const Context& ctx) {
       mode = FailoverMode::kTakeover;
     }
     PlanBuilder b(ctx, fmt::format("failover: master {} {}", addr, why), {s.last_seq});
-    eventlog::Step step = MakeStep(StepKind::kFailover, v.Ref(*best), v.Ref(addr));
+    model::Step step = MakeStep(StepKind::kFailover, v.Ref(*best), v.Ref(addr));
     step.mode = mode;
     b.Add(std::move(step));
 
@@ -122,7 +122,7 @@ std::optional<Decision> SafetyFailover(const Context& ctx) {
         }
         SlotMove move{
             steps[i].target.address, steps[i].peer.address,
-            SubtractRanges(eventlog::NormalizeRanges(steps[i].slots), s.plan->slots_done[i])};
+            SubtractRanges(model::NormalizeRanges(steps[i].slots), s.plan->slots_done[i])};
         if (move.from == addr) move.from = *best;
         if (move.to == addr) move.to = *best;
         const NodeInfo* from = v.Find(move.from);

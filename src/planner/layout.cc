@@ -4,10 +4,10 @@
 
 namespace rs::planner {
 
-using eventlog::NormalizeRanges;
-using eventlog::SlotRange;
-using eventlog::Step;
-using eventlog::StepKind;
+using model::NormalizeRanges;
+using model::SlotRange;
+using model::Step;
+using model::StepKind;
 
 std::vector<SlotRange> SubtractRanges(const std::vector<SlotRange>& from,
                                       const std::vector<SlotRange>& remove) {
@@ -30,7 +30,7 @@ std::vector<SlotRange> SubtractRanges(const std::vector<SlotRange>& from,
   return out;
 }
 
-eventlog::NodeRef Layout::Ref(const std::string& address) const {
+model::NodeRef Layout::Ref(const std::string& address) const {
   auto it = nodes.find(address);
   return {address, it == nodes.end() ? std::string() : it->second.id};
 }
@@ -52,7 +52,7 @@ std::vector<std::string> Layout::Masters() const {
 }
 
 void Layout::Apply(const Step& step, const LayoutNode* joining) {
-  auto find = [&](const eventlog::NodeRef& ref) -> LayoutNode* {
+  auto find = [&](const model::NodeRef& ref) -> LayoutNode* {
     auto it = nodes.find(ref.address);
     return it == nodes.end() ? nullptr : &it->second;
   };
@@ -117,17 +117,17 @@ void Layout::Apply(const Step& step, const LayoutNode* joining) {
   }
 }
 
-eventlog::Topology Layout::ToTopology(uint64_t epoch) const {
-  eventlog::Topology t;
+model::Topology Layout::ToTopology(uint64_t epoch) const {
+  model::Topology t;
   t.epoch = epoch;
-  std::map<std::string, std::vector<eventlog::NodeRef>> replicas;
+  std::map<std::string, std::vector<model::NodeRef>> replicas;
   for (const auto& [addr, n] : nodes) {
     if (!n.master && !n.down) replicas[n.master_address].push_back({addr, n.id});
   }
   for (const auto& [addr, n] : nodes) {
     if (!n.master) continue;
     if (n.down && n.slots.empty()) continue;
-    eventlog::Shard shard;
+    model::Shard shard;
     shard.master = {addr, n.id};
     shard.slots = n.slots;
     if (auto it = replicas.find(addr); it != replicas.end()) shard.replicas = it->second;

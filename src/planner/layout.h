@@ -7,28 +7,28 @@
 #include <string>
 #include <vector>
 
-#include "eventlog/plan.h"
-#include "eventlog/types.h"
+#include "model/plan.h"
+#include "model/types.h"
 
 namespace rs::planner {
 
 // `from` without the slots of `remove`; both canonical.
-std::vector<eventlog::SlotRange> SubtractRanges(const std::vector<eventlog::SlotRange>& from,
-                                                const std::vector<eventlog::SlotRange>& remove);
+std::vector<model::SlotRange> SubtractRanges(const std::vector<model::SlotRange>& from,
+                                                const std::vector<model::SlotRange>& remove);
 
 struct LayoutNode {
   std::string id;
   std::string host;
   bool master = true;
   std::string master_address;              // Replicas: their master.
-  std::vector<eventlog::SlotRange> slots;  // Masters: canonical form.
+  std::vector<model::SlotRange> slots;  // Masters: canonical form.
   bool down = false;                       // Down nodes stay out of the topology unless owners.
 };
 
 struct Layout {
   std::map<std::string, LayoutNode> nodes;  // By address: the nodes of the managed cluster.
 
-  eventlog::NodeRef Ref(const std::string& address) const;
+  model::NodeRef Ref(const std::string& address) const;
   // Addresses of the replicas of `master`, sorted.
   std::vector<std::string> ReplicasOf(const std::string& master) const;
   // Addresses of masters, sorted.
@@ -36,11 +36,11 @@ struct Layout {
 
   // Applies a step the way the executor's success leaves Redis. kMeet adds `joining`
   // (the node as the view knows it); other kinds ignore it.
-  void Apply(const eventlog::Step& step, const LayoutNode* joining = nullptr);
+  void Apply(const model::Step& step, const LayoutNode* joining = nullptr);
 
   // Shards sorted by master address, replicas sorted; down replicas and down masters without
   // slots are left out (the proxy must not be sent to them).
-  eventlog::Topology ToTopology(uint64_t epoch) const;
+  model::Topology ToTopology(uint64_t epoch) const;
 };
 
 }  // namespace rs::planner

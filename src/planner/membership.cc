@@ -9,7 +9,7 @@
 
 namespace rs::planner {
 
-using eventlog::StepKind;
+using model::StepKind;
 
 namespace {
 
@@ -40,7 +40,7 @@ std::string Join(const std::vector<std::string>& parts) {
 
 }  // namespace
 
-std::optional<eventlog::Plan> DrainPlan(const Context& ctx, const std::string& address,
+std::optional<model::Plan> DrainPlan(const Context& ctx, const std::string& address,
                                         const std::string& reason, std::string* why) {
   const ClusterView& v = ctx.view;
   auto it = v.layout.nodes.find(address);
@@ -85,8 +85,8 @@ std::optional<eventlog::Plan> DrainPlan(const Context& ctx, const std::string& a
         *why = fmt::format("{} is the last master with slots and has nowhere to put them", address);
         return std::nullopt;
       }
-      eventlog::Step s = MakeStep(StepKind::kFailover, v.Ref(*heir), v.Ref(address));
-      s.mode = eventlog::FailoverMode::kDefault;
+      model::Step s = MakeStep(StepKind::kFailover, v.Ref(*heir), v.Ref(address));
+      s.mode = model::FailoverMode::kDefault;
       b.Add(std::move(s));
     }
   }
@@ -147,7 +147,7 @@ std::optional<Decision> ScaleOutAndRepair(const Context& ctx, const std::string*
 
   // A returning old master that Redis left empty becomes a replica of whoever owns its slots.
   if (only == nullptr) {
-    for (const eventlog::Shard& sh : ctx.state.topology.shards) {
+    for (const model::Shard& sh : ctx.state.topology.shards) {
       auto it = v.layout.nodes.find(sh.master.address);
       if (sh.slots.empty() || it == v.layout.nodes.end()) continue;
       const LayoutNode& ln = it->second;
@@ -155,7 +155,7 @@ std::optional<Decision> ScaleOutAndRepair(const Context& ctx, const std::string*
       if (!v.layout.ReplicasOf(sh.master.address).empty()) continue;
       for (const auto& [addr, n] : v.layout.nodes) {
         if (n.master &&
-            std::any_of(n.slots.begin(), n.slots.end(), [&](const eventlog::SlotRange& r) {
+            std::any_of(n.slots.begin(), n.slots.end(), [&](const model::SlotRange& r) {
               return r.first <= sh.slots.front().first && sh.slots.front().first <= r.last;
             })) {
           b.Replicate(sh.master.address, addr);
@@ -252,7 +252,7 @@ std::optional<Decision> ScaleOutAndRepair(const Context& ctx, const std::string*
   bool operator_layout = false;
   for (auto it = ctx.state.plan_history.rbegin(); it != ctx.state.plan_history.rend(); ++it) {
     if (it->proposed_seq < ctx.state.membership_seq) break;
-    if (it->outcome == eventlog::PlanOutcome::kCompleted && it->reason.rfind("operator ", 0) == 0) {
+    if (it->outcome == model::PlanOutcome::kCompleted && it->reason.rfind("operator ", 0) == 0) {
       operator_layout = true;
       break;
     }
@@ -266,12 +266,12 @@ std::optional<Decision> ScaleOutAndRepair(const Context& ctx, const std::string*
     uint32_t moved = 0;
     for (const SlotMove& m : moves) {
       b.Migrate(m);
-      moved += eventlog::CountSlots(m.slots);
+      moved += model::CountSlots(m.slots);
     }
     if (moved > 0) reasons.push_back(fmt::format("rebalance moves {} slots", moved));
   }
   if (b.empty()) return std::nullopt;
-  eventlog::Plan plan = b.Finish();
+  model::Plan plan = b.Finish();
   plan.reason = (new_masters ? "scale out: " : "repair: ") + Join(reasons);
   return Decision::Propose(std::move(plan));
 }
@@ -312,7 +312,7 @@ std::optional<Decision> FixAntiAffinity(const Context& ctx) {
     }
   }
   if (b.empty()) return std::nullopt;
-  eventlog::Plan plan = b.Finish();
+  model::Plan plan = b.Finish();
   plan.reason = "anti-affinity: " + Join(reasons);
   return Decision::Propose(std::move(plan));
 }

@@ -5,11 +5,11 @@
 
 namespace rs::planner {
 
-using eventlog::FailoverMode;
-using eventlog::OperatorKind;
-using eventlog::OperatorRequest;
-using eventlog::SlotRange;
-using eventlog::StepKind;
+using model::FailoverMode;
+using model::OperatorKind;
+using model::OperatorRequest;
+using model::SlotRange;
+using model::StepKind;
 
 namespace {
 
@@ -36,20 +36,20 @@ Decision Migrate(const Context& ctx, const OperatorRequest& r) {
   SlotMove move{r.from, r.to, {}};
   if (!r.slots.empty()) {
     for (const SlotRange& s : r.slots) {
-      if (s.first > s.last || s.last >= eventlog::kSlotCount) {
+      if (s.first > s.last || s.last >= model::kSlotCount) {
         return Decision::Reject(r.id, fmt::format("invalid slot range {}-{}", s.first, s.last));
       }
     }
-    move.slots = eventlog::NormalizeRanges(r.slots);
+    move.slots = model::NormalizeRanges(r.slots);
     std::vector<SlotRange> not_held = SubtractRanges(move.slots, held);
     if (!not_held.empty()) {
       return Decision::Reject(r.id, fmt::format("slots {} are not owned by {}",
-                                                eventlog::RangesToString(not_held), r.from));
+                                                model::RangesToString(not_held), r.from));
     }
   } else if (r.count > 0) {
-    if (r.count > eventlog::CountSlots(held)) {
+    if (r.count > model::CountSlots(held)) {
       return Decision::Reject(r.id, fmt::format("{} holds {} slots, fewer than the {} asked",
-                                                r.from, eventlog::CountSlots(held), r.count));
+                                                r.from, model::CountSlots(held), r.count));
     }
     // The highest slots, as redis-cli reshard takes them.
     std::vector<SlotRange> left = held;
@@ -65,13 +65,13 @@ Decision Migrate(const Context& ctx, const OperatorRequest& r) {
         back.last = static_cast<uint16_t>(back.last - take);
       }
     }
-    move.slots = eventlog::NormalizeRanges(std::move(move.slots));
+    move.slots = model::NormalizeRanges(std::move(move.slots));
   } else {
     return Decision::Reject(r.id, "migrate needs slot ranges or a count");
   }
   PlanBuilder b(ctx,
                 fmt::format("operator {}: migrate {} slots from {} to {}", r.who,
-                            eventlog::CountSlots(move.slots), r.from, r.to),
+                            model::CountSlots(move.slots), r.from, r.to),
                 {ctx.state.last_seq});
   b.Migrate(move);
   return Decision::Propose(b.Finish(), r.id);
@@ -106,7 +106,7 @@ Decision Rebalance(const Context& ctx, const OperatorRequest& r) {
         r.id, fmt::format("nothing to do: every master is within {}% of its share", threshold));
   }
   uint32_t moved = 0;
-  for (const SlotMove& m : moves) moved += eventlog::CountSlots(m.slots);
+  for (const SlotMove& m : moves) moved += model::CountSlots(m.slots);
   PlanBuilder b(ctx, fmt::format("operator {}: rebalance moves {} slots", r.who, moved),
                 {ctx.state.last_seq});
   for (const SlotMove& m : moves) b.Migrate(m);
@@ -153,7 +153,7 @@ Decision Failover(const Context& ctx, const OperatorRequest& r) {
   }
   PlanBuilder b(ctx, fmt::format("operator {}: failover {} over {}", r.who, replica, master),
                 {ctx.state.last_seq});
-  eventlog::Step s = MakeStep(StepKind::kFailover, v.Ref(replica), v.Ref(master));
+  model::Step s = MakeStep(StepKind::kFailover, v.Ref(replica), v.Ref(master));
   s.mode = r.mode;
   b.Add(std::move(s));
   return Decision::Propose(b.Finish(), r.id);

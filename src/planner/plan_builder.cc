@@ -4,10 +4,10 @@
 
 namespace rs::planner {
 
-using eventlog::Step;
-using eventlog::StepKind;
+using model::Step;
+using model::StepKind;
 
-Step MakeStep(StepKind kind, eventlog::NodeRef target, eventlog::NodeRef peer) {
+Step MakeStep(StepKind kind, model::NodeRef target, model::NodeRef peer) {
   Step s;
   s.kind = kind;
   s.target = std::move(target);
@@ -15,13 +15,13 @@ Step MakeStep(StepKind kind, eventlog::NodeRef target, eventlog::NodeRef peer) {
   return s;
 }
 
-PlanBuilder::PlanBuilder(const Context& ctx, std::string reason, std::vector<eventlog::Seq> causes)
+PlanBuilder::PlanBuilder(const Context& ctx, std::string reason, std::vector<model::Seq> causes)
     : ctx_(ctx), layout_(ctx.view.layout) {
   plan_.id = ctx.state.next_plan_id;
   plan_.reason = std::move(reason);
   std::sort(causes.begin(), causes.end());
   causes.erase(std::unique(causes.begin(), causes.end()), causes.end());
-  std::erase(causes, eventlog::Seq{0});
+  std::erase(causes, model::Seq{0});
   plan_.causes = std::move(causes);
 }
 
@@ -76,7 +76,7 @@ void PlanBuilder::Reset(const std::string& target) {
   Add(MakeStep(StepKind::kReset, ctx_.view.Ref(target)));
 }
 
-uint64_t NextTopologyEpoch(const eventlog::ClusterState& state) {
+uint64_t NextTopologyEpoch(const model::ClusterState& state) {
   if (state.topology.epoch != 0) return state.topology.epoch + 1;
   // A log's first commit. When it adopts a formed cluster (the controller lost its data dir),
   // observers may have followed a higher epoch of the old log: starting above the nodes'
@@ -86,7 +86,7 @@ uint64_t NextTopologyEpoch(const eventlog::ClusterState& state) {
   return highest + 1;
 }
 
-eventlog::Plan PlanBuilder::Finish() {
+model::Plan PlanBuilder::Finish() {
   Step commit;
   commit.kind = StepKind::kCommitTopology;
   commit.topology = layout_.ToTopology(NextTopologyEpoch(ctx_.state));

@@ -6,7 +6,7 @@
 
 namespace rs::planner {
 
-Decision Make(const eventlog::ClusterState& state, const Policy& policy) {
+Decision Make(const model::ClusterState& state, const Policy& policy) {
   const ClusterView view = BuildView(state);
   const Context ctx{state, policy, view};
 

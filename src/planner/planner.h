@@ -3,7 +3,7 @@
 // The same state always gives a byte-identical decision.
 #pragma once
 
-#include "eventlog/cluster_state.h"
+#include "model/cluster_state.h"
 #include "planner/decision.h"
 #include "planner/policy.h"
 
@@ -12,6 +12,6 @@ namespace rs::planner {
 // Order of concern: safety failovers (even while paused or while a plan runs), then nothing
 // while a plan is in flight, then operator requests (oldest first), then automation: bootstrap
 // or adoption, open slots, scale in, scale out and repair, anti-affinity, committing drift.
-Decision Make(const eventlog::ClusterState& state, const Policy& policy);
+Decision Make(const model::ClusterState& state, const Policy& policy);
 
 }  // namespace rs::planner

@@ -5,7 +5,7 @@
 #include <string>
 #include <vector>
 
-#include "eventlog/cluster_state.h"
+#include "model/cluster_state.h"
 #include "planner/cluster_view.h"
 #include "planner/decision.h"
 #include "planner/policy.h"
@@ -14,7 +14,7 @@
 namespace rs::planner {
 
 struct Context {
-  const eventlog::ClusterState& state;
+  const model::ClusterState& state;
   const Policy& policy;
   const ClusterView& view;
 };
@@ -23,9 +23,9 @@ struct Context {
 // kCommitTopology step the executor verifies.
 class PlanBuilder {
  public:
-  PlanBuilder(const Context& ctx, std::string reason, std::vector<eventlog::Seq> causes);
+  PlanBuilder(const Context& ctx, std::string reason, std::vector<model::Seq> causes);
 
-  void Add(eventlog::Step step);
+  void Add(model::Step step);
   // Starts the layout from a node without a step (the meeting point of a bootstrap).
   void Include(const std::string& address);
   void Meet(const std::string& target, const std::string& peer);
@@ -36,20 +36,20 @@ class PlanBuilder {
 
   const Layout& layout() const { return layout_; }
   bool empty() const { return plan_.steps.empty(); }
-  eventlog::Plan Finish();
+  model::Plan Finish();
 
  private:
   const Context& ctx_;
   Layout layout_;
-  eventlog::Plan plan_;
+  model::Plan plan_;
 };
 
 // The epoch of the next commit: one more than the committed one; a log's first commit starts
 // above the highest cluster currentEpoch the nodes report (1 for a cluster being bootstrapped).
-uint64_t NextTopologyEpoch(const eventlog::ClusterState& state);
+uint64_t NextTopologyEpoch(const model::ClusterState& state);
 
-eventlog::Step MakeStep(eventlog::StepKind kind, eventlog::NodeRef target,
-                        eventlog::NodeRef peer = {});
+model::Step MakeStep(model::StepKind kind, model::NodeRef target,
+                        model::NodeRef peer = {});
 
 // Masters of the layout as rebalance inputs, weight 1 unless overridden (drained ones weigh 0).
 std::vector<MasterLoad> Loads(const Layout& layout,
@@ -68,13 +68,13 @@ std::optional<Decision> Adopt(const Context& ctx);
 std::optional<Decision> RepairSlots(const Context& ctx, bool operator_fix);
 std::optional<Decision> ScaleIn(const Context& ctx);
 // Drains one node out of the cluster; nullopt with `why` set when it cannot be done now.
-std::optional<eventlog::Plan> DrainPlan(const Context& ctx, const std::string& address,
+std::optional<model::Plan> DrainPlan(const Context& ctx, const std::string& address,
                                         const std::string& reason, std::string* why);
 // New members and spares: replicas for masters lacking them, then new masters, then rebalance.
 // `only`, when set, restricts the newcomers to that address (operator "add node").
 std::optional<Decision> ScaleOutAndRepair(const Context& ctx, const std::string* only = nullptr);
 std::optional<Decision> FixAntiAffinity(const Context& ctx);
 std::optional<Decision> CommitDrift(const Context& ctx);
-Decision AnswerRequest(const Context& ctx, const eventlog::OperatorRequest& request);
+Decision AnswerRequest(const Context& ctx, const model::OperatorRequest& request);
 
 }  // namespace rs::planner

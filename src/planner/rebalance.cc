@@ -7,8 +7,8 @@
 namespace rs::planner {
 namespace {
 
-using eventlog::CountSlots;
-using eventlog::SlotRange;
+using model::CountSlots;
+using model::SlotRange;
 
 struct Totals {
   uint32_t slots = 0;
@@ -45,7 +45,7 @@ std::vector<SlotRange> TakeFromEnd(std::vector<SlotRange>& ranges, uint32_t n) {
       n = 0;
     }
   }
-  return eventlog::NormalizeRanges(std::move(taken));
+  return model::NormalizeRanges(std::move(taken));
 }
 
 }  // namespace

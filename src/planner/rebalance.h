@@ -7,20 +7,20 @@
 #include <string>
 #include <vector>
 
-#include "eventlog/types.h"
+#include "model/types.h"
 
 namespace rs::planner {
 
 struct MasterLoad {
   std::string address;
-  std::vector<eventlog::SlotRange> slots;  // Canonical form.
+  std::vector<model::SlotRange> slots;  // Canonical form.
   double weight = 1.0;                     // 0 drains the master.
 };
 
 struct SlotMove {
   std::string from;
   std::string to;
-  std::vector<eventlog::SlotRange> slots;  // Canonical form.
+  std::vector<model::SlotRange> slots;  // Canonical form.
   auto operator<=>(const SlotMove&) const = default;
 };
 

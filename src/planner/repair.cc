@@ -17,8 +17,8 @@
 
 namespace rs::planner {
 
-using eventlog::SlotRange;
-using eventlog::StepKind;
+using model::SlotRange;
+using model::StepKind;
 
 namespace {
 
@@ -47,7 +47,7 @@ std::optional<Decision> RepairSlots(const Context& ctx, bool operator_fix) {
   for (const auto& [addr, ln] : v.layout.nodes) {
     const NodeInfo* n = v.Find(addr);
     if (n == nullptr || !n->up()) continue;
-    for (const eventlog::OpenSlot& o : n->obs->open_slots) {
+    for (const model::OpenSlot& o : n->obs->open_slots) {
       auto it = v.address_of.find(o.peer_id);
       std::string peer = it == v.address_of.end() ? "" : it->second;
       const std::string* owner = OwnerOf(v.layout, o.slot);
@@ -64,7 +64,7 @@ std::optional<Decision> RepairSlots(const Context& ctx, bool operator_fix) {
   auto ranges = [](const std::set<uint16_t>& slots) {
     std::vector<SlotRange> out;
     for (uint16_t s : slots) out.push_back({s, s});
-    return eventlog::NormalizeRanges(std::move(out));
+    return model::NormalizeRanges(std::move(out));
   };
 
   // Uncovered slots, only when every node is up and observed: an unobserved node may own them.
@@ -78,23 +78,23 @@ std::optional<Decision> RepairSlots(const Context& ctx, bool operator_fix) {
     std::vector<SlotRange> all;
     for (const auto& [addr, ln] : v.layout.nodes)
       all.insert(all.end(), ln.slots.begin(), ln.slots.end());
-    uncovered = SubtractRanges({{0, eventlog::kSlotCount - 1}}, eventlog::NormalizeRanges(all));
+    uncovered = SubtractRanges({{0, model::kSlotCount - 1}}, model::NormalizeRanges(all));
   }
   if (roll_forward.empty() && stabilize.empty() && uncovered.empty()) return std::nullopt;
 
   PlanBuilder b(ctx, "", {ctx.state.last_seq});
   std::vector<std::string> reasons;
   for (const auto& [addr, slots] : stabilize) {
-    eventlog::Step s = MakeStep(StepKind::kFixOpenSlot, v.Ref(addr));
+    model::Step s = MakeStep(StepKind::kFixOpenSlot, v.Ref(addr));
     s.slots = ranges(slots);
     reasons.push_back(
-        fmt::format("make open slots {} stable on {}", eventlog::RangesToString(s.slots), addr));
+        fmt::format("make open slots {} stable on {}", model::RangesToString(s.slots), addr));
     b.Add(std::move(s));
   }
   for (const auto& [key, slots] : roll_forward) {
     SlotMove m{key.first, key.second, ranges(slots)};
     reasons.push_back(fmt::format("roll forward the migration of {} from {} to {}",
-                                  eventlog::RangesToString(m.slots), m.from, m.to));
+                                  model::RangesToString(m.slots), m.from, m.to));
     b.Migrate(m);
   }
   if (!uncovered.empty()) {
@@ -104,22 +104,22 @@ std::optional<Decision> RepairSlots(const Context& ctx, bool operator_fix) {
       uint32_t fewest = 0;
       for (const auto& [addr, ln] : b.layout().nodes) {
         if (!ln.master) continue;
-        uint32_t held = eventlog::CountSlots(ln.slots);
+        uint32_t held = model::CountSlots(ln.slots);
         if (best == nullptr || held < fewest) {
           best = &addr;
           fewest = held;
         }
       }
       if (best == nullptr) break;
-      eventlog::Step s = MakeStep(StepKind::kAssignSlots, v.Ref(*best));
+      model::Step s = MakeStep(StepKind::kAssignSlots, v.Ref(*best));
       s.slots = {r};
       reasons.push_back(
-          fmt::format("cover slots {} on {}", eventlog::RangesToString(s.slots), *best));
+          fmt::format("cover slots {} on {}", model::RangesToString(s.slots), *best));
       b.Add(std::move(s));
     }
   }
   if (b.empty()) return std::nullopt;
-  eventlog::Plan plan = b.Finish();
+  model::Plan plan = b.Finish();
   std::string all;
   for (const std::string& r : reasons) all += (all.empty() ? "" : "; ") + r;
   plan.reason = (operator_fix ? "fix: " : "repair: ") + all;

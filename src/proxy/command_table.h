@@ -6,6 +6,8 @@
 #include <string_view>
 #include <vector>
 
+#include "common/ascii.h"
+
 namespace rs::proxy {
 
 // How a request is routed. The fast path (kKeyed, kSplit, kKeyless) forwards the request's bytes
@@ -139,10 +141,5 @@ Classified Classify(const CommandInfo& info, const std::vector<std::string_view>
 
 // ACL SETUSER, DELUSER, LOAD and SAVE (case-insensitive): they change the nodes' users.
 bool AclChangesUsers(std::string_view sub);
-
-// ASCII case-insensitive equality, for command names and keywords.
-bool EqualsIgnoreCase(std::string_view a, std::string_view b);
-// `s` with ASCII letters lowered (a subcommand, to compare with lower-case names).
-std::string AsciiLower(std::string_view s);
 
 }  // namespace rs::proxy

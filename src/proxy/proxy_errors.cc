@@ -2,28 +2,14 @@
 
 #include <fmt/format.h>
 
+#include "common/ascii.h"
+
 namespace rs::proxy::errors {
-namespace {
-
-std::string Upper(std::string_view s) {
-  std::string out(s);
-  for (char& ch : out) {
-    if (ch >= 'a' && ch <= 'z') ch = static_cast<char>(ch - 32);
-  }
-  return out;
-}
-
-}  // namespace
-
 std::string OnlySubscribeCommands(std::string_view command) {
-  std::string lower(command);
-  for (char& ch : lower) {
-    if (ch >= 'A' && ch <= 'Z') ch = static_cast<char>(ch + 32);
-  }
   return fmt::format(
       "ERR Can't execute '{}': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / QUIT / RESET are "
       "allowed in this context",
-      lower);
+      AsciiLower(command));
 }
 
 std::string WrongArity(std::string_view name) {
@@ -32,7 +18,7 @@ std::string WrongArity(std::string_view name) {
 }
 
 std::string UnknownSubcommand(std::string_view command, std::string_view sub) {
-  return fmt::format("ERR unknown subcommand '{}'. Try {} HELP.", sub, Upper(command));
+  return fmt::format("ERR unknown subcommand '{}'. Try {} HELP.", sub, AsciiUpper(command));
 }
 
 std::string HelloSyntax(std::string_view option) {
@@ -60,25 +46,25 @@ std::string PrefixOverlapsGiven(std::string_view prefix, std::string_view other)
 }
 
 std::string NotYetSupported(std::string_view command) {
-  return fmt::format("ERR proxy: '{}' is not supported by the proxy yet", Upper(command));
+  return fmt::format("ERR proxy: '{}' is not supported by the proxy yet", AsciiUpper(command));
 }
 
 std::string ClientSubcommandUnsupported(std::string_view sub) {
-  return fmt::format("ERR proxy: CLIENT {} is not supported by the proxy", Upper(sub));
+  return fmt::format("ERR proxy: CLIENT {} is not supported by the proxy", AsciiUpper(sub));
 }
 
 std::string ClusterSubcommandRefused(std::string_view sub) {
   return fmt::format(
       "ERR proxy: 'CLUSTER {}' is refused by the proxy (the proxy shows clients a one-node "
       "cluster; change the cluster through redis-ctl)",
-      Upper(sub));
+      AsciiUpper(sub));
 }
 
 std::string InsideMultiRefused(std::string_view command) {
   return fmt::format(
       "ERR proxy: {} inside MULTI is not supported by the proxy (it would change the session "
       "connection, not the client)",
-      Upper(command));
+      AsciiUpper(command));
 }
 
 std::string UnexpectedReply(std::string_view what, std::string_view node) {
@@ -87,13 +73,13 @@ std::string UnexpectedReply(std::string_view what, std::string_view node) {
 
 std::string AdminRefused(std::string_view command) {
   return fmt::format("ERR proxy: '{}' is refused by the proxy (start it with --allow-admin-commands)",
-                     Upper(command));
+                     AsciiUpper(command));
 }
 
 std::string SubcommandRefused(std::string_view command, std::string_view sub,
                               std::string_view reason) {
-  return fmt::format("ERR proxy: '{} {}' is refused by the proxy ({})", Upper(command), Upper(sub),
-                     reason);
+  return fmt::format("ERR proxy: '{} {}' is refused by the proxy ({})", AsciiUpper(command),
+                     AsciiUpper(sub), reason);
 }
 
 std::string TooManySessions(int max_sessions) {
@@ -126,7 +112,7 @@ std::string ExecOutcomeUnknown(std::string_view address, std::string_view error)
 }
 
 std::string FanOutFailed(std::string_view command, std::string_view failures) {
-  return fmt::format("ERR proxy: {} failed on {}", Upper(command), failures);
+  return fmt::format("ERR proxy: {} failed on {}", AsciiUpper(command), failures);
 }
 
 }  // namespace rs::proxy::errors

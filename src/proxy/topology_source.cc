@@ -324,7 +324,7 @@ TopologySource::TopologySource(Proxy* proxy, const ProxyConfig& config)
     o.appname = config_.appname;
     o.proc_name = config_.redis_proc;
     lainlet_->source = std::make_unique<discovery::LainletSource>(
-        &lainlet_->loop, std::move(o), [this](std::vector<eventlog::Member> members) {
+        &lainlet_->loop, std::move(o), [this](std::vector<model::Member> members) {
           std::vector<std::string> nodes;
           for (auto& m : members) nodes.push_back(std::move(m.address));
           OnDiscovered(std::move(nodes));

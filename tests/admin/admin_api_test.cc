@@ -13,7 +13,7 @@
 #include <nlohmann/json.hpp>
 
 #include "common/slot.h"
-#include "controller_fixture.h"
+#include "support/controller_fixture.h"
 #include "support/fake_lainlet.h"
 #include "support/free_port.h"
 #include "support/subprocess.h"

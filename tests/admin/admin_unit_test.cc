@@ -77,7 +77,7 @@ TEST(ConstantTimeEqualTest, ComparesContentAndLength) {
 TEST(ParseSlotListTest, NormalisesRangesAndRejectsGarbage) {
   auto r = ParseSlotList("200, 0-100,101-150");
   ASSERT_TRUE(r.ok()) << r.status().ToString();
-  EXPECT_EQ(eventlog::RangesToString(*r), "0-150,200");
+  EXPECT_EQ(model::RangesToString(*r), "0-150,200");
   EXPECT_FALSE(ParseSlotList("").ok());
   EXPECT_FALSE(ParseSlotList("16384").ok());
   EXPECT_FALSE(ParseSlotList("5-2").ok());
@@ -85,8 +85,8 @@ TEST(ParseSlotListTest, NormalisesRangesAndRejectsGarbage) {
   EXPECT_FALSE(ParseSlotList("1,,2").ok());
 }
 
-eventlog::ClusterState TwoNodes() {
-  eventlog::ClusterState s;
+model::ClusterState TwoNodes() {
+  model::ClusterState s;
   s.members["127.0.0.1:7000"] = {1, "127.0.0.1:7000", "h1"};
   s.observed["127.0.0.1:7001"] = {};
   return s;
@@ -101,15 +101,15 @@ TEST(OperationFromJsonTest, BuildsRequestsWithWho) {
                              s, "alice");
   ASSERT_TRUE(r.ok()) << r.status().ToString();
   EXPECT_EQ(r->who, "alice");
-  EXPECT_EQ(r->kind, eventlog::OperatorKind::kMigrate);
-  EXPECT_EQ(eventlog::CountSlots(r->slots), 10u);
+  EXPECT_EQ(r->kind, model::OperatorKind::kMigrate);
+  EXPECT_EQ(model::CountSlots(r->slots), 10u);
   auto f = OperationFromJson(json{{"kind", "failover"},
                                   {"node", "127.0.0.1:7001"},
                                   {"mode", "takeover"},
                                   {"confirm", std::string(kDataLossConfirmation)}},
                              s, "bob");
   ASSERT_TRUE(f.ok()) << f.status().ToString();
-  EXPECT_EQ(f->mode, eventlog::FailoverMode::kTakeover);
+  EXPECT_EQ(f->mode, model::FailoverMode::kTakeover);
   auto add = OperationFromJson(json{{"kind", "add-node"}, {"node", "10.0.0.9:6379"}}, s, "x");
   EXPECT_TRUE(add.ok()) << "a new node need not be known yet";
   auto w =
@@ -157,7 +157,7 @@ class AlerterTest : public ::testing::Test {
       got_.push_back(a);
     });
   }
-  eventlog::DecodedEvent Ev(eventlog::EventPayload p, int64_t time_ms = 0) {
+  eventlog::DecodedEvent Ev(model::EventPayload p, int64_t time_ms = 0) {
     eventlog::DecodedEvent d;
     d.event.seq = ++seq_;
     d.event.time_ms = time_ms;
@@ -169,18 +169,18 @@ class AlerterTest : public ::testing::Test {
     std::lock_guard lock(mu_);
     return got_;
   }
-  static eventlog::NodeHealthChanged Down(const std::string& addr) {
-    eventlog::NodeHealthChanged h;
+  static model::NodeHealthChanged Down(const std::string& addr) {
+    model::NodeHealthChanged h;
     h.address = addr;
-    h.health.health = eventlog::Health::kDown;
-    h.health.reason = eventlog::HealthReason::kRefused;
+    h.health.health = model::Health::kDown;
+    h.health.reason = model::HealthReason::kRefused;
     return h;
   }
 
   std::unique_ptr<Alerter> alerter_;
   std::mutex mu_;
   std::vector<Alert> got_;
-  eventlog::Seq seq_ = 0;
+  model::Seq seq_ = 0;
 };
 
 TEST_F(AlerterTest, NodeDownOnceWithinTheCooldownAndNeverForHistory) {
@@ -197,10 +197,10 @@ TEST_F(AlerterTest, NodeDownOnceWithinTheCooldownAndNeverForHistory) {
 
 TEST_F(AlerterTest, MutedNodesStaySilentUntilUnmuted) {
   Make(0s);
-  alerter_->Observe(Ev(eventlog::AlertRaised{"node 10.0.0.2:1", "mute", "", true}), false);
+  alerter_->Observe(Ev(model::AlertRaised{"node 10.0.0.2:1", "mute", "", true}), false);
   alerter_->Observe(Ev(Down("10.0.0.2:1")), true);
   EXPECT_TRUE(alerter_->Muted("10.0.0.2:1"));
-  alerter_->Observe(Ev(eventlog::AlertRaised{"node 10.0.0.2:1", "unmute", "", true}), true);
+  alerter_->Observe(Ev(model::AlertRaised{"node 10.0.0.2:1", "unmute", "", true}), true);
   alerter_->Observe(Ev(Down("10.0.0.2:1")), true);
   auto got = Got();
   ASSERT_EQ(got.size(), 1u);
@@ -209,30 +209,30 @@ TEST_F(AlerterTest, MutedNodesStaySilentUntilUnmuted) {
 
 TEST_F(AlerterTest, PlanFailedFailoverDoneAndUncoveredSlots) {
   Make();
-  eventlog::Plan failover;
+  model::Plan failover;
   failover.id = 7;
   failover.steps.push_back({});
-  failover.steps[0].kind = eventlog::StepKind::kFailover;
-  alerter_->Observe(Ev(eventlog::PlanProposed{failover, 0}), true);
-  alerter_->Observe(Ev(eventlog::PlanFinished{7, eventlog::PlanOutcome::kCompleted, ""}), true);
-  eventlog::Plan other;
+  failover.steps[0].kind = model::StepKind::kFailover;
+  alerter_->Observe(Ev(model::PlanProposed{failover, 0}), true);
+  alerter_->Observe(Ev(model::PlanFinished{7, model::PlanOutcome::kCompleted, ""}), true);
+  model::Plan other;
   other.id = 8;
-  alerter_->Observe(Ev(eventlog::PlanProposed{other, 0}), true);
-  alerter_->Observe(Ev(eventlog::PlanFinished{8, eventlog::PlanOutcome::kFailed, "boom"}), true);
-  eventlog::Topology t;
+  alerter_->Observe(Ev(model::PlanProposed{other, 0}), true);
+  alerter_->Observe(Ev(model::PlanFinished{8, model::PlanOutcome::kFailed, "boom"}), true);
+  model::Topology t;
   t.epoch = 3;
-  alerter_->Observe(Ev(eventlog::TopologyCommitted{t}, 1'000'000), true);
-  eventlog::NodeObserved o;
+  alerter_->Observe(Ev(model::TopologyCommitted{t}, 1'000'000), true);
+  model::NodeObserved o;
   o.address = "10.0.0.1:1";
-  o.observation.role = eventlog::Role::kMaster;
+  o.observation.role = model::Role::kMaster;
   o.observation.slots = {{0, 8000}};
-  eventlog::PeerView peer;
-  peer.role = eventlog::Role::kMaster;
+  model::PeerView peer;
+  peer.role = model::Role::kMaster;
   peer.slots = {{8001, 16383}};
   peer.fail = true;  // Its slots are not served.
   o.observation.peers = {peer};
   // Right after a commit, a lagging view is gossip catching up, not an outage.
-  eventlog::NodeObserved lagging = o;
+  model::NodeObserved lagging = o;
   lagging.observation.slots = {{0, 5000}};
   alerter_->Observe(Ev(lagging, 1'001'000), true);
   alerter_->Observe(Ev(o, 1'010'000), true);
@@ -246,7 +246,7 @@ TEST_F(AlerterTest, PlanFailedFailoverDoneAndUncoveredSlots) {
   EXPECT_NE(got[2].message.find("8001 of 16384"), std::string::npos) << got[2].message;
 }
 
-eventlog::DiscoveryStatusChanged Lainlet(bool reachable, std::string reason) {
+model::DiscoveryStatusChanged Lainlet(bool reachable, std::string reason) {
   return {"lainlet:http://127.0.0.1:9001/v2/procwatcher?appname=x", reachable, std::move(reason)};
 }
 
@@ -254,7 +254,7 @@ TEST_F(AlerterTest, LainletUnreachableOnceWithinTheCooldownThenItsRecovery) {
   Make();
   alerter_->Observe(Ev(Lainlet(false, "connect 127.0.0.1:9001: connection refused")), true);
   // Its own record of the alert must not trigger anything (no loops).
-  alerter_->Observe(Ev(eventlog::AlertRaised{"lainlet", "lainlet-unreachable", "x", true}), true);
+  alerter_->Observe(Ev(model::AlertRaised{"lainlet", "lainlet-unreachable", "x", true}), true);
   alerter_->Observe(Ev(Lainlet(true, "init on the watch")), true);
   alerter_->Observe(Ev(Lainlet(false, "HTTP 500 boom")), true);     // Held by the cool-down,
   alerter_->Observe(Ev(Lainlet(true, "init on the watch")), true);  // dropped: it cleared,
@@ -275,11 +275,11 @@ TEST_F(AlerterTest, LainletUnreachableOnceWithinTheCooldownThenItsRecovery) {
 TEST_F(AlerterTest, MembersFileUnusableAndUsableAgainAreAlertedAsSuch) {
   Make();
   const std::string src = "file:/etc/redis-ctl/members";
-  alerter_->Observe(Ev(eventlog::DiscoveryStatusChanged{
+  alerter_->Observe(Ev(model::DiscoveryStatusChanged{
                         src, false, "members file unusable at start: /x: line 2: bad port"}),
                     true);
   alerter_->Observe(
-      Ev(eventlog::DiscoveryStatusChanged{src, true, "members file valid: 6 members"}), true);
+      Ev(model::DiscoveryStatusChanged{src, true, "members file valid: 6 members"}), true);
   auto got = Got();
   ASSERT_EQ(got.size(), 2u);
   EXPECT_EQ(got[0].subject, "members file");
@@ -297,13 +297,13 @@ TEST_F(AlerterTest, HeldBackAlertIsSentWhenTheCooldownEndsIfItsConditionStillHol
   alerter_->Observe(Ev(Lainlet(true, "init on the watch")), true);    // 2: recovery sent.
   alerter_->Observe(Ev(Lainlet(false, "connect: refused")), true);    // 3: held back...
   alerter_->Observe(Ev(Down("10.0.0.1:1")), true);                    // 4: sent.
-  alerter_->Observe(Ev(eventlog::NodeHealthChanged{"10.0.0.1:1", {}}), true);
+  alerter_->Observe(Ev(model::NodeHealthChanged{"10.0.0.1:1", {}}), true);
   alerter_->Observe(Ev(Down("10.0.0.1:1")), true);                    // 6: held back, then
-  alerter_->Observe(Ev(eventlog::NodeHealthChanged{"10.0.0.1:1", {}}), true);  // cleared.
+  alerter_->Observe(Ev(model::NodeHealthChanged{"10.0.0.1:1", {}}), true);  // cleared.
   alerter_->Observe(Ev(Down("10.0.0.2:1")), true);                    // 8: sent.
-  alerter_->Observe(Ev(eventlog::NodeHealthChanged{"10.0.0.2:1", {}}), true);
+  alerter_->Observe(Ev(model::NodeHealthChanged{"10.0.0.2:1", {}}), true);
   alerter_->Observe(Ev(Down("10.0.0.2:1")), true);                    // 10: held back, then
-  alerter_->Observe(Ev(eventlog::AlertRaised{"node 10.0.0.2:1", "mute", "", true}), true);
+  alerter_->Observe(Ev(model::AlertRaised{"node 10.0.0.2:1", "mute", "", true}), true);
   alerter_->Tick();  // Within the cool-down: nothing yet.
   std::this_thread::sleep_for(1100ms);
   alerter_->Tick();  // ...the lainlet outage still holds: sent; the node's mute wins.
@@ -324,7 +324,7 @@ TEST_F(AlerterTest, HeldBackAlertIsSentWhenTheCooldownEndsIfItsConditionStillHol
 TEST_F(AlerterTest, TheEndOfAnOutageAnnouncedBeforeARestartIsAnnounced) {
   Make(0s);
   alerter_->Observe(Ev(Lainlet(false, "HTTP 500 boom")), /*live=*/false);
-  alerter_->Observe(Ev(eventlog::AlertRaised{"lainlet", "lainlet-unreachable", "x", true}), false);
+  alerter_->Observe(Ev(model::AlertRaised{"lainlet", "lainlet-unreachable", "x", true}), false);
   alerter_->Observe(Ev(Lainlet(true, "init on the watch")), true);
   auto got = Got();
   ASSERT_EQ(got.size(), 1u);

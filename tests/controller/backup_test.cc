@@ -13,7 +13,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "controller_fixture.h"
+#include "support/controller_fixture.h"
 #include "support/subprocess.h"
 
 namespace rs::test {

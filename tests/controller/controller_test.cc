@@ -14,7 +14,7 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
-#include "controller_fixture.h"
+#include "support/controller_fixture.h"
 #include "support/fake_lainlet.h"
 #include "support/free_port.h"
 #include "support/redis_client.h"

@@ -7,7 +7,7 @@
 namespace rs::discovery {
 namespace {
 
-using eventlog::Member;
+using model::Member;
 
 std::vector<Member> Members(std::initializer_list<int> ports) {
   std::vector<Member> out;
@@ -24,7 +24,7 @@ class DebounceTest : public ::testing::Test {
   std::set<std::string> down_;  // Addresses the "prober" says are unreachable.
   ReachableFn reachable_ = [this](std::string_view a) { return !down_.count(std::string(a)); };
 
-  std::optional<eventlog::MembershipChanged> Offer(std::vector<Member> s, int64_t t) {
+  std::optional<model::MembershipChanged> Offer(std::vector<Member> s, int64_t t) {
     return d_.Offer(std::move(s), t, reachable_);
   }
 };

@@ -17,7 +17,7 @@
 namespace rs::discovery {
 namespace {
 
-using eventlog::Member;
+using model::Member;
 using std::chrono::milliseconds;
 using std::chrono::steady_clock;
 
@@ -107,7 +107,7 @@ class LainletSourceTest : public ::testing::Test {
   std::unique_ptr<LainletSource> source_;
   std::unique_ptr<Membership> membership_;
   std::vector<std::vector<Member>> snapshots_;
-  std::vector<eventlog::EventPayload> events_;
+  std::vector<model::EventPayload> events_;
   struct Report {
     bool reachable;
     std::string reason;
@@ -221,11 +221,11 @@ TEST_F(LainletSourceTest, LainletRestartWithEmptyCachesCausesNoMembershipChange)
   fake_.SetProcs(Procs({1, 2, 3}));
   membership_ = std::make_unique<Membership>(
       &loop_, DebounceOptions{}, "lainlet", [](std::string_view) { return true; },
-      [this](eventlog::EventPayload e) { events_.push_back(std::move(e)); });
+      [this](model::EventPayload e) { events_.push_back(std::move(e)); });
   ASSERT_TRUE(membership_->Start(100).ok());
   StartSource(Options());
   ASSERT_TRUE(RunUntil([&] { return events_.size() == 1; }));
-  EXPECT_EQ(std::get<eventlog::MembershipChanged>(events_[0]).members, Want({1, 2, 3}));
+  EXPECT_EQ(std::get<model::MembershipChanged>(events_[0]).members, Want({1, 2, 3}));
 
   // The 05:10 cron restart: connection closed, caches empty at first, then the real list.
   fake_.Stop();

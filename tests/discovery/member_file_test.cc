@@ -5,7 +5,7 @@
 namespace rs::discovery {
 namespace {
 
-using eventlog::Member;
+using model::Member;
 
 TEST(MemberFileTest, ParsesLinesWithLabelsCommentsAndBlanks) {
   auto m = ParseMemberFile(

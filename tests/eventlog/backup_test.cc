@@ -76,16 +76,16 @@ class BackupTest : public ::testing::Test {
   }
 
   testing::TempDir tmp_;
-  Seq last_ = 0;
+  model::Seq last_ = 0;
   int runs_ = 0;
 };
 
 TEST_F(BackupTest, BackupBesideAWriterIsVerifiedAndHoldsEveryEventTheWriterHad) {
   auto writer = EventLog::Open(dir(), EventLogOptions{});
   ASSERT_TRUE(writer.ok()) << writer.status().ToString();
-  Event e;
+  model::Event e;
   e.source = "operator:test";
-  e.payload = AlertRaised{"lainlet", "backup", "written just before the backup", false};
+  e.payload = model::AlertRaised{"lainlet", "backup", "written just before the backup", false};
   // Group commit: in the WAL, not yet fsynced nor flushed to an SST file.
   auto seq = (*writer)->Append(e, Durability::kGroup);
   ASSERT_TRUE(seq.ok());

@@ -1,4 +1,4 @@
-#include "eventlog/cluster_state.h"
+#include "model/cluster_state.h"
 
 #include <random>
 #include <set>
@@ -9,6 +9,37 @@
 #include "eventlog/event_codec.h"
 
 namespace rs::eventlog {
+
+using model::Apply;
+using model::DiscoveryStatusChanged;
+using model::Health;
+using model::HealthReason;
+using model::Member;
+using model::MembershipChanged;
+using model::NodeHealth;
+using model::NodeHealthChanged;
+using model::NodeObservation;
+using model::NodeObserved;
+using model::NodeRef;
+using model::OperatorKind;
+using model::OperatorRejected;
+using model::OperatorRequest;
+using model::OperatorRequested;
+using model::Plan;
+using model::PlanFinished;
+using model::PlanOutcome;
+using model::PlanProposed;
+using model::Role;
+using model::Shard;
+using model::SlotRange;
+using model::StepCompleted;
+using model::StepFailed;
+using model::StepKind;
+using model::StepProgress;
+using model::StepStarted;
+using model::StepStatus;
+using model::Topology;
+using model::TopologyCommitted;
 namespace {
 
 class FoldTest : public ::testing::Test {

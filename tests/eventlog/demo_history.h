@@ -9,6 +9,39 @@
 
 namespace rs::eventlog::testing {
 
+using model::AlertRaised;
+using model::ControllerStarted;
+using model::ControllerStopped;
+using model::Event;
+using model::EventPayload;
+using model::Health;
+using model::HealthReason;
+using model::Member;
+using model::MembershipChanged;
+using model::NodeHealth;
+using model::NodeHealthChanged;
+using model::NodeObservation;
+using model::NodeObserved;
+using model::NodeRef;
+using model::OperatorKind;
+using model::OperatorRequest;
+using model::OperatorRequested;
+using model::Plan;
+using model::PlanFinished;
+using model::PlanOutcome;
+using model::PlanProposed;
+using model::Role;
+using model::Seq;
+using model::Shard;
+using model::SlotRange;
+using model::Step;
+using model::StepCompleted;
+using model::StepKind;
+using model::StepProgress;
+using model::StepStarted;
+using model::Topology;
+using model::TopologyCommitted;
+
 inline constexpr int64_t kDemoStartMs = 1'795'024'800'000;  // 2026-11-18T18:00:00Z
 
 class DemoWriter {

@@ -10,6 +10,10 @@
 #include "future_kind.h"
 
 namespace rs::eventlog {
+
+using model::Apply;
+using model::DiscoveryStatusChanged;
+using model::EventKindName;
 namespace {
 
 using testing::EventGen;

@@ -9,9 +9,49 @@
 #include <string>
 #include <vector>
 
-#include "eventlog/event.h"
+#include "model/event.h"
 
 namespace rs::eventlog::testing {
+
+using model::AlertRaised;
+using model::ControllerStarted;
+using model::ControllerStopped;
+using model::DiscoveryStatusChanged;
+using model::Event;
+using model::EventPayload;
+using model::FailoverMode;
+using model::Health;
+using model::HealthReason;
+using model::Member;
+using model::MembershipChanged;
+using model::NodeHealth;
+using model::NodeHealthChanged;
+using model::NodeObservation;
+using model::NodeObserved;
+using model::NodeRef;
+using model::NormalizeRanges;
+using model::OpenSlot;
+using model::OperatorKind;
+using model::OperatorRejected;
+using model::OperatorRequest;
+using model::OperatorRequested;
+using model::PeerView;
+using model::Plan;
+using model::PlanFinished;
+using model::PlanOutcome;
+using model::PlanProposed;
+using model::Role;
+using model::Seq;
+using model::Shard;
+using model::SlotRange;
+using model::Step;
+using model::StepCompleted;
+using model::StepFailed;
+using model::StepKind;
+using model::StepProgress;
+using model::StepStarted;
+using model::Topology;
+using model::TopologyCommitted;
 
 class EventGen {
  public:
@@ -74,8 +114,8 @@ class EventGen {
   NodeHealthChanged Health() {
     NodeHealthChanged h;
     h.address = Address(RandomNode());
-    h.health.health = static_cast<eventlog::Health>(Uniform(1, 3));
-    h.health.reason = h.health.health == eventlog::Health::kUp
+    h.health.health = static_cast<model::Health>(Uniform(1, 3));
+    h.health.reason = h.health.health == model::Health::kUp
                           ? HealthReason::kNone
                           : static_cast<HealthReason>(Uniform(1, 6));
     if (h.health.reason != HealthReason::kNone) h.health.detail = "connect: Connection refused";

@@ -39,8 +39,8 @@ std::unique_ptr<EventLog> MustOpen(const std::string& dir, OpenMode mode, bool c
 std::string Row(const EventLog& log, const DecodedEvent& d, const EventMatcher& m) {
   std::string row = fmt::format("#{} {} {} | {} | cause {}", d.event.seq, svc::KindName(d),
                                 svc::EventToJson(d).dump(), m.Describe(d), m.CauseOf(d));
-  std::set<Seq> seen{d.event.seq};
-  for (Seq c = m.CauseOf(d); c != 0 && seen.size() < 12 && seen.insert(c).second;) {
+  std::set<model::Seq> seen{d.event.seq};
+  for (model::Seq c = m.CauseOf(d); c != 0 && seen.size() < 12 && seen.insert(c).second;) {
     auto r = log.Read(c);
     if (!r.ok()) break;
     row += fmt::format(" <- #{} {}", c, m.Describe(*r));
@@ -49,8 +49,8 @@ std::string Row(const EventLog& log, const DecodedEvent& d, const EventMatcher& 
   return row;
 }
 
-std::vector<std::string> Rows(const EventLog& log, EventMatcher& m, Seq from = 1,
-                              Seq to = UINT64_MAX) {
+std::vector<std::string> Rows(const EventLog& log, EventMatcher& m, model::Seq from = 1,
+                              model::Seq to = UINT64_MAX) {
   std::vector<std::string> out;
   Status s = svc::ForEachMatch(log, m, from, to, [&](const DecodedEvent& d, const EventMatcher& x) {
     out.push_back(Row(log, d, x));
@@ -60,11 +60,11 @@ std::vector<std::string> Rows(const EventLog& log, EventMatcher& m, Seq from = 1
   return out;
 }
 
-std::vector<Seq> PageSeqs(const EventLog& log, const EventFilter& f, Seq after, size_t limit,
+std::vector<model::Seq> PageSeqs(const EventLog& log, const EventFilter& f, model::Seq after, size_t limit,
                           bool newest) {
   auto page = svc::EventPage(log, f, after, limit, newest);
   EXPECT_TRUE(page.ok()) << page.status().ToString();
-  std::vector<Seq> out;
+  std::vector<model::Seq> out;
   if (page.ok()) {
     for (const auto& e : *page) out.push_back(e.event.event.seq);
   }
@@ -72,14 +72,14 @@ std::vector<Seq> PageSeqs(const EventLog& log, const EventFilter& f, Seq after, 
 }
 
 // What EventPage must return, from the full scan's matches.
-std::vector<Seq> ExpectedPage(const std::vector<Seq>& all, Seq after, size_t limit, bool newest) {
-  std::vector<Seq> out;
+std::vector<model::Seq> ExpectedPage(const std::vector<model::Seq>& all, model::Seq after, size_t limit, bool newest) {
+  std::vector<model::Seq> out;
   if (newest) {
     for (auto it = all.rbegin(); it != all.rend() && out.size() < limit; ++it) {
       if (*it > after) out.push_back(*it);
     }
   } else {
-    for (Seq s : all) {
+    for (model::Seq s : all) {
       if (s > after && out.size() < limit) out.push_back(s);
     }
   }
@@ -95,22 +95,22 @@ void WriteRandomLog(EventLog& log, uint64_t seed, int n) {
   int written = 0;
   while (written < n) {
     int batch = 1 + static_cast<int>(rng() % 40);
-    std::vector<Event> events = gen.Take(batch);
-    for (Event& e : events) {
+    std::vector<model::Event> events = gen.Take(batch);
+    for (model::Event& e : events) {
       if (chance(2)) {
-        e.payload = AlertRaised{fmt::format("nodes {},{}", gen.Address(rng() % 12),
+        e.payload = model::AlertRaised{fmt::format("nodes {},{}", gen.Address(rng() % 12),
                                             gen.Address(rng() % 12)),
                                 "conflict", "both claim slot 7", false};
       } else if (chance(2)) {
-        Topology t;
+        model::Topology t;
         t.epoch = 1 + rng() % 3;  // Stale once commits are past it.
-        Shard s;
-        s.master = NodeRef{gen.Address(rng() % 12), ""};
-        uint16_t first = static_cast<uint16_t>(rng() % kSlotCount);
-        s.slots = {SlotRange{first, static_cast<uint16_t>(std::min<int>(kSlotCount - 1,
+        model::Shard s;
+        s.master = model::NodeRef{gen.Address(rng() % 12), ""};
+        uint16_t first = static_cast<uint16_t>(rng() % model::kSlotCount);
+        s.slots = {model::SlotRange{first, static_cast<uint16_t>(std::min<int>(model::kSlotCount - 1,
                                                                          first + rng() % 3000))}};
         t.shards.push_back(s);
-        e.payload = TopologyCommitted{t};
+        e.payload = model::TopologyCommitted{t};
       } else if (chance(2)) {
         e.cause = log.last_seq() + 1 + rng() % 50;  // Ahead of the event itself.
       }
@@ -124,10 +124,10 @@ void WriteRandomLog(EventLog& log, uint64_t seed, int n) {
 // Rewrites a random third of the health and observation events as retention's tombstones.
 void CompactSome(EventLog& log, uint64_t seed) {
   std::mt19937_64 rng(seed);
-  std::vector<std::pair<Seq, std::string>> rewrites;
+  std::vector<std::pair<model::Seq, std::string>> rewrites;
   Status s = log.Scan(1, UINT64_MAX, [&](const DecodedEvent& d) {
-    bool health = std::holds_alternative<NodeHealthChanged>(d.event.payload) ||
-                  std::holds_alternative<NodeObserved>(d.event.payload);
+    bool health = std::holds_alternative<model::NodeHealthChanged>(d.event.payload) ||
+                  std::holds_alternative<model::NodeObserved>(d.event.payload);
     if (d.kind == RecordKind::kEvent && health && rng() % 3 == 0) {
       rewrites.emplace_back(d.event.seq, EncodeCompacted(d.event));
     }
@@ -144,19 +144,19 @@ EventFilter RandomFilter(std::mt19937_64& rng, const EventGen& gen, uint64_t pla
       f.node = gen.Address(static_cast<int>(rng() % 12));
       break;
     case 1:
-      f.slot = static_cast<uint16_t>(rng() % kSlotCount);
+      f.slot = static_cast<uint16_t>(rng() % model::kSlotCount);
       break;
     case 2:
-      f.plan = rng() % (plans + 2);  // Plan 0 and one past the last too.
+      f.plan = rng() % (plans + 2);  // model::Plan 0 and one past the last too.
       break;
     case 3:
       f.node = rng() % 2 ? "127.0.0.1:700" : "10.9.9.9:6379";  // A prefix; a stranger.
-      f.slot = static_cast<uint16_t>(rng() % kSlotCount);
+      f.slot = static_cast<uint16_t>(rng() % model::kSlotCount);
       break;
     default:
       if (rng() % 2) f.plan = 1 + rng() % (plans + 1);
       if (rng() % 2) f.node = gen.Address(static_cast<int>(rng() % 12));
-      if (rng() % 2) f.slot = static_cast<uint16_t>(rng() % kSlotCount);
+      if (rng() % 2) f.slot = static_cast<uint16_t>(rng() % model::kSlotCount);
   }
   static const std::vector<std::set<std::string>> kKinds = {
       {}, {}, {}, {"node-health"}, {"topology-committed", "plan-proposed"},
@@ -177,7 +177,7 @@ void CheckAgainstScan(const EventLog& log, uint64_t seed, int filters) {
   EventGen names(0);
   uint64_t plans = 0;
   Status s = log.Scan(1, UINT64_MAX, [&](const DecodedEvent& d) {
-    if (auto* p = std::get_if<PlanProposed>(&d.event.payload)) plans = std::max(plans, p->plan.id);
+    if (auto* p = std::get_if<model::PlanProposed>(&d.event.payload)) plans = std::max(plans, p->plan.id);
     return true;
   });
   ASSERT_TRUE(s.ok());
@@ -189,37 +189,37 @@ void CheckAgainstScan(const EventLog& log, uint64_t seed, int filters) {
     EventMatcher indexed(f, log);
     ASSERT_EQ(Rows(log, indexed), want);
     // A range in the middle, read through the index (a scan-mode matcher cannot start there).
-    const Seq from = 1 + rng() % log.last_seq(), to = from + rng() % 400;
+    const model::Seq from = 1 + rng() % log.last_seq(), to = from + rng() % 400;
     std::vector<std::string> part;
     for (const std::string& r : want) {
-      Seq seq = std::stoull(r.substr(1));
+      model::Seq seq = std::stoull(r.substr(1));
       if (seq >= from && seq <= to) part.push_back(r);
     }
     EventMatcher ranged(f, log);
     EXPECT_EQ(Rows(log, ranged, from, to), part) << from << ".." << to;
 
-    std::vector<Seq> all;
+    std::vector<model::Seq> all;
     for (const std::string& r : want) all.push_back(std::stoull(r.substr(1)));
     const size_t limit = 1 + rng() % 30;
-    const Seq after = all.empty() ? 0 : all[rng() % all.size()];
+    const model::Seq after = all.empty() ? 0 : all[rng() % all.size()];
     EXPECT_EQ(PageSeqs(log, f, 0, limit, true), ExpectedPage(all, 0, limit, true));
     EXPECT_EQ(PageSeqs(log, f, after, limit, false), ExpectedPage(all, after, limit, false));
     EXPECT_EQ(PageSeqs(log, f, after, limit, true), ExpectedPage(all, after, limit, true));
   }
   // /v1/operations/ID: the last proposal or rejection answering the request.
   for (uint64_t id = 0; id <= 6; ++id) {
-    std::optional<Seq> want;
+    std::optional<model::Seq> want;
     s = log.Scan(1, UINT64_MAX, [&](const DecodedEvent& d) {
-      if (auto* r = std::get_if<OperatorRejected>(&d.event.payload); r && r->request_id == id)
+      if (auto* r = std::get_if<model::OperatorRejected>(&d.event.payload); r && r->request_id == id)
         want = d.event.seq;
-      if (auto* p = std::get_if<PlanProposed>(&d.event.payload); p && p->request_id == id)
+      if (auto* p = std::get_if<model::PlanProposed>(&d.event.payload); p && p->request_id == id)
         want = d.event.seq;
       return true;
     });
     ASSERT_TRUE(s.ok());
     auto got = svc::LastAnswerTo(log, id);
     ASSERT_TRUE(got.ok()) << got.status().ToString();
-    EXPECT_EQ(*got ? std::optional<Seq>((*got)->event.seq) : std::nullopt, want) << id;
+    EXPECT_EQ(*got ? std::optional<model::Seq>((*got)->event.seq) : std::nullopt, want) << id;
   }
 }
 
@@ -320,7 +320,7 @@ TEST(EventIndexTest, AnOldLogGetsTheSameIndexAtAWritersOpen) {
         EventFilter f = RandomFilter(rng, names, 50);
         SCOPED_TRACE(Describe(f));
         EventMatcher scan(f);
-        std::vector<Seq> all;
+        std::vector<model::Seq> all;
         for (const std::string& r : Rows(*reader, scan)) all.push_back(std::stoull(r.substr(1)));
         EXPECT_EQ(PageSeqs(*reader, f, 0, 10, true), ExpectedPage(all, 0, 10, true));
         EXPECT_EQ(PageSeqs(*reader, f, 5, 10, false), ExpectedPage(all, 5, 10, false));

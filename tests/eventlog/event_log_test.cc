@@ -18,6 +18,10 @@
 #include "temp_dir.h"
 
 namespace rs::eventlog {
+
+using model::Apply;
+using model::ControllerStarted;
+using model::ControllerStopped;
 namespace {
 
 using testing::EventGen;

@@ -10,10 +10,12 @@
 #include <capnp/serialize-packed.h>
 #include <kj/io.h>
 
-#include "eventlog/event.h"
+#include "model/event.h"
 #include "eventlog/events.capnp.h"
 
 namespace rs::eventlog::testing {
+
+using model::Event;
 
 inline std::string EncodeFutureKind(const Event& header, uint16_t tag) {
   capnp::MallocMessageBuilder msg;

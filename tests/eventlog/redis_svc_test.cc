@@ -16,6 +16,11 @@
 #include "temp_dir.h"
 
 namespace rs::eventlog {
+
+using model::AlertRaised;
+using model::DiscoveryStatusChanged;
+using model::Event;
+using model::Seq;
 namespace {
 
 struct SvcRun {

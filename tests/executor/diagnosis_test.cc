@@ -18,7 +18,7 @@ health::ClusterNodes View(const std::string& others) {
   return v.ok() ? *v : health::ClusterNodes{};
 }
 
-const eventlog::NodeRef kNode{"127.0.0.2:7002", kJoiner};
+const model::NodeRef kNode{"127.0.0.2:7002", kJoiner};
 
 TEST(ExplainUnknownPeerTest, HandshakeFromAnotherHostNamesBindSourceAddr) {
   auto view = View(
@@ -67,7 +67,7 @@ TEST(ExplainUnknownPeerTest, AnotherNodesHandshakeIsNotBlamedOnANodeThatAnnounce
   auto view = View(
       "c1a5c1113e88196f2e6f978ce0256c696329e33c 10.0.0.6:6379@16379 handshake - 0 0 "
       "0 disconnected\n");
-  const eventlog::NodeRef node{"10.0.0.5:6379", kJoiner};
+  const model::NodeRef node{"10.0.0.5:6379", kJoiner};
   EXPECT_EQ(ExplainUnknownPeer("10.0.0.7:6379", view, node, SourceConfig{true, "", "10.0.0.5"}),
             "");
   EXPECT_EQ(ExplainUnknownPeer("10.0.0.7:6379", view, node, SourceConfig{true, "10.0.0.5", ""}),

@@ -7,17 +7,17 @@
 #include <set>
 
 #include "common/slot.h"
-#include "eventlog/cluster_state.h"
+#include "model/cluster_state.h"
 #include "memory_journal.h"
 #include "support/local_cluster.h"
 
 namespace rs::executor {
 namespace {
 
-using eventlog::NodeRef;
-using eventlog::SlotRange;
-using eventlog::Step;
-using eventlog::StepKind;
+using model::NodeRef;
+using model::SlotRange;
+using model::Step;
+using model::StepKind;
 
 class ExecutorTest : public ::testing::Test {
  protected:
@@ -38,12 +38,12 @@ class ExecutorTest : public ::testing::Test {
   }
 
   // A plan forming masters 0..2 with replicas 3..5, the way the planner's bootstrap does.
-  eventlog::Plan BootstrapPlan() {
-    eventlog::Plan plan;
+  model::Plan BootstrapPlan() {
+    model::Plan plan;
     plan.id = 1;
     plan.reason = "bootstrap";
     const SlotRange ranges[] = {{0, 5460}, {5461, 10922}, {10923, 16383}};
-    eventlog::Topology topo;
+    model::Topology topo;
     topo.epoch = 1;
     for (int i = 0; i < 6; ++i) {
       Step s;
@@ -83,8 +83,8 @@ class ExecutorTest : public ::testing::Test {
     return plan;
   }
 
-  void Propose(MemoryJournal& journal, eventlog::Plan plan) {
-    ASSERT_TRUE(journal.Record(eventlog::PlanProposed{std::move(plan), 0}, 0, true).ok());
+  void Propose(MemoryJournal& journal, model::Plan plan) {
+    ASSERT_TRUE(journal.Record(model::PlanProposed{std::move(plan), 0}, 0, true).ok());
   }
 
   void Bootstrap(MemoryJournal& journal) {
@@ -98,7 +98,7 @@ class ExecutorTest : public ::testing::Test {
   // Proposes a one-step plan (id 2) and runs it.
   Status RunOneStep(MemoryJournal& journal, StepKind kind, size_t target, size_t peer,
                     std::vector<SlotRange> slots) {
-    eventlog::Plan plan;
+    model::Plan plan;
     plan.id = 2;
     Step step;
     step.kind = kind;
@@ -145,12 +145,12 @@ TEST_F(ExecutorTest, BootstrapPlanFormsClusterAndCommitsTopology) {
   ASSERT_EQ(state.topology.epoch, 1u);
   EXPECT_EQ(state.topology.shards.size(), 3u);
   ASSERT_EQ(state.plan_history.size(), 1u);
-  EXPECT_EQ(state.plan_history[0].outcome, eventlog::PlanOutcome::kCompleted);
+  EXPECT_EQ(state.plan_history[0].outcome, model::PlanOutcome::kCompleted);
   // Every step was started (synced) before it completed.
   int started = 0, completed = 0;
   for (const auto& e : journal.Events()) {
-    started += std::holds_alternative<eventlog::StepStarted>(e.payload);
-    completed += std::holds_alternative<eventlog::StepCompleted>(e.payload);
+    started += std::holds_alternative<model::StepStarted>(e.payload);
+    completed += std::holds_alternative<model::StepCompleted>(e.payload);
   }
   EXPECT_EQ(started, 18);
   EXPECT_EQ(completed, 18);
@@ -168,10 +168,10 @@ TEST_F(ExecutorTest, ReplicateStepsRunAtOnceEachStartedAndCompletedInTheLog) {
   const auto& steps = BootstrapPlan().steps;
   std::vector<uint32_t> order;  // Replicate steps: +index when started, -index-1 when completed.
   for (const auto& e : journal.Events()) {
-    if (const auto* x = std::get_if<eventlog::StepStarted>(&e.payload)) {
+    if (const auto* x = std::get_if<model::StepStarted>(&e.payload)) {
       if (steps[x->step].kind == StepKind::kReplicate) order.push_back(x->step);
     }
-    if (const auto* x = std::get_if<eventlog::StepCompleted>(&e.payload)) {
+    if (const auto* x = std::get_if<model::StepCompleted>(&e.payload)) {
       if (steps[x->step].kind == StepKind::kReplicate) order.push_back(1000 + x->step);
     }
   }
@@ -225,13 +225,13 @@ TEST_F(ExecutorTest, MigrateMovesEveryKeyAndOwnership) {
   uint64_t keys_moved = 0;
   std::vector<SlotRange> done;
   for (const auto& e : journal.Events()) {
-    if (auto* p = std::get_if<eventlog::StepProgress>(&e.payload)) {
+    if (auto* p = std::get_if<model::StepProgress>(&e.payload)) {
       keys_moved += p->keys_moved;
       done.insert(done.end(), p->slots_done.begin(), p->slots_done.end());
     }
   }
   EXPECT_EQ(keys_moved, keys.size());
-  EXPECT_EQ(eventlog::NormalizeRanges(done), (std::vector<SlotRange>{{0, 999}}));
+  EXPECT_EQ(model::NormalizeRanges(done), (std::vector<SlotRange>{{0, 999}}));
 }
 
 TEST_F(ExecutorTest, ResumesAHalfDoneMigrationWithoutLosingKeys) {
@@ -281,7 +281,7 @@ TEST_F(ExecutorTest, BusyKeyWithDifferentValueStopsAndOverwritesNothing) {
   auto src = Client(0);
   EXPECT_EQ(*src.CommandString("GET", keys[3]), "value-" + keys[3]);
   auto state = journal.State();
-  ASSERT_EQ(state.plan_history.back().outcome, eventlog::PlanOutcome::kFailed);
+  ASSERT_EQ(state.plan_history.back().outcome, model::PlanOutcome::kFailed);
   EXPECT_NE(state.plan_history.back().detail.find("BUSYKEY"), std::string::npos);
 }
 

@@ -15,9 +15,9 @@
 namespace rs::executor {
 namespace {
 
-using eventlog::NodeRef;
-using eventlog::Step;
-using eventlog::StepKind;
+using model::NodeRef;
+using model::Step;
+using model::StepKind;
 
 class JoinDiagnosisTest : public ::testing::Test {
  protected:
@@ -51,11 +51,11 @@ class JoinDiagnosisTest : public ::testing::Test {
 
   // Runs a plan of `steps` and returns the error of its step-failed event ("" if none).
   std::string RunAndGetStepFailure(std::vector<Step> steps, uint32_t* failed_step) {
-    eventlog::Plan plan;
+    model::Plan plan;
     plan.id = 1;
     plan.reason = "test";
     plan.steps = std::move(steps);
-    EXPECT_TRUE(journal_.Record(eventlog::PlanProposed{plan, 0}, 0, true).ok());
+    EXPECT_TRUE(journal_.Record(model::PlanProposed{plan, 0}, 0, true).ok());
     Executor ex(config_, &journal_);
     auto started = std::chrono::steady_clock::now();
     Status s = ex.RunPlan(nullptr);
@@ -63,7 +63,7 @@ class JoinDiagnosisTest : public ::testing::Test {
     std::printf("plan ran %.1f s: %s\n", secs, s.ToString().c_str());
     EXPECT_FALSE(s.ok());
     for (const auto& e : journal_.Events()) {
-      if (const auto* f = std::get_if<eventlog::StepFailed>(&e.payload)) {
+      if (const auto* f = std::get_if<model::StepFailed>(&e.payload)) {
         *failed_step = f->step;
         return f->error;
       }
@@ -116,10 +116,10 @@ TEST_F(JoinDiagnosisTest, MeetWithOwnSourceAddressCompletes) {
   o.host = "127.0.0.2";
   NodeRef joiner = Start(o);
   ASSERT_FALSE(HasFailure());
-  eventlog::Plan plan;
+  model::Plan plan;
   plan.id = 1;
   plan.steps = {MakeStep(StepKind::kMeet, b, a), MakeStep(StepKind::kMeet, joiner, b)};
-  ASSERT_TRUE(journal_.Record(eventlog::PlanProposed{plan, 0}, 0, true).ok());
+  ASSERT_TRUE(journal_.Record(model::PlanProposed{plan, 0}, 0, true).ok());
   Executor ex(config_, &journal_);
   RS_EXPECT_OK(ex.RunPlan(nullptr));
 }

@@ -8,9 +8,9 @@
 namespace rs::health {
 namespace {
 
-using eventlog::OpenSlot;
-using eventlog::Role;
-using eventlog::SlotRange;
+using model::OpenSlot;
+using model::Role;
+using model::SlotRange;
 
 std::string Fixture(const std::string& name) {
   std::ifstream in(std::string(RS_HEALTH_TESTDATA) + "/" + name);
@@ -26,7 +26,7 @@ ClusterNodes MustParse(const std::string& fixture) {
   return r.ok() ? *r : ClusterNodes{};
 }
 
-const eventlog::PeerView* Peer(const ClusterNodes& n, std::string_view address) {
+const model::PeerView* Peer(const ClusterNodes& n, std::string_view address) {
   for (const auto& p : n.peers) {
     if (p.address == address) return &p;
   }
@@ -52,13 +52,13 @@ TEST(ClusterNodesParserTest, FormedClusterSeenFromAMaster) {
   EXPECT_TRUE(
       std::is_sorted(n.peers.begin(), n.peers.end(), [](auto& a, auto& b) { return a.id < b.id; }));
   int masters = 0;
-  uint32_t slots = eventlog::CountSlots(n.myself.slots);
+  uint32_t slots = model::CountSlots(n.myself.slots);
   for (const auto& p : n.peers) {
     EXPECT_TRUE(p.connected);
     EXPECT_FALSE(p.pfail || p.fail || p.handshake);
     if (p.role == Role::kMaster) {
       ++masters;
-      slots += eventlog::CountSlots(p.slots);
+      slots += model::CountSlots(p.slots);
     } else {
       EXPECT_EQ(p.role, Role::kReplica);
       EXPECT_EQ(p.master_id.size(), 40u);
@@ -73,7 +73,7 @@ TEST(ClusterNodesParserTest, FormedClusterSeenFromAReplica) {
   EXPECT_EQ(n.myself.role, Role::kReplica);
   EXPECT_EQ(n.myself.master_id.size(), 40u);
   EXPECT_TRUE(n.myself.slots.empty());
-  eventlog::NodeObservation obs;
+  model::NodeObservation obs;
   ApplyClusterNodes(n, &obs);
   EXPECT_EQ(obs.role, Role::kReplica);
   EXPECT_EQ(obs.master_id, n.myself.master_id);
@@ -124,7 +124,7 @@ TEST(ClusterNodesParserTest, FailedMasterFirstPfailThenFail) {
     if (p.fail) {
       EXPECT_FALSE(p.connected);
       EXPECT_EQ(p.role, Role::kMaster);
-      EXPECT_EQ(eventlog::CountSlots(p.slots), 5461u);
+      EXPECT_EQ(model::CountSlots(p.slots), 5461u);
     }
   }
   EXPECT_EQ(pfails, 1);

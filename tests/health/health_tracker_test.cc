@@ -5,8 +5,8 @@
 namespace rs::health {
 namespace {
 
-using eventlog::Health;
-using eventlog::HealthReason;
+using model::Health;
+using model::HealthReason;
 
 ProbeResult Ok(bool cluster_ok = true, uint64_t assigned = 16384) {
   return ProbeResult{ProbeOutcome::kOk, "", cluster_ok, assigned};

@@ -13,8 +13,8 @@
 namespace rs::health {
 namespace {
 
-using eventlog::Health;
-using eventlog::HealthReason;
+using model::Health;
+using model::HealthReason;
 using std::chrono::milliseconds;
 using std::chrono::steady_clock;
 
@@ -36,7 +36,7 @@ class ProberTest : public ::testing::Test {
 
   void StartProber(ProberOptions opts, std::vector<std::string> targets) {
     prober_ = std::make_unique<Prober>(
-        &loop_, opts, [this](eventlog::EventPayload e) { events_.push_back(std::move(e)); });
+        &loop_, opts, [this](model::EventPayload e) { events_.push_back(std::move(e)); });
     prober_->SetTargets(std::move(targets));
     ASSERT_TRUE(prober_->Start().ok());
   }
@@ -65,10 +65,10 @@ class ProberTest : public ::testing::Test {
     while (steady_clock::now() < end) uv_run(&loop_, UV_RUN_ONCE);
   }
 
-  std::vector<eventlog::NodeHealth> HealthEvents(const std::string& address) const {
-    std::vector<eventlog::NodeHealth> out;
+  std::vector<model::NodeHealth> HealthEvents(const std::string& address) const {
+    std::vector<model::NodeHealth> out;
     for (const auto& e : events_) {
-      if (auto* h = std::get_if<eventlog::NodeHealthChanged>(&e); h && h->address == address) {
+      if (auto* h = std::get_if<model::NodeHealthChanged>(&e); h && h->address == address) {
         out.push_back(h->health);
       }
     }
@@ -77,14 +77,14 @@ class ProberTest : public ::testing::Test {
   int ObservedCount(const std::string& address) const {
     int n = 0;
     for (const auto& e : events_) {
-      if (auto* o = std::get_if<eventlog::NodeObserved>(&e); o && o->address == address) ++n;
+      if (auto* o = std::get_if<model::NodeObserved>(&e); o && o->address == address) ++n;
     }
     return n;
   }
-  const eventlog::NodeObservation* LastObservation(const std::string& address) const {
-    const eventlog::NodeObservation* last = nullptr;
+  const model::NodeObservation* LastObservation(const std::string& address) const {
+    const model::NodeObservation* last = nullptr;
     for (const auto& e : events_) {
-      if (auto* o = std::get_if<eventlog::NodeObserved>(&e); o && o->address == address) {
+      if (auto* o = std::get_if<model::NodeObserved>(&e); o && o->address == address) {
         last = &o->observation;
       }
     }
@@ -97,7 +97,7 @@ class ProberTest : public ::testing::Test {
 
   uv_loop_t loop_;
   std::unique_ptr<Prober> prober_;
-  std::vector<eventlog::EventPayload> events_;
+  std::vector<model::EventPayload> events_;
 };
 
 TEST_F(ProberTest, KillNineIsDownRefusedWithinTwoIntervalsAndRestartIsUp) {
@@ -109,7 +109,7 @@ TEST_F(ProberTest, KillNineIsDownRefusedWithinTwoIntervalsAndRestartIsUp) {
   ASSERT_TRUE(RunUntil([&] { return ObservedCount(a) == 1; }, milliseconds(3000)));
   const auto* obs = LastObservation(a);
   EXPECT_EQ(obs->id.size(), 40u);
-  EXPECT_EQ(obs->role, eventlog::Role::kMaster);
+  EXPECT_EQ(obs->role, model::Role::kMaster);
 
   ASSERT_TRUE(redis.Kill().ok());
   auto took = RunUntil([&] { return LastHealthIs(a, Health::kDown, HealthReason::kRefused); },
@@ -158,7 +158,7 @@ TEST_F(ProberTest, WritesChangeSamplesButEmitNoEvents) {
   ASSERT_TRUE(RunUntil(
       [&] {
         const auto* o = LastObservation(a);
-        return o && o->cluster_ok && eventlog::CountSlots(o->slots) == 16384;
+        return o && o->cluster_ok && model::CountSlots(o->slots) == 16384;
       },
       milliseconds(5000)));
   size_t events_before = events_.size();
@@ -286,7 +286,7 @@ TEST_F(ProberTest, ClusterObservationAndPersistentClusterFailIsClusterDown) {
       },
       milliseconds(5000)));
   uint32_t slots = 0;
-  for (const auto& a : addrs) slots += eventlog::CountSlots(LastObservation(a)->slots);
+  for (const auto& a : addrs) slots += model::CountSlots(LastObservation(a)->slots);
   EXPECT_EQ(slots, 16384u);
 
   // No replicas: killing a master leaves its slots uncovered, so the others report
@@ -316,7 +316,7 @@ TEST_F(ProberTest, RedisOwnFailoverWindowTriggersNothingOnSurvivors) {
           const auto* o = LastObservation(a);
           if (!o || !o->cluster_ok) return false;
           // A replica that never synced refuses to fail over: wait for every link.
-          if (o->role == eventlog::Role::kReplica && !o->master_link_up) return false;
+          if (o->role == model::Role::kReplica && !o->master_link_up) return false;
         }
         return true;
       },
@@ -324,7 +324,7 @@ TEST_F(ProberTest, RedisOwnFailoverWindowTriggersNothingOnSurvivors) {
   // Kill a master; its replica takes over after node timeout + election (about 3 s).
   int victim = -1;
   for (size_t i = 0; i < addrs.size(); ++i) {
-    if (LastObservation(addrs[i])->role == eventlog::Role::kMaster) {
+    if (LastObservation(addrs[i])->role == model::Role::kMaster) {
       victim = static_cast<int>(i);
       break;
     }
@@ -337,7 +337,7 @@ TEST_F(ProberTest, RedisOwnFailoverWindowTriggersNothingOnSurvivors) {
   }
   ASSERT_FALSE(replica.empty());
   ASSERT_TRUE(cluster.node(victim).Kill().ok());
-  ASSERT_TRUE(RunUntil([&] { return LastObservation(replica)->role == eventlog::Role::kMaster; },
+  ASSERT_TRUE(RunUntil([&] { return LastObservation(replica)->role == model::Role::kMaster; },
                        milliseconds(20000)))
       << cluster.LogTails();
   ASSERT_TRUE(cluster.WaitForClusterOk(std::chrono::seconds(20)).ok()) << cluster.LogTails();
@@ -348,7 +348,7 @@ TEST_F(ProberTest, RedisOwnFailoverWindowTriggersNothingOnSurvivors) {
     ASSERT_EQ(hs.size(), 1u) << addrs[i] << " changed health during Redis's own failover";
     EXPECT_EQ(hs[0].health, Health::kUp);
     for (const auto& e : events_) {
-      if (auto* o = std::get_if<eventlog::NodeObserved>(&e); o && o->address == addrs[i]) {
+      if (auto* o = std::get_if<model::NodeObserved>(&e); o && o->address == addrs[i]) {
         EXPECT_TRUE(o->observation.cluster_ok) << addrs[i] << " reported the failover window";
       }
     }

@@ -11,15 +11,15 @@
 namespace rs::planner {
 namespace {
 
-using eventlog::FailoverMode;
-using eventlog::OperatorKind;
-using eventlog::OperatorRequest;
-using eventlog::Plan;
-using eventlog::StepKind;
+using model::FailoverMode;
+using model::OperatorKind;
+using model::OperatorRequest;
+using model::Plan;
+using model::StepKind;
 using sim::SimCluster;
 
-std::vector<eventlog::Step> StepsOf(const Plan& p, StepKind kind) {
-  std::vector<eventlog::Step> out;
+std::vector<model::Step> StepsOf(const Plan& p, StepKind kind) {
+  std::vector<model::Step> out;
   for (const auto& s : p.steps) {
     if (s.kind == kind) out.push_back(s);
   }
@@ -28,7 +28,7 @@ std::vector<eventlog::Step> StepsOf(const Plan& p, StepKind kind) {
 
 uint32_t MovedSlots(const Plan& p) {
   uint32_t n = 0;
-  for (const auto& s : StepsOf(p, StepKind::kMigrate)) n += eventlog::CountSlots(s.slots);
+  for (const auto& s : StepsOf(p, StepKind::kMigrate)) n += model::CountSlots(s.slots);
   return n;
 }
 
@@ -66,7 +66,7 @@ class PlannerTest : public ::testing::Test {
     for (int i = 0; i < 20; ++i) {
       Decision d = Next();
       if (d.kind == DecisionKind::kReject) {
-        sim_.Emit(eventlog::OperatorRejected{d.request_id, d.reason});
+        sim_.Emit(model::OperatorRejected{d.request_id, d.reason});
         continue;
       }
       if (d.kind != DecisionKind::kPlan) return;
@@ -122,8 +122,8 @@ TEST_F(PlannerTest, BootstrapSplitsSlotsEvenlyWithDistinctEpochsAndSpreadMasters
   for (const auto& [addr, n] : sim_.nodes()) {
     if (!n.master) continue;
     master_hosts.insert(n.host);
-    EXPECT_GE(eventlog::CountSlots(n.slots), 5461u);
-    EXPECT_LE(eventlog::CountSlots(n.slots), 5462u);
+    EXPECT_GE(model::CountSlots(n.slots), 5461u);
+    EXPECT_LE(model::CountSlots(n.slots), 5462u);
   }
   EXPECT_EQ(master_hosts.size(), 3u);
   Decision after = Next();
@@ -277,11 +277,11 @@ TEST_F(PlannerTest, TimeoutFlaggedByMajorityOfMastersFailsOver) {
   sim_.Crash(masters_[0]);
   sim_.Advance(100);
   sim_.Sync();
-  sim_.mutable_state().health[masters_[0]].reason = eventlog::HealthReason::kTimeout;
+  sim_.mutable_state().health[masters_[0]].reason = model::HealthReason::kTimeout;
   EXPECT_EQ(Make(sim_.state(), policy_).kind, DecisionKind::kNothing);  // Peers do not agree yet.
   sim_.Advance(SimCluster::kNodeTimeoutMs);
   sim_.Sync();
-  sim_.mutable_state().health[masters_[0]].reason = eventlog::HealthReason::kTimeout;
+  sim_.mutable_state().health[masters_[0]].reason = model::HealthReason::kTimeout;
   Decision d = Make(sim_.state(), policy_);
   ASSERT_EQ(d.kind, DecisionKind::kPlan) << DecisionToString(d);
   EXPECT_EQ(StepsOf(d.plan, StepKind::kFailover).size(), 1u);
@@ -353,7 +353,7 @@ TEST_F(PlannerTest, FailoverOfDeadMasterInAPlanRollsItsMigrationForward) {
   sim_.ProposeAndStart(mig.plan, 0);
   uint16_t first = mig.plan.steps[0].slots.front().first;
   sim_.Emit(
-      eventlog::StepProgress{mig.plan.id, 0, {{first, static_cast<uint16_t>(first + 39)}}, 10});
+      model::StepProgress{mig.plan.id, 0, {{first, static_cast<uint16_t>(first + 39)}}, 10});
   sim_.Crash(masters_[1]);
   sim_.Advance(600);
   Decision d = Next();
@@ -363,7 +363,7 @@ TEST_F(PlannerTest, FailoverOfDeadMasterInAPlanRollsItsMigrationForward) {
   EXPECT_EQ(d.plan.steps[1].kind, StepKind::kMigrate);
   EXPECT_EQ(d.plan.steps[1].target.address, masters_[0]);
   EXPECT_EQ(d.plan.steps[1].peer.address, d.plan.steps[0].target.address);
-  EXPECT_EQ(eventlog::CountSlots(d.plan.steps[1].slots), 60u);
+  EXPECT_EQ(model::CountSlots(d.plan.steps[1].slots), 60u);
 }
 
 TEST_F(PlannerTest, PlannedHandoverOfAMasterThatDiesBecomesAForcedFailover) {
@@ -425,12 +425,12 @@ TEST_F(PlannerTest, MembershipEventThatAddsOrRemovesNobodyKeepsAnOperatorsLayout
   // 90 s later discovery announces the same addresses again, with other instance numbers (a
   // members file rewritten in another order): no member was added or removed.
   sim_.Advance(90'000);
-  eventlog::MembershipChanged same{{}, "file:members"};
+  model::MembershipChanged same{{}, "file:members"};
   uint32_t instance = 100;
   for (const auto& [addr, m] : sim_.state().members) {
     same.members.push_back({instance++, addr, m.host});
   }
-  const eventlog::Seq membership_seq = sim_.state().membership_seq;
+  const model::Seq membership_seq = sim_.state().membership_seq;
   sim_.Emit(same);
   EXPECT_EQ(sim_.state().members.begin()->second.instance, 100u);  // The event was folded...
   EXPECT_EQ(sim_.state().membership_seq, membership_seq);          // ...as no membership change.
@@ -442,7 +442,7 @@ TEST_F(PlannerTest, MembershipEventThatAddsOrRemovesNobodyKeepsAnOperatorsLayout
   sim_.SetWanted(replicas_[0], false);
   Settle();
   for (const std::string& m : masters_) {
-    EXPECT_NEAR(eventlog::CountSlots(sim_.node(m).slots), 5461, 2) << m;
+    EXPECT_NEAR(model::CountSlots(sim_.node(m).slots), 5461, 2) << m;
   }
 }
 
@@ -466,23 +466,23 @@ TEST_F(PlannerTest, AdoptionWaitsUntilEveryMasterWithSlotsWasObserved) {
   sim_.Sync();
   // A fresh controller's probes answer one by one: a master's peers already name it as the
   // owner of its slots, its own observation is not in yet.
-  eventlog::ClusterState partial = sim_.state();
+  model::ClusterState partial = sim_.state();
   partial.observed.erase(masters_[1]);
   Decision d = Make(partial, policy_);
   ASSERT_EQ(d.kind, DecisionKind::kNothing) << DecisionToString(d);
   EXPECT_NE(d.reason.find("adoption waits for master " + masters_[1]), std::string::npos)
       << d.reason;
   // Down, it is no reason to wait (its replica is failed over once the topology is committed).
-  partial.health[masters_[1]].health = eventlog::Health::kDown;
+  partial.health[masters_[1]].health = model::Health::kDown;
   EXPECT_EQ(Make(partial, policy_).reason.find("adoption waits"), std::string::npos);
   // Observed, the whole cluster is adopted in one commit.
   d = Next();
   ASSERT_EQ(d.kind, DecisionKind::kPlan) << DecisionToString(d);
   uint32_t slots = 0;
   for (const auto& shard : d.plan.steps.back().topology.shards) {
-    slots += eventlog::CountSlots(shard.slots);
+    slots += model::CountSlots(shard.slots);
   }
-  EXPECT_EQ(slots, eventlog::kSlotCount);
+  EXPECT_EQ(slots, model::kSlotCount);
 }
 
 TEST_F(PlannerTest, OperatorMigrateOfSlotsNotOwnedIsRejected) {
@@ -532,7 +532,7 @@ TEST_F(PlannerTest, OperatorRebalanceHonoursWeights) {
   Decision d = Next();
   ASSERT_EQ(d.kind, DecisionKind::kPlan);
   ASSERT_TRUE(sim_.Execute(d.plan, d.request_id).ok());
-  EXPECT_EQ(eventlog::CountSlots(sim_.node(masters_[0]).slots), 8192u);
+  EXPECT_EQ(model::CountSlots(sim_.node(masters_[0]).slots), 8192u);
 }
 
 TEST_F(PlannerTest, OperatorDefaultFailoverOfDeadMasterIsRejected) {
@@ -617,7 +617,7 @@ TEST_F(PlannerTest, ConsistentOpenSlotWithoutIntentIsRolledForward) {
   ASSERT_EQ(m.size(), 1u);
   EXPECT_EQ(m[0].target.address, masters_[0]);
   EXPECT_EQ(m[0].peer.address, masters_[1]);
-  EXPECT_EQ(m[0].slots, (std::vector<eventlog::SlotRange>{{100, 100}}));
+  EXPECT_EQ(m[0].slots, (std::vector<model::SlotRange>{{100, 100}}));
 }
 
 TEST_F(PlannerTest, ImportingWithoutMigratingIsRolledForwardTowardTheImporter) {
@@ -702,7 +702,7 @@ TEST_F(PlannerTest, SameStateGivesByteIdenticalPlans) {
   sim_.AddNode(Host(2));
   sim_.SetWanted(masters_[3], false);
   sim_.Sync();
-  eventlog::ClusterState copy = sim_.state();
+  model::ClusterState copy = sim_.state();
   Decision a = Make(sim_.state(), policy_);
   Decision b = Make(copy, policy_);
   ASSERT_EQ(a.kind, DecisionKind::kPlan);

@@ -7,8 +7,8 @@
 namespace rs::planner {
 namespace {
 
-using eventlog::CountSlots;
-using eventlog::SlotRange;
+using model::CountSlots;
+using model::SlotRange;
 
 std::vector<MasterLoad> Even(int n) {
   std::vector<MasterLoad> out;
@@ -84,7 +84,7 @@ TEST(RebalanceTest, TargetsSumToTheSlotsHeldAndMovesAreMinimal) {
 TEST(RebalanceTest, MovedSlotsComeFromTheSourceAndStayCanonical) {
   std::vector<MasterLoad> loads = {{"a:1", {{0, 10}, {100, 16383}}, 1.0}, {"b:1", {}, 1.0}};
   for (const SlotMove& m : Rebalance(loads, 2)) {
-    EXPECT_EQ(m.slots, eventlog::NormalizeRanges(m.slots));
+    EXPECT_EQ(m.slots, model::NormalizeRanges(m.slots));
     EXPECT_TRUE(SubtractRanges(m.slots, loads[0].slots).empty());
   }
 }

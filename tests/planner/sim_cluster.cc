@@ -9,12 +9,12 @@
 
 namespace rs::planner::sim {
 
-using eventlog::Health;
-using eventlog::HealthReason;
-using eventlog::NormalizeRanges;
-using eventlog::SlotRange;
-using eventlog::Step;
-using eventlog::StepKind;
+using model::Health;
+using model::HealthReason;
+using model::NormalizeRanges;
+using model::SlotRange;
+using model::Step;
+using model::StepKind;
 
 namespace {
 
@@ -71,8 +71,8 @@ void SimCluster::Form(const std::vector<std::string>& masters,
     m.in_cluster = true;
     m.master = true;
     m.config_epoch = epoch++;
-    uint32_t first = static_cast<uint32_t>(i * eventlog::kSlotCount / masters.size());
-    uint32_t last = static_cast<uint32_t>((i + 1) * eventlog::kSlotCount / masters.size()) - 1;
+    uint32_t first = static_cast<uint32_t>(i * model::kSlotCount / masters.size());
+    uint32_t last = static_cast<uint32_t>((i + 1) * model::kSlotCount / masters.size()) - 1;
     m.slots = {{static_cast<uint16_t>(first), static_cast<uint16_t>(last)}};
   }
   for (size_t i = 0; i < replicas.size(); ++i) {
@@ -90,8 +90,8 @@ uint64_t SimCluster::MaxEpoch() const {
   return e;
 }
 
-eventlog::NodeHealth SimCluster::HealthOf(const SimNode& n) const {
-  eventlog::NodeHealth h;
+model::NodeHealth SimCluster::HealthOf(const SimNode& n) const {
+  model::NodeHealth h;
   if (!n.alive && n.host_down) {
     h = {Health::kDown, HealthReason::kTimeout, "timeout", n.down_since_ms};
   } else if (!n.alive) {
@@ -104,10 +104,10 @@ eventlog::NodeHealth SimCluster::HealthOf(const SimNode& n) const {
   return h;
 }
 
-eventlog::NodeObservation SimCluster::Observe(const SimNode& n) const {
-  eventlog::NodeObservation o;
+model::NodeObservation SimCluster::Observe(const SimNode& n) const {
+  model::NodeObservation o;
   o.id = n.id;
-  o.role = n.master ? eventlog::Role::kMaster : eventlog::Role::kReplica;
+  o.role = n.master ? model::Role::kMaster : model::Role::kReplica;
   if (!n.master) o.master_id = nodes_.at(n.master_address).id;
   o.slots = n.slots;
   o.open_slots = n.open_slots;
@@ -120,10 +120,10 @@ eventlog::NodeObservation SimCluster::Observe(const SimNode& n) const {
   if (!n.in_cluster) return o;
   for (const auto& [addr, p] : nodes_) {
     if (addr == n.address || !p.in_cluster) continue;
-    eventlog::PeerView v;
+    model::PeerView v;
     v.id = p.id;
     v.address = addr;
-    v.role = p.master ? eventlog::Role::kMaster : eventlog::Role::kReplica;
+    v.role = p.master ? model::Role::kMaster : model::Role::kReplica;
     if (!p.master) v.master_id = nodes_.at(p.master_address).id;
     v.fail = !p.alive && now_ms_ - p.down_since_ms >= kNodeTimeoutMs;
     v.connected = p.alive;
@@ -132,21 +132,21 @@ eventlog::NodeObservation SimCluster::Observe(const SimNode& n) const {
     o.peers.push_back(std::move(v));
   }
   std::sort(o.peers.begin(), o.peers.end(),
-            [](const eventlog::PeerView& a, const eventlog::PeerView& b) { return a.id < b.id; });
+            [](const model::PeerView& a, const model::PeerView& b) { return a.id < b.id; });
   return o;
 }
 
-void SimCluster::Emit(eventlog::EventPayload payload) {
-  eventlog::Event e;
+void SimCluster::Emit(model::EventPayload payload) {
+  model::Event e;
   e.seq = ++seq_;
   e.time_ms = now_ms_;
   e.source = "sim";
   e.payload = std::move(payload);
-  state_ = eventlog::Apply(std::move(state_), e);
+  state_ = model::Apply(std::move(state_), e);
 }
 
 void SimCluster::Sync() {
-  eventlog::MembershipChanged m;
+  model::MembershipChanged m;
   for (const auto& [addr, n] : nodes_) {
     if (n.wanted) m.members.push_back({static_cast<uint32_t>(m.members.size() + 1), addr, n.host});
   }
@@ -156,51 +156,51 @@ void SimCluster::Sync() {
   }
   // The membership event comes last, as discovery's debounce would make it; the rest first.
   for (const auto& [addr, n] : nodes_) {
-    eventlog::NodeHealth h = HealthOf(n);
+    model::NodeHealth h = HealthOf(n);
     auto it = state_.health.find(addr);
-    if (it == state_.health.end() || it->second != h) Emit(eventlog::NodeHealthChanged{addr, h});
+    if (it == state_.health.end() || it->second != h) Emit(model::NodeHealthChanged{addr, h});
     if (!n.alive || n.partitioned) continue;
-    eventlog::NodeObservation o = Observe(n);
+    model::NodeObservation o = Observe(n);
     auto ot = state_.observed.find(addr);
-    if (ot == state_.observed.end() || ot->second != o) Emit(eventlog::NodeObserved{addr, o});
+    if (ot == state_.observed.end() || ot->second != o) Emit(model::NodeObserved{addr, o});
   }
   if (changed) {
     m.source = "sim";
     Emit(std::move(m));
   }
   // Time moves on with every round, as the prober's events would carry it.
-  Emit(eventlog::ControllerStarted{"sim-tick", ""});
+  Emit(model::ControllerStarted{"sim-tick", ""});
 }
 
 void SimCluster::LoseControllerDisk() {
-  state_ = eventlog::ClusterState{};
+  state_ = model::ClusterState{};
   seq_ = 0;
 }
 
-void SimCluster::ProposeAndStart(const eventlog::Plan& plan, uint32_t step, uint64_t request_id) {
-  Emit(eventlog::PlanProposed{plan, request_id});
-  Emit(eventlog::StepStarted{plan.id, step});
+void SimCluster::ProposeAndStart(const model::Plan& plan, uint32_t step, uint64_t request_id) {
+  Emit(model::PlanProposed{plan, request_id});
+  Emit(model::StepStarted{plan.id, step});
 }
 
-Status SimCluster::Execute(const eventlog::Plan& plan, uint64_t request_id) {
-  Emit(eventlog::PlanProposed{plan, request_id});
+Status SimCluster::Execute(const model::Plan& plan, uint64_t request_id) {
+  Emit(model::PlanProposed{plan, request_id});
   for (uint32_t i = 0; i < plan.steps.size(); ++i) {
-    Emit(eventlog::StepStarted{plan.id, i});
+    Emit(model::StepStarted{plan.id, i});
     Status s = Apply(plan.steps[i]);
     if (!s.ok()) {
-      Emit(eventlog::StepFailed{plan.id, i, s.message()});
-      Emit(eventlog::PlanFinished{plan.id, eventlog::PlanOutcome::kFailed, s.message()});
+      Emit(model::StepFailed{plan.id, i, s.message()});
+      Emit(model::PlanFinished{plan.id, model::PlanOutcome::kFailed, s.message()});
       return s.WithContext(fmt::format("plan {} step {} ({})", plan.id, i + 1,
-                                       eventlog::StepToString(plan.steps[i])));
+                                       model::StepToString(plan.steps[i])));
     }
-    Emit(eventlog::StepCompleted{plan.id, i});
+    Emit(model::StepCompleted{plan.id, i});
   }
-  Emit(eventlog::PlanFinished{plan.id, eventlog::PlanOutcome::kCompleted, ""});
+  Emit(model::PlanFinished{plan.id, model::PlanOutcome::kCompleted, ""});
   return Status::Ok();
 }
 
 Status SimCluster::Apply(const Step& step) {
-  auto find = [&](const eventlog::NodeRef& ref) -> SimNode* {
+  auto find = [&](const model::NodeRef& ref) -> SimNode* {
     auto it = nodes_.find(ref.address);
     if (it == nodes_.end() || it->second.id != ref.id) return nullptr;
     return &it->second;
@@ -254,10 +254,10 @@ Status SimCluster::Apply(const Step& step) {
         return Status::FailedPrecondition("not masters");
       if (!Contains(t->slots, step.slots)) {
         return Status::FailedPrecondition(
-            fmt::format("source does not own {}", eventlog::RangesToString(step.slots)));
+            fmt::format("source does not own {}", model::RangesToString(step.slots)));
       }
       for (SimNode* n : {t, p}) {
-        std::erase_if(n->open_slots, [&](const eventlog::OpenSlot& o) {
+        std::erase_if(n->open_slots, [&](const model::OpenSlot& o) {
           return Contains(NormalizeRanges(step.slots), {{o.slot, o.slot}});
         });
       }
@@ -274,12 +274,12 @@ Status SimCluster::Apply(const Step& step) {
       if (t->master || t->master_address != old->address) {
         return Status::FailedPrecondition("target is not a replica of peer");
       }
-      if (step.mode != eventlog::FailoverMode::kDefault && old->alive) {
+      if (step.mode != model::FailoverMode::kDefault && old->alive) {
         return Status::Internal(fmt::format("FORCE/TAKEOVER failover while master {} is alive{}",
                                             old->address,
                                             old->partitioned ? " (partitioned)" : ""));
       }
-      if (step.mode == eventlog::FailoverMode::kForce) {
+      if (step.mode == model::FailoverMode::kForce) {
         int masters = 0, voters = 0;
         for (const auto& [a, n] : nodes_) {
           if (!n.in_cluster || !n.master || n.slots.empty()) continue;
@@ -290,7 +290,7 @@ Status SimCluster::Apply(const Step& step) {
           return Status::Unavailable("FORCE failover without a majority of masters to vote");
         }
       }
-      if (step.mode == eventlog::FailoverMode::kDefault && !reachable(old)) {
+      if (step.mode == model::FailoverMode::kDefault && !reachable(old)) {
         return Status::Unavailable("default failover needs the master");
       }
       for (auto& [a, n] : nodes_) {
@@ -311,7 +311,7 @@ Status SimCluster::Apply(const Step& step) {
         return Status::Internal(fmt::format("forgetting {} which holds slots", t->address));
       }
       std::set<std::string> told;
-      for (const eventlog::NodeRef& r : step.nodes) told.insert(r.address);
+      for (const model::NodeRef& r : step.nodes) told.insert(r.address);
       for (const auto& [a, n] : nodes_) {
         if (a != t->address && n.in_cluster && reachable(&n) && !told.contains(a)) {
           return Status::FailedPrecondition(fmt::format("forget misses live node {}", a));
@@ -343,45 +343,45 @@ Status SimCluster::Apply(const Step& step) {
       return Status::Ok();
     case StepKind::kFixOpenSlot: {
       // Never changes an owner: keys on the non-owner would go to the owner; the slot closes.
-      std::erase_if(t->open_slots, [&](const eventlog::OpenSlot& o) {
+      std::erase_if(t->open_slots, [&](const model::OpenSlot& o) {
         return Contains(NormalizeRanges(step.slots), {{o.slot, o.slot}});
       });
       if (SimNode* p = find(step.peer)) {
-        std::erase_if(p->open_slots, [&](const eventlog::OpenSlot& o) {
+        std::erase_if(p->open_slots, [&](const model::OpenSlot& o) {
           return Contains(NormalizeRanges(step.slots), {{o.slot, o.slot}});
         });
       }
       return Status::Ok();
     }
     case StepKind::kCommitTopology: {
-      eventlog::Topology truth = TruthTopology();
+      model::Topology truth = TruthTopology();
       truth.epoch = step.topology.epoch;
       if (truth != step.topology) {
         std::string want, got;
         for (const auto& sh : step.topology.shards) {
-          want += fmt::format(" {}[{}]r{}", sh.master.address, eventlog::RangesToString(sh.slots),
+          want += fmt::format(" {}[{}]r{}", sh.master.address, model::RangesToString(sh.slots),
                               sh.replicas.size());
         }
         for (const auto& sh : truth.shards) {
-          got += fmt::format(" {}[{}]r{}", sh.master.address, eventlog::RangesToString(sh.slots),
+          got += fmt::format(" {}[{}]r{}", sh.master.address, model::RangesToString(sh.slots),
                              sh.replicas.size());
         }
         return Status::FailedPrecondition(
             fmt::format("cluster does not match the plan's topology: want{} got{}", want, got));
       }
-      Emit(eventlog::TopologyCommitted{step.topology});
+      Emit(model::TopologyCommitted{step.topology});
       return Status::Ok();
     }
   }
   return Status::Internal("unknown step");
 }
 
-eventlog::Topology SimCluster::TruthTopology() const {
-  eventlog::Topology t;
+model::Topology SimCluster::TruthTopology() const {
+  model::Topology t;
   for (const auto& [addr, n] : nodes_) {
     if (!n.in_cluster || !n.master) continue;
     if ((!n.alive || n.partitioned) && n.slots.empty()) continue;
-    eventlog::Shard sh;
+    model::Shard sh;
     sh.master = {addr, n.id};
     sh.slots = n.slots;
     for (const auto& [ra, r] : nodes_) {
@@ -395,7 +395,7 @@ eventlog::Topology SimCluster::TruthTopology() const {
 }
 
 Status SimCluster::CheckSlotOwners() const {
-  std::vector<int> owners(eventlog::kSlotCount, 0);
+  std::vector<int> owners(model::kSlotCount, 0);
   bool any = false;
   for (const auto& [addr, n] : nodes_) {
     if (!n.in_cluster && !n.slots.empty()) {
@@ -407,7 +407,7 @@ Status SimCluster::CheckSlotOwners() const {
     }
   }
   if (!any) return Status::Ok();
-  for (int s = 0; s < eventlog::kSlotCount; ++s) {
+  for (int s = 0; s < model::kSlotCount; ++s) {
     if (owners[s] != 1) {
       return Status::Internal(fmt::format("slot {} has {} owners", s, owners[s]));
     }

@@ -12,7 +12,7 @@
 #include <vector>
 
 #include "common/status.h"
-#include "eventlog/cluster_state.h"
+#include "model/cluster_state.h"
 
 namespace rs::planner::sim {
 
@@ -27,8 +27,8 @@ struct SimNode {
   bool in_cluster = false;
   bool master = true;
   std::string master_address;
-  std::vector<eventlog::SlotRange> slots;
-  std::vector<eventlog::OpenSlot> open_slots;
+  std::vector<model::SlotRange> slots;
+  std::vector<model::OpenSlot> open_slots;
   uint64_t config_epoch = 0;
   int64_t down_since_ms = 0;
 };
@@ -52,20 +52,20 @@ class SimCluster {
 
   // The controller's side.
   void Sync();  // Emits membership, health and observation events for what changed.
-  void Emit(eventlog::EventPayload payload);
-  void Request(eventlog::OperatorRequest request) { Emit(eventlog::OperatorRequested{request}); }
+  void Emit(model::EventPayload payload);
+  void Request(model::OperatorRequest request) { Emit(model::OperatorRequested{request}); }
   void LoseControllerDisk();  // A fresh ClusterState; Sync() re-reports the world.
-  const eventlog::ClusterState& state() const { return state_; }
-  eventlog::ClusterState& mutable_state() { return state_; }
+  const model::ClusterState& state() const { return state_; }
+  model::ClusterState& mutable_state() { return state_; }
 
   // The executor: proposes the plan and carries out every step, then commits its topology.
-  Status Execute(const eventlog::Plan& plan, uint64_t request_id = 0);
+  Status Execute(const model::Plan& plan, uint64_t request_id = 0);
   // Proposes the plan and starts (but does not finish) step `step`: a plan in flight.
-  void ProposeAndStart(const eventlog::Plan& plan, uint32_t step, uint64_t request_id = 0);
+  void ProposeAndStart(const model::Plan& plan, uint32_t step, uint64_t request_id = 0);
 
   // Invariants.
   Status CheckSlotOwners() const;  // Every slot exactly one owner, once any slot is assigned.
-  eventlog::Topology TruthTopology() const;  // Alive replicas only, masters with slots or alive.
+  model::Topology TruthTopology() const;  // Alive replicas only, masters with slots or alive.
 
   std::map<std::string, SimNode>& nodes() { return nodes_; }
   const std::map<std::string, SimNode>& nodes() const { return nodes_; }
@@ -73,16 +73,16 @@ class SimCluster {
   int64_t now_ms() const { return now_ms_; }
 
  private:
-  Status Apply(const eventlog::Step& step);
-  eventlog::NodeObservation Observe(const SimNode& n) const;
-  eventlog::NodeHealth HealthOf(const SimNode& n) const;
+  Status Apply(const model::Step& step);
+  model::NodeObservation Observe(const SimNode& n) const;
+  model::NodeHealth HealthOf(const SimNode& n) const;
   uint64_t MaxEpoch() const;
 
   std::mt19937_64 rng_;
   std::map<std::string, SimNode> nodes_;
   std::map<std::string, int> next_port_;  // Per host.
-  eventlog::ClusterState state_;
-  eventlog::Seq seq_ = 0;
+  model::ClusterState state_;
+  model::Seq seq_ = 0;
   int64_t now_ms_ = 1'000'000;
 };
 

@@ -15,9 +15,9 @@
 namespace rs::planner {
 namespace {
 
-using eventlog::OperatorKind;
-using eventlog::OperatorRequest;
-using eventlog::StepKind;
+using model::OperatorKind;
+using model::OperatorRequest;
+using model::StepKind;
 using sim::SimCluster;
 using sim::SimNode;
 
@@ -196,14 +196,14 @@ class SimRun {
   }
 
   // Lower bound of slots to move so the masters of `topology` hold equal shares.
-  uint32_t MinimumToBalance(const eventlog::Topology& after) const {
+  uint32_t MinimumToBalance(const model::Topology& after) const {
     std::set<std::string> stay;
     for (const auto& sh : after.shards) stay.insert(sh.master.address);
-    double exact = eventlog::kSlotCount / static_cast<double>(stay.size());
+    double exact = model::kSlotCount / static_cast<double>(stay.size());
     uint64_t over = 0, under = 0;
     for (const auto& [addr, n] : sim_.nodes()) {
       if (!n.master || !n.in_cluster) continue;
-      double held = eventlog::CountSlots(n.slots);
+      double held = model::CountSlots(n.slots);
       double share = stay.contains(addr) ? exact : 0;
       over += static_cast<uint64_t>(std::max(0.0, held - std::ceil(share)));
       under += static_cast<uint64_t>(std::max(0.0, std::floor(share) - held));
@@ -220,20 +220,20 @@ class SimRun {
       sim_.Sync();
       Decision d = Make(sim_.state(), policy_);
       if (d.kind == DecisionKind::kReject) {
-        sim_.Emit(eventlog::OperatorRejected{d.request_id, d.reason});
+        sim_.Emit(model::OperatorRejected{d.request_id, d.reason});
         continue;
       }
       if (trace_) fmt::print("{}\n", DecisionToString(d));
       if (d.kind != DecisionKind::kPlan) return "";
       if (Make(sim_.state(), policy_) != d) return "the same state gave a different decision";
-      const eventlog::Plan& p = d.plan;
+      const model::Plan& p = d.plan;
       if (p.steps.empty() || p.steps.back().kind != StepKind::kCommitTopology) {
         return "plan does not end with a topology commit";
       }
       uint32_t moved = 0;
       bool meets = false;
       for (const auto& s : p.steps) {
-        if (s.kind == StepKind::kMigrate) moved += eventlog::CountSlots(s.slots);
+        if (s.kind == StepKind::kMigrate) moved += model::CountSlots(s.slots);
         meets = meets || s.kind == StepKind::kMeet;
       }
       if (no_moves_expected_ && moved > 0) {
@@ -266,7 +266,7 @@ class SimRun {
       for (const auto& [a, n] : sim_.nodes()) {
         fmt::print("{} host={} alive={} part={} in={} wanted={} master={} of={} slots={}\n", a,
                    n.host, n.alive, n.partitioned, n.in_cluster, n.wanted, n.master,
-                   n.master_address, eventlog::CountSlots(n.slots));
+                   n.master_address, model::CountSlots(n.slots));
       }
     }
     if (Status c = sim_.CheckSlotOwners(); !c.ok()) return c.ToString();
@@ -305,9 +305,9 @@ class SimRun {
       }
     }
     if (!skewed_ && !masters.empty()) {
-      double exact = eventlog::kSlotCount / static_cast<double>(masters.size());
+      double exact = model::kSlotCount / static_cast<double>(masters.size());
       for (const SimNode* m : masters) {
-        double held = eventlog::CountSlots(m->slots);
+        double held = model::CountSlots(m->slots);
         if (std::abs(held - exact) > std::max(1.0, policy_.rebalance_threshold_pct / 100 * exact)) {
           return fmt::format("master {} holds {} slots, share {:.1f}", m->address, held, exact);
         }

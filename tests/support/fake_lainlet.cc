@@ -10,14 +10,10 @@
 #include <chrono>
 #include <cstring>
 
+#include "common/now.h"
+
 namespace rs::test {
 namespace {
-
-int64_t NowMs() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(
-             std::chrono::steady_clock::now().time_since_epoch())
-      .count();
-}
 
 // "a=1&b=2" → {a: 1, b: 2}. lainlet's values here never need %-decoding.
 std::map<std::string, std::string> ParseQuery(const std::string& q) {
@@ -141,7 +137,7 @@ void FakeLainlet::Serve() {
         break;
       }
     }
-    int64_t now = NowMs();
+    int64_t now = SteadyNowMs();
     for (auto& c : conns_) {
       if (c->fd < 0 || !c->watch || c->heartbeat_s <= 0 || stalled_) continue;
       if (now >= c->next_heartbeat_ms) {
@@ -195,7 +191,7 @@ void FakeLainlet::HandleRequest(Conn* c) {
   c->watch = true;
   c->route = route;
   c->heartbeat_s = std::atoi(q["heartbeat"].c_str());
-  c->next_heartbeat_ms = NowMs() + c->heartbeat_s * 1000;
+  c->next_heartbeat_ms = SteadyNowMs() + c->heartbeat_s * 1000;
   if (!SendAll(
           c,
           "HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nVary: Accept-Encoding\r\n\r\n")) {

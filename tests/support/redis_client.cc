@@ -15,62 +15,7 @@ timeval ToTimeval(std::chrono::milliseconds ms) {
   return tv;
 }
 
-Reply Convert(const redisReply* r) {
-  Reply out;
-  switch (r->type) {
-    case REDIS_REPLY_STRING:
-      out.type = Reply::Type::kString;
-      out.str.assign(r->str, r->len);
-      break;
-    case REDIS_REPLY_STATUS:
-      out.type = Reply::Type::kStatus;
-      out.str.assign(r->str, r->len);
-      break;
-    case REDIS_REPLY_ERROR:
-      out.type = Reply::Type::kError;
-      out.str.assign(r->str, r->len);
-      break;
-    case REDIS_REPLY_INTEGER:
-      out.type = Reply::Type::kInteger;
-      out.integer = r->integer;
-      break;
-    case REDIS_REPLY_ARRAY:
-      out.type = Reply::Type::kArray;
-      out.elements.reserve(r->elements);
-      for (size_t i = 0; i < r->elements; ++i) out.elements.push_back(Convert(r->element[i]));
-      break;
-    default:
-      out.type = Reply::Type::kNil;
-      break;
-  }
-  return out;
-}
-
 }  // namespace
-
-std::string Reply::ToString() const {
-  switch (type) {
-    case Type::kString:
-      return "\"" + str + "\"";
-    case Type::kStatus:
-      return str;
-    case Type::kError:
-      return "(error) " + str;
-    case Type::kInteger:
-      return std::to_string(integer);
-    case Type::kNil:
-      return "(nil)";
-    case Type::kArray: {
-      std::string s = "[";
-      for (size_t i = 0; i < elements.size(); ++i) {
-        if (i > 0) s += ", ";
-        s += elements[i].ToString();
-      }
-      return s + "]";
-    }
-  }
-  return "?";
-}
 
 void RedisClient::ContextDeleter::operator()(redisContext* c) const { redisFree(c); }
 
@@ -135,7 +80,7 @@ Result<Reply> RedisClient::GetReply() {
   if (redisGetReply(ctx_.get(), &raw) != REDIS_OK || raw == nullptr) {
     return TransportError("reply from");
   }
-  Reply reply = Convert(static_cast<redisReply*>(raw));
+  Reply reply = Reply::FromHiredis(static_cast<redisReply*>(raw));
   freeReplyObject(raw);
   return reply;
 }

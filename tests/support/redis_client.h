@@ -10,6 +10,7 @@
 #include <string_view>
 #include <vector>
 
+#include "common/redis_reply.h"
 #include "common/status.h"
 
 struct redisContext;
@@ -18,19 +19,7 @@ namespace rs::test {
 
 // A Redis reply as a value. Error replies are replies, not failed Results, so tests can look at
 // "MOVED 3999 127.0.0.1:6381" and friends.
-struct Reply {
-  enum class Type { kString, kStatus, kError, kInteger, kNil, kArray };
-
-  Type type = Type::kNil;
-  std::string str;  // kString, kStatus, kError.
-  long long integer = 0;
-  std::vector<Reply> elements;
-
-  bool is_error() const { return type == Type::kError; }
-  bool is_nil() const { return type == Type::kNil; }
-  // A readable rendering for assertion messages: "OK", "(error) ERR ...", "[1, "a"]".
-  std::string ToString() const;
-};
+using Reply = RedisReply;
 
 // Thread contract: not thread-safe; one owner.
 class RedisClient {

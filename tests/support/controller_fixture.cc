@@ -1,4 +1,4 @@
-#include "controller_fixture.h"
+#include "support/controller_fixture.h"
 
 #include <signal.h>
 

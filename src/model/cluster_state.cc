@@ -1,9 +1,9 @@
-#include "eventlog/cluster_state.h"
+#include "model/cluster_state.h"
 
 #include <algorithm>
 #include <type_traits>
 
-namespace rs::eventlog {
+namespace rs::model {
 namespace {
 
 // Each handler folds one kind of event; all are pure.
@@ -175,4 +175,4 @@ std::string_view EventKindName(const EventPayload& payload) {
   return kNames[payload.index()];
 }
 
-}  // namespace rs::eventlog
+}  // namespace rs::model

@@ -6,10 +6,10 @@
 #include <string>
 #include <vector>
 
-#include "eventlog/plan.h"
-#include "eventlog/types.h"
+#include "model/plan.h"
+#include "model/types.h"
 
-namespace rs::eventlog {
+namespace rs::model {
 
 enum class OperatorKind : uint8_t {
   kMigrate = 0,     // slots (ranges) or count, from -> to.
@@ -39,4 +39,4 @@ struct OperatorRequest {
   auto operator<=>(const OperatorRequest&) const = default;
 };
 
-}  // namespace rs::eventlog
+}  // namespace rs::model

@@ -3,23 +3,18 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <variant>
 #include <vector>
 
-#include "eventlog/node_view.h"
-#include "eventlog/operator_request.h"
-#include "eventlog/plan.h"
-#include "eventlog/types.h"
+#include "model/member.h"
+#include "model/node_view.h"
+#include "model/operator_request.h"
+#include "model/plan.h"
+#include "model/types.h"
 
-namespace rs::eventlog {
-
-struct Member {
-  uint32_t instance = 0;  // lainlet InstanceNo; for static/file sources, the line number (1..).
-  std::string address;    // "host:port"
-  std::string host;       // Physical host for anti-affinity (NodeName / label / the IP).
-  auto operator<=>(const Member&) const = default;
-};
+namespace rs::model {
 
 // The full wanted member set after discovery's debounce.
 struct MembershipChanged {
@@ -145,4 +140,7 @@ struct Event {
 // "discovery-status".
 std::string_view EventKindName(const EventPayload& payload);
 
-}  // namespace rs::eventlog
+// Where discovery's and the prober's events go (the controller appends them to the event log).
+using EventSink = std::function<void(EventPayload)>;
+
+}  // namespace rs::model

@@ -4,11 +4,12 @@
 
 #include <cstdint>
 #include <string>
+#include <string_view>
 #include <vector>
 
-#include "eventlog/types.h"
+#include "model/types.h"
 
-namespace rs::eventlog {
+namespace rs::model {
 
 enum class Health : uint8_t { kUnknown = 0, kUp = 1, kSuspect = 2, kDown = 3 };
 enum class HealthReason : uint8_t {
@@ -20,6 +21,9 @@ enum class HealthReason : uint8_t {
   kClusterDown = 5,  // cluster_state:fail for longer than Redis's own failover window.
   kError = 6,        // Any other error reply or protocol failure.
 };
+
+// "unknown", "up", "suspect", "down": how logs, redis-svc, the console and metrics name it.
+std::string_view HealthName(Health h);
 
 struct NodeHealth {
   Health health = Health::kUnknown;
@@ -71,4 +75,4 @@ struct NodeObservation {
   auto operator<=>(const NodeObservation&) const = default;
 };
 
-}  // namespace rs::eventlog
+}  // namespace rs::model

@@ -9,9 +9,9 @@
 #include <string>
 #include <vector>
 
-#include "eventlog/event.h"
+#include "model/event.h"
 
-namespace rs::eventlog {
+namespace rs::model {
 
 // A finished plan, kept for the console and audits (bounded: the newest kMaxPlanHistory).
 struct PlanSummary {
@@ -71,4 +71,4 @@ struct ClusterState {
 // Unknown or inconsistent events (a step of another plan) are ignored, never fatal.
 ClusterState Apply(ClusterState state, const Event& event);
 
-}  // namespace rs::eventlog
+}  // namespace rs::model

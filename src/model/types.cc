@@ -1,10 +1,10 @@
-#include "eventlog/types.h"
+#include "model/types.h"
 
 #include <algorithm>
 
 #include <fmt/format.h>
 
-namespace rs::eventlog {
+namespace rs::model {
 
 std::vector<SlotRange> NormalizeRanges(std::vector<SlotRange> ranges) {
   std::sort(ranges.begin(), ranges.end());
@@ -38,4 +38,4 @@ std::string RangesToString(const std::vector<SlotRange>& ranges) {
   return out.empty() ? "-" : out;
 }
 
-}  // namespace rs::eventlog
+}  // namespace rs::model

@@ -6,9 +6,9 @@
 #include <string>
 #include <vector>
 
-#include "eventlog/types.h"
+#include "model/types.h"
 
-namespace rs::eventlog {
+namespace rs::model {
 
 enum class StepKind : uint8_t {
   kMeet = 0,            // target meets peer (CLUSTER MEET from target to peer's address).
@@ -64,4 +64,4 @@ struct PlanInFlight {
   auto operator<=>(const PlanInFlight&) const = default;
 };
 
-}  // namespace rs::eventlog
+}  // namespace rs::model

@@ -9,7 +9,7 @@
 
 #include "common/slot.h"
 
-namespace rs::eventlog {
+namespace rs::model {
 
 using Seq = uint64_t;  // Event sequence number; 0 means "none".
 
@@ -50,4 +50,4 @@ struct Topology {
   auto operator<=>(const Topology&) const = default;
 };
 
-}  // namespace rs::eventlog
+}  // namespace rs::model

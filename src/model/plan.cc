@@ -1,8 +1,8 @@
-#include "eventlog/plan.h"
+#include "model/plan.h"
 
 #include <fmt/format.h>
 
-namespace rs::eventlog {
+namespace rs::model {
 namespace {
 
 std::string Node(const NodeRef& n) {
@@ -61,4 +61,4 @@ std::string PlanToString(const Plan& plan) {
   return out;
 }
 
-}  // namespace rs::eventlog
+}  // namespace rs::model
