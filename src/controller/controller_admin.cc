@@ -11,12 +11,8 @@ namespace rs::controller {
 
 Status Controller::ScanEvents(eventlog::Seq from, eventlog::Seq to,
                               const std::function<bool(const eventlog::DecodedEvent&)>& fn) {
-  eventlog::EventLog* log = nullptr;
-  {
-    std::lock_guard lock(mu_);
-    log = &store_->log();  // The store outlives the admin server; the log is thread-safe.
-  }
-  return log->Scan(from, to, fn);
+  // The store outlives the admin server; the log is thread-safe.
+  return store_->log().Scan(from, to, fn);
 }
 
 std::vector<admin::MetricSample> Controller::Samples(const std::string& address) {

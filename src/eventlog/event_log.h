@@ -4,8 +4,9 @@
 // `snapshots` 8-byte big-endian sequence -> packed capnp ClusterState; `meta` holds the format
 // marker written at creation, without which Open refuses the directory, and the generation.
 //
-// Thread contract: one writer (the controller loop), but Append/AppendBatch/SaveSnapshot may be
-// called from a few threads (they serialise on a mutex); reads and WaitForSeq from any thread.
+// Thread contract: every method from any thread. Writes serialise on a mutex held only for the
+// sequence assignment and an unsynced RocksDB write (to the OS, no fsync); fsyncs happen outside
+// it and are shared (SyncThrough), so a kGroup append never waits behind another thread's fsync.
 #pragma once
 
 #include <atomic>
@@ -30,12 +31,14 @@
 namespace rocksdb {
 class DB;
 class ColumnFamilyHandle;
+class WriteBatch;
 }  // namespace rocksdb
 
 namespace rs::eventlog {
 
 enum class Durability {
   kSync,   // fsync before Append returns: intent, plan, step, operator and topology events.
+           // Concurrent synced appends share one fsync.
   kGroup,  // Written to the OS at once, fsynced by a background flush within
            // group_commit_interval: a burst of health events shares one fsync.
 };
@@ -55,6 +58,9 @@ struct EventLogOptions {
   // fails on the first gap or undecodable one (one sequential read of the log). Start-up through
   // StateStore checks every record after the newest snapshot either way.
   bool check_every_record = false;
+  // Test hook (a slow disk): slept before each fsync (synced appends, snapshots, rewrites and the
+  // group-commit flush). RS_TEST_LOG_SYNC_DELAY_MS in the environment, read at Open, overrides it.
+  std::chrono::milliseconds test_sync_delay{0};
 };
 
 // The marker in `meta` that makes a RocksDB directory an event log.
@@ -74,7 +80,8 @@ class EventLog {
   // Fails with a message naming the directory when it is missing (and create_if_missing is
   // false), is not a RocksDB directory, or is a RocksDB database without the format marker.
   // Checks that the first and last records decode and carry their key's sequence (every record
-  // with check_every_record), failing with a message naming the sequence.
+  // with check_every_record), failing with a message naming the sequence. A writer fails with
+  // Unavailable (and only then) when another writer holds the log's lock.
   static Result<std::unique_ptr<EventLog>> Open(const std::string& dir,
                                                 const EventLogOptions& options);
   ~EventLog();  // Syncs pending group-commit writes.
@@ -86,10 +93,21 @@ class EventLog {
   Result<Seq> Append(Event event, Durability durability);
   // One WriteBatch for all: consecutive sequences, all or none. Returns the last sequence.
   Result<Seq> AppendBatch(std::vector<Event> events, Durability durability);
-  // Same as AppendBatch, also returning the events with their sequence and time filled in.
-  Result<std::vector<Event>> AppendBatchFilled(std::vector<Event> events, Durability durability);
   // Makes every write so far durable (what the group-commit flusher does).
   Status Sync();
+
+  // The two halves of an append, for a caller that does something between them in write order
+  // (StateStore folds): Write assigns sequences (and time_ms when 0) and writes to the OS, no
+  // fsync; with kGroup the flusher syncs it, with kSync the caller must SyncThrough(ticket)
+  // before telling anyone the events are durable.
+  struct Written {
+    std::vector<Event> events;  // Sequence and time filled in.
+    uint64_t ticket = 0;        // This write's place in the order of all writes.
+  };
+  Result<Written> Write(std::vector<Event> events, Durability durability);
+  // Returns once an fsync that began after write `ticket` has completed: the calling thread
+  // runs it, or waits for one already running (which may cover it) and then runs its own.
+  Status SyncThrough(uint64_t ticket);
 
   // Set at Open: a writer gives a log created by an older binary its generation then (synced).
   // Empty only for a reader of such a log that no writer has opened since.
@@ -108,9 +126,9 @@ class EventLog {
   Result<DecodedEvent> Read(Seq seq) const;
   // Raw records (key sequence, bytes), no checks: for verify and retention.
   Status ScanRaw(Seq from, Seq to, const std::function<bool(Seq, std::string_view)>& fn) const;
-  // Overwrites one record as is; retention (tombstones) and tests (corruption) use it.
+  // Overwrites one record as is (synced); retention (tombstones) and tests (corruption) use it.
   Status PutRaw(Seq seq, std::string_view bytes);
-  // Several rewrites in one synced WriteBatch.
+  // Several rewrites in one WriteBatch, synced.
   Status PutRawBatch(const std::vector<std::pair<Seq, std::string>>& records);
 
   // Snapshot of `state` at state.last_seq; keeps the newest keep_snapshots.
@@ -128,7 +146,9 @@ class EventLog {
  private:
   EventLog() = default;
   Status LoadBounds();
-  Status WriteLocked(std::vector<Event>& events, Durability durability);
+  // Writes `batch` unsynced under write_mu_ (held by the caller); returns its ticket.
+  Result<uint64_t> WriteLocked(rocksdb::WriteBatch& batch, std::string_view what);
+  Result<uint64_t> WriteEventsLocked(std::vector<Event>& events, Durability durability);
   void FlushLoop();
 
   std::string dir_;
@@ -141,13 +161,19 @@ class EventLog {
   rocksdb::ColumnFamilyHandle* meta_ = nullptr;
   std::vector<rocksdb::ColumnFamilyHandle*> handles_;
 
-  // Test hook (the chaos suite's slow disk): RS_TEST_LOG_SYNC_DELAY_MS, read once at Open by a
-  // writer, is slept before each synced write (kSync appends and group-commit fsyncs).
+  // options_.test_sync_delay, or RS_TEST_LOG_SYNC_DELAY_MS read once at Open by a writer (the
+  // chaos suite's slow disk): slept before each fsync.
   std::chrono::milliseconds test_sync_delay_{0};
 
-  std::mutex write_mu_;  // Sequence assignment and the write, so records land in order.
+  std::mutex write_mu_;  // Sequence assignment and the unsynced write, so records land in order.
   std::atomic<Seq> first_seq_{0};
   std::atomic<Seq> last_seq_{0};
+  std::atomic<uint64_t> written_{0};  // Tickets of the writes that reached the OS.
+
+  std::mutex sync_mu_;  // Never held across the fsync itself.
+  std::condition_variable synced_cv_;
+  bool syncing_ = false;   // An fsync is running (at most one at a time).
+  uint64_t synced_ = 0;    // Every write with a ticket up to this is durable.
 
   std::mutex wait_mu_;
   std::condition_variable appended_;
