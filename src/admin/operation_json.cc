@@ -57,6 +57,8 @@ const char* StepKindName(eventlog::StepKind k) {
       return "fix-open-slot";
     case eventlog::StepKind::kCommitTopology:
       return "commit-topology";
+    case eventlog::StepKind::kUnknown:
+      return "unknown";
   }
   return "unknown";
 }

@@ -266,6 +266,8 @@ std::string_view ReasonName(HealthReason r) {
       return "cluster-down";
     case HealthReason::kError:
       return "error";
+    case HealthReason::kUnknown:
+      return "unknown";
   }
   return "?";
 }
@@ -292,6 +294,8 @@ std::string_view StepStatusName(StepStatus s) {
       return "done";
     case StepStatus::kFailed:
       return "failed";
+    case StepStatus::kUnknown:
+      return "unknown";
   }
   return "?";
 }
@@ -306,6 +310,8 @@ std::string_view OutcomeName(PlanOutcome o) {
       return "aborted";
     case PlanOutcome::kSuperseded:
       return "superseded";
+    case PlanOutcome::kUnknown:
+      return "unknown";
   }
   return "?";
 }
@@ -330,6 +336,8 @@ std::string_view OperatorKindName(OperatorKind k) {
       return "fix";
     case OperatorKind::kAbort:
       return "abort";
+    case OperatorKind::kUnknown:
+      return "unknown";
   }
   return "?";
 }

@@ -21,6 +21,7 @@ enum class OperatorKind : uint8_t {
   kResume = 6,
   kFix = 7,         // close open slots, cover uncovered slots.
   kAbort = 8,       // plan_id: stop at the next safe point.
+  kUnknown = 255,   // Read from the log, written by a newer binary: rejected.
 };
 
 struct OperatorRequest {

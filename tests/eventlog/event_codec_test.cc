@@ -6,6 +6,7 @@
 #include <kj/io.h>
 
 #include "event_gen.h"
+#include "eventlog/event_format.h"
 #include "eventlog/events.capnp.h"
 #include "future_kind.h"
 
@@ -103,6 +104,132 @@ TEST(EventCodecTest, OlderSnapshotReadsAsReachableWithNothingRetired) {
   auto back = DecodeState(EncodeState(down));
   ASSERT_TRUE(back.ok());
   EXPECT_TRUE(*back == down);
+}
+
+// Packs a hand-built message the way the log stores it.
+std::string Packed(::capnp::MessageBuilder& msg) {
+  kj::VectorOutputStream out;
+  ::capnp::writePackedMessage(out, msg);
+  auto arr = out.getArray();
+  return std::string(reinterpret_cast<const char*>(arr.begin()), arr.size());
+}
+
+constexpr uint8_t kFromTheFuture = 200;  // No enum of this binary has such a value.
+
+TEST(EventCodecTest, EnumValuesFromANewerBinaryDecodeAsUnknownAndPrintSo) {
+  {
+    ::capnp::MallocMessageBuilder msg;
+    auto root = msg.initRoot<capnp_schema::Event>();
+    root.setSeq(5);
+    auto h = root.getPayload().initNodeHealthChanged();
+    h.setAddress("127.0.0.1:7000");
+    h.getHealth().setHealth(kFromTheFuture);
+    h.getHealth().setReason(kFromTheFuture);
+    auto d = DecodeEvent(Packed(msg));
+    ASSERT_TRUE(d.ok()) << d.status().ToString();
+    const auto& nh = std::get<NodeHealthChanged>(d->event.payload);
+    EXPECT_EQ(nh.health.health, Health::kUnknown);
+    EXPECT_EQ(nh.health.reason, HealthReason::kUnknown);
+    EXPECT_EQ(svc::Describe(*d), "127.0.0.1:7000 unknown (unknown)");
+  }
+  {
+    ::capnp::MallocMessageBuilder msg;
+    auto root = msg.initRoot<capnp_schema::Event>();
+    root.setSeq(6);
+    auto plan = root.getPayload().initPlanProposed().initPlan();
+    plan.setId(3);
+    plan.setReason("from the future");
+    plan.setOrigin(kFromTheFuture);
+    auto step = plan.initSteps(1)[0];
+    step.setKind(kFromTheFuture);
+    step.setMode(kFromTheFuture);
+    step.getTarget().setAddress("127.0.0.1:7001");
+    auto d = DecodeEvent(Packed(msg));
+    ASSERT_TRUE(d.ok()) << d.status().ToString();
+    const Plan& p = std::get<PlanProposed>(d->event.payload).plan;
+    EXPECT_EQ(p.origin, PlanOrigin::kUnknown);
+    ASSERT_EQ(p.steps.size(), 1u);
+    EXPECT_EQ(p.steps[0].kind, StepKind::kUnknown);
+    EXPECT_EQ(p.steps[0].mode, FailoverMode::kUnknown);
+    EXPECT_NE(StepToString(p.steps[0]).find("unknown step"), std::string::npos);
+  }
+  {
+    ::capnp::MallocMessageBuilder msg;
+    auto root = msg.initRoot<capnp_schema::Event>();
+    root.setSeq(7);
+    root.getPayload().initOperatorRequested().setKind(kFromTheFuture);
+    auto d = DecodeEvent(Packed(msg));
+    ASSERT_TRUE(d.ok()) << d.status().ToString();
+    EXPECT_EQ(std::get<OperatorRequested>(d->event.payload).request.kind, OperatorKind::kUnknown);
+    EXPECT_EQ(svc::OperatorKindName(OperatorKind::kUnknown), "unknown");
+  }
+  {
+    ::capnp::MallocMessageBuilder msg;
+    auto root = msg.initRoot<capnp_schema::Event>();
+    root.setSeq(8);
+    auto f = root.getPayload().initPlanFinished();
+    f.setPlanId(3);
+    f.setOutcome(kFromTheFuture);
+    auto d = DecodeEvent(Packed(msg));
+    ASSERT_TRUE(d.ok()) << d.status().ToString();
+    EXPECT_EQ(std::get<PlanFinished>(d->event.payload).outcome, PlanOutcome::kUnknown);
+    EXPECT_EQ(svc::Describe(*d), "plan 3 unknown");
+  }
+  {
+    // A snapshot: a plan in flight's step status, a summary's outcome and origin, a peer's role.
+    ::capnp::MallocMessageBuilder msg;
+    auto root = msg.initRoot<capnp_schema::ClusterState>();
+    root.setLastSeq(9);
+    root.setHasPlan(true);
+    auto inflight = root.initPlan();
+    inflight.getPlan().setId(4);
+    inflight.getPlan().initSteps(1)[0].setKind(1);
+    inflight.initStatus(1).set(0, kFromTheFuture);
+    auto sum = root.initPlanHistory(1)[0];
+    sum.setId(2);
+    sum.setOutcome(kFromTheFuture);
+    sum.setOrigin(kFromTheFuture);
+    auto obs = root.initObserved(1)[0];
+    obs.setAddress("127.0.0.1:7002");
+    obs.getObservation().setRole(kFromTheFuture);
+    obs.getObservation().initPeers(1)[0].setRole(kFromTheFuture);
+    auto s = DecodeState(Packed(msg));
+    ASSERT_TRUE(s.ok()) << s.status().ToString();
+    ASSERT_TRUE(s->plan.has_value());
+    EXPECT_EQ(s->plan->status.at(0), StepStatus::kUnknown);
+    EXPECT_EQ(svc::StepStatusName(s->plan->status[0]), "unknown");
+    ASSERT_EQ(s->plan_history.size(), 1u);
+    EXPECT_EQ(s->plan_history[0].outcome, PlanOutcome::kUnknown);
+    EXPECT_EQ(s->plan_history[0].origin, PlanOrigin::kUnknown);
+    const NodeObservation& o = s->observed.at("127.0.0.1:7002");
+    EXPECT_EQ(o.role, Role::kUnknown);
+    EXPECT_EQ(o.peers.at(0).role, Role::kUnknown);
+    EXPECT_EQ(svc::RoleName(o.role), "unknown");
+  }
+}
+
+TEST(EventCodecTest, APlanWrittenBeforeOriginsExistedTakesItsOriginFromItsReason) {
+  for (auto [reason, want] : {std::pair{"operator alice: migrate 10 slots", PlanOrigin::kOperator},
+                              std::pair{"bootstrap: 6 members up", PlanOrigin::kPlanner}}) {
+    ::capnp::MallocMessageBuilder msg;
+    auto root = msg.initRoot<capnp_schema::Event>();
+    root.setSeq(1);
+    auto plan = root.getPayload().initPlanProposed().initPlan();
+    plan.setId(1);
+    plan.setReason(reason);  // No origin: 0, as older binaries wrote it.
+    auto d = DecodeEvent(Packed(msg));
+    ASSERT_TRUE(d.ok()) << d.status().ToString();
+    EXPECT_EQ(std::get<PlanProposed>(d->event.payload).plan.origin, want) << reason;
+  }
+  Plan p;
+  p.reason = "operator bob: but marked by the planner";  // Written now: the field decides.
+  p.origin = PlanOrigin::kPlanner;
+  Event e;
+  e.seq = 1;
+  e.payload = PlanProposed{p, 0};
+  auto d = DecodeEvent(EncodeEvent(e));
+  ASSERT_TRUE(d.ok());
+  EXPECT_EQ(std::get<PlanProposed>(d->event.payload).plan.origin, PlanOrigin::kPlanner);
 }
 
 TEST(EventCodecTest, UnknownFutureKindDecodesAsUnknownWithItsHeader) {
