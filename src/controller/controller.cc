@@ -97,8 +97,8 @@ Result<eventlog::Seq> Controller::Record(eventlog::EventPayload payload, eventlo
   e.cause = cause;
   e.source = std::string(SourceOf(payload));
   e.payload = std::move(payload);
-  return store_->Append(std::move(e), sync ? eventlog::Durability::kSync
-                                            : eventlog::Durability::kGroup);
+  return store_->Append(std::move(e),
+                        sync ? eventlog::Durability::kSync : eventlog::Durability::kGroup);
 }
 
 eventlog::ClusterState Controller::State() { return store_->State(); }

@@ -55,15 +55,22 @@ std::string Str(capnp::Text::Reader t) { return std::string(t.cStr(), t.size());
 // enumerator that is not listed here is a compiler warning.
 bool Known(Health v) {
   switch (v) {
-    case Health::kUnknown: case Health::kUp: case Health::kSuspect: case Health::kDown:
+    case Health::kUnknown:
+    case Health::kUp:
+    case Health::kSuspect:
+    case Health::kDown:
       return true;
   }
   return false;
 }
 bool Known(HealthReason v) {
   switch (v) {
-    case HealthReason::kNone: case HealthReason::kRefused: case HealthReason::kTimeout:
-    case HealthReason::kLoading: case HealthReason::kAuth: case HealthReason::kClusterDown:
+    case HealthReason::kNone:
+    case HealthReason::kRefused:
+    case HealthReason::kTimeout:
+    case HealthReason::kLoading:
+    case HealthReason::kAuth:
+    case HealthReason::kClusterDown:
     case HealthReason::kError:
       return true;
     case HealthReason::kUnknown:
@@ -73,16 +80,24 @@ bool Known(HealthReason v) {
 }
 bool Known(Role v) {
   switch (v) {
-    case Role::kUnknown: case Role::kMaster: case Role::kReplica:
+    case Role::kUnknown:
+    case Role::kMaster:
+    case Role::kReplica:
       return true;
   }
   return false;
 }
 bool Known(OperatorKind v) {
   switch (v) {
-    case OperatorKind::kMigrate: case OperatorKind::kRebalance: case OperatorKind::kFailover:
-    case OperatorKind::kAddNode: case OperatorKind::kRemoveNode: case OperatorKind::kPause:
-    case OperatorKind::kResume: case OperatorKind::kFix: case OperatorKind::kAbort:
+    case OperatorKind::kMigrate:
+    case OperatorKind::kRebalance:
+    case OperatorKind::kFailover:
+    case OperatorKind::kAddNode:
+    case OperatorKind::kRemoveNode:
+    case OperatorKind::kPause:
+    case OperatorKind::kResume:
+    case OperatorKind::kFix:
+    case OperatorKind::kAbort:
       return true;
     case OperatorKind::kUnknown:
       return false;
@@ -91,7 +106,9 @@ bool Known(OperatorKind v) {
 }
 bool Known(FailoverMode v) {
   switch (v) {
-    case FailoverMode::kDefault: case FailoverMode::kForce: case FailoverMode::kTakeover:
+    case FailoverMode::kDefault:
+    case FailoverMode::kForce:
+    case FailoverMode::kTakeover:
       return true;
     case FailoverMode::kUnknown:
       return false;
@@ -100,9 +117,15 @@ bool Known(FailoverMode v) {
 }
 bool Known(StepKind v) {
   switch (v) {
-    case StepKind::kMeet: case StepKind::kAssignSlots: case StepKind::kSetConfigEpoch:
-    case StepKind::kReplicate: case StepKind::kMigrate: case StepKind::kFailover:
-    case StepKind::kForget: case StepKind::kReset: case StepKind::kFixOpenSlot:
+    case StepKind::kMeet:
+    case StepKind::kAssignSlots:
+    case StepKind::kSetConfigEpoch:
+    case StepKind::kReplicate:
+    case StepKind::kMigrate:
+    case StepKind::kFailover:
+    case StepKind::kForget:
+    case StepKind::kReset:
+    case StepKind::kFixOpenSlot:
     case StepKind::kCommitTopology:
       return true;
     case StepKind::kUnknown:
@@ -112,7 +135,9 @@ bool Known(StepKind v) {
 }
 bool Known(StepStatus v) {
   switch (v) {
-    case StepStatus::kPending: case StepStatus::kRunning: case StepStatus::kDone:
+    case StepStatus::kPending:
+    case StepStatus::kRunning:
+    case StepStatus::kDone:
     case StepStatus::kFailed:
       return true;
     case StepStatus::kUnknown:
@@ -122,7 +147,9 @@ bool Known(StepStatus v) {
 }
 bool Known(PlanOutcome v) {
   switch (v) {
-    case PlanOutcome::kCompleted: case PlanOutcome::kFailed: case PlanOutcome::kAborted:
+    case PlanOutcome::kCompleted:
+    case PlanOutcome::kFailed:
+    case PlanOutcome::kAborted:
     case PlanOutcome::kSuperseded:
       return true;
     case PlanOutcome::kUnknown:
@@ -132,7 +159,9 @@ bool Known(PlanOutcome v) {
 }
 bool Known(PlanOrigin v) {
   switch (v) {
-    case PlanOrigin::kPlanner: case PlanOrigin::kOperator: case PlanOrigin::kRepair:
+    case PlanOrigin::kPlanner:
+    case PlanOrigin::kOperator:
+    case PlanOrigin::kRepair:
       return true;
     case PlanOrigin::kUnknown:
       return false;

@@ -172,8 +172,8 @@ class EventLog {
 
   std::mutex sync_mu_;  // Never held across the fsync itself.
   std::condition_variable synced_cv_;
-  bool syncing_ = false;   // An fsync is running (at most one at a time).
-  uint64_t synced_ = 0;    // Every write with a ticket up to this is durable.
+  bool syncing_ = false;  // An fsync is running (at most one at a time).
+  uint64_t synced_ = 0;   // Every write with a ticket up to this is durable.
 
   std::mutex wait_mu_;
   std::condition_variable appended_;

@@ -15,7 +15,8 @@ std::string_view ModeName(FailoverMode m) {
     case FailoverMode::kDefault: return "default";
     case FailoverMode::kForce: return "FORCE";
     case FailoverMode::kTakeover: return "TAKEOVER";
-    case FailoverMode::kUnknown: return "unknown";
+    case FailoverMode::kUnknown:
+      return "unknown";
   }
   return "?";
 }

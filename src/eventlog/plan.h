@@ -63,9 +63,19 @@ std::string StepToString(const Step& step);
 std::string PlanToString(const Plan& plan);
 
 enum class StepStatus : uint8_t {
-  kPending = 0, kRunning = 1, kDone = 2, kFailed = 3, kUnknown = 255 };
+  kPending = 0,
+  kRunning = 1,
+  kDone = 2,
+  kFailed = 3,
+  kUnknown = 255
+};
 enum class PlanOutcome : uint8_t {
-  kCompleted = 0, kFailed = 1, kAborted = 2, kSuperseded = 3, kUnknown = 255 };
+  kCompleted = 0,
+  kFailed = 1,
+  kAborted = 2,
+  kSuperseded = 3,
+  kUnknown = 255
+};
 
 // A plan being carried out, as the fold knows it.
 struct PlanInFlight {

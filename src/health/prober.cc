@@ -87,7 +87,7 @@ struct Prober::Node {
   int64_t deadline = 0;    // uv_now
   int64_t next_round = 0;  // uv_now
   AuthState auth = AuthState::kNotNeeded;  // Of the current connection.
-  int replies = 0;         // Probe replies seen in this round (AUTH's is not one).
+  int replies = 0;                         // Probe replies seen in this round (AUTH's is not one).
   int expected = 0;
   Retry retry = Retry::kNone;
   std::optional<ProbeResult> failure;  // First error reply of the round.

@@ -131,7 +131,9 @@ TEST(StateStoreWriterTest, RecordingGoesOnWhileHistoryIsCompacted) {
     auto start = Clock::now();
     auto r = store.CompactHistory(events.back().time_ms + 1'000'000'000);
     EXPECT_TRUE(r.ok()) << r.status().ToString();
-    if (r.ok()) EXPECT_GT(r->compacted, 0u);
+    if (r.ok()) {
+      EXPECT_GT(r->compacted, 0u);
+    }
     return Clock::now() - start;
   });
   std::this_thread::sleep_for(kSlowSync / 4);  // The scan is short; the fsync is sleeping now.
@@ -163,7 +165,9 @@ TEST(StateStoreWriterTest, ThreadsAppendingAtOnceFoldEveryEventInSequenceOrder) 
         e.seq = 0;
         auto r = store.Append(std::move(e), i % 10 == 0 ? Durability::kSync : Durability::kGroup);
         EXPECT_TRUE(r.ok()) << r.status().ToString();
-        if (r.ok()) EXPECT_GE(store.State().last_seq, *r) << "returned before it was folded";
+        if (r.ok()) {
+          EXPECT_GE(store.State().last_seq, *r) << "returned before it was folded";
+        }
       }
     });
   }
