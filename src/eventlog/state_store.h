@@ -2,9 +2,10 @@
 // write the event, and only once it is stored fold it in), with a snapshot every N events and on
 // Close. Start-up is the newest valid snapshot plus the events after it.
 //
-// Thread contract: every method from any thread. Appends serialise on mu_, held for the
-// unsynced write and the fold only (never across an fsync, a snapshot or a compaction), so the
-// order of sequences is the order of folding; a synced append then waits for its own fsync.
+// Thread contract: every method from any thread (Close once the others stopped appending).
+// Appends serialise on mu_, held for the unsynced write (to the OS) and the fold only, never
+// across an fsync, a snapshot or a compaction, so the order of sequences is the order of
+// folding; a synced append then waits for its own fsync.
 // State() may include events not yet fsynced (a kGroup event until the group commit, a kSync one
 // until its fsync); a crash loses at most that tail, and whoever acts on an event first appends
 // a synced one, whose fsync covers everything before it.
