@@ -316,7 +316,7 @@ int main(int argc, char** argv) {
     double ms = Seconds(start) * 1000;
     std::printf("eventlog_open_ready_snapshot_%s: %.0f ms (tail of %llu events)\n", suffix.c_str(),
                 ms,
-                static_cast<unsigned long long>((*store)->state().last_seq -
+                static_cast<unsigned long long>((*store)->State().last_seq -
                                                 (*store)->log().SnapshotSeqs().back()));
     std::printf("eventlog_open_ready_snapshot_%s_target: 1000 ms\n", suffix.c_str());
   }

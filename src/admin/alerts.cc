@@ -15,8 +15,9 @@
 
 namespace rs::admin {
 
-Alerter::Alerter(std::string webhook, std::chrono::seconds cooldown, RecordFn record)
-    : webhook_(std::move(webhook)), cooldown_(cooldown), record_(std::move(record)) {
+Alerter::Alerter(std::string webhook, std::chrono::seconds cooldown, RecordFn record,
+                 const Clock& clock)
+    : webhook_(std::move(webhook)), cooldown_(cooldown), record_(std::move(record)), clock_(clock) {
   sender_ = std::thread([this] { SenderThread(); });
 }
 
@@ -147,7 +148,7 @@ void Alerter::Observe(const eventlog::DecodedEvent& d, bool live) {
 }
 
 bool Alerter::Raise(Alert a) {
-  auto now = std::chrono::steady_clock::now();
+  auto now = clock_.Now();
   std::string key = Key(a.subject, a.kind);
   auto it = last_sent_.find(key);
   if (it != last_sent_.end() && now - it->second < cooldown_) {
@@ -158,7 +159,7 @@ bool Alerter::Raise(Alert a) {
   return true;
 }
 
-void Alerter::Send(Alert a, std::chrono::steady_clock::time_point now) {
+void Alerter::Send(Alert a, Clock::Monotonic::time_point now) {
   std::string key = Key(a.subject, a.kind);
   last_sent_[key] = now;
   held_.erase(key);
@@ -171,7 +172,7 @@ void Alerter::Send(Alert a, std::chrono::steady_clock::time_point now) {
 }
 
 void Alerter::Tick() {
-  auto now = std::chrono::steady_clock::now();
+  auto now = clock_.Now();
   std::vector<Alert> due;
   for (auto it = held_.begin(); it != held_.end();) {
     if (now - last_sent_[it->first] < cooldown_) {

@@ -21,6 +21,7 @@
 #include <string>
 #include <thread>
 
+#include "common/clock.h"
 #include "common/status.h"
 #include "eventlog/event_codec.h"
 
@@ -38,8 +39,11 @@ struct Alert {
 class Alerter {
  public:
   using RecordFn = std::function<void(const Alert&, bool delivered)>;
-  // webhook: "http://host:port/path" or empty (alerts are recorded, not sent).
-  Alerter(std::string webhook, std::chrono::seconds cooldown, RecordFn record);
+  // webhook: "http://host:port/path" or empty (alerts are recorded, not sent). The cool-down
+  // runs on clock's monotonic time (the real clock unless a test passes a fake one); the clock
+  // outlives the alerter.
+  Alerter(std::string webhook, std::chrono::seconds cooldown, RecordFn record,
+          const Clock& clock = RealClock::Get());
   ~Alerter();  // Calls Stop().
 
   // Sends and records what is queued, then stops the sender; no recording after it returns.
@@ -55,16 +59,17 @@ class Alerter {
  private:
   // False when the cool-down held it back.
   bool Raise(Alert a);
-  void Send(Alert a, std::chrono::steady_clock::time_point now);
+  void Send(Alert a, Clock::Monotonic::time_point now);
   void SenderThread();
   bool Post(const Alert& a);
 
   std::string webhook_;
   std::chrono::seconds cooldown_;
   RecordFn record_;
+  const Clock& clock_;
 
   // Follower-thread state.
-  std::map<std::string, std::chrono::steady_clock::time_point> last_sent_;  // By subject|kind.
+  std::map<std::string, Clock::Monotonic::time_point> last_sent_;  // By subject|kind.
   std::map<std::string, Alert> held_;  // By subject|kind: held back by the cool-down.
   std::map<uint64_t, bool> plan_has_failover_;
   uint64_t epoch_ = 0;

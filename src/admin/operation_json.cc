@@ -57,6 +57,8 @@ const char* StepKindName(model::StepKind k) {
       return "fix-open-slot";
     case model::StepKind::kCommitTopology:
       return "commit-topology";
+    case model::StepKind::kUnknown:
+      return "unknown";
   }
   return "unknown";
 }

@@ -92,11 +92,11 @@ Result<std::unique_ptr<Controller>> Controller::Open(Config config) {
   opts.retain_health_ms = c->config_.retain_health_hours * 3600 * 1000;
   auto store = eventlog::StateStore::Open(c->config_.data_dir, opts);
   if (!store.ok()) {
-    const std::string& m = store.status().message();
-    if (m.find("lock") != std::string::npos || m.find("LOCK") != std::string::npos) {
-      return Status::FailedPrecondition(fmt::format(
-          "another redis-ctl is already running on {} (the event log is locked): {}",
-          c->config_.data_dir, m));
+    // EventLog::Open says Unavailable exactly when another writer holds the log's lock.
+    if (store.status().code() == StatusCode::kUnavailable) {
+      return Status::FailedPrecondition(
+          fmt::format("another redis-ctl is already running on {} (the event log is locked): {}",
+                      c->config_.data_dir, store.status().message()));
     }
     return store.status();
   }
@@ -111,25 +111,14 @@ Result<model::Seq> Controller::Record(model::EventPayload payload, model::Seq ca
   e.cause = cause;
   e.source = std::string(SourceOf(payload));
   e.payload = std::move(payload);
-  std::lock_guard lock(mu_);
-  auto seq = store_->Append(std::move(e), sync ? eventlog::Durability::kSync
-                                               : eventlog::Durability::kGroup);
-  if (seq.ok()) {
-    changed_seq_ = *seq;
-    changed_.notify_all();
-  }
-  return seq;
+  return store_->Append(std::move(e),
+                        sync ? eventlog::Durability::kSync : eventlog::Durability::kGroup);
 }
 
-model::ClusterState Controller::State() {
-  std::lock_guard lock(mu_);
-  return store_->state();
-}
+model::ClusterState Controller::State() { return store_->State(); }
 
 model::Seq Controller::WaitForEvent(model::Seq after, std::chrono::milliseconds timeout) {
-  std::unique_lock lock(mu_);
-  changed_.wait_for(lock, timeout, [&] { return changed_seq_ > after; });
-  return changed_seq_;
+  return store_->WaitForState(after, timeout);
 }
 
 void Controller::UpdateProbeTargets() {
@@ -203,7 +192,7 @@ void Controller::PlannerLoop(const std::atomic<bool>& stop) {
   while (!stop.load()) {
     if (config_.retain_health_hours > 0 && std::chrono::steady_clock::now() >= next_compaction) {
       next_compaction = std::chrono::steady_clock::now() + std::chrono::hours(1);
-      std::lock_guard lock(mu_);
+      // Recording goes on meanwhile: the compaction takes no lock of the store's.
       auto report = store_->CompactHistory(NowMs());
       if (!report.ok()) spdlog::warn("compacting old health events: {}", report.status().ToString());
     }
@@ -318,7 +307,6 @@ Status Controller::Run(const std::atomic<bool>& stop) {
   sources.join();
   uv_loop_close(&loop_);
   RS_RETURN_IF_ERROR(Record(model::ControllerStopped{true}, 0, true).status());
-  std::lock_guard lock(mu_);
   return store_->Close();
 }
 

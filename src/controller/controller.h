@@ -1,11 +1,12 @@
 // The controller: sources -> event log -> fold -> planner -> executor, with one writer.
-// Every event goes through Record(), which appends to the log and folds under one mutex, so the
-// discovery loop, the prober, the executor and the admin API never race on the state.
+// Every event goes through Record(), i.e. StateStore::Append: the write and the fold happen under
+// the store's mutex, in sequence order, and a synced event's fsync after it, so the discovery
+// loop, the prober, the executor and the admin API never race on the state and the prober's
+// health events never wait for another thread's fsync.
 // Thread contract: Run() on the main thread; Record/State/WaitForEvent from any thread.
 #pragma once
 
 #include <atomic>
-#include <condition_variable>
 #include <memory>
 #include <mutex>
 #include <thread>
@@ -62,10 +63,7 @@ class Controller : public executor::Journal, public admin::ControllerView {
   planner::Policy policy_;
   executor::ExecutorConfig executor_config_;
 
-  std::mutex mu_;  // Guards store_ (append + fold).
-  std::unique_ptr<eventlog::StateStore> store_;
-  std::condition_variable changed_;
-  model::Seq changed_seq_ = 0;
+  std::unique_ptr<eventlog::StateStore> store_;  // Set by Open, thread-safe.
 
   std::atomic<bool> ready_{false};
   std::atomic<bool> sources_stop_{false};

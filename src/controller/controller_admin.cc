@@ -13,16 +13,11 @@ namespace rs::controller {
 
 Status Controller::ScanEvents(model::Seq from, model::Seq to,
                               const std::function<bool(const eventlog::DecodedEvent&)>& fn) {
-  eventlog::EventLog* log = nullptr;
-  {
-    std::lock_guard lock(mu_);
-    log = &store_->log();  // The store outlives the admin server; the log is thread-safe.
-  }
-  return log->Scan(from, to, fn);
+  // The store outlives the admin server; the log is thread-safe.
+  return store_->log().Scan(from, to, fn);
 }
 
 const eventlog::EventLog& Controller::Log() {
-  std::lock_guard lock(mu_);
   return store_->log();  // The store outlives the admin server; the log is thread-safe.
 }
 
@@ -80,12 +75,8 @@ admin::AdminSettings Controller::Settings() {
 }
 
 Result<eventlog::BackupInfo> Controller::Backup(const std::string& dir) {
-  eventlog::EventLog* log = nullptr;
-  {
-    std::lock_guard lock(mu_);
-    log = &store_->log();  // As in ScanEvents: the copy runs beside the writer, not under mu_.
-  }
-  return eventlog::CheckpointVerified(*log, dir);
+  // As in ScanEvents: the copy runs beside the writer.
+  return eventlog::CheckpointVerified(store_->log(), dir);
 }
 
 }  // namespace rs::controller

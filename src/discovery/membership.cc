@@ -9,16 +9,12 @@
 namespace rs::discovery {
 
 Membership::Membership(uv_loop_t* loop, DebounceOptions options, std::string source,
-                       ReachableFn reachable, model::EventSink sink,
-                       std::function<int64_t()> now_ms)
+                       ReachableFn reachable, model::EventSink sink, const Clock& clock)
     : loop_(loop),
       debounce_(options, std::move(source)),
       reachable_(std::move(reachable)),
       sink_(std::move(sink)),
-      now_ms_(std::move(now_ms)) {
-  if (!now_ms_) {
-    now_ms_ = [] { return NowMs(); };
-  }
+      clock_(clock) {
   if (!reachable_) reachable_ = [](std::string_view) { return true; };
 }
 
@@ -34,7 +30,7 @@ Status Membership::Start(int64_t tick_ms) {
       &tick_,
       [](uv_timer_t* t) {
         auto* self = static_cast<Membership*>(t->data);
-        self->Emit(self->debounce_.Tick(self->now_ms_(), self->reachable_));
+        self->Emit(self->debounce_.Tick(self->clock_.WallMs(), self->reachable_));
       },
       tick_ms, tick_ms);
   return Status::Ok();
@@ -48,7 +44,7 @@ void Membership::Stop() {
 
 void Membership::OnSnapshot(std::vector<model::Member> snapshot) {
   size_t n = snapshot.size();
-  Emit(debounce_.Offer(std::move(snapshot), now_ms_(), reachable_));
+  Emit(debounce_.Offer(std::move(snapshot), clock_.WallMs(), reachable_));
   auto pending = debounce_.PendingRemovals();
   if (!pending.empty()) {
     spdlog::info("discovery: snapshot of {} members; holding back removal of {} member(s)", n,

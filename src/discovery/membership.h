@@ -11,6 +11,7 @@
 
 #include <uv.h>
 
+#include "common/clock.h"
 #include "common/status.h"
 #include "discovery/debounce.h"
 #include "discovery/source.h"
@@ -21,9 +22,9 @@ namespace rs::discovery {
 class Membership {
  public:
   // `reachable` is asked about missing members before a mass removal (the prober's view);
-  // `now_ms` is the wall clock unless a test passes its own.
+  // the debounce runs on clock's wall time (a test passes a fake one); the clock outlives this.
   Membership(uv_loop_t* loop, DebounceOptions options, std::string source, ReachableFn reachable,
-             model::EventSink sink, std::function<int64_t()> now_ms = {});
+             model::EventSink sink, const Clock& clock = RealClock::Get());
   // Stop() must have been called and the loop run until its handle closed.
   ~Membership();
   Membership(const Membership&) = delete;
@@ -48,7 +49,7 @@ class Membership {
   MembershipDebounce debounce_;
   ReachableFn reachable_;
   model::EventSink sink_;
-  std::function<int64_t()> now_ms_;
+  const Clock& clock_;
   uv_timer_t tick_;
   bool started_ = false;
   bool closed_ = true;

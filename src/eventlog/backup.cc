@@ -129,21 +129,6 @@ Result<BackupInfo> CheckpointVerified(const EventLog& log, const std::string& to
   return info;
 }
 
-std::optional<pid_t> LockHolder(const std::string& dir) {
-  const std::string lock = (fs::path(dir) / "LOCK").string();
-  int fd = ::open(lock.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return std::nullopt;
-  // RocksDB takes a process-associated fcntl lock; an open-file-description query conflicts with
-  // it even when this very process holds it.
-  struct flock fl {};
-  fl.l_type = F_WRLCK;
-  fl.l_whence = SEEK_SET;
-  int rc = ::fcntl(fd, F_OFD_GETLK, &fl);
-  ::close(fd);
-  if (rc != 0 || fl.l_type == F_UNLCK) return std::nullopt;
-  return fl.l_pid > 0 ? fl.l_pid : -1;
-}
-
 Result<DataDirBackup> BackupDataDir(const std::string& data_dir, const std::string& to,
                                     int attempts) {
   std::error_code ec;

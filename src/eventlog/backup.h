@@ -43,12 +43,6 @@ Result<BackupInfo> VerifyBackup(const std::string& dir);
 // the log had when it started), and only then renames it to `to`. A copy that fails is removed.
 Result<BackupInfo> CheckpointVerified(const EventLog& log, const std::string& to);
 
-// The process holding `dir`'s RocksDB LOCK (an fcntl lock, seen from this process too), or
-// nullopt when there is no LOCK file or nobody holds it. -1 when the holder's pid is unknown.
-// Never call it in a process that has the log open: closing any descriptor of a file drops the
-// process's fcntl locks on it, RocksDB's included (redis-svc calls it; redis-ctl must not).
-std::optional<pid_t> LockHolder(const std::string& dir);
-
 // redis-svc backup: opens `data_dir` read-only when no writer holds it, as a secondary instance
 // when one does, and makes a CheckpointVerified copy in `to`; up to `attempts` tries.
 struct DataDirBackup {

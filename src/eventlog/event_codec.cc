@@ -39,6 +39,7 @@ using model::PeerView;
 using model::Plan;
 using model::PlanFinished;
 using model::PlanInFlight;
+using model::PlanOrigin;
 using model::PlanOutcome;
 using model::PlanProposed;
 using model::PlanSummary;
@@ -88,6 +89,137 @@ constexpr uint16_t kMaxKnownTag = 16;
 
 kj::StringPtr Txt(const std::string& s) { return kj::StringPtr(s.c_str(), s.size()); }
 std::string Str(capnp::Text::Reader t) { return std::string(t.cStr(), t.size()); }
+
+// ---- enums read from the log ----
+// A byte from the log is one of this binary's enumerators or the enum's kUnknown (a newer
+// binary's value), never an enumerator no switch knows. Each Known has no default, so a new
+// enumerator that is not listed here is a compiler warning.
+bool Known(Health v) {
+  switch (v) {
+    case Health::kUnknown:
+    case Health::kUp:
+    case Health::kSuspect:
+    case Health::kDown:
+      return true;
+  }
+  return false;
+}
+bool Known(HealthReason v) {
+  switch (v) {
+    case HealthReason::kNone:
+    case HealthReason::kRefused:
+    case HealthReason::kTimeout:
+    case HealthReason::kLoading:
+    case HealthReason::kAuth:
+    case HealthReason::kClusterDown:
+    case HealthReason::kError:
+      return true;
+    case HealthReason::kUnknown:
+      return false;
+  }
+  return false;
+}
+bool Known(Role v) {
+  switch (v) {
+    case Role::kUnknown:
+    case Role::kMaster:
+    case Role::kReplica:
+      return true;
+  }
+  return false;
+}
+bool Known(OperatorKind v) {
+  switch (v) {
+    case OperatorKind::kMigrate:
+    case OperatorKind::kRebalance:
+    case OperatorKind::kFailover:
+    case OperatorKind::kAddNode:
+    case OperatorKind::kRemoveNode:
+    case OperatorKind::kPause:
+    case OperatorKind::kResume:
+    case OperatorKind::kFix:
+    case OperatorKind::kAbort:
+      return true;
+    case OperatorKind::kUnknown:
+      return false;
+  }
+  return false;
+}
+bool Known(FailoverMode v) {
+  switch (v) {
+    case FailoverMode::kDefault:
+    case FailoverMode::kForce:
+    case FailoverMode::kTakeover:
+      return true;
+    case FailoverMode::kUnknown:
+      return false;
+  }
+  return false;
+}
+bool Known(StepKind v) {
+  switch (v) {
+    case StepKind::kMeet:
+    case StepKind::kAssignSlots:
+    case StepKind::kSetConfigEpoch:
+    case StepKind::kReplicate:
+    case StepKind::kMigrate:
+    case StepKind::kFailover:
+    case StepKind::kForget:
+    case StepKind::kReset:
+    case StepKind::kFixOpenSlot:
+    case StepKind::kCommitTopology:
+      return true;
+    case StepKind::kUnknown:
+      return false;
+  }
+  return false;
+}
+bool Known(StepStatus v) {
+  switch (v) {
+    case StepStatus::kPending:
+    case StepStatus::kRunning:
+    case StepStatus::kDone:
+    case StepStatus::kFailed:
+      return true;
+    case StepStatus::kUnknown:
+      return false;
+  }
+  return false;
+}
+bool Known(PlanOutcome v) {
+  switch (v) {
+    case PlanOutcome::kCompleted:
+    case PlanOutcome::kFailed:
+    case PlanOutcome::kAborted:
+    case PlanOutcome::kSuperseded:
+      return true;
+    case PlanOutcome::kUnknown:
+      return false;
+  }
+  return false;
+}
+bool Known(PlanOrigin v) {
+  switch (v) {
+    case PlanOrigin::kPlanner:
+    case PlanOrigin::kOperator:
+    case PlanOrigin::kRepair:
+      return true;
+    case PlanOrigin::kUnknown:
+      return false;
+  }
+  return false;
+}
+// Every enum here has a fixed uint8_t underlying type, so the cast itself is defined.
+template <typename E>
+E Checked(uint8_t raw) {
+  E v = static_cast<E>(raw);
+  return Known(v) ? v : E::kUnknown;
+}
+// Logs written before plans carried their origin (0) said it only in the reason.
+PlanOrigin Origin(uint8_t raw, const std::string& reason) {
+  if (raw != 0) return Checked<PlanOrigin>(raw);
+  return reason.starts_with("operator ") ? PlanOrigin::kOperator : PlanOrigin::kPlanner;
+}
 
 // ---- writers ----
 
@@ -182,6 +314,7 @@ void Put(cs::OperatorRequest::Builder b, const OperatorRequest& r) {
 void Put(cs::Plan::Builder b, const Plan& p) {
   b.setId(p.id);
   b.setReason(Txt(p.reason));
+  b.setOrigin(static_cast<uint8_t>(p.origin));
   auto causes = b.initCauses(p.causes.size());
   for (size_t i = 0; i < p.causes.size(); ++i) causes.set(i, p.causes[i]);
   auto steps = b.initSteps(p.steps.size());
@@ -321,8 +454,8 @@ Member Get(cs::Member::Reader r) {
 }
 NodeHealth Get(cs::NodeHealth::Reader r) {
   NodeHealth h;
-  h.health = static_cast<Health>(r.getHealth());
-  h.reason = static_cast<HealthReason>(r.getReason());
+  h.health = Checked<Health>(r.getHealth());
+  h.reason = Checked<HealthReason>(r.getReason());
   h.detail = Str(r.getDetail());
   h.since_ms = r.getSinceMs();
   return h;
@@ -330,7 +463,7 @@ NodeHealth Get(cs::NodeHealth::Reader r) {
 NodeObservation Get(cs::NodeObservation::Reader r) {
   NodeObservation o;
   o.id = Str(r.getId());
-  o.role = static_cast<Role>(r.getRole());
+  o.role = Checked<Role>(r.getRole());
   o.master_id = Str(r.getMasterId());
   o.slots = GetRanges(r.getSlots());
   for (auto s : r.getOpenSlots()) {
@@ -346,7 +479,7 @@ NodeObservation Get(cs::NodeObservation::Reader r) {
     PeerView v;
     v.id = Str(p.getId());
     v.address = Str(p.getAddress());
-    v.role = static_cast<Role>(p.getRole());
+    v.role = Checked<Role>(p.getRole());
     v.master_id = Str(p.getMasterId());
     v.pfail = p.getPfail();
     v.fail = p.getFail();
@@ -362,13 +495,13 @@ OperatorRequest Get(cs::OperatorRequest::Reader r) {
   OperatorRequest q;
   q.id = r.getId();
   q.who = Str(r.getWho());
-  q.kind = static_cast<OperatorKind>(r.getKind());
+  q.kind = Checked<OperatorKind>(r.getKind());
   q.from = Str(r.getFrom());
   q.to = Str(r.getTo());
   q.node = Str(r.getNode());
   q.slots = GetRanges(r.getSlots());
   q.count = r.getCount();
-  q.mode = static_cast<FailoverMode>(r.getMode());
+  q.mode = Checked<FailoverMode>(r.getMode());
   for (auto w : r.getWeights()) q.weights[Str(w.getAddress())] = w.getWeight();
   q.threshold = r.getThreshold();
   q.plan_id = r.getPlanId();
@@ -378,15 +511,16 @@ Plan Get(cs::Plan::Reader r) {
   Plan p;
   p.id = r.getId();
   p.reason = Str(r.getReason());
+  p.origin = Origin(r.getOrigin(), p.reason);
   for (uint64_t c : r.getCauses()) p.causes.push_back(c);
   for (auto s : r.getSteps()) {
     Step st;
-    st.kind = static_cast<StepKind>(s.getKind());
+    st.kind = Checked<StepKind>(s.getKind());
     st.target = Get(s.getTarget());
     st.peer = Get(s.getPeer());
     st.slots = GetRanges(s.getSlots());
     st.config_epoch = s.getConfigEpoch();
-    st.mode = static_cast<FailoverMode>(s.getMode());
+    st.mode = Checked<FailoverMode>(s.getMode());
     for (auto n : s.getNodes()) st.nodes.push_back(Get(n));
     st.topology = Get(s.getTopology());
     p.steps.push_back(std::move(st));
@@ -451,7 +585,7 @@ bool GetPayload(cs::Event::Payload::Reader p, DecodedEvent& out) {
     }
     case Which::PLAN_FINISHED: {
       auto x = p.getPlanFinished();
-      v = PlanFinished{x.getPlanId(), static_cast<PlanOutcome>(x.getOutcome()), Str(x.getReason())};
+      v = PlanFinished{x.getPlanId(), Checked<PlanOutcome>(x.getOutcome()), Str(x.getReason())};
       return true;
     }
     case Which::TOPOLOGY_COMMITTED:
@@ -613,6 +747,7 @@ std::string EncodeState(const ClusterState& s) {
     hist[k].setId(p.id);
     hist[k].setReason(Txt(p.reason));
     hist[k].setOutcome(static_cast<uint8_t>(p.outcome));
+    hist[k].setOrigin(static_cast<uint8_t>(p.origin));
     hist[k].setDetail(Txt(p.detail));
     hist[k].setProposedSeq(p.proposed_seq);
     hist[k].setFinishedSeq(p.finished_seq);
@@ -652,7 +787,7 @@ Result<ClusterState> DecodeState(std::string_view bytes) {
       auto p = r.getPlan();
       PlanInFlight f;
       f.plan = Get(p.getPlan());
-      for (uint8_t st : p.getStatus()) f.status.push_back(static_cast<StepStatus>(st));
+      for (uint8_t st : p.getStatus()) f.status.push_back(Checked<StepStatus>(st));
       for (auto l : p.getSlotsDone()) f.slots_done.push_back(GetRanges(l));
       for (uint64_t k : p.getKeysMoved()) f.keys_moved.push_back(k);
       f.error = Str(p.getError());
@@ -661,9 +796,15 @@ Result<ClusterState> DecodeState(std::string_view bytes) {
       s.plan = std::move(f);
     }
     for (auto h : r.getPlanHistory()) {
-      s.plan_history.push_back(
-          PlanSummary{h.getId(), Str(h.getReason()), static_cast<PlanOutcome>(h.getOutcome()),
-                      Str(h.getDetail()), h.getProposedSeq(), h.getFinishedSeq()});
+      PlanSummary sum;
+      sum.id = h.getId();
+      sum.reason = Str(h.getReason());
+      sum.outcome = Checked<PlanOutcome>(h.getOutcome());
+      sum.origin = Origin(h.getOrigin(), sum.reason);
+      sum.detail = Str(h.getDetail());
+      sum.proposed_seq = h.getProposedSeq();
+      sum.finished_seq = h.getFinishedSeq();
+      s.plan_history.push_back(std::move(sum));
     }
     for (auto q : r.getPendingRequests()) s.pending_requests.push_back(Get(q));
     s.paused = r.getPaused();

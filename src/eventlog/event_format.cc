@@ -253,6 +253,8 @@ std::string_view ReasonName(HealthReason r) {
       return "cluster-down";
     case HealthReason::kError:
       return "error";
+    case HealthReason::kUnknown:
+      return "unknown";
   }
   return "?";
 }
@@ -279,6 +281,8 @@ std::string_view StepStatusName(StepStatus s) {
       return "done";
     case StepStatus::kFailed:
       return "failed";
+    case StepStatus::kUnknown:
+      return "unknown";
   }
   return "?";
 }
@@ -293,6 +297,8 @@ std::string_view OutcomeName(PlanOutcome o) {
       return "aborted";
     case PlanOutcome::kSuperseded:
       return "superseded";
+    case PlanOutcome::kUnknown:
+      return "unknown";
   }
   return "?";
 }
@@ -317,6 +323,8 @@ std::string_view OperatorKindName(OperatorKind k) {
       return "fix";
     case OperatorKind::kAbort:
       return "abort";
+    case OperatorKind::kUnknown:
+      return "unknown";
   }
   return "?";
 }

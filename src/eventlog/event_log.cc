@@ -1,15 +1,20 @@
 #include "eventlog/event_log.h"
 
 #include <fcntl.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <unistd.h>
 
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
 
+#include <algorithm>
 #include <chrono>
 #include <filesystem>
+#include <fstream>
 #include <random>
+#include <sstream>
 #include <system_error>
 
 #include <fmt/format.h>
@@ -75,7 +80,30 @@ void PutSorted(rocksdb::WriteBatch& batch, rocksdb::ColumnFamilyHandle* cf,
   for (const IndexEntry& x : entries) batch.Put(cf, x.key, x.value);
 }
 
+
 }  // namespace
+
+std::optional<pid_t> LockHolder(const std::string& dir) {
+  // RocksDB reports a held lock as a plain IOError, so the lock itself is what we ask. Not by
+  // fcntl(F_GETLK) on the file: closing that descriptor would drop this process's own fcntl
+  // locks on it, RocksDB's included. /proc/locks names the file by device and inode.
+  struct stat st {};
+  if (::stat((fs::path(dir) / "LOCK").c_str(), &st) != 0) return std::nullopt;
+  const std::string file = fmt::format("{:02x}:{:02x}:{}", major(st.st_dev), minor(st.st_dev),
+                                       static_cast<unsigned long long>(st.st_ino));
+  std::ifstream locks("/proc/locks");
+  std::string line;
+  while (std::getline(locks, line)) {
+    // "1: POSIX  ADVISORY  WRITE 1234 08:01:5678 0 EOF" (OFD locks have pid -1).
+    std::istringstream in(line);
+    std::string n, type, mode, access, pid, id;
+    if (!(in >> n >> type >> mode >> access >> pid >> id)) continue;
+    if (n == "->" || id != file) continue;  // "->" marks a waiter, not a holder.
+    const long holder = std::strtol(pid.c_str(), nullptr, 10);
+    return holder > 0 ? static_cast<pid_t>(holder) : -1;
+  }
+  return std::nullopt;
+}
 
 std::string NewGeneration() {
   std::random_device rd;  // The kernel's CSPRNG on Linux: two logs never share a generation.
@@ -186,7 +214,18 @@ Result<std::unique_ptr<EventLog>> EventLog::Open(const std::string& dir,
       break;
     }
   }
-  if (!s.ok()) return FromRocks(s, fmt::format("opening event log {}", dir));
+  if (!s.ok()) {
+    if (writer && s.IsIOError()) {
+      if (std::optional<pid_t> holder = LockHolder(dir)) {
+        return Status::Unavailable(fmt::format(
+            "event log {} is locked by another writer{}", dir,
+            *holder == ::getpid() ? std::string(" in this process")
+                                  : *holder > 0 ? fmt::format(" (process {})", *holder)
+                                                : std::string()));
+      }
+    }
+    return FromRocks(s, fmt::format("opening event log {}", dir));
+  }
   log->db_.reset(raw);
   log->events_ = log->handles_[1];
   log->snapshots_ = log->handles_[2];
@@ -258,10 +297,11 @@ Result<std::unique_ptr<EventLog>> EventLog::Open(const std::string& dir,
     RS_RETURN_IF_ERROR(log->Scan(1, UINT64_MAX, [](const DecodedEvent&) { return true; }));
   }
   if (writer) {
+    log->test_sync_delay_ = options.test_sync_delay;
     if (const char* delay = std::getenv("RS_TEST_LOG_SYNC_DELAY_MS"); delay && *delay) {
       log->test_sync_delay_ = std::chrono::milliseconds(std::strtoll(delay, nullptr, 10));
       spdlog::warn(
-          "event log {}: test hook RS_TEST_LOG_SYNC_DELAY_MS: every synced write waits "
+          "event log {}: test hook RS_TEST_LOG_SYNC_DELAY_MS: every fsync of the log waits "
           "{} ms first",
           dir, log->test_sync_delay_.count());
     }
@@ -332,10 +372,19 @@ Status EventLog::LoadBounds() {
   return Status::Ok();
 }
 
-Status EventLog::WriteLocked(std::vector<Event>& events, Durability durability) {
+Result<uint64_t> EventLog::WriteLocked(rocksdb::WriteBatch& batch, std::string_view what) {
   if (options_.mode != OpenMode::kReadWrite) {
     return Status::FailedPrecondition("event log opened read-only");
   }
+  // Never sync=true here: RocksDB's write queue would hold every later writer behind the fsync.
+  // Durability comes from SyncWAL, outside write_mu_ (SyncThrough).
+  rocksdb::WriteOptions wo;
+  wo.sync = false;
+  RS_RETURN_IF_ERROR(FromRocks(db_->Write(wo, &batch), what));
+  return ++written_;
+}
+
+Result<uint64_t> EventLog::WriteEventsLocked(std::vector<Event>& events, Durability durability) {
   rocksdb::WriteBatch batch;
   Seq seq = last_seq_.load();
   const int64_t now = NowMs();
@@ -353,14 +402,10 @@ Status EventLog::WriteLocked(std::vector<Event>& events, Durability durability) 
     }
   }
   PutSorted(batch, index_, entries);
-  rocksdb::WriteOptions wo;
-  wo.sync = durability == Durability::kSync;
-  if (wo.sync && test_sync_delay_.count() > 0) std::this_thread::sleep_for(test_sync_delay_);
-  Status written =
-      FromRocks(db_->Write(wo, &batch), fmt::format("appending event {}", events.front().seq));
-  if (!written.ok()) {
+  auto ticket = WriteLocked(batch, fmt::format("appending event {}", events.front().seq));
+  if (!ticket.ok()) {
     indexer_->Forget();  // It saw events that were not written.
-    return written;
+    return ticket.status();
   }
   indexer_->Trim();
   if (first_seq_.load() == 0) first_seq_ = events.front().seq;
@@ -376,35 +421,58 @@ Status EventLog::WriteLocked(std::vector<Event>& events, Durability durability) 
     }
     flush_cv_.notify_one();
   }
-  return Status::Ok();
+  return *ticket;
+}
+
+Result<EventLog::Written> EventLog::Write(std::vector<Event> events, Durability durability) {
+  Written w;
+  if (events.empty()) return w;
+  std::lock_guard lock(write_mu_);
+  RS_ASSIGN_OR_RETURN(w.ticket, WriteEventsLocked(events, durability));
+  w.events = std::move(events);
+  return w;
 }
 
 Result<Seq> EventLog::Append(Event event, Durability durability) {
   std::vector<Event> one;
   one.push_back(std::move(event));
-  std::lock_guard lock(write_mu_);
-  RS_RETURN_IF_ERROR(WriteLocked(one, durability));
-  return one.front().seq;
+  RS_ASSIGN_OR_RETURN(Seq last, AppendBatch(std::move(one), durability));
+  return last;
 }
 
 Result<Seq> EventLog::AppendBatch(std::vector<Event> events, Durability durability) {
   if (events.empty()) return last_seq();
-  std::lock_guard lock(write_mu_);
-  RS_RETURN_IF_ERROR(WriteLocked(events, durability));
-  return events.back().seq;
-}
-
-Result<std::vector<Event>> EventLog::AppendBatchFilled(std::vector<Event> events,
-                                                       Durability durability) {
-  if (events.empty()) return events;
-  std::lock_guard lock(write_mu_);
-  RS_RETURN_IF_ERROR(WriteLocked(events, durability));
-  return events;
+  RS_ASSIGN_OR_RETURN(Written w, Write(std::move(events), durability));
+  if (durability == Durability::kSync) RS_RETURN_IF_ERROR(SyncThrough(w.ticket));
+  return w.events.back().seq;
 }
 
 Status EventLog::Sync() {
   if (options_.mode != OpenMode::kReadWrite) return Status::Ok();
-  return FromRocks(db_->SyncWAL(), "syncing the event log");
+  return SyncThrough(written_.load());
+}
+
+Status EventLog::SyncThrough(uint64_t ticket) {
+  std::unique_lock lock(sync_mu_);
+  while (synced_ < ticket) {
+    if (syncing_) {
+      // It may have started before our write: wait, then look again.
+      synced_cv_.wait(lock);
+      continue;
+    }
+    syncing_ = true;
+    lock.unlock();
+    // Every write counted in written_ has reached the OS, so this fsync covers it.
+    const uint64_t target = written_.load();
+    if (test_sync_delay_.count() > 0) std::this_thread::sleep_for(test_sync_delay_);
+    rocksdb::Status s = db_->SyncWAL();
+    lock.lock();
+    syncing_ = false;
+    if (s.ok()) synced_ = std::max(synced_, target);
+    synced_cv_.notify_all();
+    if (!s.ok()) return FromRocks(s, fmt::format("{}: syncing the event log", dir_));
+  }
+  return Status::Ok();
 }
 
 void EventLog::FlushLoop() {
@@ -416,8 +484,7 @@ void EventLog::FlushLoop() {
     flush_cv_.wait_for(lock, options_.group_commit_interval, [&] { return stopping_; });
     dirty_ = false;
     lock.unlock();
-    if (test_sync_delay_.count() > 0) std::this_thread::sleep_for(test_sync_delay_);
-    auto s = db_->SyncWAL();
+    Status s = SyncThrough(written_.load());
     if (!s.ok()) spdlog::error("event log {}: group commit sync failed: {}", dir_, s.ToString());
     lock.lock();
   }
@@ -586,39 +653,39 @@ Result<DecodedEvent> EventLog::Read(Seq seq) const {
 }
 
 Status EventLog::PutRaw(Seq seq, std::string_view bytes) {
-  std::lock_guard lock(write_mu_);
-  rocksdb::WriteOptions wo;
-  wo.sync = true;
-  return FromRocks(db_->Put(wo, events_, SeqKey(seq), rocksdb::Slice(bytes.data(), bytes.size())),
-                   fmt::format("rewriting event {}", seq));
+  std::vector<std::pair<Seq, std::string>> one;
+  one.emplace_back(seq, std::string(bytes));
+  return PutRawBatch(one);
 }
 
 Status EventLog::PutRawBatch(const std::vector<std::pair<Seq, std::string>>& records) {
   if (records.empty()) return Status::Ok();
-  std::lock_guard lock(write_mu_);
   rocksdb::WriteBatch batch;
   for (const auto& [seq, bytes] : records) batch.Put(events_, SeqKey(seq), bytes);
-  rocksdb::WriteOptions wo;
-  wo.sync = true;
-  return FromRocks(db_->Write(wo, &batch), "rewriting events");
+  uint64_t ticket = 0;
+  {
+    std::lock_guard lock(write_mu_);
+    RS_ASSIGN_OR_RETURN(ticket, WriteLocked(batch, "rewriting events"));
+  }
+  return SyncThrough(ticket);
 }
 
 Status EventLog::SaveSnapshot(const ClusterState& state) {
-  if (options_.mode != OpenMode::kReadWrite) {
-    return Status::FailedPrecondition("event log opened read-only");
-  }
-  std::lock_guard lock(write_mu_);
   rocksdb::WriteBatch batch;
   batch.Put(snapshots_, SeqKey(state.last_seq), EncodeState(state));
-  std::vector<Seq> seqs = SnapshotSeqs();
-  if (seqs.empty() || seqs.back() != state.last_seq) seqs.push_back(state.last_seq);
-  for (size_t i = 0; i + options_.keep_snapshots < seqs.size(); ++i) {
-    batch.Delete(snapshots_, SeqKey(seqs[i]));
+  uint64_t ticket = 0;
+  {
+    std::lock_guard lock(write_mu_);  // Also orders the deletions against another SaveSnapshot.
+    std::vector<Seq> seqs = SnapshotSeqs();
+    if (seqs.empty() || seqs.back() != state.last_seq) seqs.push_back(state.last_seq);
+    std::sort(seqs.begin(), seqs.end());
+    for (size_t i = 0; i + options_.keep_snapshots < seqs.size(); ++i) {
+      batch.Delete(snapshots_, SeqKey(seqs[i]));
+    }
+    RS_ASSIGN_OR_RETURN(
+        ticket, WriteLocked(batch, fmt::format("saving the snapshot at event {}", state.last_seq)));
   }
-  rocksdb::WriteOptions wo;
-  wo.sync = true;
-  return FromRocks(db_->Write(wo, &batch),
-                   fmt::format("saving the snapshot at event {}", state.last_seq));
+  return SyncThrough(ticket);
 }
 
 std::vector<Seq> EventLog::SnapshotSeqs() const {

@@ -5,9 +5,12 @@
 // marker written at creation, without which Open refuses the directory, the generation and the
 // index version; `index` is the history index (event_index.h), written with its events.
 //
-// Thread contract: one writer (the controller loop), but Append/AppendBatch/SaveSnapshot may be
-// called from a few threads (they serialise on a mutex); reads and WaitForSeq from any thread.
+// Thread contract: every method from any thread. Writes serialise on a mutex held only for the
+// sequence assignment and an unsynced RocksDB write (to the OS, no fsync); fsyncs happen outside
+// it and are shared (SyncThrough), so a kGroup append never waits behind another thread's fsync.
 #pragma once
+
+#include <sys/types.h>
 
 #include <atomic>
 #include <chrono>
@@ -32,12 +35,14 @@
 namespace rocksdb {
 class DB;
 class ColumnFamilyHandle;
+class WriteBatch;
 }  // namespace rocksdb
 
 namespace rs::eventlog {
 
 enum class Durability {
   kSync,   // fsync before Append returns: intent, plan, step, operator and topology events.
+           // Concurrent synced appends share one fsync.
   kGroup,  // Written to the OS at once, fsynced by a background flush within
            // group_commit_interval: a burst of health events shares one fsync.
 };
@@ -60,6 +65,9 @@ struct EventLogOptions {
   // Only with kReadWrite on an existing log: give it a new generation (synced) at Open. A
   // restore does this: the restored history diverges from what followers of the old log saw.
   bool new_generation = false;
+  // Test hook (a slow disk): slept before each fsync (synced appends, snapshots, rewrites and the
+  // group-commit flush). RS_TEST_LOG_SYNC_DELAY_MS in the environment, read at Open, overrides it.
+  std::chrono::milliseconds test_sync_delay{0};
 };
 
 // The marker in `meta` that makes a RocksDB directory an event log.
@@ -74,12 +82,18 @@ inline constexpr std::string_view kGenerationKey = "generation";
 std::string SeqKey(Seq seq);  // 8-byte big-endian.
 std::string NewGeneration();  // 32 random lowercase hex digits.
 
+// The process holding `dir`'s RocksDB LOCK (this one included), read from /proc/locks, so it is
+// safe to ask from a process that has the log open; nullopt when there is no LOCK file or nobody
+// holds it, -1 when the holder's pid is not visible (another pid namespace).
+std::optional<pid_t> LockHolder(const std::string& dir);
+
 class EventLog {
  public:
   // Fails with a message naming the directory when it is missing (and create_if_missing is
   // false), is not a RocksDB directory, or is a RocksDB database without the format marker.
   // Checks that the first and last records decode and carry their key's sequence (every record
-  // with check_every_record), failing with a message naming the sequence.
+  // with check_every_record), failing with a message naming the sequence. A writer fails with
+  // Unavailable (and only then) when another writer holds the log's lock.
   // A writer builds the history index when the log has none of this version (one sequential
   // read of the log, logged with its duration).
   static Result<std::unique_ptr<EventLog>> Open(const std::string& dir,
@@ -93,10 +107,21 @@ class EventLog {
   Result<Seq> Append(Event event, Durability durability);
   // One WriteBatch for all: consecutive sequences, all or none. Returns the last sequence.
   Result<Seq> AppendBatch(std::vector<Event> events, Durability durability);
-  // Same as AppendBatch, also returning the events with their sequence and time filled in.
-  Result<std::vector<Event>> AppendBatchFilled(std::vector<Event> events, Durability durability);
   // Makes every write so far durable (what the group-commit flusher does).
   Status Sync();
+
+  // The two halves of an append, for a caller that does something between them in write order
+  // (StateStore folds): Write assigns sequences (and time_ms when 0) and writes to the OS, no
+  // fsync; with kGroup the flusher syncs it, with kSync the caller must SyncThrough(ticket)
+  // before telling anyone the events are durable.
+  struct Written {
+    std::vector<Event> events;  // Sequence and time filled in.
+    uint64_t ticket = 0;        // This write's place in the order of all writes.
+  };
+  Result<Written> Write(std::vector<Event> events, Durability durability);
+  // Returns once an fsync that began after write `ticket` has completed: the calling thread
+  // runs it, or waits for one already running (which may cover it) and then runs its own.
+  Status SyncThrough(uint64_t ticket);
 
   // Set at Open: a writer gives a log created by an older binary its generation then (synced).
   // Empty only for a reader of such a log that no writer has opened since.
@@ -128,10 +153,10 @@ class EventLog {
                    const std::function<bool(Seq, std::string_view)>& fn) const;
   // The greatest sequence at or before `at` under `prefix`; 0 when none.
   Result<Seq> LastIndexed(std::string_view prefix, Seq at) const;
-  // Overwrites one record as is; retention (tombstones) and tests (corruption) use it. The index
+  // Overwrites one record as is (synced); retention (tombstones) and tests (corruption) use it. The index
   // is left as it is (see event_index.h for why a tombstone's entries still hold).
   Status PutRaw(Seq seq, std::string_view bytes);
-  // Several rewrites in one synced WriteBatch.
+  // Several rewrites in one WriteBatch, synced.
   Status PutRawBatch(const std::vector<std::pair<Seq, std::string>>& records);
 
   // Snapshot of `state` at state.last_seq; keeps the newest keep_snapshots.
@@ -155,7 +180,9 @@ class EventLog {
  private:
   EventLog() = default;
   Status LoadBounds();
-  Status WriteLocked(std::vector<Event>& events, Durability durability);
+  // Writes `batch` unsynced under write_mu_ (held by the caller); returns its ticket.
+  Result<uint64_t> WriteLocked(rocksdb::WriteBatch& batch, std::string_view what);
+  Result<uint64_t> WriteEventsLocked(std::vector<Event>& events, Durability durability);
   Status BuildIndex();
   void ReadIndexMarker();
   void FlushLoop();
@@ -173,13 +200,19 @@ class EventLog {
   std::unique_ptr<EventIndexer> indexer_;  // The writer's; under write_mu_.
   std::vector<rocksdb::ColumnFamilyHandle*> handles_;
 
-  // Test hook (the chaos suite's slow disk): RS_TEST_LOG_SYNC_DELAY_MS, read once at Open by a
-  // writer, is slept before each synced write (kSync appends and group-commit fsyncs).
+  // options_.test_sync_delay, or RS_TEST_LOG_SYNC_DELAY_MS read once at Open by a writer (the
+  // chaos suite's slow disk): slept before each fsync.
   std::chrono::milliseconds test_sync_delay_{0};
 
-  std::mutex write_mu_;  // Sequence assignment and the write, so records land in order.
+  std::mutex write_mu_;  // Sequence assignment and the unsynced write, so records land in order.
   std::atomic<Seq> first_seq_{0};
   std::atomic<Seq> last_seq_{0};
+  std::atomic<uint64_t> written_{0};  // Tickets of the writes that reached the OS.
+
+  std::mutex sync_mu_;  // Never held across the fsync itself.
+  std::condition_variable synced_cv_;
+  bool syncing_ = false;  // An fsync is running (at most one at a time).
+  uint64_t synced_ = 0;   // Every write with a ticket up to this is durable.
 
   std::mutex wait_mu_;
   std::condition_variable appended_;

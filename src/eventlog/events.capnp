@@ -113,6 +113,7 @@ struct Plan {
   reason @1 :Text;
   causes @2 :List(UInt64);
   steps @3 :List(Step);
+  origin @4 :UInt8;      # PlanOrigin; 0: written before origins existed.
 }
 
 struct Event {
@@ -255,5 +256,6 @@ struct ClusterState {
     detail @3 :Text;
     proposedSeq @4 :UInt64;
     finishedSeq @5 :UInt64;
+    origin @6 :UInt8;    # PlanOrigin; 0: written before origins existed.
   }
 }

@@ -10,7 +10,9 @@
 // kept events (e.g. a flap up -> suspect -> up an hour ago), and `replay --at` a point inside a
 // compacted stretch shows the node's previous health/observation instead. Causes stay resolvable:
 // a tombstone still says what kind of event about which node it was.
-// Thread contract: called by the writer (it rewrites records through EventLog::PutRaw).
+// Thread contract: any thread, concurrently with appends: it reads through a RocksDB iterator
+// and rewrites, in one EventLog::PutRawBatch, only events at or before the oldest snapshot,
+// which no fold reads again.
 #pragma once
 
 #include <cstdint>

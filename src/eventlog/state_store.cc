@@ -1,5 +1,7 @@
 #include "eventlog/state_store.h"
 
+#include <optional>
+
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
@@ -73,31 +75,62 @@ StateStore::~StateStore() {
 Result<Seq> StateStore::Append(Event event, Durability durability) {
   std::vector<Event> one;
   one.push_back(std::move(event));
-  RS_ASSIGN_OR_RETURN(std::vector<Event> written,
-                      log_->AppendBatchFilled(std::move(one), durability));
-  state_ = Apply(std::move(state_), written.front());
-  RS_RETURN_IF_ERROR(MaybeSnapshot());
-  return written.front().seq;
+  return AppendEvents(std::move(one), durability);
 }
 
 Result<Seq> StateStore::AppendBatch(std::vector<Event> events, Durability durability) {
-  RS_ASSIGN_OR_RETURN(std::vector<Event> written,
-                      log_->AppendBatchFilled(std::move(events), durability));
-  for (const Event& e : written) state_ = Apply(std::move(state_), e);
-  RS_RETURN_IF_ERROR(MaybeSnapshot());
+  if (events.empty()) return State().last_seq;
+  return AppendEvents(std::move(events), durability);
+}
+
+Result<Seq> StateStore::AppendEvents(std::vector<Event> events, Durability durability) {
+  uint64_t ticket = 0;
+  Seq seq = 0;
+  std::optional<ClusterState> snapshot;
+  {
+    std::lock_guard lock(mu_);
+    RS_ASSIGN_OR_RETURN(EventLog::Written written, log_->Write(std::move(events), durability));
+    for (const Event& e : written.events) state_ = Apply(std::move(state_), e);
+    ticket = written.ticket;
+    seq = state_.last_seq;
+    if (options_.snapshot_every > 0 && !snapshot_due_taken_ &&
+        seq - last_snapshot_seq_.load() >= options_.snapshot_every) {
+      snapshot_due_taken_ = true;
+      snapshot = state_;
+    }
+  }
+  folded_.notify_all();
+  if (durability == Durability::kSync) RS_RETURN_IF_ERROR(log_->SyncThrough(ticket));
+  if (snapshot) {
+    Status s = SaveSnapshot(*snapshot);
+    {
+      std::lock_guard lock(mu_);
+      snapshot_due_taken_ = false;
+    }
+    RS_RETURN_IF_ERROR(s);
+  }
+  return seq;
+}
+
+ClusterState StateStore::State() const {
+  std::lock_guard lock(mu_);
+  return state_;
+}
+
+Seq StateStore::WaitForState(Seq after, std::chrono::milliseconds timeout) const {
+  std::unique_lock lock(mu_);
+  folded_.wait_for(lock, timeout, [&] { return state_.last_seq > after; });
   return state_.last_seq;
 }
 
-Status StateStore::MaybeSnapshot() {
-  if (options_.snapshot_every == 0) return Status::Ok();
-  if (state_.last_seq - last_snapshot_seq_ < options_.snapshot_every) return Status::Ok();
-  return Snapshot();
-}
+Status StateStore::Snapshot() { return SaveSnapshot(State()); }
 
-Status StateStore::Snapshot() {
-  if (state_.last_seq == 0 || state_.last_seq == last_snapshot_seq_) return Status::Ok();
-  RS_RETURN_IF_ERROR(log_->SaveSnapshot(state_));
-  last_snapshot_seq_ = state_.last_seq;
+Status StateStore::SaveSnapshot(const ClusterState& state) {
+  std::lock_guard lock(snapshot_mu_);
+  // An older copy than the newest snapshot (two threads raced here) adds nothing.
+  if (state.last_seq == 0 || state.last_seq <= last_snapshot_seq_.load()) return Status::Ok();
+  RS_RETURN_IF_ERROR(log_->SaveSnapshot(state));
+  last_snapshot_seq_ = state.last_seq;
   return Status::Ok();
 }
 
@@ -107,8 +140,7 @@ Result<RetentionReport> StateStore::CompactHistory(int64_t now_ms) {
 }
 
 Status StateStore::Close() {
-  if (closed_) return Status::Ok();
-  closed_ = true;
+  if (closed_.exchange(true)) return Status::Ok();
   if (options_.log.mode != OpenMode::kReadWrite) return Status::Ok();
   RS_RETURN_IF_ERROR(Snapshot());
   return log_->Sync();

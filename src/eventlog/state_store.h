@@ -2,12 +2,21 @@
 // write the event, and only once it is stored fold it in), with a snapshot every N events and on
 // Close. Start-up is the newest valid snapshot plus the events after it.
 //
-// Thread contract: owned by the controller loop; Append and state() from that thread only.
-// Other threads may read log() (Scan, WaitForSeq).
+// Thread contract: every method from any thread (Close once the others stopped appending).
+// Appends serialise on mu_, held for the unsynced write (to the OS) and the fold only, never
+// across an fsync, a snapshot or a compaction, so the order of sequences is the order of
+// folding; a synced append then waits for its own fsync.
+// State() may include events not yet fsynced (a kGroup event until the group commit, a kSync one
+// until its fsync); a crash loses at most that tail, and whoever acts on an event first appends
+// a synced one, whose fsync covers everything before it.
 #pragma once
 
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
 #include <cstdint>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <vector>
 
@@ -32,31 +41,44 @@ class StateStore {
                                                   const StateStoreOptions& options);
   ~StateStore();  // Close() if not closed yet; errors are logged.
 
-  // Writes the event, then folds it into state(). Returns the event's sequence.
+  // Writes the event, then folds it into the state, then (kSync) waits for its fsync. Returns
+  // the event's sequence, already in State(). A due periodic snapshot is written after the fold,
+  // outside mu_, by the appending thread.
   Result<Seq> Append(Event event, Durability durability);
   Result<Seq> AppendBatch(std::vector<Event> events, Durability durability);
 
-  const ClusterState& state() const { return state_; }
+  ClusterState State() const;  // A copy.
+  // Blocks until an event after `after` is folded in or the timeout passes; returns the last
+  // folded sequence.
+  Seq WaitForState(Seq after, std::chrono::milliseconds timeout) const;
   EventLog& log() { return *log_; }
 
   // Writes a snapshot of the current state now.
   Status Snapshot();
   // Applies the retention policy (retain_health_ms) as of now_ms; one sequential read of the
-  // log up to the oldest snapshot, so the controller runs it rarely (e.g. hourly).
+  // log up to the oldest snapshot, so the controller runs it rarely (e.g. hourly). Runs without
+  // mu_: appends go on meanwhile (it rewrites only events before the oldest snapshot).
   Result<RetentionReport> CompactHistory(int64_t now_ms);
   // Clean shutdown: a final snapshot and a sync.
   Status Close();
 
  private:
   StateStore() = default;
-  Status MaybeSnapshot();
+  Result<Seq> AppendEvents(std::vector<Event> events, Durability durability);
+  Status SaveSnapshot(const ClusterState& state);
 
   StateStoreOptions options_;
   std::unique_ptr<EventLog> log_;
+
+  mutable std::mutex mu_;  // state_ and the write that precedes each fold.
+  mutable std::condition_variable folded_;
   ClusterState state_;
-  Seq last_snapshot_seq_ = 0;
+  bool snapshot_due_taken_ = false;  // Under mu_: a thread is writing the periodic snapshot.
+
+  std::mutex snapshot_mu_;  // One snapshot write at a time; never taken under mu_.
+  std::atomic<Seq> last_snapshot_seq_{0};
   bool opened_ = false;  // Open completed: only then may the destructor snapshot and close.
-  bool closed_ = false;
+  std::atomic<bool> closed_{false};
 };
 
 // Folds events (from, to] into `state`; unknown and compacted records are skipped (unknown

@@ -104,6 +104,10 @@ Status StepRunner::Run(const Step& step, const std::vector<SlotRange>& done, Ste
     case StepKind::kReset: return Reset(step);
     case StepKind::kFixOpenSlot: return FixOpenSlots(step, hooks);
     case StepKind::kCommitTopology: return VerifyTopology(step);
+    case StepKind::kUnknown:
+      return Status::FailedPrecondition(
+          "a step of a kind this redis-ctl does not know (the log was written by a newer one): "
+          "upgrade redis-ctl, or abort the plan");
   }
   return Status::InvalidArgument("unknown step kind");
 }

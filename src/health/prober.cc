@@ -26,6 +26,12 @@ constexpr int64_t kResolveTtlMs = 30'000;
 
 enum Command { kPing, kClusterNodes, kClusterInfo, kRole, kInfo, kCommandCount };
 
+// AUTH on one connection: sent before the first probe of the connection, its reply is the first.
+enum class AuthState : uint8_t { kNotNeeded, kAwaitingReply, kDone };
+
+// A dropped connection gets one immediate retry before it counts against the node.
+enum class Retry : uint8_t { kNone, kRetrying };
+
 ProbeOutcome ClassifyError(std::string_view msg) {
   if (msg.starts_with("LOADING")) return ProbeOutcome::kLoading;
   if (msg.starts_with("NOAUTH") || msg.starts_with("WRONGPASS") ||
@@ -62,9 +68,10 @@ struct Prober::Node {
   bool in_flight = false;
   int64_t deadline = 0;    // uv_now
   int64_t next_round = 0;  // uv_now
-  int replies = 0;         // Replies seen in this round (AUTH included).
+  AuthState auth = AuthState::kNotNeeded;  // Of the current connection.
+  int replies = 0;                         // Probe replies seen in this round (AUTH's is not one).
   int expected = 0;
-  bool dropped_last_round = false;
+  Retry retry = Retry::kNone;
   std::optional<ProbeResult> failure;  // First error reply of the round.
   std::string cluster_nodes;
   std::string cluster_info;
@@ -287,11 +294,12 @@ void Prober::SendProbe(Node* n) {
     redisAsyncSetConnectCallback(c, &Prober::OnConnect);
     redisAsyncSetDisconnectCallback(c, &Prober::OnDisconnect);
     n->ctx = c;
+    n->auth = AuthState::kNotNeeded;
     if (!options_.password.empty()) {
-      // AUTH once per connection; its reply is counted like the others.
+      // AUTH once per connection, ahead of the probe.
       redisAsyncCommand(c, &Prober::OnReply, n, "AUTH %b", options_.password.data(),
                         options_.password.size());
-      n->replies = -1;
+      n->auth = AuthState::kAwaitingReply;
     }
   }
   n->expected = kCommandCount;
@@ -324,28 +332,34 @@ void Prober::OnDisconnect(const redisAsyncContext* c, int status) {
     n->next_round = 0;
     return;
   }
-  if (!n->dropped_last_round) {
-    // One immediate retry before a dropped connection counts against the node.
-    n->dropped_last_round = true;
+  if (n->retry == Retry::kNone) {
+    n->retry = Retry::kRetrying;
     n->in_flight = false;
     n->next_round = 0;
     return;
   }
   n->prober->FinishRound(
-      n, ProbeResult{ProbeOutcome::kError, fmt::format("connection lost: {}", c->errstr)});
+      n, ProbeResult{ProbeOutcome::kError, fmt::format("connection lost: {}", c->errstr)},
+      RoundEnd::kConnectionLost);
 }
 
 void Prober::OnReply(redisAsyncContext* c, void* reply, void* privdata) {
   auto* n = static_cast<Node*>(privdata);
   auto* r = static_cast<redisReply*>(reply);
   if (n->ctx != c || r == nullptr || !n->in_flight) return;  // A dropped connection's leftovers.
+  if (n->auth == AuthState::kAwaitingReply) {
+    n->auth = AuthState::kDone;
+    if (r->type == REDIS_REPLY_ERROR && !n->failure) {
+      // Whatever the error says, the node refused our credentials.
+      n->failure = ProbeResult{ProbeOutcome::kAuth,
+                               fmt::format("AUTH: {}", std::string_view(r->str, r->len))};
+    }
+    return;  // The probe's replies follow.
+  }
   int index = n->replies++;
   if (r->type == REDIS_REPLY_ERROR) {
     std::string msg(r->str, r->len);
-    if (!n->failure) {
-      n->failure = ProbeResult{ClassifyError(msg), index < 0 ? fmt::format("AUTH: {}", msg) : msg};
-      if (index < 0) n->failure->outcome = ProbeOutcome::kAuth;
-    }
+    if (!n->failure) n->failure = ProbeResult{ClassifyError(msg), msg};
   } else if (index == kClusterNodes && r->type == REDIS_REPLY_STRING) {
     n->cluster_nodes.assign(r->str, r->len);
   } else if (index == kClusterInfo && r->type == REDIS_REPLY_STRING) {
@@ -389,11 +403,9 @@ void Prober::DropConnection(Node* n) {
   redisAsyncFree(c);
 }
 
-void Prober::FinishRound(Node* n, ProbeResult result) {
+void Prober::FinishRound(Node* n, ProbeResult result, RoundEnd end) {
   n->in_flight = false;
-  if (result.outcome != ProbeOutcome::kError || result.detail.rfind("connection lost", 0) != 0) {
-    n->dropped_last_round = false;
-  }
+  if (end != RoundEnd::kConnectionLost) n->retry = Retry::kNone;
   Publish(n, result);
 }
 

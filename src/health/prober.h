@@ -72,7 +72,9 @@ class Prober {
   void StartRound(Node* node, int64_t now);
   void Resolve(Node* node);
   void SendProbe(Node* node);
-  void FinishRound(Node* node, ProbeResult result);
+  // How a round ended beyond its result: a connection lost mid-round keeps the retry spent.
+  enum class RoundEnd : uint8_t { kFinished, kConnectionLost };
+  void FinishRound(Node* node, ProbeResult result, RoundEnd end = RoundEnd::kFinished);
   void DropConnection(Node* node);
   void Publish(Node* node, const ProbeResult& result);
 

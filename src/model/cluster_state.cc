@@ -145,6 +145,7 @@ struct Folder {
     sum.id = s.plan->plan.id;
     sum.reason = s.plan->plan.reason;
     sum.outcome = outcome;
+    sum.origin = s.plan->plan.origin;
     sum.detail = std::move(detail);
     sum.proposed_seq = s.plan->proposed_seq;
     sum.finished_seq = e.seq;

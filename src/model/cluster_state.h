@@ -18,6 +18,7 @@ struct PlanSummary {
   uint64_t id = 0;
   std::string reason;
   PlanOutcome outcome = PlanOutcome::kCompleted;
+  PlanOrigin origin = PlanOrigin::kPlanner;
   std::string detail;
   Seq proposed_seq = 0;
   Seq finished_seq = 0;

@@ -11,6 +11,7 @@
 
 namespace rs::model {
 
+// kUnknown is also what a value written by a newer binary reads as (Role likewise).
 enum class Health : uint8_t { kUnknown = 0, kUp = 1, kSuspect = 2, kDown = 3 };
 enum class HealthReason : uint8_t {
   kNone = 0,
@@ -20,6 +21,7 @@ enum class HealthReason : uint8_t {
   kAuth = 4,         // Authentication failed.
   kClusterDown = 5,  // cluster_state:fail for longer than Redis's own failover window.
   kError = 6,        // Any other error reply or protocol failure.
+  kUnknown = 255,    // Read from the log, written by a newer binary.
 };
 
 // "unknown", "up", "suspect", "down": how logs, redis-svc, the console and metrics name it.

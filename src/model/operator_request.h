@@ -19,8 +19,9 @@ enum class OperatorKind : uint8_t {
   kRemoveNode = 4,  // node (address) is drained and removed.
   kPause = 5,       // automation stops proposing plans (safety failovers excepted).
   kResume = 6,
-  kFix = 7,         // close open slots, cover uncovered slots.
-  kAbort = 8,       // plan_id: stop at the next safe point.
+  kFix = 7,        // close open slots, cover uncovered slots.
+  kAbort = 8,      // plan_id: stop at the next safe point.
+  kUnknown = 255,  // Read from the log, written by a newer binary: rejected.
 };
 
 struct OperatorRequest {

@@ -15,6 +15,8 @@ std::string_view ModeName(FailoverMode m) {
     case FailoverMode::kDefault: return "default";
     case FailoverMode::kForce: return "FORCE";
     case FailoverMode::kTakeover: return "TAKEOVER";
+    case FailoverMode::kUnknown:
+      return "unknown";
   }
   return "?";
 }
@@ -49,6 +51,8 @@ std::string StepToString(const Step& s) {
       return fmt::format("commit topology epoch {}: {} masters, {} replicas", s.topology.epoch,
                          s.topology.shards.size(), replicas);
     }
+    case StepKind::kUnknown:
+      return fmt::format("unknown step (written by a newer redis-ctl) on {}", Node(s.target));
   }
   return "unknown step";
 }

@@ -21,9 +21,21 @@ enum class StepKind : uint8_t {
   kReset = 7,           // CLUSTER RESET on target.
   kFixOpenSlot = 8,     // Close the open slots `slots` on target (and peer) by the documented rule.
   kCommitTopology = 9,  // Verify the cluster matches `topology`, then commit it.
+  kUnknown = 255,       // Read from the log, written by a newer binary: never carried out.
 };
 
-enum class FailoverMode : uint8_t { kDefault = 0, kForce = 1, kTakeover = 2 };
+// kUnknown in the enums below: a value read from the log that a newer binary wrote.
+enum class FailoverMode : uint8_t { kDefault = 0, kForce = 1, kTakeover = 2, kUnknown = 255 };
+
+// Who asked for a plan. Persisted (0 on disk: written before origins existed; the decoder then
+// tells an operator's plan by its reason, "operator WHO: ...", as those binaries wrote it).
+enum class PlanOrigin : uint8_t {
+  kPlanner = 1,   // Automation: bootstrap, membership, failover, rebalance.
+  kOperator = 2,  // An operator's request that chose a layout (migrate, rebalance, failover,
+                  // add-node, remove-node).
+  kRepair = 3,    // Closing open slots and covering uncovered ones (automatic or `fix`).
+  kUnknown = 255,
+};
 
 struct Step {
   StepKind kind = StepKind::kMeet;
@@ -42,6 +54,7 @@ struct Plan {
   std::string reason;        // "bootstrap: 6 members up", "drain 127.0.0.2:7003", ...
   std::vector<Seq> causes;   // The events it answers.
   std::vector<Step> steps;
+  PlanOrigin origin = PlanOrigin::kPlanner;
   auto operator<=>(const Plan&) const = default;
 };
 
@@ -49,8 +62,20 @@ struct Plan {
 std::string StepToString(const Step& step);
 std::string PlanToString(const Plan& plan);
 
-enum class StepStatus : uint8_t { kPending = 0, kRunning = 1, kDone = 2, kFailed = 3 };
-enum class PlanOutcome : uint8_t { kCompleted = 0, kFailed = 1, kAborted = 2, kSuperseded = 3 };
+enum class StepStatus : uint8_t {
+  kPending = 0,
+  kRunning = 1,
+  kDone = 2,
+  kFailed = 3,
+  kUnknown = 255
+};
+enum class PlanOutcome : uint8_t {
+  kCompleted = 0,
+  kFailed = 1,
+  kAborted = 2,
+  kSuperseded = 3,
+  kUnknown = 255
+};
 
 // A plan being carried out, as the fold knows it.
 struct PlanInFlight {

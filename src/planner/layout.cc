@@ -113,6 +113,7 @@ void Layout::Apply(const Step& step, const LayoutNode* joining) {
     case StepKind::kReset:
     case StepKind::kFixOpenSlot:  // Never changes a slot's owner (see docs/planner.md).
     case StepKind::kCommitTopology:
+    case StepKind::kUnknown:  // A newer binary's step: the executor refuses it.
       break;
   }
 }

@@ -252,7 +252,8 @@ std::optional<Decision> ScaleOutAndRepair(const Context& ctx, const std::string*
   bool operator_layout = false;
   for (auto it = ctx.state.plan_history.rbegin(); it != ctx.state.plan_history.rend(); ++it) {
     if (it->proposed_seq < ctx.state.membership_seq) break;
-    if (it->outcome == model::PlanOutcome::kCompleted && it->reason.rfind("operator ", 0) == 0) {
+    if (it->outcome == model::PlanOutcome::kCompleted &&
+        it->origin == model::PlanOrigin::kOperator) {
       operator_layout = true;
       break;
     }

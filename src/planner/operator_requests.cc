@@ -159,9 +159,7 @@ Decision Failover(const Context& ctx, const OperatorRequest& r) {
   return Decision::Propose(b.Finish(), r.id);
 }
 
-}  // namespace
-
-Decision AnswerRequest(const Context& ctx, const OperatorRequest& r) {
+Decision AnswerKind(const Context& ctx, const OperatorRequest& r) {
   const ClusterView& v = ctx.view;
   if (v.managed < 0 && r.kind != OperatorKind::kAddNode) {
     return Decision::Reject(r.id, "there is no cluster yet");
@@ -211,8 +209,23 @@ Decision AnswerRequest(const Context& ctx, const OperatorRequest& r) {
     case OperatorKind::kResume:
     case OperatorKind::kAbort:
       return Decision::Reject(r.id, "handled when the request is folded, not by a plan");
+    case OperatorKind::kUnknown:
+      return Decision::Reject(
+          r.id, "a request of a kind this redis-ctl does not know (asked of a newer one)");
   }
   return Decision::Reject(r.id, "unknown request kind");
+}
+
+}  // namespace
+
+Decision AnswerRequest(const Context& ctx, const OperatorRequest& r) {
+  Decision d = AnswerKind(ctx, r);
+  // These plans lay the cluster out as the operator chose; automation keeps that layout (the
+  // operator-layout rule in membership.cc reads the origin). A fix only repairs slots.
+  if (d.kind == DecisionKind::kPlan && r.kind != OperatorKind::kFix) {
+    d.plan.origin = model::PlanOrigin::kOperator;
+  }
+  return d;
 }
 
 }  // namespace rs::planner

@@ -123,6 +123,7 @@ std::optional<Decision> RepairSlots(const Context& ctx, bool operator_fix) {
   std::string all;
   for (const std::string& r : reasons) all += (all.empty() ? "" : "; ") + r;
   plan.reason = (operator_fix ? "fix: " : "repair: ") + all;
+  plan.origin = model::PlanOrigin::kRepair;
   return Decision::Propose(std::move(plan));
 }
 

@@ -151,11 +151,14 @@ TEST(OperationFromJsonTest, RejectsWhatCannotBeRightWithAReason) {
 class AlerterTest : public ::testing::Test {
  protected:
   void Make(std::chrono::seconds cooldown = 60s) {
-    alerter_ = std::make_unique<Alerter>("", cooldown, [this](const Alert& a, bool delivered) {
-      std::lock_guard lock(mu_);
-      EXPECT_FALSE(delivered) << "no webhook configured";
-      got_.push_back(a);
-    });
+    alerter_ = std::make_unique<Alerter>(
+        "", cooldown,
+        [this](const Alert& a, bool delivered) {
+          std::lock_guard lock(mu_);
+          EXPECT_FALSE(delivered) << "no webhook configured";
+          got_.push_back(a);
+        },
+        clock_);
   }
   eventlog::DecodedEvent Ev(model::EventPayload p, int64_t time_ms = 0) {
     eventlog::DecodedEvent d;
@@ -177,6 +180,7 @@ class AlerterTest : public ::testing::Test {
     return h;
   }
 
+  FakeClock clock_;  // The cool-down's time: tests move it instead of sleeping.
   std::unique_ptr<Alerter> alerter_;
   std::mutex mu_;
   std::vector<Alert> got_;
@@ -304,8 +308,9 @@ TEST_F(AlerterTest, HeldBackAlertIsSentWhenTheCooldownEndsIfItsConditionStillHol
   alerter_->Observe(Ev(model::NodeHealthChanged{"10.0.0.2:1", {}}), true);
   alerter_->Observe(Ev(Down("10.0.0.2:1")), true);                    // 10: held back, then
   alerter_->Observe(Ev(model::AlertRaised{"node 10.0.0.2:1", "mute", "", true}), true);
+  clock_.Advance(900ms);
   alerter_->Tick();  // Within the cool-down: nothing yet.
-  std::this_thread::sleep_for(1100ms);
+  clock_.Advance(200ms);
   alerter_->Tick();  // ...the lainlet outage still holds: sent; the node's mute wins.
   alerter_->Observe(Ev(Lainlet(true, "init on the watch")), true);    // 12: its recovery.
   auto got = Got();

@@ -1,8 +1,12 @@
 #include "discovery/debounce.h"
 
+#include <chrono>
 #include <set>
 
 #include <gtest/gtest.h>
+
+#include "common/clock.h"
+#include "discovery/membership.h"
 
 namespace rs::discovery {
 namespace {
@@ -124,6 +128,31 @@ TEST_F(DebounceTest, HostLabelChangeIsEmittedAtOnce) {
   auto e = Offer(s, 10);
   ASSERT_TRUE(e);
   EXPECT_EQ(e->members[0].host, "node7");
+}
+
+// Membership runs the debounce on its injected clock: the grace passes when the fake clock is
+// moved, with no sleeping and no loop (snapshots are handed in directly).
+TEST(MembershipTest, RemovalWaitsOutTheGraceOnTheInjectedClock) {
+  using namespace std::chrono_literals;
+  FakeClock clock;
+  std::vector<model::MembershipChanged> changes;
+  Membership m(
+      nullptr, DebounceOptions{.removal_grace_ms = 30'000, .mass_removal_grace_ms = 120'000},
+      "test", [](std::string_view) { return true; },
+      [&](model::EventPayload p) {
+        changes.push_back(std::get<model::MembershipChanged>(std::move(p)));
+      },
+      clock);
+  m.OnSnapshot(Members({7001, 7002, 7003}));
+  ASSERT_EQ(changes.size(), 1u);
+  m.OnSnapshot(Members({7001, 7002}));
+  clock.Advance(29s);
+  m.OnSnapshot(Members({7001, 7002}));
+  EXPECT_EQ(changes.size(), 1u) << "removed before the grace ended";
+  clock.Advance(1s);
+  m.OnSnapshot(Members({7001, 7002}));
+  ASSERT_EQ(changes.size(), 2u);
+  EXPECT_EQ(changes[1].members, Members({7001, 7002}));
 }
 
 }  // namespace

@@ -53,7 +53,7 @@ class BackupTest : public ::testing::Test {
     ASSERT_TRUE(store.ok()) << store.status().ToString();
     ASSERT_TRUE(testing::WriteDemoHistory(**store).ok());
     ASSERT_TRUE((*store)->Close().ok());
-    last_ = (*store)->state().last_seq;
+    last_ = (*store)->State().last_seq;
     ASSERT_GT(last_, 30u);
   }
   std::string dir() const { return tmp_.Sub("data"); }
@@ -127,7 +127,11 @@ TEST_F(BackupTest, RestoreRefusesADataDirThatARunningWriterHolds) {
   const std::string backup = MakeBackup("b");
   auto writer = EventLog::Open(dir(), EventLogOptions{});
   ASSERT_TRUE(writer.ok());
-  // Not LockHolder(dir()) here: closing its descriptor would drop this process's lock.
+  // Asking does not drop the lock (an fcntl query's close would): a second writer is still told.
+  EXPECT_EQ(LockHolder(dir()), std::optional<pid_t>(getpid()));
+  auto second = EventLog::Open(dir(), EventLogOptions{});
+  ASSERT_FALSE(second.ok());
+  EXPECT_EQ(second.status().code(), StatusCode::kUnavailable) << second.status().ToString();
   for (bool force : {false, true}) {
     std::vector<std::string> args = {"restore", "--from", backup, "--data-dir", dir()};
     if (force) args.push_back("--force");

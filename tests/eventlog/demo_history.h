@@ -216,6 +216,7 @@ inline Status WriteDemoHistory(StateStore& store) {
   Topology t3 = DemoTopology(3, masters3, replicas2);
   Plan manual{
       3, "operator alice: migrate 100-199 from 127.0.0.1:7000 to 127.0.0.1:7002", {asked}, {}};
+  manual.origin = model::PlanOrigin::kOperator;
   manual.steps.push_back(DemoStep(StepKind::kMigrate, DemoRef(0), DemoRef(2), {{100, 199}}));
   manual.steps.push_back(DemoStep(StepKind::kCommitTopology, {}, {}, {}, {}, t3));
   Seq p3 = w.Add("planner", asked, PlanProposed{manual, 1}, 200);

@@ -6,6 +6,7 @@
 #include <kj/io.h>
 
 #include "event_gen.h"
+#include "eventlog/event_format.h"
 #include "eventlog/events.capnp.h"
 #include "future_kind.h"
 
@@ -20,32 +21,32 @@ using testing::EventGen;
 using testing::FullEvent;
 
 TEST(EventCodecTest, EveryKindRoundTripsWithAllFieldsSet) {
-  for (size_t i = 0; i < std::variant_size_v<EventPayload>; ++i) {
-    Event e = FullEvent(i);
+  for (size_t i = 0; i < std::variant_size_v<model::EventPayload>; ++i) {
+    model::Event e = FullEvent(i);
     ASSERT_EQ(e.payload.index(), i);
     auto d = DecodeEvent(EncodeEvent(e));
     ASSERT_TRUE(d.ok()) << d.status().ToString();
-    EXPECT_EQ(d->kind, RecordKind::kEvent) << EventKindName(e.payload);
+    EXPECT_EQ(d->kind, RecordKind::kEvent) << model::EventKindName(e.payload);
     EXPECT_EQ(d->tag, EventTag(e.payload));
-    EXPECT_TRUE(d->event == e) << "kind " << EventKindName(e.payload) << " did not round-trip";
+    EXPECT_TRUE(d->event == e) << "kind " << model::EventKindName(e.payload) << " did not round-trip";
   }
 }
 
 TEST(EventCodecTest, RandomEventsRoundTrip) {
   EventGen gen(7);
   for (int i = 0; i < 5000; ++i) {
-    Event e = gen.Next();
+    model::Event e = gen.Next();
     auto d = DecodeEvent(EncodeEvent(e));
     ASSERT_TRUE(d.ok()) << d.status().ToString();
-    ASSERT_TRUE(d->event == e) << "event " << e.seq << " (" << EventKindName(e.payload) << ")";
+    ASSERT_TRUE(d->event == e) << "event " << e.seq << " (" << model::EventKindName(e.payload) << ")";
   }
 }
 
 TEST(EventCodecTest, TagNamesMatchTheModelsKindNames) {
-  for (size_t i = 0; i < std::variant_size_v<EventPayload>; ++i) {
-    Event e = FullEvent(i);
-    EXPECT_EQ(TagName(EventTag(e.payload)), EventKindName(e.payload));
-    EXPECT_EQ(TagForName(EventKindName(e.payload)), EventTag(e.payload));
+  for (size_t i = 0; i < std::variant_size_v<model::EventPayload>; ++i) {
+    model::Event e = FullEvent(i);
+    EXPECT_EQ(TagName(EventTag(e.payload)), model::EventKindName(e.payload));
+    EXPECT_EQ(TagForName(model::EventKindName(e.payload)), EventTag(e.payload));
   }
   EXPECT_EQ(TagName(15), "compacted");
   EXPECT_EQ(TagForName("compacted"), 15);
@@ -57,17 +58,17 @@ TEST(EventCodecTest, TagNamesMatchTheModelsKindNames) {
 // ones come after it. A change here would misread every existing log.
 TEST(EventCodecTest, PersistedTagsNeverMove) {
   for (size_t i = 0; i < 15; ++i) EXPECT_EQ(EventTag(FullEvent(i).payload), i);
-  EXPECT_EQ(EventTag(EventPayload(DiscoveryStatusChanged{})), 16);
+  EXPECT_EQ(EventTag(model::EventPayload(model::DiscoveryStatusChanged{})), 16);
   EXPECT_EQ(TagName(16), "discovery-status");
   EXPECT_EQ(TagName(17), "unknown-17");
 }
 
 TEST(EventCodecTest, DiscoveryStatusRoundTripsAndIsReadable) {
-  Event e;
+  model::Event e;
   e.seq = 9;
   e.time_ms = 1'700'000'000'000;
   e.source = "discovery";
-  e.payload = DiscoveryStatusChanged{"lainlet:http://127.0.0.1:9001/v2/procwatcher?appname=x",
+  e.payload = model::DiscoveryStatusChanged{"lainlet:http://127.0.0.1:9001/v2/procwatcher?appname=x",
                                      false, "HTTP 500 boom"};
   std::string bytes = EncodeEvent(e);
   auto d = DecodeEvent(bytes);
@@ -99,7 +100,7 @@ TEST(EventCodecTest, OlderSnapshotReadsAsReachableWithNothingRetired) {
   EXPECT_EQ(s->discovery_reason, "");
   EXPECT_TRUE(s->retired.empty());
 
-  ClusterState down;
+  model::ClusterState down;
   down.discovery_reachable = false;
   down.discovery_reason = "connect 10.0.0.9:9001: connection refused";
   down.discovery_since_ms = 1234;
@@ -109,8 +110,134 @@ TEST(EventCodecTest, OlderSnapshotReadsAsReachableWithNothingRetired) {
   EXPECT_TRUE(*back == down);
 }
 
+// Packs a hand-built message the way the log stores it.
+std::string Packed(::capnp::MessageBuilder& msg) {
+  kj::VectorOutputStream out;
+  ::capnp::writePackedMessage(out, msg);
+  auto arr = out.getArray();
+  return std::string(reinterpret_cast<const char*>(arr.begin()), arr.size());
+}
+
+constexpr uint8_t kFromTheFuture = 200;  // No enum of this binary has such a value.
+
+TEST(EventCodecTest, EnumValuesFromANewerBinaryDecodeAsUnknownAndPrintSo) {
+  {
+    ::capnp::MallocMessageBuilder msg;
+    auto root = msg.initRoot<capnp_schema::Event>();
+    root.setSeq(5);
+    auto h = root.getPayload().initNodeHealthChanged();
+    h.setAddress("127.0.0.1:7000");
+    h.getHealth().setHealth(kFromTheFuture);
+    h.getHealth().setReason(kFromTheFuture);
+    auto d = DecodeEvent(Packed(msg));
+    ASSERT_TRUE(d.ok()) << d.status().ToString();
+    const auto& nh = std::get<model::NodeHealthChanged>(d->event.payload);
+    EXPECT_EQ(nh.health.health, model::Health::kUnknown);
+    EXPECT_EQ(nh.health.reason, model::HealthReason::kUnknown);
+    EXPECT_EQ(svc::Describe(*d), "127.0.0.1:7000 unknown (unknown)");
+  }
+  {
+    ::capnp::MallocMessageBuilder msg;
+    auto root = msg.initRoot<capnp_schema::Event>();
+    root.setSeq(6);
+    auto plan = root.getPayload().initPlanProposed().initPlan();
+    plan.setId(3);
+    plan.setReason("from the future");
+    plan.setOrigin(kFromTheFuture);
+    auto step = plan.initSteps(1)[0];
+    step.setKind(kFromTheFuture);
+    step.setMode(kFromTheFuture);
+    step.getTarget().setAddress("127.0.0.1:7001");
+    auto d = DecodeEvent(Packed(msg));
+    ASSERT_TRUE(d.ok()) << d.status().ToString();
+    const model::Plan& p = std::get<model::PlanProposed>(d->event.payload).plan;
+    EXPECT_EQ(p.origin, model::PlanOrigin::kUnknown);
+    ASSERT_EQ(p.steps.size(), 1u);
+    EXPECT_EQ(p.steps[0].kind, model::StepKind::kUnknown);
+    EXPECT_EQ(p.steps[0].mode, model::FailoverMode::kUnknown);
+    EXPECT_NE(model::StepToString(p.steps[0]).find("unknown step"), std::string::npos);
+  }
+  {
+    ::capnp::MallocMessageBuilder msg;
+    auto root = msg.initRoot<capnp_schema::Event>();
+    root.setSeq(7);
+    root.getPayload().initOperatorRequested().setKind(kFromTheFuture);
+    auto d = DecodeEvent(Packed(msg));
+    ASSERT_TRUE(d.ok()) << d.status().ToString();
+    EXPECT_EQ(std::get<model::OperatorRequested>(d->event.payload).request.kind, model::OperatorKind::kUnknown);
+    EXPECT_EQ(svc::OperatorKindName(model::OperatorKind::kUnknown), "unknown");
+  }
+  {
+    ::capnp::MallocMessageBuilder msg;
+    auto root = msg.initRoot<capnp_schema::Event>();
+    root.setSeq(8);
+    auto f = root.getPayload().initPlanFinished();
+    f.setPlanId(3);
+    f.setOutcome(kFromTheFuture);
+    auto d = DecodeEvent(Packed(msg));
+    ASSERT_TRUE(d.ok()) << d.status().ToString();
+    EXPECT_EQ(std::get<model::PlanFinished>(d->event.payload).outcome, model::PlanOutcome::kUnknown);
+    EXPECT_EQ(svc::Describe(*d), "plan 3 unknown");
+  }
+  {
+    // A snapshot: a plan in flight's step status, a summary's outcome and origin, a peer's role.
+    ::capnp::MallocMessageBuilder msg;
+    auto root = msg.initRoot<capnp_schema::ClusterState>();
+    root.setLastSeq(9);
+    root.setHasPlan(true);
+    auto inflight = root.initPlan();
+    inflight.getPlan().setId(4);
+    inflight.getPlan().initSteps(1)[0].setKind(1);
+    inflight.initStatus(1).set(0, kFromTheFuture);
+    auto sum = root.initPlanHistory(1)[0];
+    sum.setId(2);
+    sum.setOutcome(kFromTheFuture);
+    sum.setOrigin(kFromTheFuture);
+    auto obs = root.initObserved(1)[0];
+    obs.setAddress("127.0.0.1:7002");
+    obs.getObservation().setRole(kFromTheFuture);
+    obs.getObservation().initPeers(1)[0].setRole(kFromTheFuture);
+    auto s = DecodeState(Packed(msg));
+    ASSERT_TRUE(s.ok()) << s.status().ToString();
+    ASSERT_TRUE(s->plan.has_value());
+    EXPECT_EQ(s->plan->status.at(0), model::StepStatus::kUnknown);
+    EXPECT_EQ(svc::StepStatusName(s->plan->status[0]), "unknown");
+    ASSERT_EQ(s->plan_history.size(), 1u);
+    EXPECT_EQ(s->plan_history[0].outcome, model::PlanOutcome::kUnknown);
+    EXPECT_EQ(s->plan_history[0].origin, model::PlanOrigin::kUnknown);
+    const model::NodeObservation& o = s->observed.at("127.0.0.1:7002");
+    EXPECT_EQ(o.role, model::Role::kUnknown);
+    EXPECT_EQ(o.peers.at(0).role, model::Role::kUnknown);
+    EXPECT_EQ(svc::RoleName(o.role), "unknown");
+  }
+}
+
+TEST(EventCodecTest, APlanWrittenBeforeOriginsExistedTakesItsOriginFromItsReason) {
+  for (auto [reason, want] : {std::pair{"operator alice: migrate 10 slots", model::PlanOrigin::kOperator},
+                              std::pair{"bootstrap: 6 members up", model::PlanOrigin::kPlanner}}) {
+    ::capnp::MallocMessageBuilder msg;
+    auto root = msg.initRoot<capnp_schema::Event>();
+    root.setSeq(1);
+    auto plan = root.getPayload().initPlanProposed().initPlan();
+    plan.setId(1);
+    plan.setReason(reason);  // No origin: 0, as older binaries wrote it.
+    auto d = DecodeEvent(Packed(msg));
+    ASSERT_TRUE(d.ok()) << d.status().ToString();
+    EXPECT_EQ(std::get<model::PlanProposed>(d->event.payload).plan.origin, want) << reason;
+  }
+  model::Plan p;
+  p.reason = "operator bob: but marked by the planner";  // Written now: the field decides.
+  p.origin = model::PlanOrigin::kPlanner;
+  model::Event e;
+  e.seq = 1;
+  e.payload = model::PlanProposed{p, 0};
+  auto d = DecodeEvent(EncodeEvent(e));
+  ASSERT_TRUE(d.ok());
+  EXPECT_EQ(std::get<model::PlanProposed>(d->event.payload).plan.origin, model::PlanOrigin::kPlanner);
+}
+
 TEST(EventCodecTest, UnknownFutureKindDecodesAsUnknownWithItsHeader) {
-  Event header = FullEvent(0);
+  model::Event header = FullEvent(0);
   auto d = DecodeEvent(testing::EncodeFutureKind(header, 77));
   ASSERT_TRUE(d.ok()) << d.status().ToString();
   EXPECT_EQ(d->kind, RecordKind::kUnknown);
@@ -120,7 +247,7 @@ TEST(EventCodecTest, UnknownFutureKindDecodesAsUnknownWithItsHeader) {
 }
 
 TEST(EventCodecTest, CompactedTombstoneKeepsHeaderKindAndAddress) {
-  Event e = FullEvent(1);
+  model::Event e = FullEvent(1);
   auto d = DecodeEvent(EncodeCompacted(e));
   ASSERT_TRUE(d.ok());
   EXPECT_EQ(d->kind, RecordKind::kCompacted);
@@ -146,9 +273,9 @@ TEST(EventCodecTest, GarbageIsCorruptionNotACrash) {
 
 TEST(EventCodecTest, StateRoundTripsAndEncodesDeterministically) {
   EventGen gen(11);
-  ClusterState s;
+  model::ClusterState s;
   for (int i = 0; i < 3000; ++i) {
-    s = Apply(std::move(s), gen.Next());
+    s = model::Apply(std::move(s), gen.Next());
     if (i % 500 == 0 || i == 2999) {
       std::string bytes = EncodeState(s);
       auto back = DecodeState(bytes);

@@ -364,7 +364,7 @@ TEST(StateStoreTest, AForgedSnapshotIsCaughtByVerify) {
     ASSERT_TRUE(store.ok());
     ASSERT_TRUE((*store)->AppendBatch(events, Durability::kSync).ok());
     // Forge a snapshot that disagrees with the log.
-    ClusterState wrong = (*store)->state();
+    ClusterState wrong = (*store)->State();
     wrong.paused = !wrong.paused;
     ASSERT_TRUE((*store)->log().SaveSnapshot(wrong).ok());
   }
@@ -400,7 +400,7 @@ TEST(RetentionTest, CompactsOnlySupersededOldHealthAndKeepsSnapshotsEqualToTheFo
   }
   auto at_end = StateAt(log, UINT64_MAX, false);
   ASSERT_TRUE(at_end.ok());
-  EXPECT_TRUE(*at_end == (*store)->state());
+  EXPECT_TRUE(*at_end == (*store)->State());
 }
 
 TEST(RetentionTest, KeepsEverythingUnlessAnAgeIsConfigured) {
@@ -432,6 +432,8 @@ TEST(StateStoreTest, ASecondWriterIsRefusedAndLeavesTheLogAlone) {
   {
     auto second = StateStore::Open(tmp.path(), StateStoreOptions{EventLogOptions{}, 10});
     ASSERT_FALSE(second.ok()) << "RocksDB's lock keeps a second redis-ctl out";
+    // Typed, so the controller need not read the message: Unavailable means "locked".
+    EXPECT_EQ(second.status().code(), StatusCode::kUnavailable) << second.status().ToString();
   }
   EXPECT_EQ((*first)->log().SnapshotSeqs(), snapshots);
   ASSERT_TRUE((*first)->Append(EventGen(14).Next(), Durability::kSync).ok());

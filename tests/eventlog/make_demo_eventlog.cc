@@ -23,6 +23,6 @@ int main(int argc, char** argv) {
     return 1;
   }
   std::printf("wrote %llu events to %s\n",
-              static_cast<unsigned long long>((*store)->state().last_seq), argv[1]);
+              static_cast<unsigned long long>((*store)->State().last_seq), argv[1]);
   return 0;
 }

@@ -81,7 +81,7 @@ class RedisSvcTest : public ::testing::Test {
     ASSERT_TRUE(store.ok()) << store.status().ToString();
     ASSERT_TRUE(testing::WriteDemoHistory(**store).ok());
     ASSERT_TRUE((*store)->Close().ok());
-    last_ = (*store)->state().last_seq;
+    last_ = (*store)->State().last_seq;
   }
   std::string dir() const { return tmp_.Sub("data"); }
   testing::TempDir tmp_;

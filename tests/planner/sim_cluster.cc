@@ -372,6 +372,8 @@ Status SimCluster::Apply(const Step& step) {
       Emit(model::TopologyCommitted{step.topology});
       return Status::Ok();
     }
+    case StepKind::kUnknown:
+      break;
   }
   return Status::Internal("unknown step");
 }
