@@ -8,38 +8,7 @@
 #include "event_gen.h"
 #include "eventlog/event_codec.h"
 
-namespace rs::eventlog {
-
-using model::Apply;
-using model::DiscoveryStatusChanged;
-using model::Health;
-using model::HealthReason;
-using model::Member;
-using model::MembershipChanged;
-using model::NodeHealth;
-using model::NodeHealthChanged;
-using model::NodeObservation;
-using model::NodeObserved;
-using model::NodeRef;
-using model::OperatorKind;
-using model::OperatorRejected;
-using model::OperatorRequest;
-using model::OperatorRequested;
-using model::Plan;
-using model::PlanFinished;
-using model::PlanOutcome;
-using model::PlanProposed;
-using model::Role;
-using model::Shard;
-using model::SlotRange;
-using model::StepCompleted;
-using model::StepFailed;
-using model::StepKind;
-using model::StepProgress;
-using model::StepStarted;
-using model::StepStatus;
-using model::Topology;
-using model::TopologyCommitted;
+namespace rs::model {
 namespace {
 
 class FoldTest : public ::testing::Test {
@@ -279,24 +248,24 @@ TEST_F(FoldTest, DiscoveryIsReachableUntilToldOtherwiseAndKeepsTheLastReasonAndT
 
 TEST(FoldPropertyTest, FoldingTheSameEventsTwiceGivesByteIdenticalSnapshots) {
   for (uint64_t seed : {1, 2, 3}) {
-    std::vector<Event> events = testing::EventGen(seed).Take(5000);
+    std::vector<Event> events = eventlog::testing::EventGen(seed).Take(5000);
     ClusterState a, b;
     for (const Event& e : events) a = Apply(std::move(a), e);
     for (const Event& e : events) b = Apply(std::move(b), e);
-    EXPECT_EQ(EncodeState(a), EncodeState(b)) << "seed " << seed;
+    EXPECT_EQ(eventlog::EncodeState(a), eventlog::EncodeState(b)) << "seed " << seed;
   }
 }
 
 TEST(FoldPropertyTest, SnapshotPlusTailEqualsTheFullFold) {
   std::mt19937_64 rng(99);
   for (uint64_t seed = 10; seed < 30; ++seed) {
-    std::vector<Event> events = testing::EventGen(seed).Take(2000);
+    std::vector<Event> events = eventlog::testing::EventGen(seed).Take(2000);
     ClusterState full;
     for (const Event& e : events) full = Apply(std::move(full), e);
     size_t split = std::uniform_int_distribution<size_t>(0, events.size())(rng);
     ClusterState prefix;
     for (size_t i = 0; i < split; ++i) prefix = Apply(std::move(prefix), events[i]);
-    auto restored = DecodeState(EncodeState(prefix));
+    auto restored = eventlog::DecodeState(eventlog::EncodeState(prefix));
     ASSERT_TRUE(restored.ok());
     ClusterState resumed = std::move(restored).value();
     for (size_t i = split; i < events.size(); ++i) resumed = Apply(std::move(resumed), events[i]);
@@ -305,4 +274,4 @@ TEST(FoldPropertyTest, SnapshotPlusTailEqualsTheFullFold) {
 }
 
 }  // namespace
-}  // namespace rs::eventlog
+}  // namespace rs::model

@@ -13,53 +13,13 @@
 
 namespace rs::eventlog::testing {
 
-using model::AlertRaised;
-using model::ControllerStarted;
-using model::ControllerStopped;
-using model::DiscoveryStatusChanged;
-using model::Event;
-using model::EventPayload;
-using model::FailoverMode;
-using model::Health;
-using model::HealthReason;
-using model::Member;
-using model::MembershipChanged;
-using model::NodeHealth;
-using model::NodeHealthChanged;
-using model::NodeObservation;
-using model::NodeObserved;
-using model::NodeRef;
-using model::NormalizeRanges;
-using model::OpenSlot;
-using model::OperatorKind;
-using model::OperatorRejected;
-using model::OperatorRequest;
-using model::OperatorRequested;
-using model::PeerView;
-using model::Plan;
-using model::PlanFinished;
-using model::PlanOutcome;
-using model::PlanProposed;
-using model::Role;
-using model::Seq;
-using model::Shard;
-using model::SlotRange;
-using model::Step;
-using model::StepCompleted;
-using model::StepFailed;
-using model::StepKind;
-using model::StepProgress;
-using model::StepStarted;
-using model::Topology;
-using model::TopologyCommitted;
-
 class EventGen {
  public:
   explicit EventGen(uint64_t seed, int nodes = 12) : rng_(seed), nodes_(nodes) {}
 
   // The next event, with seq/time set as if appended right after the previous one.
-  Event Next() {
-    Event e;
+  model::Event Next() {
+    model::Event e;
     e.seq = ++seq_;
     time_ms_ += Uniform(1, 2000);
     e.time_ms = time_ms_;
@@ -68,16 +28,16 @@ class EventGen {
     return e;
   }
 
-  std::vector<Event> Take(size_t n) {
-    std::vector<Event> out;
+  std::vector<model::Event> Take(size_t n) {
+    std::vector<model::Event> out;
     out.reserve(n);
     for (size_t i = 0; i < n; ++i) out.push_back(Next());
     return out;
   }
 
   // Only health events (the bursty kind group commit is for).
-  Event NextHealth() {
-    Event e;
+  model::Event NextHealth() {
+    model::Event e;
     e.seq = ++seq_;
     e.time_ms = (time_ms_ += 1);
     e.source = "prober";
@@ -97,45 +57,46 @@ class EventGen {
   }
   bool Chance(int percent) { return Uniform(0, 99) < static_cast<uint64_t>(percent); }
   int RandomNode() { return static_cast<int>(Uniform(0, nodes_ - 1)); }
-  NodeRef Ref(int i) const { return NodeRef{Address(i), NodeId(i)}; }
+  model::NodeRef Ref(int i) const { return model::NodeRef{Address(i), NodeId(i)}; }
 
-  std::vector<SlotRange> Ranges() {
-    std::vector<SlotRange> out;
+  std::vector<model::SlotRange> Ranges() {
+    std::vector<model::SlotRange> out;
     int n = static_cast<int>(Uniform(1, 3));
     for (int i = 0; i < n; ++i) {
       uint16_t first = static_cast<uint16_t>(Uniform(0, kSlotCount - 1));
       uint16_t last =
           static_cast<uint16_t>(std::min<uint64_t>(kSlotCount - 1, first + Uniform(0, 500)));
-      out.push_back(SlotRange{first, last});
+      out.push_back(model::SlotRange{first, last});
     }
-    return NormalizeRanges(std::move(out));
+    return model::NormalizeRanges(std::move(out));
   }
 
-  NodeHealthChanged Health() {
-    NodeHealthChanged h;
+  model::NodeHealthChanged Health() {
+    model::NodeHealthChanged h;
     h.address = Address(RandomNode());
     h.health.health = static_cast<model::Health>(Uniform(1, 3));
     h.health.reason = h.health.health == model::Health::kUp
-                          ? HealthReason::kNone
-                          : static_cast<HealthReason>(Uniform(1, 6));
-    if (h.health.reason != HealthReason::kNone) h.health.detail = "connect: Connection refused";
+                          ? model::HealthReason::kNone
+                          : static_cast<model::HealthReason>(Uniform(1, 6));
+    if (h.health.reason != model::HealthReason::kNone)
+      h.health.detail = "connect: Connection refused";
     h.health.since_ms = time_ms_;
     return h;
   }
 
-  NodeObserved Observed() {
-    NodeObserved o;
+  model::NodeObserved Observed() {
+    model::NodeObserved o;
     int i = RandomNode();
     o.address = Address(i);
     o.observation.id = NodeId(i);
-    o.observation.role = Chance(50) ? Role::kMaster : Role::kReplica;
-    if (o.observation.role == Role::kReplica)
+    o.observation.role = Chance(50) ? model::Role::kMaster : model::Role::kReplica;
+    if (o.observation.role == model::Role::kReplica)
       o.observation.master_id = NodeId(RandomNode());
     else
       o.observation.slots = Ranges();
     if (Chance(10)) {
-      o.observation.open_slots.push_back(
-          OpenSlot{static_cast<uint16_t>(Uniform(0, kSlotCount - 1)), Chance(50), NodeId(i + 1)});
+      o.observation.open_slots.push_back(model::OpenSlot{
+          static_cast<uint16_t>(Uniform(0, kSlotCount - 1)), Chance(50), NodeId(i + 1)});
     }
     o.observation.config_epoch = Uniform(0, 20);
     o.observation.current_epoch = Uniform(0, 20);
@@ -145,11 +106,11 @@ class EventGen {
     o.observation.keys = Uniform(0, 100000);
     int peers = static_cast<int>(Uniform(0, 3));
     for (int p = 0; p < peers; ++p) {
-      PeerView v;
+      model::PeerView v;
       int j = RandomNode();
       v.id = NodeId(j);
       v.address = Address(j);
-      v.role = Role::kMaster;
+      v.role = model::Role::kMaster;
       v.config_epoch = Uniform(0, 20);
       v.slots = Ranges();
       v.pfail = Chance(5);
@@ -158,35 +119,36 @@ class EventGen {
     return o;
   }
 
-  Step RandomStep() {
-    Step s;
-    s.kind = static_cast<StepKind>(Uniform(0, 8));
+  model::Step RandomStep() {
+    model::Step s;
+    s.kind = static_cast<model::StepKind>(Uniform(0, 8));
     s.target = Ref(RandomNode());
     s.peer = Ref(RandomNode());
-    if (s.kind == StepKind::kMigrate || s.kind == StepKind::kAssignSlots) s.slots = Ranges();
-    if (s.kind == StepKind::kSetConfigEpoch) s.config_epoch = Uniform(1, 20);
-    if (s.kind == StepKind::kForget) s.nodes = {Ref(RandomNode()), Ref(RandomNode())};
+    if (s.kind == model::StepKind::kMigrate || s.kind == model::StepKind::kAssignSlots)
+      s.slots = Ranges();
+    if (s.kind == model::StepKind::kSetConfigEpoch) s.config_epoch = Uniform(1, 20);
+    if (s.kind == model::StepKind::kForget) s.nodes = {Ref(RandomNode()), Ref(RandomNode())};
     return s;
   }
 
-  Topology RandomTopology() {
-    Topology t;
+  model::Topology RandomTopology() {
+    model::Topology t;
     t.epoch = ++epoch_;
     int masters = 3;
     uint32_t per = kSlotCount / masters;
     for (int m = 0; m < masters; ++m) {
-      Shard s;
+      model::Shard s;
       s.master = Ref(m);
       uint16_t first = static_cast<uint16_t>(m * per);
       uint16_t last = static_cast<uint16_t>(m == masters - 1 ? kSlotCount - 1 : (m + 1) * per - 1);
-      s.slots = {SlotRange{first, last}};
+      s.slots = {model::SlotRange{first, last}};
       s.replicas = {Ref(masters + m)};
       t.shards.push_back(std::move(s));
     }
     return t;
   }
 
-  EventPayload NextPayload(Event& e) {
+  model::EventPayload NextPayload(model::Event& e) {
     // Plan steps follow the plan in flight; everything else is drawn by weight.
     if (plan_steps_ > 0 && Chance(40)) {
       e.source = "executor";
@@ -194,22 +156,22 @@ class EventGen {
       switch (Uniform(0, 9)) {
         case 0:
         case 1:
-          return StepStarted{plan_id_, step};
+          return model::StepStarted{plan_id_, step};
         case 2:
         case 3:
         case 4:
-          return StepProgress{plan_id_, step, Ranges(), Uniform(0, 5000)};
+          return model::StepProgress{plan_id_, step, Ranges(), Uniform(0, 5000)};
         case 5:
         case 6:
           if (++step_ >= plan_steps_) step_ = 0;
-          return StepCompleted{plan_id_, step};
+          return model::StepCompleted{plan_id_, step};
         case 7:
-          return StepFailed{plan_id_, step, "MIGRATE: IOERR error or timeout"};
+          return model::StepFailed{plan_id_, step, "MIGRATE: IOERR error or timeout"};
         default: {
           plan_steps_ = 0;
-          auto outcome = static_cast<PlanOutcome>(Uniform(0, 2));
-          return PlanFinished{plan_id_, outcome,
-                              outcome == PlanOutcome::kCompleted ? "" : "gave up"};
+          auto outcome = static_cast<model::PlanOutcome>(Uniform(0, 2));
+          return model::PlanFinished{plan_id_, outcome,
+                                     outcome == model::PlanOutcome::kCompleted ? "" : "gave up"};
         }
       }
     }
@@ -224,20 +186,20 @@ class EventGen {
     }
     if (r < 70) {
       e.source = "discovery";
-      MembershipChanged m;
+      model::MembershipChanged m;
       m.source = "lainlet:http://lainlet.lain:9001";
       for (int i = 0; i < nodes_; ++i) {
         if (Chance(85))
-          m.members.push_back(
-              Member{static_cast<uint32_t>(i + 1), Address(i), "host" + std::to_string(i % 4)});
+          m.members.push_back(model::Member{static_cast<uint32_t>(i + 1), Address(i),
+                                            "host" + std::to_string(i % 4)});
       }
       return m;
     }
     if (r < 75) {
       e.source = "operator:alice";
-      OperatorRequest q;
+      model::OperatorRequest q;
       q.who = "alice";
-      q.kind = static_cast<OperatorKind>(Uniform(0, 8));
+      q.kind = static_cast<model::OperatorKind>(Uniform(0, 8));
       q.node = Address(RandomNode());
       q.from = Address(RandomNode());
       q.to = Address(RandomNode());
@@ -246,23 +208,23 @@ class EventGen {
       q.weights[Address(0)] = 2.5;
       q.threshold = 2;
       q.plan_id = plan_id_;
-      return OperatorRequested{q};
+      return model::OperatorRequested{q};
     }
     if (r < 77) {
       e.source = "planner";
-      return OperatorRejected{Uniform(1, 5), "no such node"};
+      return model::OperatorRejected{Uniform(1, 5), "no such node"};
     }
     if (r < 84) {
       e.source = "planner";
-      PlanProposed p;
+      model::PlanProposed p;
       p.plan.id = ++plan_id_;
       p.plan.reason = "drain " + Address(RandomNode());
       p.plan.causes = {e.cause};
       int n = static_cast<int>(Uniform(1, 5));
       for (int i = 0; i < n; ++i) p.plan.steps.push_back(RandomStep());
       if (Chance(20)) {
-        Step c;
-        c.kind = StepKind::kCommitTopology;
+        model::Step c;
+        c.kind = model::StepKind::kCommitTopology;
         c.topology = RandomTopology();
         p.plan.steps.push_back(c);
       }
@@ -273,28 +235,29 @@ class EventGen {
     }
     if (r < 90) {
       e.source = "executor";
-      return TopologyCommitted{RandomTopology()};
+      return model::TopologyCommitted{RandomTopology()};
     }
     if (r < 92) {
       e.source = "controller";
-      return ControllerStarted{"0.1.0", "cafe1234"};
+      return model::ControllerStarted{"0.1.0", "cafe1234"};
     }
     if (r < 93) {
       e.source = "controller";
-      return ControllerStopped{Chance(50)};
+      return model::ControllerStopped{Chance(50)};
     }
     if (r < 95) {
       e.source = "discovery";
-      return DiscoveryStatusChanged{"lainlet:http://lainlet.lain:9001", Chance(50),
-                                    "HTTP 500 lainlet is restarting"};
+      return model::DiscoveryStatusChanged{"lainlet:http://lainlet.lain:9001", Chance(50),
+                                           "HTTP 500 lainlet is restarting"};
     }
     e.source = "alerter";
-    return AlertRaised{"node " + Address(RandomNode()), "node-down", "refused 3 times", Chance(50)};
+    return model::AlertRaised{"node " + Address(RandomNode()), "node-down", "refused 3 times",
+                              Chance(50)};
   }
 
   std::mt19937_64 rng_;
   int nodes_;
-  Seq seq_ = 0;
+  model::Seq seq_ = 0;
   int64_t time_ms_ = 1'700'000'000'000;
   uint64_t plan_id_ = 0;
   uint32_t plan_steps_ = 0;
@@ -303,91 +266,103 @@ class EventGen {
 };
 
 // One event of every kind (variant index i) with every field set to a non-default value.
-inline Event FullEvent(size_t index) {
-  Event e;
+inline model::Event FullEvent(size_t index) {
+  model::Event e;
   e.seq = 42;
   e.time_ms = 1'700'000'000'123;
   e.cause = 41;
   e.source = "operator:bob";
-  NodeRef a{"10.0.0.1:6379", std::string(40, 'a')};
-  NodeRef b{"10.0.0.2:6379", std::string(40, 'b')};
-  std::vector<SlotRange> ranges{{0, 5460}, {6000, 6000}};
-  Topology topo{9, {Shard{a, ranges, {b}}, Shard{b, {{5461, 5999}}, {a}}}};
+  model::NodeRef a{"10.0.0.1:6379", std::string(40, 'a')};
+  model::NodeRef b{"10.0.0.2:6379", std::string(40, 'b')};
+  std::vector<model::SlotRange> ranges{{0, 5460}, {6000, 6000}};
+  model::Topology topo{9, {model::Shard{a, ranges, {b}}, model::Shard{b, {{5461, 5999}}, {a}}}};
   switch (index) {
     case 0:
-      e.payload = MembershipChanged{
-          {Member{4, a.address, "host-a"}, Member{5, b.address, "host-b"}}, "lainlet:x"};
+      e.payload = model::MembershipChanged{
+          {model::Member{4, a.address, "host-a"}, model::Member{5, b.address, "host-b"}},
+          "lainlet:x"};
       break;
     case 1:
-      e.payload = NodeHealthChanged{
-          a.address, NodeHealth{Health::kSuspect, HealthReason::kTimeout, "timeout", 17}};
+      e.payload = model::NodeHealthChanged{
+          a.address,
+          model::NodeHealth{model::Health::kSuspect, model::HealthReason::kTimeout, "timeout", 17}};
       break;
     case 2: {
-      NodeObservation o{a.id, Role::kReplica, b.id, ranges, {OpenSlot{7, true, b.id}}, 3, 4, 5,
-                        true, true,           99,   {}};
-      o.peers.push_back(
-          PeerView{b.id, b.address, Role::kMaster, "", true, true, true, false, 8, ranges});
-      e.payload = NodeObserved{a.address, o};
+      model::NodeObservation o{a.id,
+                               model::Role::kReplica,
+                               b.id,
+                               ranges,
+                               {model::OpenSlot{7, true, b.id}},
+                               3,
+                               4,
+                               5,
+                               true,
+                               true,
+                               99,
+                               {}};
+      o.peers.push_back(model::PeerView{b.id, b.address, model::Role::kMaster, "", true, true, true,
+                                        false, 8, ranges});
+      e.payload = model::NodeObserved{a.address, o};
       break;
     }
     case 3: {
-      OperatorRequest q{7,
-                        "bob",
-                        OperatorKind::kRebalance,
-                        a.address,
-                        b.address,
-                        a.address,
-                        ranges,
-                        12,
-                        FailoverMode::kTakeover,
-                        {{a.address, 1.5}, {b.address, 0.25}},
-                        3.5,
-                        17};
-      e.payload = OperatorRequested{q};
+      model::OperatorRequest q{7,
+                               "bob",
+                               model::OperatorKind::kRebalance,
+                               a.address,
+                               b.address,
+                               a.address,
+                               ranges,
+                               12,
+                               model::FailoverMode::kTakeover,
+                               {{a.address, 1.5}, {b.address, 0.25}},
+                               3.5,
+                               17};
+      e.payload = model::OperatorRequested{q};
       break;
     }
     case 4:
-      e.payload = OperatorRejected{7, "unknown node"};
+      e.payload = model::OperatorRejected{7, "unknown node"};
       break;
     case 5: {
-      Plan p{17, "drain 10.0.0.1:6379", {40, 41}, {}};
-      p.steps.push_back(
-          Step{StepKind::kMigrate, a, b, ranges, 6, FailoverMode::kForce, {a, b}, topo});
-      p.steps.push_back(
-          Step{StepKind::kCommitTopology, b, a, {}, 0, FailoverMode::kDefault, {}, topo});
-      e.payload = PlanProposed{p, 7};
+      model::Plan p{17, "drain 10.0.0.1:6379", {40, 41}, {}};
+      p.steps.push_back(model::Step{
+          model::StepKind::kMigrate, a, b, ranges, 6, model::FailoverMode::kForce, {a, b}, topo});
+      p.steps.push_back(model::Step{
+          model::StepKind::kCommitTopology, b, a, {}, 0, model::FailoverMode::kDefault, {}, topo});
+      e.payload = model::PlanProposed{p, 7};
       break;
     }
     case 6:
-      e.payload = StepStarted{17, 1};
+      e.payload = model::StepStarted{17, 1};
       break;
     case 7:
-      e.payload = StepProgress{17, 1, ranges, 1234};
+      e.payload = model::StepProgress{17, 1, ranges, 1234};
       break;
     case 8:
-      e.payload = StepCompleted{17, 1};
+      e.payload = model::StepCompleted{17, 1};
       break;
     case 9:
-      e.payload = StepFailed{17, 1, "BUSYKEY"};
+      e.payload = model::StepFailed{17, 1, "BUSYKEY"};
       break;
     case 10:
-      e.payload = PlanFinished{17, PlanOutcome::kAborted, "operator"};
+      e.payload = model::PlanFinished{17, model::PlanOutcome::kAborted, "operator"};
       break;
     case 11:
-      e.payload = TopologyCommitted{topo};
+      e.payload = model::TopologyCommitted{topo};
       break;
     case 12:
-      e.payload = ControllerStarted{"0.1.0", "abcdef"};
+      e.payload = model::ControllerStarted{"0.1.0", "abcdef"};
       break;
     case 13:
-      e.payload = ControllerStopped{false};
+      e.payload = model::ControllerStopped{false};
       break;
     case 14:
-      e.payload = AlertRaised{"node 10.0.0.1:6379", "node-down", "refused", true};
+      e.payload = model::AlertRaised{"node 10.0.0.1:6379", "node-down", "refused", true};
       break;
     case 15:
-      e.payload = DiscoveryStatusChanged{"lainlet:http://lainlet.lain:9001", false,
-                                         "connect 10.0.0.9:9001: connection refused"};
+      e.payload = model::DiscoveryStatusChanged{"lainlet:http://lainlet.lain:9001", false,
+                                                "connect 10.0.0.9:9001: connection refused"};
       break;
   }
   return e;
