@@ -23,6 +23,7 @@ namespace {
 
 namespace fs = std::filesystem;
 using nlohmann::json;
+using testing::Lines;
 
 struct SvcRun {
   int exit_code = -1;
@@ -36,24 +37,12 @@ std::string ReadFile(const fs::path& path) {
   return s.str();
 }
 
-std::vector<std::string> Lines(const std::string& s) {
-  std::vector<std::string> out;
-  std::istringstream in(s);
-  for (std::string line; std::getline(in, line);) out.push_back(line);
-  return out;
-}
-
 class BackupTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    StateStoreOptions o;
-    o.log.create_if_missing = true;
-    o.snapshot_every = 25;
-    auto store = StateStore::Open(dir(), o);
-    ASSERT_TRUE(store.ok()) << store.status().ToString();
-    ASSERT_TRUE(testing::WriteDemoHistory(**store).ok());
-    ASSERT_TRUE((*store)->Close().ok());
-    last_ = (*store)->State().last_seq;
+    auto last = testing::WriteDemoDataDir(dir());
+    ASSERT_TRUE(last.ok()) << last.status().ToString();
+    last_ = *last;
     ASSERT_GT(last_, 30u);
   }
   std::string dir() const { return tmp_.Sub("data"); }

@@ -3,7 +3,9 @@
 // the redis-svc tests and by make_demo_eventlog (the examples in docs/eventlog.md).
 #pragma once
 
+#include <sstream>
 #include <string>
+#include <vector>
 
 #include "eventlog/state_store.h"
 
@@ -214,6 +216,28 @@ inline Status WriteDemoHistory(StateStore& store) {
   w.Add("controller", 0, model::ControllerStopped{true}, 60 * kSec);
   w.Add("controller", 0, model::ControllerStarted{"0.1.0", "3f9a1c"}, 5 * kSec);
   return w.status();
+}
+
+// Writes the demo history into a new event log at `dir` and closes it (what make_demo_eventlog
+// does); returns the last sequence written.
+inline Result<model::Seq> WriteDemoDataDir(const std::string& dir) {
+  StateStoreOptions o;
+  o.log.create_if_missing = true;
+  o.snapshot_every = 25;
+  auto store = StateStore::Open(dir, o);
+  if (!store.ok()) return store.status();
+  Status s = WriteDemoHistory(**store);
+  if (s.ok()) s = (*store)->Close();
+  if (!s.ok()) return s;
+  return (*store)->State().last_seq;
+}
+
+// The lines of `s`, without their '\n'.
+inline std::vector<std::string> Lines(const std::string& s) {
+  std::vector<std::string> out;
+  std::istringstream in(s);
+  for (std::string line; std::getline(in, line);) out.push_back(line);
+  return out;
 }
 
 }  // namespace rs::eventlog::testing

@@ -4,7 +4,6 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include <sstream>
 
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
@@ -22,6 +21,8 @@ using model::DiscoveryStatusChanged;
 using model::Event;
 using model::Seq;
 namespace {
+
+using testing::Lines;
 
 struct SvcRun {
   int exit_code = -1;
@@ -64,24 +65,12 @@ SvcRun RedisSvc(std::vector<std::string> args) {
   return r;
 }
 
-std::vector<std::string> Lines(const std::string& s) {
-  std::vector<std::string> out;
-  std::istringstream in(s);
-  for (std::string line; std::getline(in, line);) out.push_back(line);
-  return out;
-}
-
 class RedisSvcTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    StateStoreOptions o;
-    o.log.create_if_missing = true;
-    o.snapshot_every = 25;
-    auto store = StateStore::Open(dir(), o);
-    ASSERT_TRUE(store.ok()) << store.status().ToString();
-    ASSERT_TRUE(testing::WriteDemoHistory(**store).ok());
-    ASSERT_TRUE((*store)->Close().ok());
-    last_ = (*store)->State().last_seq;
+    auto last = testing::WriteDemoDataDir(dir());
+    ASSERT_TRUE(last.ok()) << last.status().ToString();
+    last_ = *last;
   }
   std::string dir() const { return tmp_.Sub("data"); }
   testing::TempDir tmp_;
