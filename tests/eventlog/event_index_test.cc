@@ -15,6 +15,7 @@
 #include "eventlog/event_format.h"
 #include "eventlog/event_log.h"
 #include "eventlog/event_query.h"
+#include "raw_db.h"
 #include "temp_dir.h"
 
 namespace rs::eventlog {
@@ -254,49 +255,32 @@ TEST(EventIndexTest, AlertsMatchTheNodesTheirSubjectNamesExactly) {
 
 // The index column family, key by key.
 std::vector<std::pair<std::string, std::string>> DumpIndex(const std::string& dir) {
-  std::vector<std::string> names;
-  EXPECT_TRUE(rocksdb::DB::ListColumnFamilies(rocksdb::Options(), dir, &names).ok());
-  std::vector<rocksdb::ColumnFamilyDescriptor> descs;
-  for (const std::string& n : names) descs.emplace_back(n, rocksdb::ColumnFamilyOptions());
-  std::vector<rocksdb::ColumnFamilyHandle*> h;
-  rocksdb::DB* db = nullptr;
-  EXPECT_TRUE(rocksdb::DB::OpenForReadOnly(rocksdb::Options(), dir, descs, &h, &db).ok());
+  testing::RawDb raw(dir, /*read_only=*/true);
+  EXPECT_TRUE(raw.ok());
   std::vector<std::pair<std::string, std::string>> out;
-  auto at = std::find(names.begin(), names.end(), "index");
-  if (at != names.end()) {
-    std::unique_ptr<rocksdb::Iterator> it(
-        db->NewIterator(rocksdb::ReadOptions(), h[at - names.begin()]));
-    for (it->SeekToFirst(); it->Valid(); it->Next()) {
-      out.emplace_back(it->key().ToString(), it->value().ToString());
-    }
+  if (!raw.ok() || raw.cf("index") == nullptr) return out;
+  std::unique_ptr<rocksdb::Iterator> it(
+      raw.db()->NewIterator(rocksdb::ReadOptions(), raw.cf("index")));
+  for (it->SeekToFirst(); it->Valid(); it->Next()) {
+    out.emplace_back(it->key().ToString(), it->value().ToString());
   }
-  for (auto* x : h) db->DestroyColumnFamilyHandle(x);
-  delete db;
   return out;
 }
 
 // Makes `dir` look as a log written before the index: no index column family, no marker. With
 // interrupted, a build that stopped half way instead: entries (one of them junk) and no marker.
 void MakeOld(const std::string& dir, bool interrupted) {
-  std::vector<std::string> names;
-  ASSERT_TRUE(rocksdb::DB::ListColumnFamilies(rocksdb::Options(), dir, &names).ok());
-  std::vector<rocksdb::ColumnFamilyDescriptor> descs;
-  for (const std::string& n : names) descs.emplace_back(n, rocksdb::ColumnFamilyOptions());
-  std::vector<rocksdb::ColumnFamilyHandle*> h;
-  rocksdb::DB* db = nullptr;
-  ASSERT_TRUE(rocksdb::DB::Open(rocksdb::Options(), dir, descs, &h, &db).ok());
-  auto cf = [&](const char* name) { return h[std::find(names.begin(), names.end(), name) -
-                                             names.begin()]; };
-  ASSERT_TRUE(db->Delete(rocksdb::WriteOptions(), cf("meta"), std::string(kIndexKey)).ok());
+  testing::RawDb raw(dir, /*read_only=*/false);
+  ASSERT_TRUE(raw.ok());
+  rocksdb::DB* db = raw.db();
+  ASSERT_TRUE(db->Delete(rocksdb::WriteOptions(), raw.cf("meta"), std::string(kIndexKey)).ok());
   if (interrupted) {
-    ASSERT_TRUE(db->Put(rocksdb::WriteOptions(), cf("index"), NodeIndexPrefix("x:1") + SeqKey(3),
-                        "junk")
+    ASSERT_TRUE(db->Put(rocksdb::WriteOptions(), raw.cf("index"),
+                        NodeIndexPrefix("x:1") + SeqKey(3), "junk")
                     .ok());
   } else {
-    ASSERT_TRUE(db->DropColumnFamily(cf("index")).ok());
+    ASSERT_TRUE(db->DropColumnFamily(raw.cf("index")).ok());
   }
-  for (auto* x : h) db->DestroyColumnFamilyHandle(x);
-  delete db;
 }
 
 TEST(EventIndexTest, AnOldLogGetsTheSameIndexAtAWritersOpen) {

@@ -15,6 +15,7 @@
 #include "eventlog/state_store.h"
 #include "eventlog/verify.h"
 #include "future_kind.h"
+#include "raw_db.h"
 #include "temp_dir.h"
 
 namespace rs::eventlog {
@@ -163,18 +164,10 @@ TEST(EventLogTest, OpenRefusesARocksDbWithoutTheMarker) {
 
 // Deletes `key` from column family `cf` behind the log's back.
 void DeleteRaw(const std::string& dir, const char* cf, const std::string& key) {
-  std::vector<std::string> names;  // Every column family, the index's too.
-  ASSERT_TRUE(rocksdb::DB::ListColumnFamilies(rocksdb::Options(), dir, &names).ok());
-  std::vector<rocksdb::ColumnFamilyDescriptor> descs;
-  for (const std::string& n : names) descs.emplace_back(n, rocksdb::ColumnFamilyOptions());
-  std::vector<rocksdb::ColumnFamilyHandle*> h;
-  rocksdb::DB* db = nullptr;
-  ASSERT_TRUE(rocksdb::DB::Open(rocksdb::Options(), dir, descs, &h, &db).ok());
-  const auto at = std::find(names.begin(), names.end(), cf);
-  ASSERT_NE(at, names.end()) << cf;
-  ASSERT_TRUE(db->Delete(rocksdb::WriteOptions(), h[at - names.begin()], key).ok());
-  for (auto* x : h) db->DestroyColumnFamilyHandle(x);
-  delete db;
+  testing::RawDb raw(dir, /*read_only=*/false);
+  ASSERT_TRUE(raw.ok());
+  ASSERT_NE(raw.cf(cf), nullptr) << cf;
+  ASSERT_TRUE(raw.db()->Delete(rocksdb::WriteOptions(), raw.cf(cf), key).ok());
 }
 
 // Deletes one event behind the log's back.
