@@ -41,6 +41,24 @@ class JoinDiagnosisTest : public ::testing::Test {
     return {nodes_.back()->address(), id.ok() ? *id : ""};
   }
 
+  // The MEET tests' nodes: a on 127.0.0.1, b on 127.0.0.3 and the joiner on 127.0.0.2, which
+  // sets bind-source-addr to its own address only if joiner_binds_source.
+  struct JoinTrio {
+    NodeRef a, b, joiner;
+  };
+  JoinTrio StartJoinTrio(bool joiner_binds_source) {
+    test::LocalRedisOptions o;
+    o.host = "127.0.0.1";
+    JoinTrio t;
+    t.a = Start(o);
+    o.host = "127.0.0.3";
+    t.b = Start(o);
+    o.host = "127.0.0.2";
+    o.set_source_address = joiner_binds_source;
+    t.joiner = Start(o);
+    return t;
+  }
+
   static Step MakeStep(StepKind kind, const NodeRef& target, const NodeRef& peer) {
     Step s;
     s.kind = kind;
@@ -77,14 +95,7 @@ class JoinDiagnosisTest : public ::testing::Test {
 };
 
 TEST_F(JoinDiagnosisTest, MeetFromAnotherSourceAddressNamesBindSourceAddr) {
-  test::LocalRedisOptions o;
-  o.host = "127.0.0.1";
-  NodeRef a = Start(o);
-  o.host = "127.0.0.3";
-  NodeRef b = Start(o);
-  o.host = "127.0.0.2";
-  o.set_source_address = false;
-  NodeRef joiner = Start(o);
+  auto [a, b, joiner] = StartJoinTrio(/*joiner_binds_source=*/false);
   ASSERT_FALSE(HasFailure());
   uint32_t failed = 0;
   std::string error = RunAndGetStepFailure(
@@ -108,13 +119,7 @@ TEST_F(JoinDiagnosisTest, MeetFromAnotherSourceAddressNamesBindSourceAddr) {
 
 TEST_F(JoinDiagnosisTest, MeetWithOwnSourceAddressCompletes) {
   // The same three nodes with bind-source-addr set: the MEET completes (the control case).
-  test::LocalRedisOptions o;
-  o.host = "127.0.0.1";
-  NodeRef a = Start(o);
-  o.host = "127.0.0.3";
-  NodeRef b = Start(o);
-  o.host = "127.0.0.2";
-  NodeRef joiner = Start(o);
+  auto [a, b, joiner] = StartJoinTrio(/*joiner_binds_source=*/true);
   ASSERT_FALSE(HasFailure());
   model::Plan plan;
   plan.id = 1;
