@@ -20,10 +20,17 @@ int main(int argc, char** argv) {
   app.add_option("--log-level", log_level, "trace, debug, info, warn, error, off")
       ->capture_default_str();
 
+  // A subcommand on redis-ctl's data dir (--data-dir, required).
+  auto add_data_dir_cmd = [&](const std::string& name, const std::string& help,
+                              std::string& data_dir) {
+    auto* cmd = app.add_subcommand(name, help);
+    cmd->add_option("--data-dir", data_dir, "redis-ctl's data dir")->required();
+    return cmd;
+  };
+
   // Offline subcommands: read a data dir directly, safe while redis-ctl runs.
   rs::svc::LogArgs log_args;
-  auto* log_cmd = app.add_subcommand("log", "print events, one per line");
-  log_cmd->add_option("--data-dir", log_args.data_dir, "redis-ctl's data dir")->required();
+  auto* log_cmd = add_data_dir_cmd("log", "print events, one per line", log_args.data_dir);
   log_cmd->add_option("--since", log_args.since, "first event: SEQ, RFC 3339 time or -1h");
   log_cmd->add_option("--until", log_args.until, "last event: SEQ, RFC 3339 time or -1h");
   log_cmd->add_option("--kind", log_args.kinds, "only these kinds (repeatable)");
@@ -34,14 +41,14 @@ int main(int argc, char** argv) {
   log_cmd->add_flag("-f,--follow", log_args.follow, "keep printing new events");
 
   rs::svc::ReplayArgs replay_args;
-  auto* replay_cmd = app.add_subcommand("replay", "the cluster as it was at a point in the log");
-  replay_cmd->add_option("--data-dir", replay_args.data_dir, "redis-ctl's data dir")->required();
+  auto* replay_cmd = add_data_dir_cmd("replay", "the cluster as it was at a point in the log",
+                                      replay_args.data_dir);
   replay_cmd->add_option("--at", replay_args.at, "SEQ, RFC 3339 time or -1h")->required();
   replay_cmd->add_flag("--json", replay_args.json, "JSON");
 
   rs::svc::AuditArgs audit_args;
-  auto* audit_cmd = app.add_subcommand("audit", "history of a slot, node or plan with causes");
-  audit_cmd->add_option("--data-dir", audit_args.data_dir, "redis-ctl's data dir")->required();
+  auto* audit_cmd =
+      add_data_dir_cmd("audit", "history of a slot, node or plan with causes", audit_args.data_dir);
   auto* a_slot =
       audit_cmd->add_option("--slot", audit_args.slot, "a hash slot")->check(CLI::Range(0, 16383));
   auto* a_node = audit_cmd->add_option("--node", audit_args.node, "a node address");
@@ -56,22 +63,22 @@ int main(int argc, char** argv) {
   });
 
   rs::svc::VerifyArgs verify_args;
-  auto* verify_cmd = app.add_subcommand(
-      "verify", "decode every event, check continuity and snapshot == fold (exit 0/1)");
-  verify_cmd->add_option("--data-dir", verify_args.data_dir, "redis-ctl's data dir")->required();
+  auto* verify_cmd = add_data_dir_cmd(
+      "verify", "decode every event, check continuity and snapshot == fold (exit 0/1)",
+      verify_args.data_dir);
   verify_cmd->add_flag("--json", verify_args.json, "JSON");
 
   rs::svc::StatsArgs stats_args;
-  auto* stats_cmd = app.add_subcommand("stats", "counts by kind, size on disk, time span");
-  stats_cmd->add_option("--data-dir", stats_args.data_dir, "redis-ctl's data dir")->required();
+  auto* stats_cmd =
+      add_data_dir_cmd("stats", "counts by kind, size on disk, time span", stats_args.data_dir);
   stats_cmd->add_flag("--json", stats_args.json, "JSON");
 
   // Archive subcommands (backup_commands.h): safe while redis-ctl runs, except restore, which
   // refuses a data dir a running redis-ctl holds.
   rs::svc::BackupArgs backup_args;
-  auto* backup_cmd = app.add_subcommand(
-      "backup", "a verified RocksDB checkpoint of the event log, also while redis-ctl runs");
-  backup_cmd->add_option("--data-dir", backup_args.data_dir, "redis-ctl's data dir")->required();
+  auto* backup_cmd = add_data_dir_cmd(
+      "backup", "a verified RocksDB checkpoint of the event log, also while redis-ctl runs",
+      backup_args.data_dir);
   backup_cmd->add_option("--to", backup_args.to, "the backup's directory (must not exist)")
       ->required();
   backup_cmd->add_flag("--json", backup_args.json, "JSON");
@@ -87,9 +94,8 @@ int main(int argc, char** argv) {
   restore_cmd->add_flag("--json", restore_args.json, "JSON");
 
   rs::svc::ExportArgs export_args;
-  auto* export_cmd =
-      app.add_subcommand("export", "every event as a JSON line (seq, time, kind, cause, data)");
-  export_cmd->add_option("--data-dir", export_args.data_dir, "redis-ctl's data dir")->required();
+  auto* export_cmd = add_data_dir_cmd(
+      "export", "every event as a JSON line (seq, time, kind, cause, data)", export_args.data_dir);
   export_cmd->add_option("--out", export_args.out, "a file instead of stdout");
   export_cmd->add_option("--from", export_args.from, "first sequence");
   export_cmd->add_option("--to", export_args.to, "last sequence");
