@@ -123,6 +123,14 @@ all_synced() {
   [ "$up" = 3 ]
 }
 
+# start_ctl SUFFIX: starts redis-ctl on the members file, with its event log in
+# $WORK/eventlog$SUFFIX and its output in $WORK/redis-ctl$SUFFIX.log.
+start_ctl() {
+  "$BIN/redis-ctl" --data-dir "$WORK/eventlog$1" --discovery "file:$WORK/members.txt" \
+    --listen 127.0.0.1:$((BASE + 20)) --probe-interval-ms 200 >"$WORK/redis-ctl$1.log" 2>&1 &
+  OTHER_PIDS+=($!)
+}
+
 # form_synced NAME DELAY: forms 6 members with redis-ctl, then with redis-cli, on fresh nodes
 # with that repl-diskless-sync-delay; prints both times until all_synced.
 form_synced() {
@@ -130,9 +138,7 @@ form_synced() {
   start_nodes "ctl-$name" "$delay"
   members 6
   t0=$(ms)
-  "$BIN/redis-ctl" --data-dir "$WORK/eventlog-$name" --discovery "file:$WORK/members.txt" \
-    --listen 127.0.0.1:$((BASE + 20)) --probe-interval-ms 200 >"$WORK/redis-ctl-$name.log" 2>&1 &
-  OTHER_PIDS+=($!)
+  start_ctl "-$name"
   wait_until 60 all_synced
   t1=$(ms)
   echo "controller_${name}_ms: $((t1 - t0)) ms"
@@ -157,9 +163,7 @@ echo "controller_form_synced_delay0_target: 3000 ms"
 start_nodes ctl
 members 6
 t0=$(ms)
-"$BIN/redis-ctl" --data-dir "$WORK/eventlog" --discovery "file:$WORK/members.txt" \
-  --listen 127.0.0.1:$((BASE + 20)) --probe-interval-ms 200 >"$WORK/redis-ctl.log" 2>&1 &
-OTHER_PIDS+=($!)
+start_ctl ""
 wait_until 60 all_ok
 t1=$(ms)
 echo "controller_form_ms: $((t1 - t0)) ms"
