@@ -615,7 +615,15 @@ Status AdminServer::Start() {
   }
   port_ = addr.port;
   address_ = addr.ToString();
-  thread_ = std::thread([this] { server_->listen_after_bind(); });
+  thread_ = std::thread([this] {
+    server_->listen_after_bind();
+    listen_returned_ = true;
+  });
+  // httplib's stop() does nothing until the thread is listening, and then the thread would listen
+  // for ever: a Stop() right after Start() (a start-up that fails) must find it running.
+  while (!server_->is_running() && !listen_returned_) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
   // Taken here, not on the thread: what the controller records right after Start (a bad members
   // file at start-up) must count as live, however late the thread runs.
   const model::Seq live_from = view_->State().last_seq;

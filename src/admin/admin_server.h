@@ -113,6 +113,7 @@ class AdminServer {
   std::unique_ptr<MetricsFollower> metrics_;
   std::unique_ptr<Alerter> alerter_;
   std::thread thread_;
+  std::atomic<bool> listen_returned_{false};  // The server thread's listen_after_bind returned.
   std::thread follower_;
   std::atomic<bool> stop_{false};
   // Serialises operator requests so the id read before Record is the one the fold assigns
