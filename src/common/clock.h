@@ -8,6 +8,8 @@
 #include <chrono>
 #include <cstdint>
 
+#include "common/now.h"
+
 namespace rs {
 
 class Clock {
@@ -20,11 +22,7 @@ class Clock {
 
 class RealClock final : public Clock {
  public:
-  int64_t WallMs() const override {
-    return std::chrono::duration_cast<std::chrono::milliseconds>(
-               std::chrono::system_clock::now().time_since_epoch())
-        .count();
-  }
+  int64_t WallMs() const override { return NowMs(); }
   Monotonic::time_point Now() const override { return Monotonic::now(); }
 
   // The process's real clock, for callers that were given none.

@@ -259,28 +259,23 @@ Result<std::unique_ptr<EventLog>> EventLog::Open(const std::string& dir,
     }
     auto gs = log->db_->Get(rocksdb::ReadOptions(), log->meta_, std::string(kGenerationKey),
                             &log->generation_);
-    if (writer && options.new_generation) {
-      if (!gs.IsNotFound()) RS_RETURN_IF_ERROR(FromRocks(gs, "reading the generation"));
+    if (!gs.IsNotFound()) RS_RETURN_IF_ERROR(FromRocks(gs, "reading the generation"));
+    // A restore asks for a new one; a log created before generations existed gets one now,
+    // kept from here on.
+    if (writer && (options.new_generation || gs.IsNotFound())) {
       const std::string old = gs.ok() ? log->generation_ : "none";
       log->generation_ = NewGeneration();
       rocksdb::WriteOptions wo;
       wo.sync = true;
       RS_RETURN_IF_ERROR(
           FromRocks(log->db_->Put(wo, log->meta_, std::string(kGenerationKey), log->generation_),
-                    "writing the new generation"));
-      spdlog::info("event log {}: new generation {} (was {})", dir, log->generation_, old);
-    } else if (gs.IsNotFound() && writer) {
-      // A log created before generations existed gets one now, kept from here on.
-      log->generation_ = NewGeneration();
-      rocksdb::WriteOptions wo;
-      wo.sync = true;
-      RS_RETURN_IF_ERROR(
-          FromRocks(log->db_->Put(wo, log->meta_, std::string(kGenerationKey), log->generation_),
                     "writing the generation"));
-      spdlog::info("event log {}: created before generations; its generation is now {}", dir,
-                   log->generation_);
-    } else if (!gs.IsNotFound()) {
-      RS_RETURN_IF_ERROR(FromRocks(gs, "reading the generation"));
+      if (options.new_generation) {
+        spdlog::info("event log {}: new generation {} (was {})", dir, log->generation_, old);
+      } else {
+        spdlog::info("event log {}: created before generations; its generation is now {}", dir,
+                     log->generation_);
+      }
     }
   }
   RS_RETURN_IF_ERROR(log->LoadBounds());
