@@ -265,9 +265,17 @@ struct Seen {
   }
 };
 
-// The layout as node `n` reports it, sorted by id (its peers are, and it goes in its place).
-std::vector<Seen> LayoutSeenBy(const NodeInfo& n) {
+// The layout as node `n` reports it, sorted by id (its peers are, and it goes in its place). A
+// node that is not up (by the controller's probes) counts only by the slots it is said to hold:
+// its role may never settle (a master that died right after a failover is left a master in some
+// views and a replica in others until it returns), nor whether every node still lists it.
+std::vector<Seen> LayoutSeenBy(const ClusterView& v, const NodeInfo& n) {
   static const std::string kNone;
+  auto up = [&v](const std::string& id) {
+    auto it = v.address_of.find(id);
+    const NodeInfo* x = it == v.address_of.end() ? nullptr : v.Find(it->second);
+    return x != nullptr && x->up();
+  };
   const model::NodeObservation& o = *n.obs;
   std::vector<Seen> out;
   out.reserve(o.peers.size() + 1);
@@ -279,7 +287,11 @@ std::vector<Seen> LayoutSeenBy(const NodeInfo& n) {
       out.push_back(self);
       placed = true;
     }
-    out.push_back({&p.id, p.role, p.role == Role::kReplica ? &p.master_id : &kNone, &p.slots});
+    if (up(p.id)) {
+      out.push_back({&p.id, p.role, p.role == Role::kReplica ? &p.master_id : &kNone, &p.slots});
+    } else if (!p.slots.empty()) {
+      out.push_back({&p.id, Role::kUnknown, &kNone, &p.slots});
+    }
   }
   if (!placed) out.push_back(self);
   return out;
@@ -298,7 +310,7 @@ std::string Disagreement(const ClusterView& v) {
   std::vector<Seen> reference;
   for (const auto& [addr, n] : v.nodes) {
     if (n.component != v.managed || !n.up()) continue;
-    std::vector<Seen> seen = LayoutSeenBy(n);
+    std::vector<Seen> seen = LayoutSeenBy(v, n);
     if (first == nullptr) {
       first = &n;
       reference = std::move(seen);

@@ -141,6 +141,12 @@ void SimCluster::Gossip() {
       if (pa == addr || !p.in_cluster) continue;
       auto it = mine.find(pa);
       model::PeerView truth = PeerTruth(p);
+      // A dead node tells no one of its new role (a failed-over master's demotion): its peers
+      // learn only that it failed and, from the new owners, that its slots moved.
+      if (!p.alive && it != mine.end()) {
+        truth.role = it->second.role;
+        truth.master_id = it->second.master_id;
+      }
       if (it != mine.end() && it->second == truth) continue;
       if (learns(rng_)) mine[pa] = std::move(truth);
     }
