@@ -75,6 +75,8 @@ Controller::Controller(Config config)
   policy_.refused_grace_ms = config_.failover_grace_ms;
   policy_.allow_takeover = config_.allow_takeover;
   policy_.max_parallel_migrations = static_cast<int>(config_.max_parallel_migrations);
+  // Three probe rounds without a change to the layout Redis reports before planning on it.
+  policy_.settle_ms = 3 * static_cast<int64_t>(config_.probe_interval_ms);
   executor_config_.connect.user = config_.redis_user;
   executor_config_.connect.password = config_.redis_password;
   executor_config_.max_parallel_migrations = config_.max_parallel_migrations;

@@ -761,6 +761,7 @@ std::string EncodeState(const ClusterState& s) {
   b.setDiscoveryReason(Txt(s.discovery_reason));
   b.setDiscoverySinceMs(s.discovery_since_ms);
   b.setDiscoverySource(Txt(s.discovery_source));
+  b.setLayoutChangedMs(s.layout_changed_ms);
   auto retired = b.initRetired(s.retired.size());
   size_t k = 0;
   for (const std::string& a : s.retired) retired.set(k++, Txt(a));
@@ -814,6 +815,7 @@ Result<ClusterState> DecodeState(std::string_view bytes) {
     s.discovery_reason = Str(r.getDiscoveryReason());
     s.discovery_since_ms = r.getDiscoverySinceMs();
     s.discovery_source = Str(r.getDiscoverySource());
+    s.layout_changed_ms = r.getLayoutChangedMs();
     for (auto a : r.getRetired()) s.retired.insert(Str(a));
   });
   KJ_IF_MAYBE (e, ex) {

@@ -424,6 +424,7 @@ json StateToJson(const ClusterState& s) {
               {"retired", std::vector<std::string>(s.retired.begin(), s.retired.end())},
               {"health", health},
               {"observed", observed},
+              {"layout_changed", s.layout_changed_ms ? json(FormatTime(s.layout_changed_ms)) : json()},
               {"topology", TopologyJson(s.topology)},
               {"plan", plan},
               {"plan_history", history},

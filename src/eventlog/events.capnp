@@ -231,6 +231,7 @@ struct ClusterState {
   discoverySinceMs @16 :Int64;
   retired @17 :List(Text);                 # In address order.
   discoverySource @18 :Text;               # Empty in snapshots from before it existed.
+  layoutChangedMs @19 :Int64;              # 0 in snapshots from before it existed.
 
   struct HealthEntry {
     address @0 :Text;

@@ -334,8 +334,19 @@ Status StepRunner::VerifyOwnerFromPeers(const model::Topology& topology,
       fmt::format("no master answers to confirm the slots of {}", down.master.address));
 }
 
+// The topology is committed, and every proxy following the controller routes by it, only once
+// Redis serves it: every live master sees every slot where the topology puts it (not only its
+// own: a master that has not heard of another's slots yet answers CLUSTERDOWN), and, when every
+// master answers, each reports cluster_state:ok.
 Status StepRunner::VerifyTopology(const Step& step) {
+  std::vector<const std::string*> planned(model::kSlotCount, nullptr);  // Slot -> master id.
+  for (const model::Shard& shard : step.topology.shards) {
+    for (const model::SlotRange& r : shard.slots) {
+      for (uint32_t s = r.first; s <= r.last; ++s) planned[s] = &shard.master.id;
+    }
+  }
   return WaitFor(options_.converge_timeout_ms, [&]() -> Status {
+    std::vector<std::string> live;
     for (const model::Shard& shard : step.topology.shards) {
       auto own_view = SlotOwners(pool_, shard.master.address);
       if (!own_view.ok() && (own_view.status().code() == StatusCode::kUnavailable ||
@@ -346,6 +357,7 @@ Status StepRunner::VerifyTopology(const Step& step) {
         continue;
       }
       RS_ASSIGN_OR_RETURN(auto owners, std::move(own_view));
+      live.push_back(shard.master.address);
       std::vector<uint16_t> mine;
       for (int s = 0; s < model::kSlotCount; ++s) {
         if (owners[s] == shard.master.id) mine.push_back(static_cast<uint16_t>(s));
@@ -355,6 +367,16 @@ Status StepRunner::VerifyTopology(const Step& step) {
             fmt::format("{} owns {} in its own view, the plan says {}", shard.master.address,
                         model::RangesToString(CompressSlots(mine)),
                         model::RangesToString(shard.slots)));
+      }
+      for (int s = 0; s < model::kSlotCount; ++s) {
+        const std::string none;
+        const std::string& want = planned[s] ? *planned[s] : none;
+        if (owners[s] != want) {
+          return Status::Unavailable(fmt::format(
+              "{} sees slot {} owned by {}, the plan says {} (gossip still spreading)",
+              shard.master.address, s, owners[s].empty() ? "no one" : owners[s].substr(0, 8),
+              want.empty() ? "no one" : want.substr(0, 8)));
+        }
       }
       RS_ASSIGN_OR_RETURN(auto nodes, ClusterNodes(pool_, shard.master.address));
       if (nodes.myself.id != shard.master.id) {
@@ -377,6 +399,16 @@ Status StepRunner::VerifyTopology(const Step& step) {
           return Status::FailedPrecondition(fmt::format("{} is not a replica of {}",
                                                         replica.address, shard.master.address));
         }
+      }
+    }
+    // With a master down its slots may be unserved until a failover: cluster_state is then
+    // fail everywhere, and the topology must still be committed.
+    if (live.size() != step.topology.shards.size()) return Status::Ok();
+    for (const std::string& address : live) {
+      RS_ASSIGN_OR_RETURN(Reply info,
+                          ExpectOk(pool_->Command(address, {"CLUSTER", "INFO"}), "CLUSTER INFO"));
+      if (info.str.find("cluster_state:ok") == std::string::npos) {
+        return Status::Unavailable(fmt::format("{} reports cluster_state:fail", address));
       }
     }
     return Status::Ok();

@@ -31,15 +31,22 @@ struct Folder {
     // The prober never classifies a node as unknown: unknown is the controller saying it stopped
     // probing the node (neither a member nor in the cluster any more), so what it knew of the node
     // is history, kept in the log, not state.
+    auto it = s.health.find(h.address);
+    const bool was_up = it != s.health.end() && it->second.health == Health::kUp;
+    if (was_up != (h.health.health == Health::kUp)) s.layout_changed_ms = e.time_ms;
     if (h.health.health == Health::kUnknown) {
+      if (s.observed.erase(h.address) > 0) s.layout_changed_ms = e.time_ms;
       s.health.erase(h.address);
-      s.observed.erase(h.address);
       return;
     }
     s.health[h.address] = h.health;
   }
 
-  void operator()(const NodeObserved& o) { s.observed[o.address] = o.observation; }
+  void operator()(const NodeObserved& o) {
+    auto [it, inserted] = s.observed.try_emplace(o.address, o.observation);
+    if (inserted || !SameLayoutView(it->second, o.observation)) s.layout_changed_ms = e.time_ms;
+    if (!inserted) it->second = o.observation;
+  }
 
   void operator()(const OperatorRequested& r) {
     OperatorRequest req = r.request;

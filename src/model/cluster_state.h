@@ -38,6 +38,10 @@ struct ClusterState {
   // Every node the controller has probed (members and nodes it still has to drain), by address.
   std::map<std::string, NodeHealth> health;
   std::map<std::string, NodeObservation> observed;
+  // When the cluster's layout as the nodes report it last changed (event time, ms): a node's view
+  // of slots, roles or known nodes (see SameLayoutView), or whether a node is up. The planner
+  // commits what Redis reports only once this has stayed put for a while (gossip settles).
+  int64_t layout_changed_ms = 0;
 
   Topology topology;  // The last committed topology.
 

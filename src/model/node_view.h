@@ -77,4 +77,10 @@ struct NodeObservation {
   auto operator<=>(const NodeObservation&) const = default;
 };
 
+// True when two observations of a node say the same about the cluster's layout: the node's own
+// role, master, slots and open slots, and for every peer it knows its address, role, master,
+// slots, handshake and fail flags. Offsets, key counts, pfail and link states are left out: they
+// change all the time without the layout changing.
+bool SameLayoutView(const NodeObservation& a, const NodeObservation& b);
+
 }  // namespace rs::model

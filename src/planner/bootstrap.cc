@@ -197,6 +197,21 @@ std::optional<Decision> Adopt(const Context& ctx) {
   return Decision::Propose(b.Finish());
 }
 
+std::string Unsettled(const Context& ctx) {
+  const ClusterView& v = ctx.view;
+  if (v.components == 0) return "";
+  if (ctx.state.last_time_ms - ctx.state.layout_changed_ms < ctx.policy.settle_ms) {
+    return fmt::format("waiting for the layout Redis reports to stay unchanged for {} ms",
+                       ctx.policy.settle_ms);
+  }
+  if (std::string d = Disagreement(v); !d.empty()) {
+    return "waiting for the nodes to agree on the layout: " + d;
+  }
+  return "";
+}
+
+// Runs only on a settled view (see Unsettled): the nodes that answer agree, so a slot no one
+// owns here is one no reachable master claims.
 std::optional<Decision> CommitDrift(const Context& ctx) {
   model::Topology observed = ctx.view.layout.ToTopology(ctx.state.topology.epoch + 1);
   if (observed.shards == ctx.state.topology.shards) return std::nullopt;

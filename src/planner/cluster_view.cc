@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <numeric>
 
+#include <fmt/format.h>
+
 namespace rs::planner {
 
 using model::ClusterState;
@@ -226,17 +228,20 @@ ClusterView BuildView(const ClusterState& s) {
       }
     }
   }
-  std::map<std::string, std::vector<SlotRange>> owned;
+  // By index into `observed`: a map keyed by address here would cost a string lookup per slot.
+  std::vector<std::vector<SlotRange>> owned(observed.size());
   for (uint32_t slot = 0; slot < model::kSlotCount; ++slot) {
     if (owner[slot] < 0) continue;
-    auto& ranges = owned[observed[owner[slot]]->address];
+    auto& ranges = owned[owner[slot]];
     if (!ranges.empty() && ranges.back().last + 1u == slot) {
       ranges.back().last = static_cast<uint16_t>(slot);
     } else {
       ranges.push_back({static_cast<uint16_t>(slot), static_cast<uint16_t>(slot)});
     }
   }
-  for (auto& [addr, ranges] : owned) v.layout.nodes[addr].slots = std::move(ranges);
+  for (size_t i = 0; i < observed.size(); ++i) {
+    if (!owned[i].empty()) v.layout.nodes[observed[i]->address].slots = std::move(owned[i]);
+  }
   // A replica whose master is not in the managed layout is treated as an empty master.
   for (auto& [addr, ln] : v.layout.nodes) {
     if (!ln.master && !v.layout.nodes.contains(ln.master_address)) {
@@ -245,6 +250,87 @@ ClusterView BuildView(const ClusterState& s) {
     }
   }
   return v;
+}
+
+namespace {
+
+// One node as another node reports it: what the layout needs to agree on.
+struct Seen {
+  const std::string* id;
+  Role role;
+  const std::string* master_id;
+  const std::vector<SlotRange>* slots;
+  bool operator==(const Seen& o) const {
+    return *id == *o.id && role == o.role && *master_id == *o.master_id && *slots == *o.slots;
+  }
+};
+
+// The layout as node `n` reports it, sorted by id (its peers are, and it goes in its place). A
+// node that is not up (by the controller's probes) counts only by the slots it is said to hold:
+// its role may never settle (a master that died right after a failover is left a master in some
+// views and a replica in others until it returns), nor whether every node still lists it.
+std::vector<Seen> LayoutSeenBy(const ClusterView& v, const NodeInfo& n) {
+  static const std::string kNone;
+  auto up = [&v](const std::string& id) {
+    auto it = v.address_of.find(id);
+    const NodeInfo* x = it == v.address_of.end() ? nullptr : v.Find(it->second);
+    return x != nullptr && x->up();
+  };
+  const model::NodeObservation& o = *n.obs;
+  std::vector<Seen> out;
+  out.reserve(o.peers.size() + 1);
+  Seen self{&o.id, o.role, o.role == Role::kReplica ? &o.master_id : &kNone, &o.slots};
+  bool placed = false;
+  for (const model::PeerView& p : o.peers) {
+    if (p.handshake || p.id.empty()) continue;
+    if (!placed && o.id < p.id) {
+      out.push_back(self);
+      placed = true;
+    }
+    if (up(p.id)) {
+      out.push_back({&p.id, p.role, p.role == Role::kReplica ? &p.master_id : &kNone, &p.slots});
+    } else if (!p.slots.empty()) {
+      out.push_back({&p.id, Role::kUnknown, &kNone, &p.slots});
+    }
+  }
+  if (!placed) out.push_back(self);
+  return out;
+}
+
+std::string Describe(const ClusterView& v, const Seen& s) {
+  auto it = v.address_of.find(*s.id);
+  return it != v.address_of.end() ? it->second : s.id->substr(0, 8);
+}
+
+}  // namespace
+
+std::string Disagreement(const ClusterView& v) {
+  if (v.managed < 0) return "";
+  const NodeInfo* first = nullptr;
+  std::vector<Seen> reference;
+  for (const auto& [addr, n] : v.nodes) {
+    if (n.component != v.managed || !n.up()) continue;
+    std::vector<Seen> seen = LayoutSeenBy(v, n);
+    if (first == nullptr) {
+      first = &n;
+      reference = std::move(seen);
+      continue;
+    }
+    if (seen == reference) continue;
+    // Name the first node they differ about.
+    size_t i = 0;
+    while (i < seen.size() && i < reference.size() && seen[i] == reference[i]) ++i;
+    if (i < seen.size() && i < reference.size() && *seen[i].id == *reference[i].id) {
+      return fmt::format("{} and {} report {} differently", first->address, addr,
+                         Describe(v, seen[i]));
+    }
+    const Seen& about = i < reference.size() && (i >= seen.size() || *reference[i].id < *seen[i].id)
+                            ? reference[i]
+                            : seen[i];
+    return fmt::format("{} and {} do not know the same nodes ({} is known to one only)",
+                       first->address, addr, Describe(v, about));
+  }
+  return "";
 }
 
 }  // namespace rs::planner

@@ -44,6 +44,12 @@ struct ClusterView {
 
 ClusterView BuildView(const model::ClusterState& state);
 
+// Empty when every node of the managed cluster that is up reports the same layout in its CLUSTER
+// NODES: the same nodes that are up (handshakes aside), each with the same role, master and
+// slots, and the same slots for nodes that are not up. Otherwise which two nodes differ and about
+// what. Flags that are one node's opinion (pfail, links) and config epochs do not count.
+std::string Disagreement(const ClusterView& view);
+
 // "host" of "host:port" (the anti-affinity key for nodes discovery does not describe).
 std::string HostOf(const std::string& address);
 

@@ -15,6 +15,10 @@ Decision Make(const model::ClusterState& state, const Policy& policy) {
   if (auto d = SafetyFailover(ctx)) return *d;
   if (state.plan)
     return Decision::Nothing(fmt::format("plan {} is in flight", state.plan->plan.id));
+  // Everything below plans on what Redis reports, and every plan commits a topology built from
+  // it: a view taken while gossip settles (nodes that do not know each other yet) would commit a
+  // cluster missing slots and replicas.
+  if (std::string wait = Unsettled(ctx); !wait.empty()) return Decision::Nothing(wait);
   if (!state.pending_requests.empty()) return AnswerRequest(ctx, state.pending_requests.front());
   if (state.paused) return Decision::Nothing("automation is paused");
   // An empty membership is never acted on: it is far likelier a broken source than a wish to

@@ -63,6 +63,10 @@ std::optional<std::string> PickReplica(const ClusterView& view, const Layout& la
                                        bool allow_same_host);
 
 std::optional<Decision> SafetyFailover(const Context& ctx);
+// Why what Redis reports cannot be planned on yet (empty when it can): a clustered node's view
+// of the layout changed less than policy.settle_ms ago, or the managed cluster's nodes that are
+// up do not agree on it. Nothing clustered yet (a bootstrap) never waits.
+std::string Unsettled(const Context& ctx);
 Decision Bootstrap(const Context& ctx);
 std::optional<Decision> Adopt(const Context& ctx);
 std::optional<Decision> RepairSlots(const Context& ctx, bool operator_fix);

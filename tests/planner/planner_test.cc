@@ -34,6 +34,10 @@ uint32_t MovedSlots(const Plan& p) {
 
 class PlannerTest : public ::testing::Test {
  protected:
+  // The simulated nodes know each other at once and time stands still between rounds: each table
+  // test is about one behaviour, not the wait for gossip to settle (SettleTest below is).
+  PlannerTest() { policy_.settle_ms = 0; }
+
   // `masters` masters and `replicas` replicas over `hosts` hosts, formed and adopted.
   void Formed(int masters, int replicas, int hosts) {
     std::vector<std::string> m, r;
@@ -63,8 +67,15 @@ class PlannerTest : public ::testing::Test {
 
   // Plans and executes until the planner has nothing more to do.
   void Settle() {
-    for (int i = 0; i < 20; ++i) {
+    for (int i = 0, waits = 0; i < 20; ++i) {
       Decision d = Next();
+      // Waiting for the reported layout to settle: the next probe round, half a second later.
+      if (d.kind == DecisionKind::kNothing && d.reason.rfind("waiting for the", 0) == 0 &&
+          ++waits < 100) {
+        sim_.Advance(500);
+        --i;
+        continue;
+      }
       if (d.kind == DecisionKind::kReject) {
         sim_.Emit(model::OperatorRejected{d.request_id, d.reason});
         continue;
@@ -708,6 +719,104 @@ TEST_F(PlannerTest, SameStateGivesByteIdenticalPlans) {
   ASSERT_EQ(a.kind, DecisionKind::kPlan);
   EXPECT_EQ(a, b);
   EXPECT_EQ(DecisionToString(a), DecisionToString(b));
+}
+
+// What Redis reports is committed only once the nodes agree on it and it stayed put a while.
+class SettleTest : public PlannerTest {
+ protected:
+  SettleTest() { policy_.settle_ms = 1500; }
+
+  // Rounds of probes half a second apart, as the prober's, until the planner stops waiting.
+  Decision AfterRounds(int rounds) {
+    Decision d;
+    for (int i = 0; i < rounds; ++i) {
+      sim_.Advance(500);
+      d = Next();
+    }
+    return d;
+  }
+
+  // Redis fails over on its own: the replica of masters_[0] takes its slots with a higher epoch.
+  std::string RedisFailsOverItself() {
+    std::string r = ReplicasOf(masters_[0]).at(0);
+    auto& m = sim_.node(masters_[0]);
+    auto& n = sim_.node(r);
+    n.master = true;
+    n.master_address.clear();
+    n.slots = std::move(m.slots);
+    m.slots.clear();
+    m.master = false;
+    m.master_address = r;
+    uint64_t top = 0;
+    for (const auto& [a, x] : sim_.nodes()) top = std::max(top, x.config_epoch);
+    n.config_epoch = top + 1;
+    return r;
+  }
+};
+
+TEST_F(SettleTest, DriftIsNotCommittedWhileTheNodesDisagree) {
+  Formed(3, 3, 3);
+  const uint64_t epoch = sim_.state().topology.epoch;
+  sim_.SetGossip(0.0);  // Nobody hears of the change: only the two nodes involved report it.
+  std::string promoted = RedisFailsOverItself();
+  Decision d = AfterRounds(20);
+  EXPECT_EQ(d.kind, DecisionKind::kNothing) << DecisionToString(d);
+  EXPECT_NE(d.reason.find("waiting for the nodes to agree"), std::string::npos) << d.reason;
+  EXPECT_EQ(sim_.state().topology.epoch, epoch);
+
+  sim_.SetGossip(1.0);  // Gossip catches up: every node reports the new layout.
+  d = Next();
+  EXPECT_EQ(d.kind, DecisionKind::kNothing) << DecisionToString(d);
+  EXPECT_NE(d.reason.find("stay unchanged"), std::string::npos) << d.reason;
+  d = AfterRounds(3);
+  ASSERT_EQ(d.kind, DecisionKind::kPlan) << DecisionToString(d);
+  const model::Topology& t = d.plan.steps.back().topology;
+  bool promoted_owns = false;
+  for (const auto& sh : t.shards) promoted_owns = promoted_owns || sh.master.address == promoted;
+  EXPECT_TRUE(promoted_owns) << DecisionToString(d);
+  EXPECT_EQ(model::CountSlots([&] {
+              std::vector<model::SlotRange> all;
+              for (const auto& sh : t.shards) all.insert(all.end(), sh.slots.begin(), sh.slots.end());
+              return model::NormalizeRanges(all);
+            }()),
+            model::kSlotCount);
+}
+
+TEST_F(SettleTest, UncoveredSlotsWaitUntilEveryNodeSaysSo) {
+  Formed(3, 3, 3);
+  sim_.SetGossip(0.0);
+  // Someone deletes a master's slots on the master itself; the others still list them there.
+  sim_.node(masters_[1]).slots.clear();
+  Decision d = AfterRounds(20);
+  EXPECT_EQ(d.kind, DecisionKind::kNothing) << DecisionToString(d);
+  EXPECT_NE(d.reason.find("waiting for the nodes to agree"), std::string::npos) << d.reason;
+
+  sim_.SetGossip(1.0);
+  d = AfterRounds(4);
+  ASSERT_EQ(d.kind, DecisionKind::kPlan) << DecisionToString(d);
+  EXPECT_FALSE(StepsOf(d.plan, StepKind::kAssignSlots).empty()) << DecisionToString(d);
+}
+
+TEST_F(SettleTest, ANewNodeKnownToOneMasterOnlyDoesNotChangeTheTopology) {
+  Formed(3, 3, 3);
+  const model::Topology before = sim_.state().topology;
+  sim_.SetGossip(0.0);
+  // A node another tool met into the cluster: only the meeting point knows it yet.
+  std::string x = sim_.AddNode(Host(0));
+  Status s = [&] {
+    model::Step meet;
+    meet.kind = StepKind::kMeet;
+    meet.target = {x, sim_.node(x).id};
+    meet.peer = {masters_[0], sim_.node(masters_[0]).id};
+    model::Plan p;
+    p.id = sim_.state().next_plan_id;
+    p.steps = {meet};
+    return sim_.Execute(p);
+  }();
+  ASSERT_TRUE(s.ok()) << s.ToString();
+  Decision d = AfterRounds(10);
+  EXPECT_EQ(d.kind, DecisionKind::kNothing) << DecisionToString(d);
+  EXPECT_EQ(sim_.state().topology, before);
 }
 
 }  // namespace

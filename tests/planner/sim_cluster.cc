@@ -82,6 +82,12 @@ void SimCluster::Form(const std::vector<std::string>& masters,
     r.master_address = masters[i % masters.size()];
     r.config_epoch = epoch++;
   }
+  // Formed long ago: every node knows every other.
+  for (const auto& [a, n] : nodes_) {
+    for (const auto& [b, p] : nodes_) {
+      if (a != b && n.in_cluster && p.in_cluster) Learn(n, p);
+    }
+  }
 }
 
 uint64_t SimCluster::MaxEpoch() const {
@@ -104,6 +110,49 @@ model::NodeHealth SimCluster::HealthOf(const SimNode& n) const {
   return h;
 }
 
+model::PeerView SimCluster::PeerTruth(const SimNode& p) const {
+  model::PeerView v;
+  v.id = p.id;
+  v.address = p.address;
+  v.role = p.master ? model::Role::kMaster : model::Role::kReplica;
+  if (!p.master) v.master_id = nodes_.at(p.master_address).id;
+  v.fail = !p.alive && now_ms_ - p.down_since_ms >= kNodeTimeoutMs;
+  v.connected = p.alive;
+  v.config_epoch = p.config_epoch;
+  v.slots = p.slots;
+  return v;
+}
+
+void SimCluster::Learn(const SimNode& observer, const SimNode& p) {
+  known_[observer.address][p.address] = PeerTruth(p);
+}
+
+void SimCluster::Gossip() {
+  std::bernoulli_distribution learns(gossip_);
+  for (const auto& [addr, n] : nodes_) {
+    auto& mine = known_[addr];
+    if (!n.in_cluster) {
+      mine.clear();
+      continue;
+    }
+    std::erase_if(mine, [&](const auto& kv) { return !nodes_.at(kv.first).in_cluster; });
+    if (!n.alive) continue;  // A dead node learns nothing; it speaks from what it knew.
+    for (const auto& [pa, p] : nodes_) {
+      if (pa == addr || !p.in_cluster) continue;
+      auto it = mine.find(pa);
+      model::PeerView truth = PeerTruth(p);
+      // A dead node tells no one of its new role (a failed-over master's demotion): its peers
+      // learn only that it failed and, from the new owners, that its slots moved.
+      if (!p.alive && it != mine.end()) {
+        truth.role = it->second.role;
+        truth.master_id = it->second.master_id;
+      }
+      if (it != mine.end() && it->second == truth) continue;
+      if (learns(rng_)) mine[pa] = std::move(truth);
+    }
+  }
+}
+
 model::NodeObservation SimCluster::Observe(const SimNode& n) const {
   model::NodeObservation o;
   o.id = n.id;
@@ -118,18 +167,15 @@ model::NodeObservation SimCluster::Observe(const SimNode& n) const {
   o.master_link_up = !n.master && nodes_.at(n.master_address).alive;
   o.cluster_ok = true;
   if (!n.in_cluster) return o;
-  for (const auto& [addr, p] : nodes_) {
-    if (addr == n.address || !p.in_cluster) continue;
-    model::PeerView v;
-    v.id = p.id;
-    v.address = addr;
-    v.role = p.master ? model::Role::kMaster : model::Role::kReplica;
-    if (!p.master) v.master_id = nodes_.at(p.master_address).id;
-    v.fail = !p.alive && now_ms_ - p.down_since_ms >= kNodeTimeoutMs;
-    v.connected = p.alive;
-    v.config_epoch = p.config_epoch;
-    v.slots = p.slots;
-    o.peers.push_back(std::move(v));
+  if (gossip_ < 1.0) {
+    auto it = known_.find(n.address);
+    if (it != known_.end()) {
+      for (const auto& [pa, v] : it->second) o.peers.push_back(v);
+    }
+  } else {
+    for (const auto& [addr, p] : nodes_) {
+      if (addr != n.address && p.in_cluster) o.peers.push_back(PeerTruth(p));
+    }
   }
   std::sort(o.peers.begin(), o.peers.end(),
             [](const model::PeerView& a, const model::PeerView& b) { return a.id < b.id; });
@@ -146,6 +192,7 @@ void SimCluster::Emit(model::EventPayload payload) {
 }
 
 void SimCluster::Sync() {
+  if (gossip_ < 1.0) Gossip();
   model::MembershipChanged m;
   for (const auto& [addr, n] : nodes_) {
     if (n.wanted) m.members.push_back({static_cast<uint32_t>(m.members.size() + 1), addr, n.host});
@@ -232,6 +279,9 @@ Status SimCluster::Apply(const Step& step) {
       SimNode* p = find(step.peer);
       if (!reachable(t) || !reachable(p)) return Status::Unavailable("meet needs both nodes up");
       t->in_cluster = p->in_cluster = true;
+      // The executor's MEET completes when the two know each other; the rest learn by gossip.
+      Learn(*t, *p);
+      Learn(*p, *t);
       return Status::Ok();
     }
     case StepKind::kReplicate: {
@@ -394,6 +444,33 @@ model::Topology SimCluster::TruthTopology() const {
     t.shards.push_back(std::move(sh));
   }
   return t;
+}
+
+Status SimCluster::CheckCommittedCoversServed() const {
+  const model::Topology& t = state_.topology;
+  if (t.epoch == 0) return Status::Ok();
+  std::vector<const model::Shard*> owner(model::kSlotCount, nullptr);
+  for (const model::Shard& sh : t.shards) {
+    for (const SlotRange& r : sh.slots) {
+      for (uint32_t s = r.first; s <= r.last; ++s) owner[s] = &sh;
+    }
+  }
+  for (const auto& [addr, n] : nodes_) {
+    if (!n.in_cluster || !n.master || !n.alive) continue;
+    for (const SlotRange& r : n.slots) {
+      for (uint32_t s = r.first; s <= r.last; ++s) {
+        if (owner[s] == nullptr) {
+          return Status::Internal(fmt::format(
+              "epoch {} leaves slot {} uncovered, which {} serves", t.epoch, s, addr));
+        }
+        if (owner[s]->master.address != addr) {
+          return Status::Internal(fmt::format("epoch {} gives slot {} to {}, which {} serves",
+                                              t.epoch, s, owner[s]->master.address, addr));
+        }
+      }
+    }
+  }
+  return Status::Ok();
 }
 
 Status SimCluster::CheckSlotOwners() const {

@@ -46,6 +46,11 @@ class SimCluster {
   void Restart(const std::string& address);
   void Partition(const std::string& address, bool partitioned);
   void Advance(int64_t ms) { now_ms_ += ms; }
+  // Gossip lag: in each Sync() round a node learns the current state of each other node of the
+  // cluster with this probability (1: every node knows everything at once, the default). A node
+  // always knows itself; MEET makes its two nodes know each other at once, and FORGET reaches
+  // every node at once (the executor tells them all); the rest spreads round by round.
+  void SetGossip(double learn_probability) { gossip_ = learn_probability; }
   // Forms a cluster directly (as if an earlier controller had): masters split the slots evenly,
   // replicas[i] replicates masters[i % masters.size()].
   void Form(const std::vector<std::string>& masters, const std::vector<std::string>& replicas);
@@ -65,6 +70,8 @@ class SimCluster {
 
   // Invariants.
   Status CheckSlotOwners() const;  // Every slot exactly one owner, once any slot is assigned.
+  // The committed topology gives every slot some master serves to that master.
+  Status CheckCommittedCoversServed() const;
   model::Topology TruthTopology() const;  // Alive replicas only, masters with slots or alive.
 
   std::map<std::string, SimNode>& nodes() { return nodes_; }
@@ -75,6 +82,9 @@ class SimCluster {
  private:
   Status Apply(const model::Step& step);
   model::NodeObservation Observe(const SimNode& n) const;
+  model::PeerView PeerTruth(const SimNode& p) const;  // How an up-to-date peer sees node p.
+  void Gossip();
+  void Learn(const SimNode& observer, const SimNode& p);
   model::NodeHealth HealthOf(const SimNode& n) const;
   uint64_t MaxEpoch() const;
 
@@ -84,6 +94,9 @@ class SimCluster {
   model::ClusterState state_;
   model::Seq seq_ = 0;
   int64_t now_ms_ = 1'000'000;
+  double gossip_ = 1.0;
+  // Observer address -> what it knows of each other node, by address (gossip_ < 1 only).
+  std::map<std::string, std::map<std::string, model::PeerView>> known_;
 };
 
 }  // namespace rs::planner::sim

@@ -26,12 +26,17 @@ class SimRun {
   explicit SimRun(uint64_t seed) : seed_(seed), rng_(seed), sim_(seed) {
     hosts_ = 2 + static_cast<int>(rng_() % 4);
     operator_skew_allowed_ = rng_() % 2 == 0;
+    // Two runs in three have gossip lag: nodes learn of each other over several rounds.
+    static constexpr double kLearn[] = {1.0, 0.2, 0.5};
+    sim_.SetGossip(kLearn[rng_() % 3]);
+    // One run in ten starts big, where gossip takes longest to settle.
+    big_ = rng_() % 10 == 0;
     trace_ = std::getenv("PLANNER_SIM_TRACE") != nullptr;
   }
 
   // Returns the first violated invariant, or "".
   std::string Go() {
-    int initial = 6 + static_cast<int>(rng_() % 5);
+    int initial = big_ ? 20 + static_cast<int>(rng_() % 11) : 6 + static_cast<int>(rng_() % 5);
     for (int i = 0; i < initial; ++i) Add();
     if (std::string e = Settle(); !e.empty()) return e;
     const int actions = 10 + static_cast<int>(rng_() % 6);
@@ -117,6 +122,11 @@ class SimRun {
         if (host_down) {
           sim_.Advance(SimCluster::kNodeTimeoutMs);
           if (std::string e = Settle(); !e.empty()) return e;
+          // With gossip lag the masters learn of the failure over a few rounds.
+          for (int round = 0; round < 40 && !sim_.node(a).slots.empty(); ++round) {
+            sim_.Advance(500);
+            if (std::string e = Settle(); !e.empty()) return e;
+          }
         }
         if (master_with_slots && had_replica && majority_left && !sim_.node(a).slots.empty()) {
           return fmt::format("dead master {} with a live replica was not failed over", a);
@@ -216,9 +226,17 @@ class SimRun {
   }
 
   std::string Settle() {
+    int waits = 0;
     for (int i = 0; i < 25; ++i) {
       sim_.Sync();
       Decision d = Make(sim_.state(), policy_);
+      // The planner waits for gossip to settle: another probe round, half a second later.
+      if (d.kind == DecisionKind::kNothing && d.reason.rfind("waiting for the", 0) == 0) {
+        if (++waits > 400) return "the cluster's views never settle: " + d.reason;
+        sim_.Advance(500);
+        --i;
+        continue;
+      }
       if (d.kind == DecisionKind::kReject) {
         sim_.Emit(model::OperatorRejected{d.request_id, d.reason});
         continue;
@@ -256,6 +274,8 @@ class SimRun {
       Status s = sim_.Execute(p, d.request_id);
       if (!s.ok()) return s.ToString() + "\n" + DecisionToString(d);
       if (Status c = sim_.CheckSlotOwners(); !c.ok())
+        return c.ToString() + "\n" + DecisionToString(d);
+      if (Status c = sim_.CheckCommittedCoversServed(); !c.ok())
         return c.ToString() + "\n" + DecisionToString(d);
     }
     return "the planner does not settle (still planning after 25 plans)";
@@ -325,6 +345,7 @@ class SimRun {
   bool skewed_ = false;
   bool no_moves_expected_ = false;
   bool trace_ = false;
+  bool big_ = false;
 };
 
 TEST(PlannerSimulationTest, RandomSequencesKeepEveryInvariant) {
