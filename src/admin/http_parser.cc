@@ -108,7 +108,10 @@ HttpRequestParser::Result HttpRequestParser::Parse(std::string_view data, size_t
       r != Result::kDone) {
     return r;
   }
-  if (data.size() - end < body_length) return Result::kNeedMore;
+  if (data.size() - end < body_length) {
+    wants_continue_ = expect_continue_ && data.size() == end;
+    return Result::kNeedMore;
+  }
   req.body.assign(data.substr(end, body_length));
   *consumed = end + body_length;
   *out = std::move(req);
@@ -178,6 +181,7 @@ HttpRequestParser::Result HttpRequestParser::ParseHead(std::string_view head, Ht
   }
   bool have_length = false;
   bool close = false, keep_alive = false;
+  expect_continue_ = false;
   while (!head.empty()) {
     line = next_line();
     if (line.empty()) break;  // The blank line that ends the head.
@@ -205,6 +209,8 @@ HttpRequestParser::Result HttpRequestParser::ParseHead(std::string_view head, Ht
       return Fail(411,
                   "Transfer-Encoding (chunked bodies) is not accepted: send the body with a "
                   "Content-Length");
+    } else if (EqualsIgnoreCase(name, "Expect")) {
+      expect_continue_ = HasToken(value, "100-continue");
     } else if (EqualsIgnoreCase(name, "Connection")) {
       close |= HasToken(value, "close");
       keep_alive |= HasToken(value, "keep-alive");

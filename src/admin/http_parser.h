@@ -28,7 +28,13 @@ class HttpRequestParser {
   // error_message() say why, and the connection must answer them and close.
   Result Parse(std::string_view data, size_t* consumed, HttpRequest* out);
   // Forgets a partial request (after kDone or when the connection is reused).
-  void Reset() { scanned_ = 0; }
+  void Reset() {
+    scanned_ = 0;
+    wants_continue_ = false;
+  }
+  // After kNeedMore: the head is complete, says "Expect: 100-continue" and the body has not
+  // come yet, so the client waits for "100 Continue" before sending it.
+  bool wants_continue() const { return wants_continue_; }
 
   int error_status() const { return error_status_; }
   const std::string& error_message() const { return error_message_; }
@@ -39,6 +45,8 @@ class HttpRequestParser {
 
   HttpLimits limits_;
   size_t scanned_ = 0;  // Bytes already searched for the end of the headers.
+  bool expect_continue_ = false;  // The head being parsed says "Expect: 100-continue".
+  bool wants_continue_ = false;
   int error_status_ = 0;
   std::string error_message_;
 };

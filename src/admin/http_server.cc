@@ -27,6 +27,7 @@ struct HttpServer::Conn {
   bool closing = false;
   bool close_after_write = false;
   bool in_process = false;
+  bool continue_sent = false;  // "100 Continue" was sent for the request being read.
   bool reading = false;
   int writes = 0;
   uint64_t deadline_ms = 0;  // 0: none (a request is being answered).
@@ -227,6 +228,10 @@ void HttpServer::Process(Conn* c) {
     size_t consumed = 0;
     auto r = c->parser.Parse(c->in, &consumed, &req);
     if (r == HttpRequestParser::Result::kNeedMore) {
+      if (c->parser.wants_continue() && !c->continue_sent) {
+        c->continue_sent = true;
+        Write(c, "HTTP/1.1 100 Continue\r\n\r\n");
+      }
       if (c->deadline_ms == 0 || c->idle) {
         c->idle = false;
         c->deadline_ms = NowMs() + options_.header_timeout.count();
@@ -241,6 +246,7 @@ void HttpServer::Process(Conn* c) {
     }
     c->in.erase(0, consumed);
     c->parser.Reset();
+    c->continue_sent = false;
     c->pending = next_request_id_++;
     c->keep_alive = req.keep_alive && !stopping_;
     c->head = req.method == "HEAD";
@@ -273,13 +279,18 @@ void HttpServer::SendReply(RequestId id, const HttpResponse& response) {
 
 void HttpServer::Send(Conn* c, const HttpResponse& response, bool keep_alive, bool head) {
   if (c->closing) return;
+  if (!keep_alive) c->close_after_write = true;
+  Write(c, SerializeResponse(response, keep_alive, head));
+}
+
+void HttpServer::Write(Conn* c, std::string data) {
+  if (c->closing) return;
   auto* w = new WriteReq;
-  w->data = SerializeResponse(response, keep_alive, head);
+  w->data = std::move(data);
   w->conn = c;
   w->req.data = w;
   uv_buf_t buf = uv_buf_init(w->data.data(), static_cast<unsigned>(w->data.size()));
   ++c->writes;
-  if (!keep_alive) c->close_after_write = true;
   int rc = uv_write(&w->req, reinterpret_cast<uv_stream_t*>(&c->tcp), &buf, 1, OnWrite);
   if (rc != 0) {
     --c->writes;

@@ -90,6 +90,7 @@ class HttpServer {
 
   void Process(Conn* c);
   void Send(Conn* c, const HttpResponse& response, bool keep_alive, bool head);
+  void Write(Conn* c, std::string data);
   void SendReply(RequestId id, const HttpResponse& response);
   void Close(Conn* c);
   void BeginStop();

@@ -195,6 +195,15 @@ TEST_F(HttpServerTest, AnswersPipelinedRequestsInOrderOnOneConnection) {
   EXPECT_NE(got.find("Connection: keep-alive"), std::string::npos);
 }
 
+TEST_F(HttpServerTest, ExpectContinueGets100BeforeTheBody) {
+  Start();
+  Client c(server_->port());
+  c.Send("POST /b HTTP/1.1\r\nContent-Length: 2\r\nExpect: 100-continue\r\n\r\n");
+  EXPECT_NE(c.ReadUntil("\r\n\r\n", 5s).find("HTTP/1.1 100 Continue\r\n\r\n"), std::string::npos);
+  c.Send("hi");
+  EXPECT_NE(c.ReadUntil("body hi", 5s).find("path /b body hi"), std::string::npos);
+}
+
 TEST_F(HttpServerTest, ParkedRequestsHoldNoThreadAndAreAnsweredFromAnotherThread) {
   Start();
   std::vector<std::unique_ptr<Client>> waiting;
