@@ -84,35 +84,34 @@ class Watcher:
         self.epoch = None
 
 
-async def watch(host, port, after, generation, w, stop):
-    """A proxy's long-poll: waits on one keep-alive connection until an epoch newer than `after`
-    comes (a 304 polls again)."""
-    try:
-        reader, writer = await asyncio.open_connection(host, port)
-    except OSError as e:
-        print(f"watcher: connect: {e}", file=sys.stderr)
-        w.connected.set()
-        return
+async def watch(host, port, after, generation, w, stop, errors):
+    """A proxy's long-poll: waits on a keep-alive connection until an epoch newer than `after`
+    comes (a 304 polls again; a dropped connection connects again, as a proxy does)."""
     req = (f"GET /v1/topology?after={after}&generation={generation}&wait=60 HTTP/1.1\r\n"
            f"Host: ctl\r\n\r\n").encode()
-    try:
-        while not stop.is_set():
-            writer.write(req)
-            await writer.drain()
+    while not stop.is_set():
+        writer = None
+        try:
+            reader, writer = await asyncio.open_connection(host, port)
+            while not stop.is_set():
+                writer.write(req)
+                await writer.drain()
+                w.connected.set()
+                status, body = await read_response(reader)
+                if status == 200:
+                    w.answered_at = time.monotonic()
+                    w.epoch = json.loads(body)["epoch"]
+                    return
+                if status != 304:
+                    errors.append(f"status {status}")
+                    break
+        except (OSError, asyncio.IncompleteReadError) as e:
+            errors.append(repr(e))
+        finally:
             w.connected.set()
-            status, body = await read_response(reader)
-            if status == 200:
-                w.answered_at = time.monotonic()
-                w.epoch = json.loads(body)["epoch"]
-                return
-            if status != 304:
-                print(f"watcher: status {status}", file=sys.stderr)
-                return
-    except (OSError, asyncio.IncompleteReadError) as e:
-        print(f"watcher: {e!r}", file=sys.stderr)
-    finally:
-        w.connected.set()
-        writer.close()
+            if writer:
+                writer.close()
+        await asyncio.sleep(0.1)
 
 
 async def half_open(host, port, stop, opened):
@@ -159,9 +158,10 @@ async def main():
     rss0 = rss_bytes(args.pid) if args.pid else 0
     stop = asyncio.Event()
     watchers = [Watcher() for _ in range(args.watchers)]
+    errors = []
     tasks = []
     for i, w in enumerate(watchers):
-        tasks.append(asyncio.ensure_future(watch(host, port, epoch, generation, w, stop)))
+        tasks.append(asyncio.ensure_future(watch(host, port, epoch, generation, w, stop, errors)))
         if i % 200 == 199:
             await asyncio.sleep(0.05)  # The listen backlog.
     await asyncio.gather(*(w.connected.wait() for w in watchers))
@@ -211,6 +211,9 @@ async def main():
                       f"(includes planning and migrating the slot)")
     else:
         print("epoch_fanout_ms: skipped (no --token for the migration that makes an epoch)")
+    print(f"watcher_errors: {len(errors)} count (dropped connections and unexpected answers)")
+    if errors:
+        print(f"watchers.py: first watcher error: {errors[0]}", file=sys.stderr)
     stop.set()
     for t in tasks:
         t.cancel()
