@@ -72,18 +72,26 @@ cleanup() {
 trap 'cleanup; rm -rf "$WORK"' EXIT INT TERM
 
 HOSTS=(127.0.0.1 127.0.0.2 127.0.0.3 127.0.0.1 127.0.0.2 127.0.0.3)
+PORTS=()
 : >"$WORK/members.txt"
 for i in "${!HOSTS[@]}"; do
   port=$((BASE + i)) dir="$WORK/n$i"
+  # The thousands of client connections of a previous run take ephemeral ports, which can hold a
+  # node's port or its bus port (+10000) for a minute: then any free pair.
+  if ! rs_port_free "${HOSTS[$i]}" "$port" || ! rs_port_free "${HOSTS[$i]}" $((port + 10000)); then
+    port=$(rs_free_port "${HOSTS[$i]}")
+  fi
+  PORTS+=("$port")
   rs_write_node_conf "$dir" "${HOSTS[$i]}" "$port" 15000
   echo "repl-diskless-sync-delay 0" >>"$dir/redis.conf"
   rs_start_node "$dir"
   echo "${HOSTS[$i]}:$port host-${HOSTS[$i]}" >>"$WORK/members.txt"
 done
-for i in "${!HOSTS[@]}"; do rs_wait_ready "${HOSTS[$i]}" $((BASE + i)) 10; done
+for i in "${!HOSTS[@]}"; do rs_wait_ready "${HOSTS[$i]}" "${PORTS[$i]}" 10; done
 
 TOKEN=bench-watchers-token
 CTL_PORT=$((BASE + 20))
+rs_port_free 127.0.0.1 "$CTL_PORT" || CTL_PORT=$(rs_free_port 127.0.0.1)
 "${RS_PDEATH[@]}" "$REDIS_CTL" --data-dir "$WORK/eventlog" --discovery "file:$WORK/members.txt" \
   --listen "127.0.0.1:$CTL_PORT" --probe-interval-ms 200 --admin-token "bench:$TOKEN" \
   >"$WORK/redis-ctl.log" 2>&1 &

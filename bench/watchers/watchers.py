@@ -189,10 +189,15 @@ async def main():
         masters = [s["master"]["address"] for s in topo["shards"]]
         op = json.dumps({"kind": "migrate", "from": masters[0], "to": masters[1], "count": 1})
         t_post = time.monotonic()
-        status, body = await request(host, port, "POST", "/v1/operations", op.encode(),
-                                     {"Authorization": f"Bearer {args.token}",
-                                      "Content-Type": "application/json"})
+        try:
+            status, body = await asyncio.wait_for(
+                request(host, port, "POST", "/v1/operations", op.encode(),
+                        {"Authorization": f"Bearer {args.token}",
+                         "Content-Type": "application/json"}), 30)
+        except (asyncio.TimeoutError, OSError, asyncio.IncompleteReadError) as e:
+            status, body = 0, repr(e).encode()
         if status != 202:
+            print("epoch_fanout_ms: failed (the migration request was not accepted)")
             print(f"watchers.py: the migration was refused: {status} {body!r}", file=sys.stderr)
         else:
             deadline = time.monotonic() + 60
