@@ -30,6 +30,7 @@ struct HttpServer::Conn {
   bool continue_sent = false;  // "100 Continue" was sent for the request being read.
   bool reading = false;
   int writes = 0;
+  uint64_t writing_since_ms = 0;  // When `writes` last went from 0 to 1.
   uint64_t deadline_ms = 0;  // 0: none (a request is being answered).
 };
 
@@ -290,7 +291,7 @@ void HttpServer::Write(Conn* c, std::string data) {
   w->conn = c;
   w->req.data = w;
   uv_buf_t buf = uv_buf_init(w->data.data(), static_cast<unsigned>(w->data.size()));
-  ++c->writes;
+  if (c->writes++ == 0) c->writing_since_ms = NowMs();
   int rc = uv_write(&w->req, reinterpret_cast<uv_stream_t*>(&c->tcp), &buf, 1, OnWrite);
   if (rc != 0) {
     --c->writes;
@@ -332,9 +333,16 @@ void HttpServer::OnSweep(uv_timer_t* timer) {
   auto* self = static_cast<HttpServer*>(timer->data);
   const uint64_t now = self->NowMs();
   std::vector<Conn*> expired;
+  std::vector<Conn*> stuck;
   for (auto& [id, c] : self->conns_) {
     if (c->deadline_ms != 0 && now >= c->deadline_ms && c->writes == 0) expired.push_back(c);
+    // A client that does not read its answer holds a socket buffer, not for ever.
+    if (c->writes > 0 &&
+        now - c->writing_since_ms >= 3 * static_cast<uint64_t>(self->options_.header_timeout.count())) {
+      stuck.push_back(c);
+    }
   }
+  for (Conn* c : stuck) self->Close(c);
   for (Conn* c : expired) {
     if (c->idle) {
       self->Close(c);
