@@ -65,8 +65,8 @@ json ClusterJson(const model::ClusterState& s, const std::string& generation) {
   json last_failure = nullptr;
   if (!s.plan_history.empty() && s.plan_history.back().outcome == model::PlanOutcome::kFailed) {
     const model::PlanSummary& p = s.plan_history.back();
-    last_failure = json{{"plan", p.id}, {"reason", p.reason}, {"detail", p.detail},
-                        {"seq", p.finished_seq}};
+    last_failure =
+        json{{"plan", p.id}, {"reason", p.reason}, {"detail", p.detail}, {"seq", p.finished_seq}};
   }
   return json{{"state", state},
               {"epoch", s.topology.epoch},
@@ -207,8 +207,8 @@ AdminServer::AdminServer(AdminServerOptions options, ControllerView* view)
   alerter_ = std::make_unique<Alerter>(
       settings_.alert_webhook, std::chrono::seconds(settings_.alert_cooldown_s),
       [this](const Alert& a, bool delivered) {
-        auto r = view_->Record(model::AlertRaised{a.subject, a.kind, a.message, delivered},
-                               a.cause, false);
+        auto r = view_->Record(model::AlertRaised{a.subject, a.kind, a.message, delivered}, a.cause,
+                               false);
         if (!r.ok()) spdlog::error("recording alert: {}", r.status().ToString());
       });
   Routes();
@@ -264,8 +264,8 @@ void AdminServer::Dispatch(RequestId id, HttpRequest req) {
       ErrorReply(res, path_known ? 405 : 404,
                  fmt::format("no such endpoint: {} {}", req.method, req.path));
     } else {
-      res = HttpResponse::Text(path_known ? 405 : 404, path_known ? "method not allowed\n"
-                                                                   : "not found\n");
+      res = HttpResponse::Text(path_known ? 405 : 404,
+                               path_known ? "method not allowed\n" : "not found\n");
     }
     return server_->Reply(id, std::move(res));
   }
@@ -286,17 +286,21 @@ void AdminServer::Dispatch(RequestId id, HttpRequest req) {
 void AdminServer::Routes() {
   // Answered on the loop thread, never queued behind the workers: a health check stays fast
   // whatever the API is doing.
-  Get("/healthz", [](const HttpRequest&, HttpResponse& res) {
-    res.set_content("ok\n", "text/plain");
-  }, RunOn::kLoop);
-  Get("/readyz", [this](const HttpRequest&, HttpResponse& res) {
-    if (view_->Ready()) {
-      res.set_content("ready\n", "text/plain");
-    } else {
-      res.status = 503;
-      res.set_content("replaying the event log\n", "text/plain");
-    }
-  }, RunOn::kLoop);
+  Get(
+      "/healthz",
+      [](const HttpRequest&, HttpResponse& res) { res.set_content("ok\n", "text/plain"); },
+      RunOn::kLoop);
+  Get(
+      "/readyz",
+      [this](const HttpRequest&, HttpResponse& res) {
+        if (view_->Ready()) {
+          res.set_content("ready\n", "text/plain");
+        } else {
+          res.status = 503;
+          res.set_content("replaying the event log\n", "text/plain");
+        }
+      },
+      RunOn::kLoop);
   // GET /v1/topology[?after=EPOCH[&generation=G]&wait=SECONDS]: with `after`, waits until the
   // committed epoch differs from EPOCH (or `wait` passes, then answers 304 Not Modified); see
   // TopologyAnswersAtOnce and ServeTopology. Always open: the proxies read it without a token.
@@ -331,11 +335,10 @@ void AdminServer::ApiRoutes() {
     return open_reads || authorize(req, res).has_value();
   };
 
-  Get("/v1/cluster",
-               [this, can_read](const HttpRequest& req, HttpResponse& res) {
-                 if (!can_read(req, res)) return;
-                 JsonReply(res, 200, ClusterJson(view_->State(), view_->Generation()));
-               });
+  Get("/v1/cluster", [this, can_read](const HttpRequest& req, HttpResponse& res) {
+    if (!can_read(req, res)) return;
+    JsonReply(res, 200, ClusterJson(view_->State(), view_->Generation()));
+  });
   Get("/v1/nodes", [this, can_read](const HttpRequest& req, HttpResponse& res) {
     if (!can_read(req, res)) return;
     auto state = view_->State();
@@ -398,8 +401,7 @@ void AdminServer::ApiRoutes() {
                    {"history", history},
                    {"pending_requests", pending}});
   });
-  Get(R"(/v1/plans/(\d+))", [this, can_read](const HttpRequest& req,
-                                                      HttpResponse& res) {
+  Get(R"(/v1/plans/(\d+))", [this, can_read](const HttpRequest& req, HttpResponse& res) {
     if (!can_read(req, res)) return;
     uint64_t id = std::stoull(req.matches[1]);
     auto s = view_->State();
@@ -420,65 +422,62 @@ void AdminServer::ApiRoutes() {
                fmt::format("no plan {} (in flight or in the last {})", id,
                            model::ClusterState::kMaxPlanHistory));
   });
-  Delete(R"(/v1/plans/(\d+))",
-                  [this, authorize](const HttpRequest& req, HttpResponse& res) {
-                    auto who = authorize(req, res);
-                    if (!who) return;
-                    uint64_t id = std::stoull(req.matches[1]);
-                    std::lock_guard lock(request_mu_);
-                    auto s = view_->State();
-                    if (!s.plan || s.plan->plan.id != id) {
-                      return ErrorReply(res, 404, fmt::format("plan {} is not in flight", id));
-                    }
-                    model::OperatorRequest r;
-                    r.who = *who;
-                    r.kind = model::OperatorKind::kAbort;
-                    r.plan_id = id;
-                    uint64_t request_id = s.next_request_id;
-                    auto seq = view_->Record(model::OperatorRequested{r}, 0, true);
-                    if (!seq.ok()) return ErrorReply(res, 500, seq.status().message());
-                    JsonReply(res, 202, json{{"id", request_id}, {"seq", *seq}, {"plan_id", id}});
-                  });
-  Post(
-      "/v1/operations", [this, authorize](const HttpRequest& req, HttpResponse& res) {
-        auto who = authorize(req, res);
-        if (!who) return;
-        if (req.body.empty()) {
-          return ErrorReply(res, 400,
-                            "the body is empty: POST a JSON object such as "
-                            "{\"kind\":\"migrate\",\"from\":...} with a Content-Length");
-        }
-        json body = json::parse(req.body, nullptr, /*allow_exceptions=*/false);
-        if (body.is_discarded()) return ErrorReply(res, 400, "the body is not valid JSON");
-        std::lock_guard lock(request_mu_);
-        auto s = view_->State();
-        const std::string kind = body.is_object() ? body.value("kind", "") : "";
-        if (kind == "mute" || kind == "unmute") {
-          if (!body.contains("node") || !body["node"].is_string() ||
-              !KnownNode(s, body["node"].get<std::string>())) {
-            return ErrorReply(res, 400, "\"node\" must be a known node address");
-          }
-          std::string node = body["node"].get<std::string>();
-          auto seq = view_->Record(
-              model::AlertRaised{"node " + node, kind,
-                                    fmt::format("alerts for {} {}d by {}", node, kind, *who), true},
-              0, true);
-          if (!seq.ok()) return ErrorReply(res, 500, seq.status().message());
-          return JsonReply(res, 202, json{{"seq", *seq}, {"kind", kind}, {"node", node}});
-        }
-        auto request = OperationFromJson(body, s, *who);
-        if (!request.ok()) return ErrorReply(res, 400, request.status().message());
-        if (req.param("dry_run") == "1" || req.param("dry_run") == "true") {
-          return JsonReply(res, 200, DryRunJson(view_->DryRun(*request)));
-        }
-        uint64_t request_id = s.next_request_id;
-        auto seq = view_->Record(model::OperatorRequested{*request}, 0, true);
-        if (!seq.ok()) return ErrorReply(res, 500, seq.status().message());
-        JsonReply(res, 202, json{{"id", request_id}, {"seq", *seq}});
-      });
+  Delete(R"(/v1/plans/(\d+))", [this, authorize](const HttpRequest& req, HttpResponse& res) {
+    auto who = authorize(req, res);
+    if (!who) return;
+    uint64_t id = std::stoull(req.matches[1]);
+    std::lock_guard lock(request_mu_);
+    auto s = view_->State();
+    if (!s.plan || s.plan->plan.id != id) {
+      return ErrorReply(res, 404, fmt::format("plan {} is not in flight", id));
+    }
+    model::OperatorRequest r;
+    r.who = *who;
+    r.kind = model::OperatorKind::kAbort;
+    r.plan_id = id;
+    uint64_t request_id = s.next_request_id;
+    auto seq = view_->Record(model::OperatorRequested{r}, 0, true);
+    if (!seq.ok()) return ErrorReply(res, 500, seq.status().message());
+    JsonReply(res, 202, json{{"id", request_id}, {"seq", *seq}, {"plan_id", id}});
+  });
+  Post("/v1/operations", [this, authorize](const HttpRequest& req, HttpResponse& res) {
+    auto who = authorize(req, res);
+    if (!who) return;
+    if (req.body.empty()) {
+      return ErrorReply(res, 400,
+                        "the body is empty: POST a JSON object such as "
+                        "{\"kind\":\"migrate\",\"from\":...} with a Content-Length");
+    }
+    json body = json::parse(req.body, nullptr, /*allow_exceptions=*/false);
+    if (body.is_discarded()) return ErrorReply(res, 400, "the body is not valid JSON");
+    std::lock_guard lock(request_mu_);
+    auto s = view_->State();
+    const std::string kind = body.is_object() ? body.value("kind", "") : "";
+    if (kind == "mute" || kind == "unmute") {
+      if (!body.contains("node") || !body["node"].is_string() ||
+          !KnownNode(s, body["node"].get<std::string>())) {
+        return ErrorReply(res, 400, "\"node\" must be a known node address");
+      }
+      std::string node = body["node"].get<std::string>();
+      auto seq = view_->Record(
+          model::AlertRaised{"node " + node, kind,
+                             fmt::format("alerts for {} {}d by {}", node, kind, *who), true},
+          0, true);
+      if (!seq.ok()) return ErrorReply(res, 500, seq.status().message());
+      return JsonReply(res, 202, json{{"seq", *seq}, {"kind", kind}, {"node", node}});
+    }
+    auto request = OperationFromJson(body, s, *who);
+    if (!request.ok()) return ErrorReply(res, 400, request.status().message());
+    if (req.param("dry_run") == "1" || req.param("dry_run") == "true") {
+      return JsonReply(res, 200, DryRunJson(view_->DryRun(*request)));
+    }
+    uint64_t request_id = s.next_request_id;
+    auto seq = view_->Record(model::OperatorRequested{*request}, 0, true);
+    if (!seq.ok()) return ErrorReply(res, 500, seq.status().message());
+    JsonReply(res, 202, json{{"id", request_id}, {"seq", *seq}});
+  });
   // POST /v1/backup {"name", "keep"}: a verified checkpoint of the log under --backup-dir.
-  Post("/v1/backup", [this, authorize](const HttpRequest& req,
-                                                HttpResponse& res) {
+  Post("/v1/backup", [this, authorize](const HttpRequest& req, HttpResponse& res) {
     auto who = authorize(req, res);
     if (!who) return;
     if (settings_.backup_dir.empty()) {
@@ -521,8 +520,7 @@ void AdminServer::ApiRoutes() {
   });
   // GET /v1/operations/ID: what became of a request (pending, rejected with a reason, or the
   // plan that answers it).
-  Get(R"(/v1/operations/(\d+))", [this, can_read](const HttpRequest& req,
-                                                           HttpResponse& res) {
+  Get(R"(/v1/operations/(\d+))", [this, can_read](const HttpRequest& req, HttpResponse& res) {
     if (!can_read(req, res)) return;
     uint64_t id = std::stoull(req.matches[1]);
     auto s = view_->State();
@@ -538,32 +536,30 @@ void AdminServer::ApiRoutes() {
       if (const auto* r = std::get_if<model::OperatorRejected>(&d.event.payload)) {
         answer = {{"id", id}, {"state", "rejected"}, {"reason", r->reason}, {"seq", d.event.seq}};
       } else if (const auto* p = std::get_if<model::PlanProposed>(&d.event.payload)) {
-        answer = {
-            {"id", id}, {"state", "planned"}, {"plan_id", p->plan.id}, {"seq", d.event.seq}};
+        answer = {{"id", id}, {"state", "planned"}, {"plan_id", p->plan.id}, {"seq", d.event.seq}};
       }
     }
     JsonReply(res, 200, answer);
   });
   // GET /v1/metrics/series?node=ADDR&metric=ops|memory|keys&range=SECONDS (default 3600)
-  Get(
-      "/v1/metrics/series", [this, can_read](const HttpRequest& req, HttpResponse& res) {
-        if (!can_read(req, res)) return;
-        auto range = UintParam(req, "range", 3600);
-        if (!range.ok()) return ErrorReply(res, 400, range.status().message());
-        const std::string node = req.param("node");
-        const std::string metric = req.has_param("metric") ? req.param("metric") : "ops";
-        if (metric != "ops" && metric != "memory" && metric != "keys") {
-          return ErrorReply(res, 400, "metric must be ops, memory or keys");
-        }
-        if (node.empty() || !KnownNode(view_->State(), node)) {
-          return ErrorReply(res, 400, "node must be a known node address");
-        }
-        const int64_t now = NowMs();
-        json points;
-        Downsampled(view_->Samples(node), metric, now - static_cast<int64_t>(*range) * 1000, 120,
-                    &points);
-        JsonReply(res, 200, json{{"node", node}, {"metric", metric}, {"points", points}});
-      });
+  Get("/v1/metrics/series", [this, can_read](const HttpRequest& req, HttpResponse& res) {
+    if (!can_read(req, res)) return;
+    auto range = UintParam(req, "range", 3600);
+    if (!range.ok()) return ErrorReply(res, 400, range.status().message());
+    const std::string node = req.param("node");
+    const std::string metric = req.has_param("metric") ? req.param("metric") : "ops";
+    if (metric != "ops" && metric != "memory" && metric != "keys") {
+      return ErrorReply(res, 400, "metric must be ops, memory or keys");
+    }
+    if (node.empty() || !KnownNode(view_->State(), node)) {
+      return ErrorReply(res, 400, "node must be a known node address");
+    }
+    const int64_t now = NowMs();
+    json points;
+    Downsampled(view_->Samples(node), metric, now - static_cast<int64_t>(*range) * 1000, 120,
+                &points);
+    JsonReply(res, 200, json{{"node", node}, {"metric", metric}, {"points", points}});
+  });
 }
 
 void AdminServer::ConsoleRoutes() {
@@ -629,8 +625,8 @@ Status AdminServer::Start() {
   workers_ = std::make_unique<WorkerPool>(options_.threads);
   if (Status s = server_->Start(); !s.ok()) {
     workers_->Stop();
-    return Status::Unavailable(fmt::format("cannot listen on {} ({})", options_.listen,
-                                           s.message()));
+    return Status::Unavailable(
+        fmt::format("cannot listen on {} ({})", options_.listen, s.message()));
   }
   addr.port = server_->port();
   port_ = addr.port;

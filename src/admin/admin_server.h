@@ -25,9 +25,9 @@
 #include "admin/topology_poll.h"
 #include "common/status.h"
 #include "eventlog/backup.h"
-#include "model/cluster_state.h"
 #include "eventlog/event_codec.h"
 #include "eventlog/event_log.h"
+#include "model/cluster_state.h"
 
 namespace rs::admin {
 
@@ -49,8 +49,8 @@ struct MetricSample {
 struct DryRunResult {
   enum class Kind { kPlan, kReject, kWait };
   Kind kind = Kind::kWait;
-  model::Plan plan;  // kPlan.
-  std::string reason;   // kReject: why; kWait: what the planner would do first.
+  model::Plan plan;    // kPlan.
+  std::string reason;  // kReject: why; kWait: what the planner would do first.
 };
 
 // Settings the admin server takes from redis-ctl's configuration.
@@ -73,8 +73,7 @@ class ControllerView {
   // True once the controller has replayed its log and is running its loop.
   virtual bool Ready() = 0;
   // Appends an event through the controller's single writer (operator requests, alerts).
-  virtual Result<model::Seq> Record(model::EventPayload payload, model::Seq cause,
-                                       bool sync) = 0;
+  virtual Result<model::Seq> Record(model::EventPayload payload, model::Seq cause, bool sync) = 0;
   // Reads the log in order from `from` to `to` (inclusive) until fn returns false.
   virtual Status ScanEvents(model::Seq from, model::Seq to,
                             const std::function<bool(const eventlog::DecodedEvent&)>& fn) = 0;
@@ -91,8 +90,8 @@ class ControllerView {
 
 struct AdminServerOptions {
   std::string listen = "127.0.0.1:8080";  // Port 0: any free port.
-  int max_wait_seconds = 60;  // Cap on ?wait= for long-polls.
-  int threads = 4;            // Workers for the handlers that read state or the log.
+  int max_wait_seconds = 60;              // Cap on ?wait= for long-polls.
+  int threads = 4;                        // Workers for the handlers that read state or the log.
   // Open connections at most (also kept below RLIMIT_NOFILE); a long-poll is one.
   size_t max_connections = 10000;
 };
@@ -143,8 +142,8 @@ class AdminServer {
   void Routes();
   void ApiRoutes();
   void ConsoleRoutes();
-  void Dispatch(RequestId id, HttpRequest req);          // Loop thread.
-  void ServeTopology(RequestId id, const HttpRequest& req);  // A worker.
+  void Dispatch(RequestId id, HttpRequest req);                       // Loop thread.
+  void ServeTopology(RequestId id, const HttpRequest& req);           // A worker.
   void OnTopology(model::Seq seq, uint64_t epoch, std::string body);  // Loop thread.
   void OnTick();                                                      // Loop thread.
   void OnStopping();                                                  // Loop thread.
@@ -154,7 +153,7 @@ class AdminServer {
   AdminServerOptions options_;
   ControllerView* view_;
   AdminSettings settings_;
-  std::string generation_;  // Fixed once the log is open; read at Start.
+  std::string generation_;     // Fixed once the log is open; read at Start.
   std::vector<Route> routes_;  // Fixed after construction.
   std::unique_ptr<HttpServer> server_;
   std::unique_ptr<WorkerPool> workers_;

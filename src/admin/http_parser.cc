@@ -164,7 +164,8 @@ HttpRequestParser::Result HttpRequestParser::ParseHead(std::string_view head, Ht
   }
   if (q != std::string_view::npos) {
     std::string_view query = target.substr(q + 1);
-    if (size_t hash = query.find('#'); hash != std::string_view::npos) query = query.substr(0, hash);
+    if (size_t hash = query.find('#'); hash != std::string_view::npos)
+      query = query.substr(0, hash);
     while (!query.empty()) {
       size_t amp = std::min(query.find('&'), query.size());
       std::string_view pair = query.substr(0, amp);
@@ -218,8 +219,8 @@ HttpRequestParser::Result HttpRequestParser::ParseHead(std::string_view head, Ht
     out->headers.emplace_back(std::string(name), std::string(value));
   }
   if (*body_length > limits_.max_body_bytes) {
-    return Fail(413, "the body exceeds " + std::to_string(limits_.max_body_bytes / 1024 / 1024) +
-                         " MiB");
+    return Fail(
+        413, "the body exceeds " + std::to_string(limits_.max_body_bytes / 1024 / 1024) + " MiB");
   }
   out->keep_alive = out->minor_version == 1 ? !close : keep_alive && !close;
   return Result::kDone;

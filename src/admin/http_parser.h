@@ -11,7 +11,7 @@
 namespace rs::admin {
 
 struct HttpLimits {
-  size_t max_header_bytes = 64 * 1024;     // Request line and headers; beyond: 431.
+  size_t max_header_bytes = 64 * 1024;      // Request line and headers; beyond: 431.
   size_t max_body_bytes = 8 * 1024 * 1024;  // Content-Length beyond: 413.
 };
 
@@ -44,7 +44,7 @@ class HttpRequestParser {
   Result ParseHead(std::string_view head, HttpRequest* out, size_t* body_length);
 
   HttpLimits limits_;
-  size_t scanned_ = 0;  // Bytes already searched for the end of the headers.
+  size_t scanned_ = 0;            // Bytes already searched for the end of the headers.
   bool expect_continue_ = false;  // The head being parsed says "Expect: 100-continue".
   bool wants_continue_ = false;
   int error_status_ = 0;

@@ -18,7 +18,7 @@ struct HttpRequest {
   std::vector<std::pair<std::string, std::string>> headers;  // In order, names as sent.
   std::string body;
   std::vector<std::string> matches;  // Set by a router: the path's regex groups, [0] the path.
-  int minor_version = 1;  // HTTP/1.<minor_version>.
+  int minor_version = 1;             // HTTP/1.<minor_version>.
   bool keep_alive = true;  // HTTP/1.1 unless "Connection: close"; 1.0 only with keep-alive.
 
   bool has_param(std::string_view name) const;

@@ -20,7 +20,7 @@ struct HttpServer::Conn {
   uint64_t id = 0;
   std::string in;  // Read and not yet parsed.
   HttpRequestParser parser;
-  RequestId pending = 0;  // The request being answered; 0: none.
+  RequestId pending = 0;   // The request being answered; 0: none.
   bool keep_alive = true;  // Of the pending request.
   bool head = false;       // The pending request is a HEAD.
   bool idle = false;       // Between requests: the deadline is the idle timeout.
@@ -31,7 +31,7 @@ struct HttpServer::Conn {
   bool reading = false;
   int writes = 0;
   uint64_t writing_since_ms = 0;  // When `writes` last went from 0 to 1.
-  uint64_t deadline_ms = 0;  // 0: none (a request is being answered).
+  uint64_t deadline_ms = 0;       // 0: none (a request is being answered).
 };
 
 struct HttpServer::WriteReq {
@@ -70,8 +70,8 @@ Status HttpServer::Start() {
     uv_run(&loop_, UV_RUN_DEFAULT);
     uv_loop_close(&loop_);
     loop_initialized_ = false;
-    return Status::Unavailable(fmt::format("cannot listen on {}:{}: {}", options_.host,
-                                           options_.port, uv_strerror(rc)));
+    return Status::Unavailable(
+        fmt::format("cannot listen on {}:{}: {}", options_.host, options_.port, uv_strerror(rc)));
   }
   sockaddr_storage bound{};
   int len = sizeof(bound);
@@ -240,8 +240,8 @@ void HttpServer::Process(Conn* c) {
       break;
     }
     if (r == HttpRequestParser::Result::kError) {
-      Send(c, HttpResponse::Text(c->parser.error_status(), c->parser.error_message() + "\n"),
-           false, false);
+      Send(c, HttpResponse::Text(c->parser.error_status(), c->parser.error_message() + "\n"), false,
+           false);
       c->in.clear();
       break;
     }
@@ -337,8 +337,8 @@ void HttpServer::OnSweep(uv_timer_t* timer) {
   for (auto& [id, c] : self->conns_) {
     if (c->deadline_ms != 0 && now >= c->deadline_ms && c->writes == 0) expired.push_back(c);
     // A client that does not read its answer holds a socket buffer, not for ever.
-    if (c->writes > 0 &&
-        now - c->writing_since_ms >= 3 * static_cast<uint64_t>(self->options_.header_timeout.count())) {
+    if (c->writes > 0 && now - c->writing_since_ms >=
+                             3 * static_cast<uint64_t>(self->options_.header_timeout.count())) {
       stuck.push_back(c);
     }
   }

@@ -179,10 +179,10 @@ TEST_F(AdminWatchersTest, HealthAndApiStayFastBehindManyLongPollsAndANewEpochRea
   ASSERT_GE(masters.size(), 2u) << topo.dump();
   httplib::Client c("127.0.0.1", admin_port_);
   c.set_read_timeout(10, 0);
-  auto r = c.Post("/v1/operations", {{"Authorization", std::string("Bearer ") + kToken}},
-                  json{{"kind", "migrate"}, {"from", masters[0]}, {"to", masters[1]}, {"count", 1}}
-                      .dump(),
-                  "application/json");
+  auto r = c.Post(
+      "/v1/operations", {{"Authorization", std::string("Bearer ") + kToken}},
+      json{{"kind", "migrate"}, {"from", masters[0]}, {"to", masters[1]}, {"count", 1}}.dump(),
+      "application/json");
   ASSERT_TRUE(r);
   ASSERT_EQ(r->status, 202) << r->body;
   ReadAll(polls_, 50s);

@@ -188,7 +188,9 @@ TEST_F(HttpServerTest, AnswersPipelinedRequestsInOrderOnOneConnection) {
   Start();
   Client c(server_->port());
   ASSERT_TRUE(c.connected());
-  c.Send("GET /a HTTP/1.1\r\n\r\nPOST /b HTTP/1.1\r\nContent-Length: 2\r\n\r\nhiGET /c HTTP/1.1\r\n\r\n");
+  c.Send(
+      "GET /a HTTP/1.1\r\n\r\nPOST /b HTTP/1.1\r\nContent-Length: 2\r\n\r\nhiGET /c "
+      "HTTP/1.1\r\n\r\n");
   std::string got = c.ReadUntil("path /c", 5s);
   EXPECT_LT(got.find("path /a"), got.find("path /b body hi"));
   EXPECT_LT(got.find("path /b body hi"), got.find("path /c"));
