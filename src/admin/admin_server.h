@@ -101,11 +101,12 @@ class AdminServer {
   AdminServer(AdminServerOptions options, ControllerView* view);
   ~AdminServer();
 
-  // Binds and starts serving on a background thread. Fails when the address is taken. Port 0
-  // picks a free port; port() and address() tell which, and the log says it.
+  // Binds and starts serving on the HTTP loop's thread and the workers. Fails when the address
+  // is taken. Port 0 picks a free port; port() and address() tell which, and the log says it.
   Status Start();
-  // Stops within about a second: waiting long-polls are answered 503 at once, answers the
-  // workers finish within the grace are sent, then every connection closes.
+  // Stops within about a second: accepting stops, waiting long-polls are answered 503 at once,
+  // answers the workers finish within 0.8 s are sent, then every connection closes; requests
+  // queued for the workers and not started are dropped.
   void Stop();
   int port() const { return port_; }
   const std::string& address() const { return address_; }
