@@ -1,6 +1,6 @@
 #include "admin/admin_server.h"
 
-#include <httplib.h>
+#include <sys/resource.h>
 
 #include <algorithm>
 #include <set>
@@ -11,11 +11,12 @@
 #include "admin/alerts.h"
 #include "admin/auth.h"
 #include "admin/backup_request.h"
+#include "admin/http_reply.h"
+#include "admin/http_server.h"
 #include "admin/metrics.h"
 #include "admin/operation_json.h"
-#include "admin/topology_json.h"
-#include "admin/topology_poll.h"
 #include "admin/web_assets.h"
+#include "admin/worker_pool.h"
 #include "common/address.h"
 #include "common/now.h"
 #include "eventlog/event_filter.h"
@@ -27,29 +28,6 @@ namespace rs::admin {
 namespace {
 
 using nlohmann::json;
-
-// How often a waiting long-poll looks whether the server is stopping.
-constexpr std::chrono::milliseconds kStopCheck{100};
-
-void JsonReply(httplib::Response& res, int code, const json& body) {
-  res.status = code;
-  res.set_content(body.dump(), "application/json");
-}
-
-void ErrorReply(httplib::Response& res, int code, const std::string& message) {
-  JsonReply(res, code, {{"error", message}});
-}
-
-// Parses a non-negative integer query parameter; `fallback` when absent.
-Result<uint64_t> UintParam(const httplib::Request& req, const char* name, uint64_t fallback) {
-  if (!req.has_param(name)) return fallback;
-  const std::string v = req.get_param_value(name);
-  if (v.empty() || v.size() > 19 || v.find_first_not_of("0123456789") != std::string::npos) {
-    return Status::InvalidArgument(
-        fmt::format("{} must be a non-negative integer, got '{}'", name, v));
-  }
-  return std::stoull(v);
-}
 
 // Node id -> address, from every observation (the committed topology may lag).
 std::map<std::string, std::string> AddressesById(const model::ClusterState& s) {
@@ -87,8 +65,8 @@ json ClusterJson(const model::ClusterState& s, const std::string& generation) {
   json last_failure = nullptr;
   if (!s.plan_history.empty() && s.plan_history.back().outcome == model::PlanOutcome::kFailed) {
     const model::PlanSummary& p = s.plan_history.back();
-    last_failure = json{{"plan", p.id}, {"reason", p.reason}, {"detail", p.detail},
-                        {"seq", p.finished_seq}};
+    last_failure =
+        json{{"plan", p.id}, {"reason", p.reason}, {"detail", p.detail}, {"seq", p.finished_seq}};
   }
   return json{{"state", state},
               {"epoch", s.topology.epoch},
@@ -225,18 +203,12 @@ AdminServer::AdminServer(AdminServerOptions options, ControllerView* view)
     : options_(std::move(options)),
       view_(view),
       settings_(view->Settings()),
-      server_(std::make_unique<httplib::Server>()),
       metrics_(std::make_unique<MetricsFollower>()) {
-  int threads = options_.threads;
-  server_->new_task_queue = [threads] { return new httplib::ThreadPool(threads); };
-  // An idle keep-alive connection holds a worker this long, also after a stop (a console
-  // refreshes every second; a proxy polls again at once).
-  server_->set_keep_alive_timeout(1);
   alerter_ = std::make_unique<Alerter>(
       settings_.alert_webhook, std::chrono::seconds(settings_.alert_cooldown_s),
       [this](const Alert& a, bool delivered) {
-        auto r = view_->Record(model::AlertRaised{a.subject, a.kind, a.message, delivered},
-                               a.cause, false);
+        auto r = view_->Record(model::AlertRaised{a.subject, a.kind, a.message, delivered}, a.cause,
+                               false);
         if (!r.ok()) spdlog::error("recording alert: {}", r.status().ToString());
       });
   Routes();
@@ -244,58 +216,96 @@ AdminServer::AdminServer(AdminServerOptions options, ControllerView* view)
 
 AdminServer::~AdminServer() { Stop(); }
 
-void AdminServer::Routes() {
-  server_->Get("/healthz", [](const httplib::Request&, httplib::Response& res) {
-    res.set_content("ok\n", "text/plain");
-  });
-  server_->Get("/readyz", [this](const httplib::Request&, httplib::Response& res) {
-    if (view_->Ready()) {
-      res.set_content("ready\n", "text/plain");
+void AdminServer::Get(std::string pattern, RouteFn fn, RunOn on) {
+  AddRoute("GET", std::move(pattern), std::move(fn), on);
+}
+void AdminServer::Post(std::string pattern, RouteFn fn) {
+  AddRoute("POST", std::move(pattern), std::move(fn), RunOn::kWorker);
+}
+void AdminServer::Delete(std::string pattern, RouteFn fn) {
+  AddRoute("DELETE", std::move(pattern), std::move(fn), RunOn::kWorker);
+}
+
+void AdminServer::AddRoute(std::string method, std::string pattern, RouteFn fn, RunOn on) {
+  Route r;
+  r.method = std::move(method);
+  r.exact = pattern.find_first_of("()[]\\+*?") == std::string::npos;
+  if (!r.exact) r.regex = std::regex(pattern);
+  r.pattern = std::move(pattern);
+  r.fn = std::move(fn);
+  r.on = on;
+  routes_.push_back(std::move(r));
+}
+
+// On the loop thread: finds the route, answers loop routes at once and hands the rest to the
+// workers. HEAD is served as GET without the body.
+void AdminServer::Dispatch(RequestId id, HttpRequest req) {
+  const std::string method = req.method == "HEAD" ? "GET" : req.method;
+  const Route* found = nullptr;
+  bool path_known = false;
+  for (const Route& r : routes_) {
+    std::smatch m;
+    bool match = r.exact ? req.path == r.pattern : std::regex_match(req.path, m, r.regex);
+    if (!match) continue;
+    path_known = true;
+    if (r.method != method) continue;
+    found = &r;
+    req.matches.clear();
+    if (r.exact) {
+      req.matches.push_back(req.path);
     } else {
-      res.status = 503;
-      res.set_content("replaying the event log\n", "text/plain");
+      for (const auto& g : m) req.matches.push_back(g.str());
     }
+    break;
+  }
+  HttpResponse res;
+  if (!found) {
+    if (req.path.rfind("/v1/", 0) == 0) {
+      ErrorReply(res, path_known ? 405 : 404,
+                 fmt::format("no such endpoint: {} {}", req.method, req.path));
+    } else {
+      res = HttpResponse::Text(path_known ? 405 : 404,
+                               path_known ? "method not allowed\n" : "not found\n");
+    }
+    return server_->Reply(id, std::move(res));
+  }
+  if (found->on == RunOn::kLoop) {
+    found->fn(req, res);
+    return server_->Reply(id, std::move(res));
+  }
+  if (found->on == RunOn::kTopology) {
+    return workers_->Submit([this, id, req = std::move(req)] { ServeTopology(id, req); });
+  }
+  workers_->Submit([this, id, fn = &found->fn, req = std::move(req)] {
+    HttpResponse res;
+    (*fn)(req, res);
+    server_->Reply(id, std::move(res));
   });
+}
+
+void AdminServer::Routes() {
+  // Answered on the loop thread, never queued behind the workers: a health check stays fast
+  // whatever the API is doing.
+  Get(
+      "/healthz",
+      [](const HttpRequest&, HttpResponse& res) { res.set_content("ok\n", "text/plain"); },
+      RunOn::kLoop);
+  Get(
+      "/readyz",
+      [this](const HttpRequest&, HttpResponse& res) {
+        if (view_->Ready()) {
+          res.set_content("ready\n", "text/plain");
+        } else {
+          res.status = 503;
+          res.set_content("replaying the event log\n", "text/plain");
+        }
+      },
+      RunOn::kLoop);
   // GET /v1/topology[?after=EPOCH[&generation=G]&wait=SECONDS]: with `after`, waits until the
   // committed epoch differs from EPOCH (or `wait` passes, then answers 304 Not Modified); see
-  // TopologyAnswersAtOnce. Always open: the proxies read it without a token.
-  server_->Get("/v1/topology", [this](const httplib::Request& req, httplib::Response& res) {
-    auto after = UintParam(req, "after", 0);
-    auto wait = UintParam(req, "wait", 0);
-    if (!after.ok()) return ErrorReply(res, 400, after.status().message());
-    if (!wait.ok()) return ErrorReply(res, 400, wait.status().message());
-    TopologyPoll poll;
-    if (req.has_param("after")) poll.after = *after;
-    if (req.has_param("generation")) poll.generation = req.get_param_value("generation");
-    const std::string generation = view_->Generation();
-    auto deadline = std::chrono::steady_clock::now() +
-                    std::chrono::seconds(std::min<uint64_t>(*wait, options_.max_wait_seconds));
-    model::ClusterState state = view_->State();
-    model::Seq seen = state.last_seq;
-    while (true) {
-      if (TopologyAnswersAtOnce(poll, state.topology.epoch, generation)) {
-        json body = TopologyToJson(state.topology);
-        body["generation"] = generation;
-        return JsonReply(res, 200, body);
-      }
-      // A stop does not wait for the polls to run out (a proxy's lasts 30 s): they are answered
-      // at once, and the proxy follows the nodes until a controller answers again.
-      if (stop_.load()) return ErrorReply(res, 503, "controller is stopping");
-      auto now = std::chrono::steady_clock::now();
-      if (now >= deadline) {
-        res.status = 304;
-        return;
-      }
-      auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - now);
-      // Short slices so a stop is seen soon; the state is copied only when an event came.
-      model::Seq last = view_->WaitForEvent(seen, std::min(left, kStopCheck));
-      if (last > seen) {
-        state = view_->State();
-        seen = state.last_seq;
-      }
-    }
-  });
-  server_->Get("/metrics", [this](const httplib::Request&, httplib::Response& res) {
+  // TopologyAnswersAtOnce and ServeTopology. Always open: the proxies read it without a token.
+  Get("/v1/topology", nullptr, RunOn::kTopology);
+  Get("/metrics", [this](const HttpRequest&, HttpResponse& res) {
     res.set_content(metrics_->Render(view_->State()), "text/plain; version=0.0.4");
   });
   ApiRoutes();
@@ -305,15 +315,15 @@ void AdminServer::Routes() {
 void AdminServer::ApiRoutes() {
   auto tokens = std::make_shared<TokenSet>(settings_.tokens);
   // Returns the caller's name, or answers 401/403 and returns nullopt.
-  auto authorize = [tokens](const httplib::Request& req,
-                            httplib::Response& res) -> std::optional<std::string> {
+  auto authorize = [tokens](const HttpRequest& req,
+                            HttpResponse& res) -> std::optional<std::string> {
     if (tokens->empty()) {
       ErrorReply(res, 403,
                  "no admin token is configured (--admin-token, --admin-token-file or "
                  "REDIS_CTL_ADMIN_TOKEN), so this call is refused");
       return std::nullopt;
     }
-    auto who = tokens->Check(req.get_header_value("Authorization"));
+    auto who = tokens->Check(req.header("Authorization"));
     if (!who) {
       res.set_header("WWW-Authenticate", "Bearer");
       ErrorReply(res, 401, "a valid 'Authorization: Bearer <token>' header is required");
@@ -321,16 +331,15 @@ void AdminServer::ApiRoutes() {
     return who;
   };
   const bool open_reads = settings_.open_reads;
-  auto can_read = [authorize, open_reads](const httplib::Request& req, httplib::Response& res) {
+  auto can_read = [authorize, open_reads](const HttpRequest& req, HttpResponse& res) {
     return open_reads || authorize(req, res).has_value();
   };
 
-  server_->Get("/v1/cluster",
-               [this, can_read](const httplib::Request& req, httplib::Response& res) {
-                 if (!can_read(req, res)) return;
-                 JsonReply(res, 200, ClusterJson(view_->State(), view_->Generation()));
-               });
-  server_->Get("/v1/nodes", [this, can_read](const httplib::Request& req, httplib::Response& res) {
+  Get("/v1/cluster", [this, can_read](const HttpRequest& req, HttpResponse& res) {
+    if (!can_read(req, res)) return;
+    JsonReply(res, 200, ClusterJson(view_->State(), view_->Generation()));
+  });
+  Get("/v1/nodes", [this, can_read](const HttpRequest& req, HttpResponse& res) {
     if (!can_read(req, res)) return;
     auto state = view_->State();
     json nodes = NodesJson(state, view_);
@@ -338,7 +347,7 @@ void AdminServer::ApiRoutes() {
     JsonReply(res, 200, json{{"nodes", nodes}});
   });
   // GET /v1/events?after=SEQ&limit=N&kind=K[,K]&node=ADDR&slot=S&plan=ID
-  server_->Get("/v1/events", [this, can_read](const httplib::Request& req, httplib::Response& res) {
+  Get("/v1/events", [this, can_read](const HttpRequest& req, HttpResponse& res) {
     if (!can_read(req, res)) return;
     auto after = UintParam(req, "after", 0);
     auto limit = UintParam(req, "limit", 100);
@@ -350,20 +359,20 @@ void AdminServer::ApiRoutes() {
     if (*limit == 0 || *limit > 1000) return ErrorReply(res, 400, "limit must be 1..1000");
     svc::EventFilter filter;
     if (req.has_param("kind")) {
-      std::string kinds = req.get_param_value("kind");
+      std::string kinds = req.param("kind");
       for (size_t pos = 0; pos <= kinds.size();) {
         size_t comma = std::min(kinds.find(',', pos), kinds.size());
         if (comma > pos) filter.kinds.insert(kinds.substr(pos, comma - pos));
         pos = comma + 1;
       }
     }
-    if (req.has_param("node")) filter.node = req.get_param_value("node");
+    if (req.has_param("node")) filter.node = req.param("node");
     if (req.has_param("slot")) {
       if (*slot >= kSlotCount) return ErrorReply(res, 400, "slot must be 0..16383");
       filter.slot = static_cast<uint16_t>(*slot);
     }
     if (req.has_param("plan")) filter.plan = *plan;
-    const bool newest = req.get_param_value("order") != "asc" && !req.has_param("after");
+    const bool newest = req.param("order") != "asc" && !req.has_param("after");
     // Through the log's history index: a filtered page reads the events it shows, not the log.
     auto page = svc::EventPage(view_->Log(), filter, *after, *limit, newest);
     if (!page.ok()) return ErrorReply(res, 500, page.status().message());
@@ -376,7 +385,7 @@ void AdminServer::ApiRoutes() {
     }
     JsonReply(res, 200, json{{"events", events}, {"last_seq", view_->State().last_seq}});
   });
-  server_->Get("/v1/plans", [this, can_read](const httplib::Request& req, httplib::Response& res) {
+  Get("/v1/plans", [this, can_read](const HttpRequest& req, HttpResponse& res) {
     if (!can_read(req, res)) return;
     auto s = view_->State();
     json history = json::array();
@@ -392,8 +401,7 @@ void AdminServer::ApiRoutes() {
                    {"history", history},
                    {"pending_requests", pending}});
   });
-  server_->Get(R"(/v1/plans/(\d+))", [this, can_read](const httplib::Request& req,
-                                                      httplib::Response& res) {
+  Get(R"(/v1/plans/(\d+))", [this, can_read](const HttpRequest& req, HttpResponse& res) {
     if (!can_read(req, res)) return;
     uint64_t id = std::stoull(req.matches[1]);
     auto s = view_->State();
@@ -414,60 +422,62 @@ void AdminServer::ApiRoutes() {
                fmt::format("no plan {} (in flight or in the last {})", id,
                            model::ClusterState::kMaxPlanHistory));
   });
-  server_->Delete(R"(/v1/plans/(\d+))",
-                  [this, authorize](const httplib::Request& req, httplib::Response& res) {
-                    auto who = authorize(req, res);
-                    if (!who) return;
-                    uint64_t id = std::stoull(req.matches[1]);
-                    std::lock_guard lock(request_mu_);
-                    auto s = view_->State();
-                    if (!s.plan || s.plan->plan.id != id) {
-                      return ErrorReply(res, 404, fmt::format("plan {} is not in flight", id));
-                    }
-                    model::OperatorRequest r;
-                    r.who = *who;
-                    r.kind = model::OperatorKind::kAbort;
-                    r.plan_id = id;
-                    uint64_t request_id = s.next_request_id;
-                    auto seq = view_->Record(model::OperatorRequested{r}, 0, true);
-                    if (!seq.ok()) return ErrorReply(res, 500, seq.status().message());
-                    JsonReply(res, 202, json{{"id", request_id}, {"seq", *seq}, {"plan_id", id}});
-                  });
-  server_->Post(
-      "/v1/operations", [this, authorize](const httplib::Request& req, httplib::Response& res) {
-        auto who = authorize(req, res);
-        if (!who) return;
-        json body = json::parse(req.body, nullptr, /*allow_exceptions=*/false);
-        if (body.is_discarded()) return ErrorReply(res, 400, "the body is not valid JSON");
-        std::lock_guard lock(request_mu_);
-        auto s = view_->State();
-        const std::string kind = body.is_object() ? body.value("kind", "") : "";
-        if (kind == "mute" || kind == "unmute") {
-          if (!body.contains("node") || !body["node"].is_string() ||
-              !KnownNode(s, body["node"].get<std::string>())) {
-            return ErrorReply(res, 400, "\"node\" must be a known node address");
-          }
-          std::string node = body["node"].get<std::string>();
-          auto seq = view_->Record(
-              model::AlertRaised{"node " + node, kind,
-                                    fmt::format("alerts for {} {}d by {}", node, kind, *who), true},
-              0, true);
-          if (!seq.ok()) return ErrorReply(res, 500, seq.status().message());
-          return JsonReply(res, 202, json{{"seq", *seq}, {"kind", kind}, {"node", node}});
-        }
-        auto request = OperationFromJson(body, s, *who);
-        if (!request.ok()) return ErrorReply(res, 400, request.status().message());
-        if (req.get_param_value("dry_run") == "1" || req.get_param_value("dry_run") == "true") {
-          return JsonReply(res, 200, DryRunJson(view_->DryRun(*request)));
-        }
-        uint64_t request_id = s.next_request_id;
-        auto seq = view_->Record(model::OperatorRequested{*request}, 0, true);
-        if (!seq.ok()) return ErrorReply(res, 500, seq.status().message());
-        JsonReply(res, 202, json{{"id", request_id}, {"seq", *seq}});
-      });
+  Delete(R"(/v1/plans/(\d+))", [this, authorize](const HttpRequest& req, HttpResponse& res) {
+    auto who = authorize(req, res);
+    if (!who) return;
+    uint64_t id = std::stoull(req.matches[1]);
+    std::lock_guard lock(request_mu_);
+    auto s = view_->State();
+    if (!s.plan || s.plan->plan.id != id) {
+      return ErrorReply(res, 404, fmt::format("plan {} is not in flight", id));
+    }
+    model::OperatorRequest r;
+    r.who = *who;
+    r.kind = model::OperatorKind::kAbort;
+    r.plan_id = id;
+    uint64_t request_id = s.next_request_id;
+    auto seq = view_->Record(model::OperatorRequested{r}, 0, true);
+    if (!seq.ok()) return ErrorReply(res, 500, seq.status().message());
+    JsonReply(res, 202, json{{"id", request_id}, {"seq", *seq}, {"plan_id", id}});
+  });
+  Post("/v1/operations", [this, authorize](const HttpRequest& req, HttpResponse& res) {
+    auto who = authorize(req, res);
+    if (!who) return;
+    if (req.body.empty()) {
+      return ErrorReply(res, 400,
+                        "the body is empty: POST a JSON object such as "
+                        "{\"kind\":\"migrate\",\"from\":...} with a Content-Length");
+    }
+    json body = json::parse(req.body, nullptr, /*allow_exceptions=*/false);
+    if (body.is_discarded()) return ErrorReply(res, 400, "the body is not valid JSON");
+    std::lock_guard lock(request_mu_);
+    auto s = view_->State();
+    const std::string kind = body.is_object() ? body.value("kind", "") : "";
+    if (kind == "mute" || kind == "unmute") {
+      if (!body.contains("node") || !body["node"].is_string() ||
+          !KnownNode(s, body["node"].get<std::string>())) {
+        return ErrorReply(res, 400, "\"node\" must be a known node address");
+      }
+      std::string node = body["node"].get<std::string>();
+      auto seq = view_->Record(
+          model::AlertRaised{"node " + node, kind,
+                             fmt::format("alerts for {} {}d by {}", node, kind, *who), true},
+          0, true);
+      if (!seq.ok()) return ErrorReply(res, 500, seq.status().message());
+      return JsonReply(res, 202, json{{"seq", *seq}, {"kind", kind}, {"node", node}});
+    }
+    auto request = OperationFromJson(body, s, *who);
+    if (!request.ok()) return ErrorReply(res, 400, request.status().message());
+    if (req.param("dry_run") == "1" || req.param("dry_run") == "true") {
+      return JsonReply(res, 200, DryRunJson(view_->DryRun(*request)));
+    }
+    uint64_t request_id = s.next_request_id;
+    auto seq = view_->Record(model::OperatorRequested{*request}, 0, true);
+    if (!seq.ok()) return ErrorReply(res, 500, seq.status().message());
+    JsonReply(res, 202, json{{"id", request_id}, {"seq", *seq}});
+  });
   // POST /v1/backup {"name", "keep"}: a verified checkpoint of the log under --backup-dir.
-  server_->Post("/v1/backup", [this, authorize](const httplib::Request& req,
-                                                httplib::Response& res) {
+  Post("/v1/backup", [this, authorize](const HttpRequest& req, HttpResponse& res) {
     auto who = authorize(req, res);
     if (!who) return;
     if (settings_.backup_dir.empty()) {
@@ -510,8 +520,7 @@ void AdminServer::ApiRoutes() {
   });
   // GET /v1/operations/ID: what became of a request (pending, rejected with a reason, or the
   // plan that answers it).
-  server_->Get(R"(/v1/operations/(\d+))", [this, can_read](const httplib::Request& req,
-                                                           httplib::Response& res) {
+  Get(R"(/v1/operations/(\d+))", [this, can_read](const HttpRequest& req, HttpResponse& res) {
     if (!can_read(req, res)) return;
     uint64_t id = std::stoull(req.matches[1]);
     auto s = view_->State();
@@ -527,42 +536,34 @@ void AdminServer::ApiRoutes() {
       if (const auto* r = std::get_if<model::OperatorRejected>(&d.event.payload)) {
         answer = {{"id", id}, {"state", "rejected"}, {"reason", r->reason}, {"seq", d.event.seq}};
       } else if (const auto* p = std::get_if<model::PlanProposed>(&d.event.payload)) {
-        answer = {
-            {"id", id}, {"state", "planned"}, {"plan_id", p->plan.id}, {"seq", d.event.seq}};
+        answer = {{"id", id}, {"state", "planned"}, {"plan_id", p->plan.id}, {"seq", d.event.seq}};
       }
     }
     JsonReply(res, 200, answer);
   });
   // GET /v1/metrics/series?node=ADDR&metric=ops|memory|keys&range=SECONDS (default 3600)
-  server_->Get(
-      "/v1/metrics/series", [this, can_read](const httplib::Request& req, httplib::Response& res) {
-        if (!can_read(req, res)) return;
-        auto range = UintParam(req, "range", 3600);
-        if (!range.ok()) return ErrorReply(res, 400, range.status().message());
-        const std::string node = req.get_param_value("node");
-        const std::string metric = req.has_param("metric") ? req.get_param_value("metric") : "ops";
-        if (metric != "ops" && metric != "memory" && metric != "keys") {
-          return ErrorReply(res, 400, "metric must be ops, memory or keys");
-        }
-        if (node.empty() || !KnownNode(view_->State(), node)) {
-          return ErrorReply(res, 400, "node must be a known node address");
-        }
-        const int64_t now = NowMs();
-        json points;
-        Downsampled(view_->Samples(node), metric, now - static_cast<int64_t>(*range) * 1000, 120,
-                    &points);
-        JsonReply(res, 200, json{{"node", node}, {"metric", metric}, {"points", points}});
-      });
-  // Unknown /v1 paths get a JSON 404, not httplib's empty one.
-  server_->set_error_handler([](const httplib::Request& req, httplib::Response& res) {
-    if (req.path.rfind("/v1/", 0) == 0 && res.body.empty()) {
-      ErrorReply(res, res.status, fmt::format("no such endpoint: {} {}", req.method, req.path));
+  Get("/v1/metrics/series", [this, can_read](const HttpRequest& req, HttpResponse& res) {
+    if (!can_read(req, res)) return;
+    auto range = UintParam(req, "range", 3600);
+    if (!range.ok()) return ErrorReply(res, 400, range.status().message());
+    const std::string node = req.param("node");
+    const std::string metric = req.has_param("metric") ? req.param("metric") : "ops";
+    if (metric != "ops" && metric != "memory" && metric != "keys") {
+      return ErrorReply(res, 400, "metric must be ops, memory or keys");
     }
+    if (node.empty() || !KnownNode(view_->State(), node)) {
+      return ErrorReply(res, 400, "node must be a known node address");
+    }
+    const int64_t now = NowMs();
+    json points;
+    Downsampled(view_->Samples(node), metric, now - static_cast<int64_t>(*range) * 1000, 120,
+                &points);
+    JsonReply(res, 200, json{{"node", node}, {"metric", metric}, {"points", points}});
   });
 }
 
 void AdminServer::ConsoleRoutes() {
-  auto serve = [](const httplib::Request& req, httplib::Response& res) {
+  auto serve = [](const HttpRequest& req, HttpResponse& res) {
     std::string path = req.path == "/" ? "/index.html" : req.path;
     const WebAsset* a = FindWebAsset(path);
     if (!a) {
@@ -572,14 +573,15 @@ void AdminServer::ConsoleRoutes() {
     }
     res.set_header("ETag", std::string(a->etag));
     res.set_header("Cache-Control", "no-cache");
-    if (req.get_header_value("If-None-Match") == a->etag) {
+    if (req.header("If-None-Match") == a->etag) {
       res.status = 304;
       return;
     }
-    res.set_content(a->body.data(), a->body.size(), std::string(a->content_type).c_str());
+    res.set_content(std::string(a->body), std::string(a->content_type));
   };
-  server_->Get("/", serve);
-  server_->Get(R"(/([a-z0-9_\-]+\.(html|js|css|svg)))", serve);
+  // Static bytes embedded in the binary: served on the loop.
+  Get("/", serve, RunOn::kLoop);
+  Get(R"(/([a-z0-9_\-]+\.(html|js|css|svg)))", serve, RunOn::kLoop);
 }
 
 void AdminServer::FollowLog(model::Seq live_from) {
@@ -603,45 +605,54 @@ void AdminServer::FollowLog(model::Seq live_from) {
 
 Status AdminServer::Start() {
   RS_ASSIGN_OR_RETURN(Address addr, Address::ParseListen(options_.listen));
-  if (addr.port == 0) {
-    int port = server_->bind_to_any_port(addr.host);
-    if (port <= 0) {
-      return Status::Unavailable(fmt::format("cannot listen on {}", options_.listen));
-    }
-    addr.port = static_cast<uint16_t>(port);
-  } else if (!server_->bind_to_port(addr.host, addr.port)) {
-    return Status::Unavailable(
-        fmt::format("cannot listen on {} (address in use?)", options_.listen));
+  generation_ = view_->Generation();
+  HttpServerOptions hopts;
+  hopts.host = addr.host;
+  hopts.port = addr.port;
+  hopts.max_connections = options_.max_connections;
+  // Each connection is a descriptor: stay below the limit, leaving room for RocksDB and the
+  // controller's own sockets.
+  rlimit nofile{};
+  if (getrlimit(RLIMIT_NOFILE, &nofile) == 0 && nofile.rlim_cur != RLIM_INFINITY) {
+    const size_t room = nofile.rlim_cur > 512 ? nofile.rlim_cur - 256 : nofile.rlim_cur / 2;
+    hopts.max_connections = std::min(hopts.max_connections, room);
   }
+  server_ = std::make_unique<HttpServer>(
+      hopts, [this](RequestId id, HttpRequest req) { Dispatch(id, std::move(req)); });
+  server_->set_on_abandon([this](RequestId id) { watchers_.erase(id); });
+  server_->set_on_tick([this] { OnTick(); });
+  server_->set_on_stop([this] { OnStopping(); });
+  workers_ = std::make_unique<WorkerPool>(options_.threads);
+  if (Status s = server_->Start(); !s.ok()) {
+    workers_->Stop();
+    return Status::Unavailable(
+        fmt::format("cannot listen on {} ({})", options_.listen, s.message()));
+  }
+  addr.port = server_->port();
   port_ = addr.port;
   address_ = addr.ToString();
-  thread_ = std::thread([this] {
-    server_->listen_after_bind();
-    listen_returned_ = true;
-  });
-  // httplib's stop() does nothing until the thread is listening, and then the thread would listen
-  // for ever: a Stop() right after Start() (a start-up that fails) must find it running.
-  while (!server_->is_running() && !listen_returned_) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(1));
-  }
+  topology_follower_ = std::thread([this] { FollowTopology(); });
   // Taken here, not on the thread: what the controller records right after Start (a bad members
   // file at start-up) must count as live, however late the thread runs.
   const model::Seq live_from = view_->State().last_seq;
   follower_ = std::thread([this, live_from] { FollowLog(live_from); });
-  spdlog::info("admin listening on {} (HTTP API, console at /)", address_);
+  spdlog::info("admin listening on {} (HTTP API, console at /; up to {} connections)", address_,
+               hopts.max_connections);
   return Status::Ok();
 }
 
 void AdminServer::Stop() {
   stop_ = true;
-  // Stops accepting at once; the server thread then drains its workers (open long-polls answer
-  // 503 within kStopCheck, idle keep-alive connections close within the keep-alive timeout)
-  // while the follower winds down.
-  if (thread_.joinable()) server_->stop();
+  // Stops accepting at once; waiting long-polls are answered 503 on the loop, answers the
+  // workers finish within the server's grace are sent, then every connection closes.
+  if (server_) server_->Stop();
+  // Requests queued and not started are dropped (their connections are closed); running ones
+  // finish, since they may be recording an event.
+  if (workers_) workers_->Stop();
+  if (topology_follower_.joinable()) topology_follower_.join();
   if (follower_.joinable()) follower_.join();
   // The controller closes its log after Stop: no alert may be recorded later.
   alerter_->Stop();
-  if (thread_.joinable()) thread_.join();
 }
 
 }  // namespace rs::admin

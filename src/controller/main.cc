@@ -1,5 +1,6 @@
 // redis-ctl: the controller daemon. See --help.
 #include <signal.h>
+#include <sys/resource.h>
 
 #include <atomic>
 #include <cstdio>
@@ -36,6 +37,22 @@ int main(int argc, char** argv) {
   sigaddset(&signals, SIGINT);
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
   signal(SIGPIPE, SIG_IGN);
+
+  // Every admin connection (a proxy's long-poll is one) is a descriptor: the soft limit goes up
+  // to the hard one so thousands fit.
+  if (rlimit nofile{}; getrlimit(RLIMIT_NOFILE, &nofile) == 0) {
+    const rlim_t soft = nofile.rlim_cur;
+    if (soft < nofile.rlim_max) {
+      nofile.rlim_cur = nofile.rlim_max;
+      if (setrlimit(RLIMIT_NOFILE, &nofile) == 0) {
+        spdlog::info("open files limit raised from {} to {}", soft, nofile.rlim_cur);
+      } else {
+        spdlog::warn("open files limit stays {} (cannot raise it to {})", soft, nofile.rlim_max);
+      }
+    } else {
+      spdlog::info("open files limit {}", soft);
+    }
+  }
 
   auto controller = rs::controller::Controller::Open(config);
   if (!controller.ok()) {
