@@ -73,6 +73,7 @@ class Controller : public executor::Journal, public admin::ControllerView {
   std::unique_ptr<DiscoveryRunner> discovery_;
   std::mutex targets_mu_;
   std::vector<std::string> targets_;
+  model::Seq targets_seq_ = ~model::Seq{0};  // The state the targets were last derived from.
 
   std::unique_ptr<admin::AdminServer> admin_;
 };

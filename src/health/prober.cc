@@ -88,6 +88,7 @@ struct Prober::Node {
   int expected = 0;
   bool full = false;        // This round fetches CLUSTER NODES, ROLE and INFO too.
   int64_t next_full = 0;    // uv_now; 0: the next round is a full one.
+  uint64_t round_changes = 0;  // Prober::changes_seen_ when this round started.
   std::string info_digest;  // InfoDigest of the last CLUSTER INFO answered.
   // Full refresh tickets (RequestFullRefresh): the newest one this node owes a full round for,
   // the one the current round serves, and the newest one served.
@@ -205,6 +206,7 @@ void Prober::OnWake() {
 }
 
 void Prober::RefreshAll() {
+  ++changes_seen_;
   for (auto& [address, node] : nodes_) node->next_full = 0;
 }
 
@@ -280,6 +282,7 @@ void Prober::StartRound(Node* n, int64_t now) {
   n->full = options_.full_interval_ms <= 0 || now >= n->next_full || !n->last_observed ||
             n->tracker.cluster_fail_pending();
   n->refresh_round = n->full ? n->refresh_wanted : n->refresh_done;
+  n->round_changes = changes_seen_;
   n->replies = 0;
   n->failure.reset();
   n->cluster_nodes.clear();
@@ -553,10 +556,14 @@ void Prober::Publish(Node* n, const ProbeResult& in) {
     return;
   }
   if (!obs) return;
-  // Next full round in [1/2, 1] of the interval: full rounds of different nodes drift apart.
+  // Next full round in [1/2, 1] of the interval: full rounds of different nodes drift apart. A
+  // change seen while this round was under way may not be in its answers: one more, then.
   int64_t full = options_.full_interval_ms;
-  n->next_full = uv_now(loop_) + full / 2 +
-                 static_cast<int64_t>(std::uniform_int_distribution<int64_t>(0, full / 2)(rng_));
+  n->next_full =
+      n->round_changes != changes_seen_
+          ? 0
+          : uv_now(loop_) + full / 2 +
+                static_cast<int64_t>(std::uniform_int_distribution<int64_t>(0, full / 2)(rng_));
   obs->cluster_ok = n->tracker.cluster_ok();
   {
     std::lock_guard<std::mutex> lock(mu_);

@@ -112,6 +112,7 @@ class Prober {
   int open_handles_ = 0;
   std::map<std::string, std::unique_ptr<Node>> nodes_;  // Loop thread only.
   uint64_t refresh_served_ = 0;                          // Loop thread only.
+  uint64_t changes_seen_ = 0;  // RefreshAll calls, so far. Loop thread only.
   std::minstd_rand rng_{std::random_device{}()};         // Loop thread only.
 
   mutable std::mutex mu_;  // Guards the fields below, shared with other threads.
