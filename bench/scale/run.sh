@@ -22,7 +22,8 @@
 #   bench/run.sh scale [N...]   BUILD_DIR (default build), BENCH_BASE_PORT (default 31000),
 #   BENCH_NODE_TIMEOUT (cluster-node-timeout, default 15000), BENCH_KEEP=1 keeps the work dir
 #   (redis-ctl logs, the idle window's events as JSON lines) and prints its path; BENCH_PERF=1
-#   records redis-ctl with perf(1) over the idle window into that dir (perf.data).
+#   records redis-ctl with perf(1) over the idle window into that dir (perf.data);
+#   BENCH_REDIS_CTL=path runs that redis-ctl binary (e.g. an older build, to compare).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 ROOT=$(pwd)
@@ -32,6 +33,7 @@ SETTLE=${BENCH_SETTLE_S:-10}
 IDLE=${BENCH_IDLE_S:-30}
 NODE_TIMEOUT=${BENCH_NODE_TIMEOUT:-15000}
 case "$BUILD_DIR" in /*) BIN=$BUILD_DIR/bin ;; *) BIN=$ROOT/$BUILD_DIR/bin ;; esac
+CTL=${BENCH_REDIS_CTL:-$BIN/redis-ctl}
 PY=/usr/bin/python3
 HELPER=$ROOT/bench/scale/scale_helper.py
 SIZES=("$@")
@@ -83,7 +85,7 @@ run_size() {
   for a in "${addrs[@]}"; do echo "$a host-${a%:*}" >>"$WORK/n$n/members.txt"; done
 
   t0=$(ms)
-  "${RS_PDEATH[@]}" "$BIN/redis-ctl" --data-dir "$WORK/n$n/eventlog" \
+  "${RS_PDEATH[@]}" "$CTL" --data-dir "$WORK/n$n/eventlog" \
     --discovery "file:$WORK/n$n/members.txt" --min-masters $((n / 2)) \
     --listen 127.0.0.1:0 --admin-port-file "$WORK/n$n/admin.port" \
     >"$WORK/n$n/redis-ctl.log" 2>&1 &
