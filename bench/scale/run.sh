@@ -4,8 +4,8 @@
 # Prints `name: value unit` lines per N:
 #   scale_N_formation_ms            redis-ctl start -> epoch >= 1 with N/2 masters and N/2 replicas
 #                                   committed and every replica's first sync done
-#   scale_N_views_settled_ms        formation -> the last health or observation change before 5 s
-#                                   without one (gossip spreading the layout; real changes)
+#   scale_N_views_settled_ms        formation -> the last health or observation change (then 5 s
+#                                   without one; gossip spreading the layout: real changes)
 #   scale_N_plans_after_bootstrap   plans proposed after the bootstrap plan, until the end of the
 #   scale_N_epochs_after_bootstrap  idle window; topology epochs after epoch 1 (target 0 for both)
 #   scale_N_idle_cpu_pct            redis-ctl's CPU (utime+stime) over the idle window
@@ -112,8 +112,9 @@ run_size() {
   # learns each master's slots only from that master's own messages. Those are real changes and
   # recorded; the idle window starts once none has been recorded for 5 s.
   sleep "$SETTLE"
-  if "$PY" "$HELPER" quiet "$url" 5 120; then
-    echo "scale_${n}_views_settled_ms: $(($(ms) - t1 - 5000)) ms"
+  local last_change
+  if last_change=$("$PY" "$HELPER" quiet "$url" 5 120); then
+    echo "scale_${n}_views_settled_ms: $((last_change > t1 ? last_change - t1 : 0)) ms"
   else
     echo "bench: views of $n nodes still changing 2 minutes after formation" >&2
   fi

@@ -7,7 +7,8 @@
   scale_helper.py events URL AFTER_SEQ SECONDS           events after AFTER_SEQ by kind; details
   scale_helper.py seq URL                  the log's last seq
   scale_helper.py quiet URL SECONDS LIMIT  waits until no node-health/node-observed event was
-                                           recorded for SECONDS (at most LIMIT s); exit 1 if not
+                                           recorded for SECONDS (at most LIMIT s), prints the
+                                           last one's time (ms since the epoch); exit 1 if not
   scale_helper.py metric URL NAME          the value of one /metrics line (0 if absent)
   scale_helper.py count URL KIND           how many events of KIND the log holds (up to 1000)
   scale_helper.py addrs BASE N HOST...     N addresses host:port, hosts in turn, ports from BASE
@@ -133,6 +134,7 @@ def quiet(url, seconds, limit):
         if seq != last:
             last, since = seq, time.monotonic()
         elif time.monotonic() - since >= seconds:
+            print(page["events"][0]["time_ms"] if page["events"] else 0)
             return 0
         time.sleep(0.5)
     return 1
