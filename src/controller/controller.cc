@@ -191,6 +191,38 @@ void Controller::SourcesThread() {
   uv_run(&loop_, UV_RUN_DEFAULT);
 }
 
+void Controller::AwaitFreshViews(const std::atomic<bool>& stop) {
+  // The observations in the state predate the plan's changes, and between full rounds the prober
+  // fetches only CLUSTER INFO: have every node probed afresh (fully, each round started after
+  // this point, recorded) and repeat until a whole sweep records nothing new, so gossip still
+  // spreading the plan's changes is seen settle. Never sooner than two rounds and a timeout after
+  // the plan (gossip gets that long, and a failure that persists does not spin plans), never
+  // later than two more rounds and timeouts (a node that does not answer ends its round at the
+  // probe timeout; views that keep changing are planned on then).
+  using std::chrono::milliseconds;
+  const auto ended = std::chrono::steady_clock::now();
+  const auto earliest =
+      ended + milliseconds(2 * config_.probe_interval_ms + config_.probe_timeout_ms);
+  const auto latest =
+      earliest + milliseconds(2 * (config_.probe_interval_ms + config_.probe_timeout_ms));
+  while (!stop.load()) {
+    model::Seq before = WaitForEvent(0, milliseconds(0));
+    uint64_t ticket = prober_->RequestFullRefresh();
+    bool done = false;
+    while (!stop.load() && !done && std::chrono::steady_clock::now() < latest) {
+      done = prober_->WaitForFullRefresh(ticket, milliseconds(50));
+    }
+    auto now = std::chrono::steady_clock::now();
+    if (now >= latest) return;
+    if (done && WaitForEvent(0, milliseconds(0)) == before) {
+      while (!stop.load() && std::chrono::steady_clock::now() < earliest) {
+        std::this_thread::sleep_for(milliseconds(50));
+      }
+      if (WaitForEvent(0, milliseconds(0)) == before) return;
+    }
+  }
+}
+
 void Controller::PlannerLoop(const std::atomic<bool>& stop) {
   executor::Executor executor(executor_config_, this);
   std::string last_reason;
@@ -205,16 +237,7 @@ void Controller::PlannerLoop(const std::atomic<bool>& stop) {
     model::ClusterState state = State();
     if (state.plan) {
       (void)executor.RunPlan(&stop);  // Its outcome is recorded in the log.
-      // The observations in the state predate the plan's changes: have every node probed afresh
-      // (fully, each round started after this point, recorded) before planning on them again.
-      // A node that does not answer ends its round at the probe timeout, hence the bound.
-      uint64_t ticket = prober_->RequestFullRefresh();
-      auto until = std::chrono::steady_clock::now() +
-                   std::chrono::milliseconds(2 * config_.probe_interval_ms +
-                                             2 * config_.probe_timeout_ms);
-      while (!stop.load() && std::chrono::steady_clock::now() < until &&
-             !prober_->WaitForFullRefresh(ticket, std::chrono::milliseconds(50))) {
-      }
+      AwaitFreshViews(stop);
       continue;
     }
     // Time enters the pure planner as an input: the state as of now.

@@ -56,6 +56,8 @@ class Controller : public executor::Journal, public admin::ControllerView {
 
   void SourcesThread();
   void PlannerLoop(const std::atomic<bool>& stop);
+  // After a plan: returns once every node was probed afresh and a sweep changed nothing (bounded).
+  void AwaitFreshViews(const std::atomic<bool>& stop);
   // Keeps the prober's target list = members + every node of the managed cluster.
   void UpdateProbeTargets();
 
