@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 
+#include "admin/decision_timing.h"
 #include "admin/operation_json.h"
 #include "eventlog/event_format.h"
 
@@ -112,6 +113,11 @@ std::string MetricsFollower::Render(const model::ClusterState& state) const {
   header("redis_ctl_discovery_reachable", "gauge",
          "0 while discovery cannot reach its source (lainlet), else 1.");
   out += fmt::format("redis_ctl_discovery_reachable {}\n", state.discovery_reachable ? 1 : 0);
+  DecisionTotals planner = DecisionTiming::Planner().Read();
+  header("redis_ctl_planner_decisions_total", "counter", "Planner decisions made (planner::Make).");
+  out += fmt::format("redis_ctl_planner_decisions_total {}\n", planner.decisions);
+  header("redis_ctl_planner_decision_seconds_total", "counter", "Time spent in those decisions.");
+  out += fmt::format("redis_ctl_planner_decision_seconds_total {:.6f}\n", planner.nanos / 1e9);
   return out;
 }
 

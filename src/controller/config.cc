@@ -67,6 +67,17 @@ int ParseConfig(int argc, char** argv, Config* c) {
   app.add_option("--probe-timeout-ms", c->probe_timeout_ms, "Health probe timeout")
       ->capture_default_str()
       ->check(CLI::Range(50, 60000));
+  app.add_option("--probe-full-interval-ms", c->probe_full_interval_ms,
+                 "Longest time between two full probes (CLUSTER NODES, ROLE, INFO) of a node; "
+                 "rounds in between send CLUSTER INFO only, and a change seen anywhere makes the "
+                 "next round of every node a full one. 0: every round is full")
+      ->capture_default_str()
+      ->check(CLI::Range(0, 600000));
+  app.add_option("--probe-suspect-after", c->probe_suspect_after,
+                 "Timed-out or failed probe rounds in a row before a node is suspect (a refused "
+                 "connection is down at once; 3 in a row are down)")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 3));
   app.add_option("--removal-grace-ms", c->removal_grace_ms,
                  "How long a member must be absent from discovery before it is drained")
       ->capture_default_str();

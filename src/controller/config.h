@@ -32,6 +32,8 @@ struct Config {
 
   int probe_interval_ms = 500;
   int probe_timeout_ms = 1000;
+  int probe_full_interval_ms = 5000;  // CLUSTER NODES, ROLE and INFO of a node at least this often.
+  int probe_suspect_after = 2;        // Missed rounds in a row before a node is suspect.
   int64_t removal_grace_ms = 30'000;
   int64_t mass_removal_grace_ms = 120'000;
   int64_t lainlet_unreachable_after_ms = 60'000;  // No good contact this long: an alert.

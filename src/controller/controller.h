@@ -56,6 +56,8 @@ class Controller : public executor::Journal, public admin::ControllerView {
 
   void SourcesThread();
   void PlannerLoop(const std::atomic<bool>& stop);
+  // After a plan: returns once every node was probed afresh and a sweep changed nothing (bounded).
+  void AwaitFreshViews(const std::atomic<bool>& stop);
   // Keeps the prober's target list = members + every node of the managed cluster.
   void UpdateProbeTargets();
 
@@ -73,6 +75,7 @@ class Controller : public executor::Journal, public admin::ControllerView {
   std::unique_ptr<DiscoveryRunner> discovery_;
   std::mutex targets_mu_;
   std::vector<std::string> targets_;
+  model::Seq targets_seq_ = ~model::Seq{0};  // The state the targets were last derived from.
 
   std::unique_ptr<admin::AdminServer> admin_;
 };

@@ -34,6 +34,9 @@ std::optional<model::NodeHealth> HealthTracker::Update(const ProbeResult& r, int
     case ProbeOutcome::kTimeout:
     case ProbeOutcome::kError:
       ++failures_;
+      if (failures_ < options_.suspect_after_failures && current_.health != Health::kUnknown) {
+        return std::nullopt;  // Not yet a change; cluster_state is judged on the next answer.
+      }
       health = failures_ >= options_.down_after_failures ? Health::kDown : Health::kSuspect;
       reason = r.outcome == ProbeOutcome::kTimeout ? HealthReason::kTimeout : HealthReason::kError;
       break;

@@ -11,6 +11,9 @@
 namespace rs::health {
 
 struct HealthOptions {
+  // Consecutive timeouts (or other connection errors) before up becomes suspect: one slow answer
+  // of a busy node (a fork, a loaded machine) is not a health change.
+  int suspect_after_failures = 2;
   // Consecutive timeouts (or other connection errors) before suspect becomes down.
   int down_after_failures = 3;
   // cluster_state:fail must persist this long before it counts: Redis's own failover shows a
@@ -37,7 +40,8 @@ struct ProbeResult {
 
 // Classification (see docs/discovery.md for the table):
 //   refused → down/refused at once (the planner applies its own grace using since_ms);
-//   timeout/error → suspect, down after down_after_failures in a row;
+//   timeout/error → suspect after suspect_after_failures in a row (until then the health stays
+//   as it was), down after down_after_failures in a row;
 //   loading → suspect/loading; auth → suspect/auth (alive, but we cannot judge it);
 //   cluster_state:fail with slots assigned, for longer than the grace → suspect/clusterdown.
 //   A fresh node (no slots assigned) reports cluster_state:fail forever: that is up.
@@ -51,6 +55,8 @@ class HealthTracker {
   const model::NodeHealth& current() const { return current_; }
   // cluster_state as it should be reported: after ok, a fail shorter than the grace still reads ok.
   bool cluster_ok() const { return cluster_ok_; }
+  // A cluster_state:fail is within its grace: its end or its verdict is coming.
+  bool cluster_fail_pending() const { return cluster_fail_since_.has_value(); }
 
  private:
   HealthOptions options_;

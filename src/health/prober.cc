@@ -4,6 +4,7 @@
 #include <cerrno>
 #include <chrono>
 #include <cstring>
+#include <random>
 
 #include <fmt/format.h>
 #include <hiredis/async.h>
@@ -24,7 +25,8 @@ constexpr int64_t kTickMs = 50;
 // How long a resolved host name is reused (pod IPs change on restart).
 constexpr int64_t kResolveTtlMs = 30'000;
 
-enum Command { kPing, kClusterNodes, kClusterInfo, kRole, kInfo, kCommandCount };
+// Replies in the order they are sent: a light round sends only the first.
+enum Command { kClusterInfo, kClusterNodes, kRole, kInfo, kFullCount };
 
 // AUTH on one connection: sent before the first probe of the connection, its reply is the first.
 enum class AuthState : uint8_t { kNotNeeded, kAwaitingReply, kDone };
@@ -46,6 +48,19 @@ model::NodeObservation StableView(model::NodeObservation o) {
   o.repl_offset = 0;
   o.keys = 0;
   return o;
+}
+
+// CLUSTER INFO without its message counters, which move every second: what is left (state, slot
+// counts by state, known nodes, size, epochs) changes exactly when the node's view does.
+std::string InfoDigest(std::string_view info) {
+  std::string out;
+  while (!info.empty()) {
+    size_t eol = std::min(info.find('\n'), info.size());
+    std::string_view line = info.substr(0, eol);
+    info.remove_prefix(std::min(eol + 1, info.size()));
+    if (!line.starts_with("cluster_stats_")) out.append(line).push_back('\n');
+  }
+  return out;
 }
 
 }  // namespace
@@ -71,6 +86,15 @@ struct Prober::Node {
   AuthState auth = AuthState::kNotNeeded;  // Of the current connection.
   int replies = 0;                         // Probe replies seen in this round (AUTH's is not one).
   int expected = 0;
+  bool full = false;        // This round fetches CLUSTER NODES, ROLE and INFO too.
+  int64_t next_full = 0;    // uv_now; 0: the next round is a full one.
+  uint64_t round_changes = 0;  // Prober::changes_seen_ when this round started.
+  std::string info_digest;  // InfoDigest of the last CLUSTER INFO answered.
+  // Full refresh tickets (RequestFullRefresh): the newest one this node owes a full round for,
+  // the one the current round serves, and the newest one served.
+  uint64_t refresh_wanted = 0;
+  uint64_t refresh_round = 0;
+  uint64_t refresh_done = 0;
   Retry retry = Retry::kNone;
   std::optional<ProbeResult> failure;  // First error reply of the round.
   std::string cluster_nodes;
@@ -97,7 +121,7 @@ Status Prober::Start() {
   int rc = uv_timer_init(loop_, &tick_);
   if (rc != 0) return Status::IoError(fmt::format("uv_timer_init: {}", uv_strerror(rc)));
   rc = uv_async_init(loop_, &wake_,
-                     [](uv_async_t* a) { static_cast<Prober*>(a->data)->ApplyTargets(); });
+                     [](uv_async_t* a) { static_cast<Prober*>(a->data)->OnWake(); });
   if (rc != 0) {
     uv_close(reinterpret_cast<uv_handle_t*>(&tick_), nullptr);
     return Status::IoError(fmt::format("uv_async_init: {}", uv_strerror(rc)));
@@ -108,7 +132,7 @@ Status Prober::Start() {
   started_ = true;
   uv_timer_start(
       &tick_, [](uv_timer_t* t) { static_cast<Prober*>(t->data)->OnTick(); }, 0, kTickMs);
-  ApplyTargets();
+  OnWake();
   return Status::Ok();
 }
 
@@ -120,6 +144,24 @@ void Prober::Stop() {
   auto on_close = [](uv_handle_t* h) { --static_cast<Prober*>(h->data)->open_handles_; };
   uv_close(reinterpret_cast<uv_handle_t*>(&tick_), on_close);
   uv_close(reinterpret_cast<uv_handle_t*>(&wake_), on_close);
+  std::lock_guard<std::mutex> lock(mu_);
+  refresh_cv_.notify_all();
+}
+
+uint64_t Prober::RequestFullRefresh() {
+  uint64_t ticket;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    ticket = ++refresh_requested_;
+  }
+  if (started_ && !stopped_) uv_async_send(&wake_);
+  return ticket;
+}
+
+bool Prober::WaitForFullRefresh(uint64_t ticket, std::chrono::milliseconds timeout) {
+  std::unique_lock<std::mutex> lock(mu_);
+  refresh_cv_.wait_for(lock, timeout, [&] { return refresh_done_ >= ticket || stopped_; });
+  return refresh_done_ >= ticket;
 }
 
 void Prober::SetTargets(std::vector<std::string> addresses) {
@@ -144,8 +186,41 @@ std::optional<model::NodeHealth> Prober::HealthOf(const std::string& address) co
   return it->second;
 }
 
-void Prober::ApplyTargets() {
+void Prober::OnWake() {
   if (stopped_) return;
+  ApplyTargets();
+  uint64_t requested;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    requested = refresh_requested_;
+  }
+  if (requested > refresh_served_) {
+    refresh_served_ = requested;
+    for (auto& [address, node] : nodes_) {
+      node->refresh_wanted = requested;
+      node->next_full = 0;
+      node->next_round = 0;  // As soon as a round in flight (started before the request) ends.
+    }
+  }
+  UpdateRefreshDone();
+}
+
+void Prober::RefreshAll() {
+  ++changes_seen_;
+  for (auto& [address, node] : nodes_) node->next_full = 0;
+}
+
+void Prober::UpdateRefreshDone() {
+  uint64_t done = refresh_served_;
+  for (const auto& [address, node] : nodes_) done = std::min(done, node->refresh_done);
+  std::lock_guard<std::mutex> lock(mu_);
+  if (done > refresh_done_) {
+    refresh_done_ = done;
+    refresh_cv_.notify_all();
+  }
+}
+
+void Prober::ApplyTargets() {
   std::optional<std::vector<std::string>> targets;
   {
     std::lock_guard<std::mutex> lock(mu_);
@@ -175,6 +250,7 @@ void Prober::ApplyTargets() {
     node->numeric_host = uv_inet_pton(AF_INET, node->host.c_str(), &scratch) == 0 ||
                          uv_inet_pton(AF_INET6, node->host.c_str(), &scratch) == 0;
     node->next_round = uv_now(loop_);
+    node->refresh_wanted = refresh_served_;  // Its first round is a full one.
     next.emplace(a, std::move(node));
   }
   for (auto& [address, node] : nodes_) DropConnection(node.get());  // No longer targets.
@@ -201,6 +277,12 @@ void Prober::StartRound(Node* n, int64_t now) {
   n->in_flight = true;
   n->deadline = now + options_.timeout_ms;
   n->next_round = now + options_.interval_ms;
+  // While a cluster_state:fail runs its grace, rounds are full: the verdict (health and the
+  // observation's cluster_ok) then comes with a fresh observation in one round.
+  n->full = options_.full_interval_ms <= 0 || now >= n->next_full || !n->last_observed ||
+            n->tracker.cluster_fail_pending();
+  n->refresh_round = n->full ? n->refresh_wanted : n->refresh_done;
+  n->round_changes = changes_seen_;
   n->replies = 0;
   n->failure.reset();
   n->cluster_nodes.clear();
@@ -302,10 +384,12 @@ void Prober::SendProbe(Node* n) {
       n->auth = AuthState::kAwaitingReply;
     }
   }
-  n->expected = kCommandCount;
-  redisAsyncCommand(n->ctx, &Prober::OnReply, n, "PING");
-  redisAsyncCommand(n->ctx, &Prober::OnReply, n, "CLUSTER NODES");
+  // Any answer proves the node alive: CLUSTER INFO serves as the ping.
   redisAsyncCommand(n->ctx, &Prober::OnReply, n, "CLUSTER INFO");
+  n->expected = 1;
+  if (!n->full) return;
+  n->expected = kFullCount;
+  redisAsyncCommand(n->ctx, &Prober::OnReply, n, "CLUSTER NODES");
   redisAsyncCommand(n->ctx, &Prober::OnReply, n, "ROLE");
   redisAsyncCommand(n->ctx, &Prober::OnReply, n, "INFO replication memory stats keyspace");
 }
@@ -356,7 +440,7 @@ void Prober::OnReply(redisAsyncContext* c, void* reply, void* privdata) {
     }
     return;  // The probe's replies follow.
   }
-  int index = n->replies++;
+  int index = n->replies++;  // The Command sent in that place.
   if (r->type == REDIS_REPLY_ERROR) {
     std::string msg(r->str, r->len);
     if (!n->failure) n->failure = ProbeResult{ClassifyError(msg), msg};
@@ -407,6 +491,11 @@ void Prober::FinishRound(Node* n, ProbeResult result, RoundEnd end) {
   n->in_flight = false;
   if (end != RoundEnd::kConnectionLost) n->retry = Retry::kNone;
   Publish(n, result);
+  // A failed round counts too: a node that does not answer must not hold up a refresh.
+  if (n->refresh_round > n->refresh_done) {
+    n->refresh_done = n->refresh_round;
+    UpdateRefreshDone();
+  }
 }
 
 void Prober::Publish(Node* n, const ProbeResult& in) {
@@ -414,7 +503,17 @@ void Prober::Publish(Node* n, const ProbeResult& in) {
   ProbeResult result = in;
   std::optional<model::NodeObservation> obs;
   InfoFields fields;
+  bool changed = false;  // Something other nodes may show too: refresh every node's view.
   if (result.outcome == ProbeOutcome::kOk) {
+    std::string digest = InfoDigest(n->cluster_info);
+    if (!n->info_digest.empty() && digest != n->info_digest) changed = true;
+    n->info_digest = std::move(digest);
+  }
+  if (result.outcome == ProbeOutcome::kOk && !n->full) {
+    fields = InfoFields::Parse(n->cluster_info);
+    result.cluster_state_ok = fields.Get("cluster_state") == "ok";
+    result.slots_assigned = fields.GetUint("cluster_slots_assigned").value_or(0);
+  } else if (result.outcome == ProbeOutcome::kOk) {
     auto nodes = ParseClusterNodes(n->cluster_nodes);
     if (!nodes.ok()) {
       result = ProbeResult{ProbeOutcome::kError, nodes.status().ToString()};
@@ -446,8 +545,25 @@ void Prober::Publish(Node* n, const ProbeResult& in) {
       health_[n->address] = *health;
     }
     sink_(model::NodeHealthChanged{n->address, *health});
+    changed = true;
+  }
+  if (changed) RefreshAll();
+  if (result.outcome == ProbeOutcome::kOk && !n->full) {
+    // The observation's cluster_ok follows the tracker, which may turn after the grace alone.
+    if (n->last_observed && n->last_observed->cluster_ok != n->tracker.cluster_ok()) {
+      n->next_full = 0;
+    }
+    return;
   }
   if (!obs) return;
+  // Next full round in [1/2, 1] of the interval: full rounds of different nodes drift apart. A
+  // change seen while this round was under way may not be in its answers: one more, then.
+  int64_t full = options_.full_interval_ms;
+  n->next_full =
+      n->round_changes != changes_seen_
+          ? 0
+          : uv_now(loop_) + full / 2 +
+                static_cast<int64_t>(std::uniform_int_distribution<int64_t>(0, full / 2)(rng_));
   obs->cluster_ok = n->tracker.cluster_ok();
   {
     std::lock_guard<std::mutex> lock(mu_);
@@ -458,6 +574,7 @@ void Prober::Publish(Node* n, const ProbeResult& in) {
   }
   model::NodeObservation stable = StableView(*obs);
   if (n->last_observed == stable) return;
+  if (n->last_observed) RefreshAll();
   n->last_observed = std::move(stable);
   sink_(model::NodeObserved{n->address, std::move(*obs)});
 }

@@ -1,11 +1,17 @@
-// The health prober: per node, every interval, PING, CLUSTER NODES, CLUSTER INFO, ROLE and INFO
-// over an async hiredis connection on libuv. Emits NodeHealthChanged and NodeObserved only on
-// change, and keeps recent numeric samples for the console's charts.
-// Thread contract: runs on one libuv loop thread; SetTargets, Samples and HealthOf may be called
-// from any thread.
+// The health prober: per node, every interval, a round over an async hiredis connection on libuv.
+// A light round is CLUSTER INFO alone (liveness, cluster_state, epochs, slot and node counts); a
+// full round adds CLUSTER NODES, ROLE and INFO. Each node gets a full round at least every
+// full_interval_ms, and every node at once when any node shows a change (its CLUSTER INFO, its
+// observation or its health), so views converge in the log promptly while an idle cluster costs
+// one cheap command per node and interval. Emits NodeHealthChanged and NodeObserved only on
+// change, and keeps recent numeric samples (from full rounds) for the console's charts.
+// Thread contract: runs on one libuv loop thread; SetTargets, RequestFullRefresh,
+// WaitForFullRefresh, Samples and HealthOf may be called from any thread.
 #pragma once
 
 #include <atomic>
+#include <chrono>
+#include <condition_variable>
 #include <cstdint>
 #include <deque>
 #include <functional>
@@ -13,6 +19,7 @@
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <random>
 #include <string>
 #include <vector>
 
@@ -29,8 +36,10 @@ namespace rs::health {
 struct ProberOptions {
   int64_t interval_ms = 1000;  // Start of one round to the start of the next.
   int64_t timeout_ms = 1000;   // Connect plus all replies of one round.
+  // Longest time between two full rounds of one node; 0 makes every round full.
+  int64_t full_interval_ms = 5000;
   HealthOptions health;
-  size_t sample_capacity = 600;  // Ten minutes at the default interval.
+  size_t sample_capacity = 720;  // An hour at the default full interval.
   std::string password;          // Sent with AUTH before the probe when not empty.
 };
 
@@ -58,6 +67,13 @@ class Prober {
   // the list are dropped with their state; new ones start at health unknown.
   void SetTargets(std::vector<std::string> addresses);
 
+  // Asks for a full round of every target, each started after this call; returns its ticket.
+  // What those rounds saw is recorded (through the sink) before WaitForFullRefresh sees it done.
+  uint64_t RequestFullRefresh();
+  // True once every target finished a full round (or failed one) for `ticket`; false after
+  // `timeout` or once the prober stopped.
+  bool WaitForFullRefresh(uint64_t ticket, std::chrono::milliseconds timeout);
+
   // Oldest first; empty for an unknown node.
   std::vector<Sample> Samples(const std::string& address) const;
   // The last classified health, if the node is a target and has been probed.
@@ -67,7 +83,11 @@ class Prober {
   struct Node;
   struct PendingResolve;
 
+  void OnWake();
   void ApplyTargets();
+  // Makes the next round of every node a full one (a change anywhere may show everywhere).
+  void RefreshAll();
+  void UpdateRefreshDone();
   void OnTick();
   void StartRound(Node* node, int64_t now);
   void Resolve(Node* node);
@@ -91,9 +111,15 @@ class Prober {
   std::atomic<bool> stopped_ = false;
   int open_handles_ = 0;
   std::map<std::string, std::unique_ptr<Node>> nodes_;  // Loop thread only.
+  uint64_t refresh_served_ = 0;                          // Loop thread only.
+  uint64_t changes_seen_ = 0;  // RefreshAll calls, so far. Loop thread only.
+  std::minstd_rand rng_{std::random_device{}()};         // Loop thread only.
 
   mutable std::mutex mu_;  // Guards the fields below, shared with other threads.
   std::optional<std::vector<std::string>> pending_targets_;
+  uint64_t refresh_requested_ = 0;  // The last ticket handed out.
+  uint64_t refresh_done_ = 0;       // Every target's full round done up to this ticket.
+  std::condition_variable refresh_cv_;
   std::map<std::string, std::deque<Sample>> samples_;
   std::map<std::string, model::NodeHealth> health_;
 };

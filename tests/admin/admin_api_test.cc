@@ -240,6 +240,10 @@ TEST_F(AdminApiTest, ReadEndpointsDescribeAFormedCluster) {
   EXPECT_NE(m->body.find("redis_ctl_step_duration_seconds_count{step=\"assign-slots\"}"),
             std::string::npos)
       << m->body;
+  // The planner decided at least the bootstrap, so its count is not 0.
+  EXPECT_NE(m->body.find("\nredis_ctl_planner_decisions_total "), std::string::npos) << m->body;
+  EXPECT_EQ(m->body.find("\nredis_ctl_planner_decisions_total 0\n"), std::string::npos);
+  EXPECT_NE(m->body.find("\nredis_ctl_planner_decision_seconds_total "), std::string::npos);
 
   auto page = client.Get("/");
   ASSERT_TRUE(page);

@@ -107,6 +107,40 @@ TEST_F(ControllerTest, SixMembersFormThreeMastersWithReplicasOnOtherHosts) {
   EXPECT_EQ(HttpGet("/healthz"), "ok\n");
 }
 
+TEST_F(ControllerTest, IdleFormedClusterRecordsNoHealthOrObservationEvents) {
+  Form(6, 15000);
+  // The newest health or observation event: its seq, and the page for a failure message.
+  auto newest = [&](const std::string& after) {
+    std::string body = HttpGet("/v1/events?kind=node-health,node-observed" + after);
+    json j = json::parse(body, nullptr, false);
+    uint64_t seq = 0;
+    if (j.is_object() && j.contains("events") && !j["events"].empty()) {
+      seq = j["events"][0]["seq"].get<uint64_t>();
+    }
+    return std::make_pair(seq, body);
+  };
+  // Gossip after formation still changes views for a few seconds (real changes, recorded):
+  // wait until 5 s pass without one.
+  uint64_t last = newest("&limit=1").first;
+  auto quiet_since = std::chrono::steady_clock::now();
+  bool quiet = WaitFor(60s, [&] {
+    uint64_t seq = newest("&limit=1").first;
+    if (seq != last) {
+      last = seq;
+      quiet_since = std::chrono::steady_clock::now();
+    }
+    return std::chrono::steady_clock::now() - quiet_since >= 5s;
+  });
+  ASSERT_TRUE(quiet) << "health or observations still changing a minute after formation:\n"
+                     << newest("&limit=20").second;
+  // Ten idle seconds: 20 probe rounds of every node, and nothing to record.
+  std::this_thread::sleep_for(10s);
+  auto after = newest("&after=" + std::to_string(last));
+  json j = json::parse(after.second, nullptr, false);
+  ASSERT_TRUE(j.is_object() && j.contains("events")) << after.second;
+  EXPECT_TRUE(j["events"].empty()) << "an idle cluster recorded:\n" << after.second;
+}
+
 TEST_F(ControllerTest, FormsWithRedisDefaultReplicationSettingsAttachingReplicasAtOnce) {
   // Nodes with Redis's replication defaults: a master holds a first sync 5 s
   // (repl-diskless-sync-delay) for more replicas to come. Replicas attached one after another

@@ -36,7 +36,7 @@ TEST(HealthTrackerTest, RefusedIsDownAtOnce) {
 }
 
 TEST(HealthTrackerTest, TimeoutsAreSuspectThenDown) {
-  HealthTracker t({.down_after_failures = 3});
+  HealthTracker t({.suspect_after_failures = 1, .down_after_failures = 3});
   ASSERT_TRUE(t.Update(Ok(), 0));
   auto h = t.Update(Fail(ProbeOutcome::kTimeout), 1000);
   ASSERT_TRUE(h);
@@ -53,12 +53,56 @@ TEST(HealthTrackerTest, TimeoutsAreSuspectThenDown) {
 }
 
 TEST(HealthTrackerTest, AnAnswerResetsTheTimeoutCount) {
-  HealthTracker t({.down_after_failures = 2});
+  HealthTracker t({.suspect_after_failures = 1, .down_after_failures = 2});
   ASSERT_TRUE(t.Update(Fail(ProbeOutcome::kTimeout), 0));
   ASSERT_TRUE(t.Update(Ok(), 1000));
   auto h = t.Update(Fail(ProbeOutcome::kTimeout), 2000);
   ASSERT_TRUE(h);
   EXPECT_EQ(h->health, Health::kSuspect);
+}
+
+TEST(HealthTrackerTest, OneMissedRoundIsNotSuspectTwoInARowAre) {
+  HealthTracker t({});  // suspect_after_failures 2, down_after_failures 3.
+  ASSERT_TRUE(t.Update(Ok(), 0));
+  // A single slow answer of a busy node, then answers again: nothing to record.
+  EXPECT_FALSE(t.Update(Fail(ProbeOutcome::kTimeout), 1000));
+  EXPECT_FALSE(t.Update(Ok(), 1500));
+  EXPECT_FALSE(t.Update(Fail(ProbeOutcome::kError), 2000));
+  EXPECT_FALSE(t.Update(Ok(), 2500));
+  EXPECT_EQ(t.current().health, Health::kUp);
+  // Two in a row are.
+  EXPECT_FALSE(t.Update(Fail(ProbeOutcome::kTimeout), 3000));
+  auto h = t.Update(Fail(ProbeOutcome::kTimeout), 4000);
+  ASSERT_TRUE(h);
+  EXPECT_EQ(h->health, Health::kSuspect);
+  EXPECT_EQ(h->reason, HealthReason::kTimeout);
+  h = t.Update(Fail(ProbeOutcome::kTimeout), 5000);
+  ASSERT_TRUE(h);
+  EXPECT_EQ(h->health, Health::kDown);
+  // A refused connection is down at once, whatever the count.
+  ASSERT_TRUE(t.Update(Ok(), 6000));
+  h = t.Update(Fail(ProbeOutcome::kRefused), 7000);
+  ASSERT_TRUE(h);
+  EXPECT_EQ(h->health, Health::kDown);
+  EXPECT_EQ(h->reason, HealthReason::kRefused);
+}
+
+TEST(HealthTrackerTest, NeverAnsweredNodeIsSuspectAtTheFirstTimeout) {
+  HealthTracker t({});
+  auto h = t.Update(Fail(ProbeOutcome::kTimeout), 0);
+  ASSERT_TRUE(h);
+  EXPECT_EQ(h->health, Health::kSuspect);
+}
+
+TEST(HealthTrackerTest, ClusterFailIsPendingThroughItsGrace) {
+  HealthTracker t({.cluster_down_grace_ms = 3000});
+  ASSERT_TRUE(t.Update(Ok(), 0));
+  EXPECT_FALSE(t.cluster_fail_pending());
+  EXPECT_FALSE(t.Update(Ok(false), 1000));
+  EXPECT_TRUE(t.cluster_fail_pending());
+  EXPECT_TRUE(t.cluster_ok());
+  EXPECT_FALSE(t.Update(Ok(true), 2000));
+  EXPECT_FALSE(t.cluster_fail_pending());
 }
 
 TEST(HealthTrackerTest, LoadingAndAuthAreSuspectWithTheirReason) {

@@ -9,6 +9,7 @@
 
 #include "support/local_cluster.h"
 #include "support/local_redis.h"
+#include "support/redis_client.h"
 
 namespace rs::health {
 namespace {
@@ -154,7 +155,9 @@ TEST_F(ProberTest, WritesChangeSamplesButEmitNoEvents) {
   ASSERT_TRUE(client.ok());
   // A one-node cluster that owns every slot accepts writes.
   ASSERT_TRUE(client->Command("CLUSTER", "ADDSLOTSRANGE", "0", "16383").ok());
-  StartProber(FastOptions(), {a});
+  ProberOptions opts = FastOptions();
+  opts.full_interval_ms = kInterval;  // Samples come from full rounds: take one every round.
+  StartProber(opts, {a});
   ASSERT_TRUE(RunUntil(
       [&] {
         const auto* o = LastObservation(a);
@@ -354,6 +357,180 @@ TEST_F(ProberTest, RedisOwnFailoverWindowTriggersNothingOnSurvivors) {
     }
   }
   EXPECT_TRUE(LastHealthIs(addrs[victim], Health::kDown, HealthReason::kRefused));
+}
+
+// Calls of one command on a node since it started, from INFO commandstats.
+uint64_t CommandCalls(test::RedisClient& c, const std::string& command) {
+  auto info = c.CommandString("INFO", "commandstats");
+  if (!info.ok()) return 0;
+  auto pos = info->find("cmdstat_" + command + ":calls=");
+  if (pos == std::string::npos) return 0;
+  return std::stoull(info->substr(pos + command.size() + 15));
+}
+
+TEST_F(ProberTest, IdleNodeGetsClusterInfoEveryRoundAndTheFullProbeOnlyNowAndThen) {
+  test::LocalRedis redis;
+  ASSERT_TRUE(redis.Start().ok());
+  const std::string a = redis.address();
+  auto client = redis.Connect();
+  ASSERT_TRUE(client.ok());
+  ProberOptions opts = FastOptions();
+  opts.interval_ms = 100;
+  opts.full_interval_ms = 2000;
+  StartProber(opts, {a});
+  ASSERT_TRUE(RunUntil([&] { return ObservedCount(a) == 1; }, milliseconds(3000)));
+  uint64_t info0 = CommandCalls(*client, "cluster|info");
+  uint64_t nodes0 = CommandCalls(*client, "cluster|nodes");
+  uint64_t ping0 = CommandCalls(*client, "ping");
+  RunFor(milliseconds(4000));
+  uint64_t info = CommandCalls(*client, "cluster|info") - info0;
+  uint64_t nodes = CommandCalls(*client, "cluster|nodes") - nodes0;
+  // About 40 rounds, of which 2 to 4 full (every 1 to 2 s); before, all 40 were full.
+  EXPECT_GE(info, 15u);
+  EXPECT_GE(nodes, 1u) << "no full round within 4 s at a full interval of 2 s";
+  EXPECT_LE(nodes * 4, info) << nodes << " CLUSTER NODES for " << info << " rounds";
+  EXPECT_EQ(CommandCalls(*client, "ping"), ping0) << "CLUSTER INFO is the liveness probe";
+  EXPECT_EQ(ObservedCount(a), 1) << "an idle node's observation does not change";
+  EXPECT_GE(prober_->Samples(a).size(), 2u) << "samples keep coming from the full rounds";
+}
+
+TEST_F(ProberTest, ChangeSeenInClusterInfoBringsAFreshObservationAtOnce) {
+  test::LocalClusterOptions copts;
+  copts.masters = 3;
+  copts.replicas_per_master = 0;
+  copts.cluster_node_timeout_ms = 1000;
+  test::LocalCluster cluster(copts);
+  ASSERT_TRUE(cluster.Start().ok()) << cluster.LogTails();
+  auto addrs = cluster.Addresses();
+  ProberOptions opts = FastOptions();
+  opts.full_interval_ms = 600'000;  // No rotation within the test: only changes bring full rounds.
+  StartProber(opts, addrs);
+  auto epoch_of_0_seen_by = [&](const std::string& a) -> uint64_t {
+    const auto* o = LastObservation(a);
+    if (o == nullptr) return 0;
+    if (a == addrs[0]) return o->config_epoch;
+    for (const auto& p : o->peers) {
+      if (p.address == addrs[0]) return p.config_epoch;
+    }
+    return 0;
+  };
+  ASSERT_TRUE(RunUntil(
+      [&] {
+        for (const auto& a : addrs) {
+          const auto* o = LastObservation(a);
+          if (!o || !o->cluster_ok || o->peers.size() != 2) return false;
+        }
+        return true;
+      },
+      milliseconds(10000)));
+  RunFor(milliseconds(1500));  // Gossip of the creation settles.
+  auto c = cluster.node(0).Connect();
+  ASSERT_TRUE(c.ok());
+  // A new config epoch for node 0: its CLUSTER INFO (cluster_my_epoch) changes, and the others
+  // learn it by gossip, which only their CLUSTER NODES shows.
+  auto bumped = c->CommandString("CLUSTER", "BUMPEPOCH");
+  ASSERT_TRUE(bumped.ok() && bumped->starts_with("BUMPED")) << (bumped.ok() ? *bumped : "");
+  uint64_t epoch = std::stoull(bumped->substr(7));
+  auto took = RunUntil(
+      [&] {
+        for (const auto& a : addrs) {
+          if (epoch_of_0_seen_by(a) != epoch) return false;
+        }
+        return true;
+      },
+      milliseconds(10000));
+  ASSERT_TRUE(took) << "the views were not fetched again after node 0's epoch changed";
+}
+
+TEST_F(ProberTest, FullRefreshProbesEveryNodeAfterTheRequestAndRecordsItFirst) {
+  test::LocalClusterOptions copts;
+  copts.masters = 3;  // redis-cli --cluster create's minimum.
+  copts.replicas_per_master = 0;
+  copts.cluster_node_timeout_ms = 1000;
+  test::LocalCluster cluster(copts);
+  ASSERT_TRUE(cluster.Start().ok()) << cluster.LogTails();
+  auto addrs = cluster.Addresses();
+  ProberOptions opts = FastOptions();
+  opts.full_interval_ms = 600'000;
+  StartProber(opts, addrs);
+  ASSERT_TRUE(RunUntil(
+      [&] {
+        for (const auto& a : addrs) {
+          const auto* o = LastObservation(a);
+          if (!o || !o->cluster_ok || o->peers.size() != 2) return false;
+        }
+        return true;
+      },
+      milliseconds(10000)));
+  RunFor(milliseconds(1500));
+  // An open slot shows in CLUSTER NODES only, not in CLUSTER INFO: light rounds miss it.
+  const std::string other_id = LastObservation(addrs[1])->id;
+  ASSERT_FALSE(LastObservation(addrs[0])->slots.empty());
+  const int slot = LastObservation(addrs[0])->slots.front().first;
+  auto c = cluster.node(0).Connect();
+  ASSERT_TRUE(c.ok());
+  auto r = c->Command("CLUSTER", "SETSLOT", std::to_string(slot), "MIGRATING", other_id);
+  ASSERT_TRUE(r.ok() && !r->is_error()) << (r.ok() ? r->ToString() : r.status().ToString());
+  RunFor(milliseconds(6 * kInterval));
+  ASSERT_TRUE(LastObservation(addrs[0])->open_slots.empty())
+      << "a light round saw the open slot: the test no longer tells refreshes apart";
+
+  uint64_t ticket = prober_->RequestFullRefresh();
+  EXPECT_FALSE(prober_->WaitForFullRefresh(ticket, milliseconds(0)));
+  ASSERT_TRUE(RunUntil([&] { return prober_->WaitForFullRefresh(ticket, milliseconds(0)); },
+                       milliseconds(5000)));
+  ASSERT_EQ(LastObservation(addrs[0])->open_slots.size(), 1u)
+      << "the refresh was done before the open slot was recorded";
+  // A later ticket waits for new rounds again.
+  uint64_t next = prober_->RequestFullRefresh();
+  EXPECT_GT(next, ticket);
+  EXPECT_FALSE(prober_->WaitForFullRefresh(next, milliseconds(0)));
+  EXPECT_TRUE(RunUntil([&] { return prober_->WaitForFullRefresh(next, milliseconds(0)); },
+                       milliseconds(5000)));
+}
+
+TEST_F(ProberTest, FullRefreshOfANodeThatDoesNotAnswerEndsAtTheTimeout) {
+  test::LocalRedis redis;
+  ASSERT_TRUE(redis.Start().ok());
+  const std::string a = redis.address();
+  StartProber(FastOptions(), {a});
+  ASSERT_TRUE(RunUntil([&] { return LastHealthIs(a, Health::kUp); }, milliseconds(3000)));
+  ASSERT_TRUE(redis.Pause().ok());
+  uint64_t ticket = prober_->RequestFullRefresh();
+  auto took = RunUntil([&] { return prober_->WaitForFullRefresh(ticket, milliseconds(0)); },
+                       milliseconds(10000));
+  ASSERT_TRUE(redis.Resume().ok());
+  ASSERT_TRUE(took) << "a stopped node held the refresh up";
+}
+
+TEST_F(ProberTest, OneSlowAnswerIsNotSuspect) {
+  test::LocalRedis redis;
+  ASSERT_TRUE(redis.Start().ok());
+  const std::string a = redis.address();
+  ProberOptions opts = FastOptions();
+  opts.interval_ms = 400;
+  opts.timeout_ms = 300;
+  StartProber(opts, {a});
+  ASSERT_TRUE(RunUntil([&] { return LastHealthIs(a, Health::kUp); }, milliseconds(3000)));
+  RunFor(milliseconds(2 * opts.interval_ms));
+  // Stopped for about one round: one round times out, the next one is answered.
+  ASSERT_TRUE(redis.Pause().ok());
+  RunFor(milliseconds(450));
+  ASSERT_TRUE(redis.Resume().ok());
+  RunFor(milliseconds(3 * opts.interval_ms));
+  auto hs = HealthEvents(a);
+  ASSERT_EQ(hs.size(), 1u) << "one missed round changed the health to "
+                           << model::HealthName(hs.back().health);
+  // Stopped for several rounds: suspect, then down.
+  ASSERT_TRUE(redis.Pause().ok());
+  bool down = RunUntil([&] { return LastHealthIs(a, Health::kDown, HealthReason::kTimeout); },
+                       milliseconds(5000))
+                  .has_value();
+  ASSERT_TRUE(redis.Resume().ok());
+  ASSERT_TRUE(down);
+  hs = HealthEvents(a);
+  ASSERT_GE(hs.size(), 3u);
+  EXPECT_EQ(hs[1].health, Health::kSuspect);
 }
 
 }  // namespace
