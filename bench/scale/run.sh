@@ -16,8 +16,10 @@
 #   scale_N_planner_decision_us     mean time of one planner decision (from /metrics)
 # then scale_growth_{cpu,rss,events}_A_to_B ratios between the smallest and the largest N.
 # The idle window starts at least BENCH_SETTLE_S (default 10) after formation, once the views
-# settled, and lasts BENCH_IDLE_S (default 30); nothing is sent to the nodes in it. With bench/watchers/run.sh present, it runs
-# against the largest N's redis-ctl (--ctl URL). Everything started here is stopped by pid.
+# settled, and lasts BENCH_IDLE_S (default 30); nothing is sent to the nodes in it. Then
+# bench/watchers/run.sh runs against the largest N's redis-ctl (--ctl URL --pid --token): /healthz
+# p99 under 2,000 long-polls and 300 half-open connections, epoch fan-out, memory per watcher.
+# Everything started here is stopped by pid.
 #
 #   bench/run.sh scale [N...]   BUILD_DIR (default build), BENCH_BASE_PORT (default 31000),
 #   BENCH_NODE_TIMEOUT (cluster-node-timeout, default 15000), BENCH_KEEP=1 keeps the work dir
@@ -63,6 +65,7 @@ finish() {
 trap finish EXIT INT TERM
 
 HOSTS=(127.0.0.1 127.0.0.2 127.0.0.3)
+TOKEN=bench-scale-token  # For the watcher bench's migration (its epoch fan-out figure).
 ms() { date +%s%3N; }
 TICK=$(getconf CLK_TCK)
 cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat"; }
@@ -87,7 +90,7 @@ run_size() {
   t0=$(ms)
   "${RS_PDEATH[@]}" "$CTL" --data-dir "$WORK/n$n/eventlog" \
     --discovery "file:$WORK/n$n/members.txt" --min-masters $((n / 2)) \
-    --listen 127.0.0.1:0 --admin-port-file "$WORK/n$n/admin.port" \
+    --listen 127.0.0.1:0 --admin-port-file "$WORK/n$n/admin.port" --admin-token "bench:$TOKEN" \
     >"$WORK/n$n/redis-ctl.log" 2>&1 &
   pid=$!
   CTL_PIDS+=("$pid")
@@ -158,7 +161,8 @@ run_size() {
 
   if [ "$n" = "${LARGEST}" ]; then
     if [ -x bench/watchers/run.sh ]; then
-      bench/watchers/run.sh --ctl "$url" || echo "bench: bench/watchers/run.sh failed" >&2
+      bench/watchers/run.sh --ctl "$url" --pid "$pid" --token "$TOKEN" ||
+        echo "bench: bench/watchers/run.sh failed" >&2
     else
       echo "bench: bench/watchers/run.sh does not exist; watcher figures skipped" >&2
     fi
