@@ -18,15 +18,23 @@
 #     repl-diskless-sync-delay 0 (target <= 3000 ms).
 # Everything started here is stopped by pid on exit.
 #
-#   bench/run.sh controller [all|form]   form: only the four formation figures (about a minute)
+#   controller_form60_ms / controller_form60_synced_ms (mode form60 only): FORM_NODES (default 60)
+#     members, 20 on each of 127.0.0.1/2/3, with --min-masters FORM_NODES/2 and
+#     repl-diskless-sync-delay 0: from redis-ctl's start to epoch 1 committed with every master
+#     and replica (target <= 5000 ms), and to every replica's link up. FORM_RUNS runs (default 3);
+#     each also prints the bootstrap's steps by kind (controller_form60_steps: lines) from the log.
+#     FORM_CTL: another redis-ctl binary to time (an older build, to compare).
+#
+#   bench/run.sh controller [all|form|form60]   form: only the four formation figures (about a
+#     minute); form60: only the figures above
 #   BUILD_DIR (default build), BENCH_KEYS (default 1000000), BENCH_BASE_PORT (default 27101)
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 MODE=${1:-all}
 case "$MODE" in
-  all | form) ;;
+  all | form | form60) ;;
   *)
-    echo "usage: bench/run.sh controller [all|form]" >&2
+    echo "usage: bench/run.sh controller [all|form|form60]" >&2
     exit 2
     ;;
 esac
@@ -152,6 +160,45 @@ form_synced() {
   echo "rediscli_${name}_ms: $((t1 - t0)) ms"
   cleanup
 }
+
+# form60_run: one formation of FORM_NODES fresh members; prints the two times and the steps.
+form60_run() {
+  local n=$1 i t0 dir ctl
+  ADDRS=()
+  rm -rf "$WORK/f60"
+  for ((i = 0; i < n; i++)); do
+    local host=127.0.0.$((i % 3 + 1)) port=$((BASE + i))
+    dir="$WORK/f60/n$i"
+    rs_write_node_conf "$dir" "$host" "$port" 15000
+    echo "repl-diskless-sync-delay 0" >>"$dir/redis.conf"
+    rs_start_node "$dir"
+    ADDRS+=("$host:$port")
+  done
+  for a in "${ADDRS[@]}"; do rs_wait_ready "${a%:*}" "${a##*:}" 20; done
+  : >"$WORK/members.tmp"
+  for a in "${ADDRS[@]}"; do echo "$a host-${a%:*}" >>"$WORK/members.tmp"; done
+  mv "$WORK/members.tmp" "$WORK/members.txt"
+  rm -rf "$WORK/eventlog-f60"
+  t0=$(ms)
+  "${FORM_CTL:-$BIN/redis-ctl}" --data-dir "$WORK/eventlog-f60" --discovery "file:$WORK/members.txt" \
+    --listen 127.0.0.1:$((BASE + n)) --min-masters $((n / 2)) >"$WORK/redis-ctl-f60.log" 2>&1 &
+  ctl=$!
+  OTHER_PIDS+=($ctl)
+  /usr/bin/python3 "$ROOT/bench/controller/form_watch.py" watch "$t0" "127.0.0.1:$((BASE + n))" \
+    $((n / 2)) "${ADDRS[@]}"
+  rs_stop_pids 10 "$ctl"
+  "$BIN/redis-svc" export --data-dir "$WORK/eventlog-f60" --out "$WORK/f60.jsonl"
+  /usr/bin/python3 "$ROOT/bench/controller/form_watch.py" steps "$WORK/f60.jsonl"
+  if [ -n "${FORM_SAVE:-}" ]; then cp "$WORK/f60.jsonl" "$FORM_SAVE.$(ms).jsonl"; fi
+  cleanup
+}
+
+if [ "$MODE" = form60 ]; then
+  echo "bench: load before: $(cut -d' ' -f1-3 /proc/loadavg)" >&2
+  for ((run = 1; run <= ${FORM_RUNS:-3}; run++)); do form60_run "${FORM_NODES:-60}"; done
+  echo "controller_form60_target: 5000 ms"
+  exit 0
+fi
 
 form_synced form_synced default
 echo "controller_form_synced_target: 7000 ms"
