@@ -23,7 +23,8 @@
 #     repl-diskless-sync-delay 0: from redis-ctl's start to epoch 1 committed with every master
 #     and replica (target <= 5000 ms), and to every replica's link up. FORM_RUNS runs (default 3);
 #     each also prints the bootstrap's steps by kind (controller_form60_steps: lines) from the log.
-#     FORM_CTL: another redis-ctl binary to time (an older build, to compare).
+#     FORM_CTL: another redis-ctl binary to time (an older build, to compare); FORM_SAVE=PREFIX
+#     keeps each run's event log (PREFIX.<ms>.jsonl) and the nodes' and redis-ctl's logs (.tgz).
 #
 #   bench/run.sh controller [all|form|form60]   form: only the four formation figures (about a
 #     minute); form60: only the figures above
@@ -189,7 +190,12 @@ form60_run() {
   rs_stop_pids 10 "$ctl"
   "$BIN/redis-svc" export --data-dir "$WORK/eventlog-f60" --out "$WORK/f60.jsonl"
   /usr/bin/python3 "$ROOT/bench/controller/form_watch.py" steps "$WORK/f60.jsonl"
-  if [ -n "${FORM_SAVE:-}" ]; then cp "$WORK/f60.jsonl" "$FORM_SAVE.$(ms).jsonl"; fi
+  if [ -n "${FORM_SAVE:-}" ]; then  # The log, redis-ctl's output and the nodes' logs, to look into.
+    local save
+    save=$FORM_SAVE.$(ms)
+    cp "$WORK/f60.jsonl" "$save.jsonl"
+    tar -czf "$save.tgz" -C "$WORK" redis-ctl-f60.log f60
+  fi
   cleanup
 }
 
