@@ -22,9 +22,13 @@
 #     members, 20 on each of 127.0.0.1/2/3, with --min-masters FORM_NODES/2 and
 #     repl-diskless-sync-delay 0: from redis-ctl's start to epoch 1 committed with every master
 #     and replica (target <= 5000 ms), and to every replica's link up. FORM_RUNS runs (default 3);
-#     each also prints the bootstrap's steps by kind (controller_form60_steps: lines) from the log.
+#     each also prints the CPU time redis-ctl and the nodes used until then
+#     (controller_form60_cpu:) and the bootstrap's steps by kind (controller_form60_steps: lines:
+#     count, first start, last completion, sum of step times, the most at once) from the log.
 #     FORM_CTL: another redis-ctl binary to time (an older build, to compare); FORM_SAVE=PREFIX
 #     keeps each run's event log (PREFIX.<ms>.jsonl) and the nodes' and redis-ctl's logs (.tgz).
+#     The nodes take ports BASE.. BASE+N-1 and their bus ports 10000 above: a BASE of about 20000
+#     keeps both below the ephemeral range, where other clients' connections may hold them.
 #
 #   bench/run.sh controller [all|form|form60]   form: only the four formation figures (about a
 #     minute); form60: only the figures above
@@ -184,9 +188,17 @@ form60_run() {
   "${FORM_CTL:-$BIN/redis-ctl}" --data-dir "$WORK/eventlog-f60" --discovery "file:$WORK/members.txt" \
     --listen 127.0.0.1:$((BASE + n)) --min-masters $((n / 2)) >"$WORK/redis-ctl-f60.log" 2>&1 &
   ctl=$!
-  OTHER_PIDS+=($ctl)
+  OTHER_PIDS+=("$ctl")
   /usr/bin/python3 "$ROOT/bench/controller/form_watch.py" watch "$t0" "127.0.0.1:$((BASE + n))" \
     $((n / 2)) "${ADDRS[@]}"
+  # CPU time used so far (formation and the few probes after it): redis-ctl, all the nodes.
+  local tick ctl_cpu nodes_cpu=0 p
+  tick=$(getconf CLK_TCK)
+  ctl_cpu=$(awk -v t="$tick" '{ print int(($14 + $15) * 1000 / t) }' "/proc/$ctl/stat")
+  for p in "${RS_NODE_PIDS[@]}"; do
+    nodes_cpu=$((nodes_cpu + $(awk -v t="$tick" '{ print int(($14 + $15) * 1000 / t) }' "/proc/$p/stat")))
+  done
+  echo "controller_form60_cpu: redis-ctl $ctl_cpu ms, the $n nodes $nodes_cpu ms (load $(cut -d' ' -f1 /proc/loadavg))"
   rs_stop_pids 10 "$ctl"
   "$BIN/redis-svc" export --data-dir "$WORK/eventlog-f60" --out "$WORK/f60.jsonl"
   /usr/bin/python3 "$ROOT/bench/controller/form_watch.py" steps "$WORK/f60.jsonl"
