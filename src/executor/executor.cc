@@ -149,6 +149,12 @@ Status Executor::RunBatch(const PlanInFlight& plan, uint32_t first, uint32_t end
   std::map<uint32_t, std::thread> threads;
   std::map<StepKind, uint32_t> running_of_kind;
   uint32_t running = 0;
+  auto run = [&](uint32_t j) {
+    Status s = RunStep(plan, first + j, stop);
+    std::lock_guard<std::mutex> lock(mu);
+    finished.emplace_back(j, std::move(s));
+    cv.notify_one();
+  };
   Status failure;
   while (true) {
     if (failure.ok() && !(stop && stop->load())) {
@@ -159,12 +165,7 @@ Status Executor::RunBatch(const PlanInFlight& plan, uint32_t first, uint32_t end
         pending[j] = false;
         ++running;
         ++running_of_kind[kind];
-        threads.emplace(j, std::thread([&, j] {
-          Status s = RunStep(plan, first + j, stop);
-          std::lock_guard<std::mutex> lock(mu);
-          finished.emplace_back(j, std::move(s));
-          cv.notify_one();
-        }));
+        threads.emplace(j, std::thread(run, j));
       }
     }
     if (running == 0) break;

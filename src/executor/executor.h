@@ -35,12 +35,12 @@ class Journal {
 struct ExecutorConfig {
   ExecutorOptions step;
   ConnectOptions connect;
-  uint32_t max_parallel_steps = 16;      // Independent steps at once, of any kind.
-  uint32_t max_parallel_migrations = 4;  // Of those, migrate steps (disjoint pairs).
+  uint32_t max_parallel_steps = 16;         // Independent steps at once, of any kind.
+  uint32_t max_parallel_migrations = 4;     // Of those, migrate steps (disjoint pairs).
   uint32_t max_parallel_replications = 16;  // Of those, replicate steps (distinct replicas).
-  uint32_t max_attempts = 5;             // Per step, for transient errors.
-  int retry_backoff_ms = 200;            // Doubles per attempt.
-  double max_keys_per_second = 0;        // 0: no rate limit.
+  uint32_t max_attempts = 5;                // Per step, for transient errors.
+  int retry_backoff_ms = 200;               // Doubles per attempt.
+  double max_keys_per_second = 0;           // 0: no rate limit.
 };
 
 class Executor {

@@ -528,8 +528,7 @@ class FormationCrashTest : public ControllerFixture {
     using namespace std::chrono_literals;
     StartNodes(6);
     SetMembers({0, 1, 2, 3, 4, 5});
-    StartController({}, {{"RS_CRASH_AT", point}, {"RS_CRASH_AFTER", "1"}},
-                    RedisCtlCrashBinary());
+    StartController({}, {{"RS_CRASH_AT", point}, {"RS_CRASH_AFTER", "1"}}, RedisCtlCrashBinary());
     ASSERT_TRUE(WaitFor(60s, [&] { return !ControllerRunning(); })) << ControllerLog();
     ASSERT_NE(ControllerLog(5).find("crash point reached"), std::string::npos) << ControllerLog();
     StartController();

@@ -225,7 +225,9 @@ TEST_F(ExecutorTest, MeetsWaitForEveryConfigEpochAndReplicatesForTheirMeets) {
   std::map<uint32_t, size_t> started_at, completed_at;  // Step -> position in the log.
   const auto events = journal.Events();
   for (size_t i = 0; i < events.size(); ++i) {
-    if (const auto* x = std::get_if<model::StepStarted>(&events[i].payload)) started_at[x->step] = i;
+    if (const auto* x = std::get_if<model::StepStarted>(&events[i].payload)) {
+      started_at[x->step] = i;
+    }
     if (const auto* x = std::get_if<model::StepCompleted>(&events[i].payload)) {
       completed_at[x->step] = i;
     }
@@ -240,8 +242,8 @@ TEST_F(ExecutorTest, MeetsWaitForEveryConfigEpochAndReplicatesForTheirMeets) {
     }
     if (steps[m].kind == StepKind::kReplicate) {
       for (uint32_t e = 0; e < steps.size(); ++e) {
-        if (steps[e].kind == StepKind::kMeet && (steps[e].target == steps[m].target ||
-                                                  steps[e].target == steps[m].peer)) {
+        if (steps[e].kind == StepKind::kMeet &&
+            (steps[e].target == steps[m].target || steps[e].target == steps[m].peer)) {
           EXPECT_LT(completed_at[e], started_at[m]) << "meet step " << e << ", replicate " << m;
         }
       }
