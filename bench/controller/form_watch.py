@@ -3,8 +3,8 @@
 
   form_watch.py watch T0_MS ADMIN MASTERS HOST:PORT...
       polls redis-ctl's /v1/topology and the nodes until epoch 1 (or later) is committed with
-      MASTERS shards of one replica each, and every replica's link to its master is up; prints
-      both times from T0_MS (wall clock, ms).
+      MASTERS shards of one replica each, every replica's link to its master is up, and (after the
+      commit) every node says cluster_state:ok; prints the three times from T0_MS (wall clock, ms).
   form_watch.py steps EXPORT.jsonl
       the first plan's steps by kind, from `redis-svc export`: count, sum of the step times, the
       span from the first start to the last completion, and the most run at once.
@@ -24,9 +24,9 @@ def now_ms():
 def watch(t0, admin, masters, addrs):
     clients = [redis.Redis(host=a.rsplit(":", 1)[0], port=int(a.rsplit(":", 1)[1]),
                            socket_timeout=2) for a in addrs]
-    commit_ms = synced_ms = None
+    commit_ms = synced_ms = ok_ms = None
     deadline = time.time() + 180
-    while (commit_ms is None or synced_ms is None) and time.time() < deadline:
+    while None in (commit_ms, synced_ms, ok_ms) and time.time() < deadline:
         if commit_ms is None:
             try:
                 with urllib.request.urlopen(f"http://{admin}/v1/topology", timeout=2) as r:
@@ -47,11 +47,22 @@ def watch(t0, admin, masters, addrs):
                     pass
             if up >= len(addrs) - masters:
                 synced_ms = now_ms() - t0
+        if ok_ms is None and commit_ms is not None:
+            ok = 0
+            for c in clients:
+                try:
+                    ok += c.cluster("info").get("cluster_state") == "ok"
+                except redis.RedisError:
+                    pass
+            if ok == len(addrs):
+                ok_ms = now_ms() - t0
         time.sleep(0.02)
-    if commit_ms is None or synced_ms is None:
-        sys.exit(f"bench: no formation within 180 s (committed: {commit_ms}, synced: {synced_ms})")
+    if None in (commit_ms, synced_ms, ok_ms):
+        sys.exit(f"bench: no formation within 180 s (committed: {commit_ms}, synced: {synced_ms}, "
+                 f"cluster_state:ok: {ok_ms})")
     print(f"controller_form60_ms: {commit_ms} ms")
     print(f"controller_form60_synced_ms: {synced_ms} ms")
+    print(f"controller_form60_state_ok_ms: {ok_ms} ms")
 
 
 KINDS = (("set config epoch", "set-config-epoch"), ("assign slots", "assign-slots"),

@@ -18,10 +18,11 @@
 #     repl-diskless-sync-delay 0 (target <= 3000 ms).
 # Everything started here is stopped by pid on exit.
 #
-#   controller_form60_ms / controller_form60_synced_ms (mode form60 only): FORM_NODES (default 60)
-#     members, 20 on each of 127.0.0.1/2/3, with --min-masters FORM_NODES/2 and
-#     repl-diskless-sync-delay 0: from redis-ctl's start to epoch 1 committed with every master
-#     and replica (target <= 5000 ms), and to every replica's link up. FORM_RUNS runs (default 3);
+#   controller_form60_ms / controller_form60_synced_ms / controller_form60_state_ok_ms (mode
+#     form60 only): FORM_NODES (default 60) members, 20 on each of 127.0.0.1/2/3, with
+#     --min-masters FORM_NODES/2 and repl-diskless-sync-delay 0: from redis-ctl's start to epoch 1
+#     committed with every master and replica (target <= 5000 ms), to every replica's link up,
+#     and to cluster_state:ok on every node (after the commit). FORM_RUNS runs (default 3);
 #     each also prints the CPU time redis-ctl and the nodes used until then
 #     (controller_form60_cpu:) and the bootstrap's steps by kind (controller_form60_steps: lines:
 #     count, first start, last completion, sum of step times, the most at once) from the log.
