@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <map>
 #include <optional>
 #include <set>
 #include <thread>
@@ -80,13 +81,17 @@ Result<std::vector<NodeRef>> KnownMasters(AdminPool* pool, const std::string& ad
 }
 
 Status StepRunner::WaitFor(int timeout_ms, const std::function<Status()>& check) {
+  return WaitFor(timeout_ms, /*interval_ms=*/20, check);
+}
+
+Status StepRunner::WaitFor(int timeout_ms, int interval_ms, const std::function<Status()>& check) {
   auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
   Status last = check();
   while (!last.ok() && std::chrono::steady_clock::now() < deadline) {
     // A stop does not wait out a convergence (up to converge_timeout_ms): the step is resumed
     // on the next start, as after a crash.
     if (stop_ != nullptr && stop_->load()) return Status::Aborted("controller is stopping");
-    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    std::this_thread::sleep_for(std::chrono::milliseconds(interval_ms));
     last = check();
   }
   return last;
@@ -335,17 +340,31 @@ Status StepRunner::VerifyOwnerFromPeers(const model::Topology& topology,
 }
 
 Status StepRunner::VerifyTopology(const Step& step) {
-  return WaitFor(options_.converge_timeout_ms, [&]() -> Status {
+  // The plan's owner of every slot, and the views of the nodes that answer.
+  std::vector<const NodeRef*> planned(model::kSlotCount, nullptr);
+  for (const model::Shard& shard : step.topology.shards) {
+    for (uint16_t slot : ExpandSlots(shard.slots)) planned[slot] = &shard.master;
+  }
+  // (owner, viewer) -> when the owner last met the viewer. A MEET can be lost: the owner may
+  // have a handshake with that address in progress already, and then starts no other.
+  std::map<std::pair<std::string, std::string>, std::chrono::steady_clock::time_point> announced;
+  // Each round reads CLUSTER SLOTS from every node: at 60 nodes, every 20 ms cost redis-ctl
+  // most of a core while gossip settled.
+  return WaitFor(options_.converge_timeout_ms, /*interval_ms=*/100, [&]() -> Status {
+    std::vector<std::pair<std::string, std::vector<std::string>>> views;
+    std::set<std::string> down;  // Masters that do not answer: they announce nothing.
     for (const model::Shard& shard : step.topology.shards) {
       auto own_view = SlotOwners(pool_, shard.master.address);
       if (!own_view.ok() && (own_view.status().code() == StatusCode::kUnavailable ||
                              own_view.status().code() == StatusCode::kTimeout)) {
         // A master that is down keeps its slots in the topology (they must stay routed until
         // its replica takes over): check them in the view of the other masters instead.
+        down.insert(shard.master.address);
         RS_RETURN_IF_ERROR(VerifyOwnerFromPeers(step.topology, shard));
         continue;
       }
       RS_ASSIGN_OR_RETURN(auto owners, std::move(own_view));
+      views.emplace_back(shard.master.address, owners);
       std::vector<uint16_t> mine;
       for (int s = 0; s < model::kSlotCount; ++s) {
         if (owners[s] == shard.master.id) mine.push_back(static_cast<uint16_t>(s));
@@ -377,9 +396,41 @@ Status StepRunner::VerifyTopology(const Step& step) {
           return Status::FailedPrecondition(fmt::format("{} is not a replica of {}",
                                                         replica.address, shard.master.address));
         }
+        if (auto view = SlotOwners(pool_, replica.address); view.ok()) {
+          views.emplace_back(replica.address, std::move(*view));
+        }
       }
     }
-    return Status::Ok();
+    // Every node that answers agrees on every planned slot's owner: until then a node that does
+    // not know all the masters' slots says cluster_state:fail and answers CLUSTERDOWN.
+    // A master tells a node its slots only in a ping, and at 60 nodes a node pings a given other
+    // one about every cluster-node-timeout / 2 (7.5 s by default). A CLUSTER MEET from the owner
+    // to a node that already knows it makes the owner send a MEET packet at once, from which the
+    // node takes the owner's slots; the handshake it starts ends as soon as that node answers.
+    Status disagreement;
+    for (const auto& [viewer, owners] : views) {
+      const NodeRef* last = nullptr;  // Slots come in ranges: one announce per owner and viewer.
+      for (int slot = 0; slot < model::kSlotCount; ++slot) {
+        const NodeRef* owner = planned[slot];
+        if (owner == nullptr || owner == last || owners[slot] == owner->id) continue;
+        last = owner;
+        if (disagreement.ok()) {
+          disagreement = Status::FailedPrecondition(
+              fmt::format("slot {} is owned by {} in the view of {}, the plan says {}", slot,
+                          owners[slot].empty() ? "no one" : owners[slot], viewer,
+                          owner->address));
+        }
+        const auto now = std::chrono::steady_clock::now();
+        auto [it, first] = announced.try_emplace({owner->address, viewer}, now);
+        if (!down.contains(owner->address) &&
+            (first || now - it->second >= std::chrono::milliseconds(500))) {
+          it->second = now;
+          (void)pool_->Command(owner->address,
+                               {"CLUSTER", "MEET", HostOf(viewer), PortOf(viewer)});
+        }
+      }
+    }
+    return disagreement;
   });
 }
 
