@@ -254,6 +254,35 @@ TEST_F(ExecutorTest, MeetsWaitForEveryConfigEpochAndReplicatesForTheirMeets) {
   for (uint32_t e = 0; e < commit; ++e) EXPECT_LT(completed_at[e], started_at[commit]) << e;
 }
 
+// The slot owners node `viewer` reports, slot 0 only.
+std::string OwnerOfSlot0(test::RedisClient& viewer) {
+  auto r = viewer.Command("CLUSTER", "SLOTS");
+  if (!r.ok()) return "error";
+  for (const auto& range : r->elements) {
+    if (range.elements[0].integer == 0) return range.elements[2].elements[2].str;
+  }
+  return "";
+}
+
+TEST_F(ExecutorTest, CommitWaitsUntilEveryNodeKnowsEveryOwner) {
+  MemoryJournal journal;
+  Bootstrap(journal);
+  // Node 2 forgets that node 0 owns slot 0, as a node that has not heard from node 0 since it
+  // took its slots. Left alone, it learns it again at node 0's next ping (in a second or more).
+  auto viewer = Client(2);
+  auto r = viewer.Command("CLUSTER", "DELSLOTS", "0");
+  ASSERT_TRUE(r.ok() && !r->is_error()) << (r.ok() ? r->str : r.status().ToString());
+  ASSERT_EQ(OwnerOfSlot0(viewer), "");
+  model::Plan plan;
+  plan.id = 2;
+  plan.steps.push_back(BootstrapPlan().steps.back());  // Commit the bootstrap's topology again.
+  Propose(journal, plan);
+  Status s = Executor(config_, &journal).RunPlan(nullptr);
+  ASSERT_TRUE(s.ok()) << s.ToString();
+  // Committed only once node 2 knew again (node 0 met it to tell it).
+  EXPECT_EQ(OwnerOfSlot0(viewer), nodes_[0].id);
+}
+
 TEST_F(ExecutorTest, BootstrapIsIdempotentWhenRunAgain) {
   MemoryJournal journal;
   Bootstrap(journal);
