@@ -18,15 +18,29 @@
 #     repl-diskless-sync-delay 0 (target <= 3000 ms).
 # Everything started here is stopped by pid on exit.
 #
-#   bench/run.sh controller [all|form]   form: only the four formation figures (about a minute)
+#   controller_form60_ms / controller_form60_synced_ms / controller_form60_state_ok_ms (mode
+#     form60 only): FORM_NODES (default 60) members, 20 on each of 127.0.0.1/2/3, with
+#     --min-masters FORM_NODES/2 and repl-diskless-sync-delay 0: from redis-ctl's start to epoch 1
+#     committed with every master and replica (target <= 5000 ms), to every replica's link up,
+#     and to cluster_state:ok on every node (after the commit). FORM_RUNS runs (default 3);
+#     each also prints the CPU time redis-ctl and the nodes used until then
+#     (controller_form60_cpu:) and the bootstrap's steps by kind (controller_form60_steps: lines:
+#     count, first start, last completion, sum of step times, the most at once) from the log.
+#     FORM_CTL: another redis-ctl binary to time (an older build, to compare); FORM_SAVE=PREFIX
+#     keeps each run's event log (PREFIX.<ms>.jsonl) and the nodes' and redis-ctl's logs (.tgz).
+#     The nodes take ports BASE.. BASE+N-1 and their bus ports 10000 above: a BASE of about 20000
+#     keeps both below the ephemeral range, where other clients' connections may hold them.
+#
+#   bench/run.sh controller [all|form|form60]   form: only the four formation figures (about a
+#     minute); form60: only the figures above
 #   BUILD_DIR (default build), BENCH_KEYS (default 1000000), BENCH_BASE_PORT (default 27101)
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 MODE=${1:-all}
 case "$MODE" in
-  all | form) ;;
+  all | form | form60) ;;
   *)
-    echo "usage: bench/run.sh controller [all|form]" >&2
+    echo "usage: bench/run.sh controller [all|form|form60]" >&2
     exit 2
     ;;
 esac
@@ -152,6 +166,58 @@ form_synced() {
   echo "rediscli_${name}_ms: $((t1 - t0)) ms"
   cleanup
 }
+
+# form60_run: one formation of FORM_NODES fresh members; prints the two times and the steps.
+form60_run() {
+  local n=$1 i t0 dir ctl
+  ADDRS=()
+  rm -rf "$WORK/f60"
+  for ((i = 0; i < n; i++)); do
+    local host=127.0.0.$((i % 3 + 1)) port=$((BASE + i))
+    dir="$WORK/f60/n$i"
+    rs_write_node_conf "$dir" "$host" "$port" 15000
+    echo "repl-diskless-sync-delay 0" >>"$dir/redis.conf"
+    rs_start_node "$dir"
+    ADDRS+=("$host:$port")
+  done
+  for a in "${ADDRS[@]}"; do rs_wait_ready "${a%:*}" "${a##*:}" 20; done
+  : >"$WORK/members.tmp"
+  for a in "${ADDRS[@]}"; do echo "$a host-${a%:*}" >>"$WORK/members.tmp"; done
+  mv "$WORK/members.tmp" "$WORK/members.txt"
+  rm -rf "$WORK/eventlog-f60"
+  t0=$(ms)
+  "${FORM_CTL:-$BIN/redis-ctl}" --data-dir "$WORK/eventlog-f60" --discovery "file:$WORK/members.txt" \
+    --listen 127.0.0.1:$((BASE + n)) --min-masters $((n / 2)) >"$WORK/redis-ctl-f60.log" 2>&1 &
+  ctl=$!
+  OTHER_PIDS+=("$ctl")
+  /usr/bin/python3 "$ROOT/bench/controller/form_watch.py" watch "$t0" "127.0.0.1:$((BASE + n))" \
+    $((n / 2)) "${ADDRS[@]}"
+  # CPU time used so far (formation and the few probes after it): redis-ctl, all the nodes.
+  local tick ctl_cpu nodes_cpu=0 p
+  tick=$(getconf CLK_TCK)
+  ctl_cpu=$(awk -v t="$tick" '{ print int(($14 + $15) * 1000 / t) }' "/proc/$ctl/stat")
+  for p in "${RS_NODE_PIDS[@]}"; do
+    nodes_cpu=$((nodes_cpu + $(awk -v t="$tick" '{ print int(($14 + $15) * 1000 / t) }' "/proc/$p/stat")))
+  done
+  echo "controller_form60_cpu: redis-ctl $ctl_cpu ms, the $n nodes $nodes_cpu ms (load $(cut -d' ' -f1 /proc/loadavg))"
+  rs_stop_pids 10 "$ctl"
+  "$BIN/redis-svc" export --data-dir "$WORK/eventlog-f60" --out "$WORK/f60.jsonl"
+  /usr/bin/python3 "$ROOT/bench/controller/form_watch.py" steps "$WORK/f60.jsonl"
+  if [ -n "${FORM_SAVE:-}" ]; then  # The log, redis-ctl's output and the nodes' logs, to look into.
+    local save
+    save=$FORM_SAVE.$(ms)
+    cp "$WORK/f60.jsonl" "$save.jsonl"
+    tar -czf "$save.tgz" -C "$WORK" redis-ctl-f60.log f60
+  fi
+  cleanup
+}
+
+if [ "$MODE" = form60 ]; then
+  echo "bench: load before: $(cut -d' ' -f1-3 /proc/loadavg)" >&2
+  for ((run = 1; run <= ${FORM_RUNS:-3}; run++)); do form60_run "${FORM_NODES:-60}"; done
+  echo "controller_form60_target: 5000 ms"
+  exit 0
+fi
 
 form_synced form_synced default
 echo "controller_form_synced_target: 7000 ms"

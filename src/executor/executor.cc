@@ -1,13 +1,17 @@
 #include "executor/executor.h"
 
+#include <algorithm>
 #include <chrono>
-#include <set>
+#include <condition_variable>
+#include <map>
+#include <mutex>
 #include <thread>
 
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
 #include "executor/crash_point.h"
+#include "executor/step_order.h"
 
 namespace rs::executor {
 
@@ -112,28 +116,88 @@ Status Executor::RunStep(const PlanInFlight& plan, uint32_t index, const std::at
   return s;
 }
 
-uint32_t Executor::ParallelEnd(const PlanInFlight& plan, uint32_t first) const {
-  // Consecutive migrate steps, or consecutive replicate steps, go at once when no node is the
-  // target (source, replica) of two of them or both a target and a peer (destination, master).
-  // Several sources may feed one destination (it imports distinct slots from each); several
-  // replicas may attach to one master (one sync can feed them all). One after another, each
-  // replica would wait out its master's repl-diskless-sync-delay (5 s by default) on its own.
+Status Executor::RunBatch(const PlanInFlight& plan, uint32_t first, uint32_t end,
+                          const std::atomic<bool>* stop, uint32_t* failed_step) {
   const auto& steps = plan.plan.steps;
-  const StepKind kind = steps[first].kind;
-  uint32_t bound = kind == StepKind::kMigrate     ? config_.max_parallel_migrations
-                   : kind == StepKind::kReplicate ? config_.max_parallel_replications
-                                                  : 1;
-  std::set<std::string> targets = {steps[first].target.address};
-  std::set<std::string> peers = {steps[first].peer.address};
-  uint32_t end = first + 1;
-  while (end < steps.size() && end - first < bound && steps[end].kind == kind &&
-         plan.status[end] != StepStatus::kDone && !targets.count(steps[end].target.address) &&
-         !peers.count(steps[end].target.address) && !targets.count(steps[end].peer.address)) {
-    targets.insert(steps[end].target.address);
-    peers.insert(steps[end].peer.address);
-    ++end;
+  const uint32_t n = end - first;
+  // waits[j]: the steps of the batch that j must follow and that have not completed yet.
+  std::vector<uint32_t> waits(n, 0);
+  std::vector<std::vector<uint32_t>> followers(n);
+  std::vector<bool> pending(n, false);
+  for (uint32_t j = 0; j < n; ++j) {
+    if (plan.status[first + j] == StepStatus::kDone) continue;
+    pending[j] = true;
+    for (uint32_t i = 0; i < j; ++i) {
+      if (plan.status[first + i] != StepStatus::kDone &&
+          MustFollow(steps[first + i], steps[first + j])) {
+        ++waits[j];
+        followers[i].push_back(j);
+      }
+    }
   }
-  return end;
+  auto bound = [&](StepKind kind) {
+    uint32_t b = kind == StepKind::kMigrate     ? config_.max_parallel_migrations
+                 : kind == StepKind::kReplicate ? config_.max_parallel_replications
+                                                : config_.max_parallel_steps;
+    return std::max<uint32_t>(1, b);
+  };
+  const uint32_t max_running = std::max<uint32_t>(1, config_.max_parallel_steps);
+
+  std::mutex mu;
+  std::condition_variable cv;
+  std::vector<std::pair<uint32_t, Status>> finished;  // Guarded by mu.
+  std::map<uint32_t, std::thread> threads;
+  std::map<StepKind, uint32_t> running_of_kind;
+  uint32_t running = 0;
+  auto run = [&](uint32_t j) {
+    Status s = RunStep(plan, first + j, stop);
+    std::lock_guard<std::mutex> lock(mu);
+    finished.emplace_back(j, std::move(s));
+    cv.notify_one();
+  };
+  Status failure;
+  while (true) {
+    if (failure.ok() && !(stop && stop->load())) {
+      // In plan order, so a bound favours the steps the plan lists first.
+      for (uint32_t j = 0; j < n && running < max_running; ++j) {
+        const StepKind kind = steps[first + j].kind;
+        if (!pending[j] || waits[j] > 0 || running_of_kind[kind] >= bound(kind)) continue;
+        pending[j] = false;
+        ++running;
+        ++running_of_kind[kind];
+        threads.emplace(j, std::thread(run, j));
+      }
+    }
+    if (running == 0) break;
+    std::vector<std::pair<uint32_t, Status>> done;
+    {
+      std::unique_lock<std::mutex> lock(mu);
+      cv.wait(lock, [&] { return !finished.empty(); });
+      done.swap(finished);
+    }
+    for (auto& [j, s] : done) {
+      threads[j].join();
+      threads.erase(j);
+      --running;
+      --running_of_kind[steps[first + j].kind];
+      if (s.ok()) {
+        for (uint32_t f : followers[j]) --waits[f];
+      } else if (failure.ok() || first + j < *failed_step) {
+        failure = s;
+        *failed_step = first + j;
+      }
+    }
+  }
+  if (failure.ok()) {
+    // Stopped before starting them all: the plan stays in flight, resumed on the next start.
+    for (uint32_t j = 0; j < n; ++j) {
+      if (pending[j]) {
+        *failed_step = first + j;
+        return Status::Aborted("controller is stopping");
+      }
+    }
+  }
+  return failure;
 }
 
 Status Executor::RunPlan(const std::atomic<bool>* stop) {
@@ -149,24 +213,15 @@ Status Executor::RunPlan(const std::atomic<bool>* stop) {
       ++i;
       continue;
     }
-    const uint32_t end = ParallelEnd(plan, i);
-    if (end == i + 1) {
+    if (!RunsBesideOthers(steps[i].kind)) {
       failure = RunStep(plan, i, stop);
       failed_step = i;
-    } else {
-      std::vector<Status> results(end - i);
-      std::vector<std::thread> threads;
-      for (uint32_t j = i; j < end; ++j) {
-        threads.emplace_back([&, j] { results[j - i] = RunStep(plan, j, stop); });
-      }
-      for (auto& t : threads) t.join();
-      for (uint32_t j = i; j < end && failure.ok(); ++j) {
-        if (!results[j - i].ok()) {
-          failure = results[j - i];
-          failed_step = j;
-        }
-      }
+      ++i;
+      continue;
     }
+    uint32_t end = i + 1;
+    while (end < steps.size() && RunsBesideOthers(steps[end].kind)) ++end;
+    failure = RunBatch(plan, i, end, stop, &failed_step);
     i = end;
   }
   if (failure.ok()) {

@@ -3,8 +3,9 @@
 // progress` per chunk of migrated slots, `step completed` / `step failed` after. After a crash,
 // the plan in flight (from the folded log) is resumed: finished steps and slots are skipped and
 // the step in flight is re-run, which converges because every step is idempotent.
-// Thread contract: RunPlan is called by one thread; it may run migrate and replicate steps on
-// helper threads.
+// Independent steps run at once (step_order.h), each on its own thread with its own synced
+// `step started` / `step completed`, so a resume re-runs exactly the steps that had not completed.
+// Thread contract: RunPlan is called by one thread; it runs steps on helper threads.
 #pragma once
 
 #include <atomic>
@@ -34,11 +35,12 @@ class Journal {
 struct ExecutorConfig {
   ExecutorOptions step;
   ConnectOptions connect;
-  uint32_t max_parallel_migrations = 4;  // Disjoint source/target pairs at once.
-  uint32_t max_parallel_replications = 8;  // Replicate steps (distinct replicas) at once.
-  uint32_t max_attempts = 5;             // Per step, for transient errors.
-  int retry_backoff_ms = 200;            // Doubles per attempt.
-  double max_keys_per_second = 0;        // 0: no rate limit.
+  uint32_t max_parallel_steps = 16;         // Independent steps at once, of any kind.
+  uint32_t max_parallel_migrations = 4;     // Of those, migrate steps (disjoint pairs).
+  uint32_t max_parallel_replications = 16;  // Of those, replicate steps (distinct replicas).
+  uint32_t max_attempts = 5;                // Per step, for transient errors.
+  int retry_backoff_ms = 200;               // Doubles per attempt.
+  double max_keys_per_second = 0;           // 0: no rate limit.
 };
 
 class Executor {
@@ -53,8 +55,11 @@ class Executor {
 
 
  private:
-  // The end of the run of steps from `first` that may go at once (first + 1: it runs alone).
-  uint32_t ParallelEnd(const model::PlanInFlight& plan, uint32_t first) const;
+  // Runs the steps [first, end) that are not done yet, each as soon as the earlier ones it must
+  // follow (MustFollow) completed, within the bounds. After a failure or a stop it starts no
+  // more and waits for those running; returns the failure of the lowest step (in *failed_step).
+  Status RunBatch(const model::PlanInFlight& plan, uint32_t first, uint32_t end,
+                  const std::atomic<bool>* stop, uint32_t* failed_step);
   Status RunStep(const model::PlanInFlight& plan, uint32_t index, const std::atomic<bool>* stop);
   Status RunStepOnce(const model::PlanInFlight& plan, uint32_t index, AdminPool* pool,
                      const std::atomic<bool>* stop);

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <map>
 #include <optional>
 #include <set>
 #include <thread>
@@ -80,13 +81,17 @@ Result<std::vector<NodeRef>> KnownMasters(AdminPool* pool, const std::string& ad
 }
 
 Status StepRunner::WaitFor(int timeout_ms, const std::function<Status()>& check) {
+  return WaitFor(timeout_ms, /*interval_ms=*/20, check);
+}
+
+Status StepRunner::WaitFor(int timeout_ms, int interval_ms, const std::function<Status()>& check) {
   auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
   Status last = check();
   while (!last.ok() && std::chrono::steady_clock::now() < deadline) {
     // A stop does not wait out a convergence (up to converge_timeout_ms): the step is resumed
     // on the next start, as after a crash.
     if (stop_ != nullptr && stop_->load()) return Status::Aborted("controller is stopping");
-    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    std::this_thread::sleep_for(std::chrono::milliseconds(interval_ms));
     last = check();
   }
   return last;
@@ -335,29 +340,36 @@ Status StepRunner::VerifyOwnerFromPeers(const model::Topology& topology,
 }
 
 // The topology is committed, and every proxy following the controller routes by it, only once
-// Redis serves it: every live master sees every slot where the topology puts it (not only its
-// own: a master that has not heard of another's slots yet answers CLUSTERDOWN), and, when every
-// master answers, each reports cluster_state:ok.
+// Redis serves it: every node that answers sees every slot where the topology puts it (not only
+// each master its own: a node that has not heard of a master's slots yet answers CLUSTERDOWN),
+// and, when every master answers, each master reports cluster_state:ok (a master can still be in
+// its rejoin delay).
 Status StepRunner::VerifyTopology(const Step& step) {
-  std::vector<const std::string*> planned(model::kSlotCount, nullptr);  // Slot -> master id.
+  // The plan's owner of every slot, and the views of the nodes that answer.
+  std::vector<const NodeRef*> planned(model::kSlotCount, nullptr);
   for (const model::Shard& shard : step.topology.shards) {
-    for (const model::SlotRange& r : shard.slots) {
-      for (uint32_t s = r.first; s <= r.last; ++s) planned[s] = &shard.master.id;
-    }
+    for (uint16_t slot : ExpandSlots(shard.slots)) planned[slot] = &shard.master;
   }
-  return WaitFor(options_.converge_timeout_ms, [&]() -> Status {
-    std::vector<std::string> live;
+  // (owner, viewer) -> when the owner last met the viewer. A MEET can be lost: the owner may
+  // have a handshake with that address in progress already, and then starts no other.
+  std::map<std::pair<std::string, std::string>, std::chrono::steady_clock::time_point> announced;
+  // Each round reads CLUSTER SLOTS from every node: at 60 nodes, every 20 ms cost redis-ctl
+  // most of a core while gossip settled.
+  return WaitFor(options_.converge_timeout_ms, /*interval_ms=*/100, [&]() -> Status {
+    std::vector<std::pair<std::string, std::vector<std::string>>> views;
+    std::set<std::string> down;  // Masters that do not answer: they announce nothing.
     for (const model::Shard& shard : step.topology.shards) {
       auto own_view = SlotOwners(pool_, shard.master.address);
       if (!own_view.ok() && (own_view.status().code() == StatusCode::kUnavailable ||
                              own_view.status().code() == StatusCode::kTimeout)) {
         // A master that is down keeps its slots in the topology (they must stay routed until
         // its replica takes over): check them in the view of the other masters instead.
+        down.insert(shard.master.address);
         RS_RETURN_IF_ERROR(VerifyOwnerFromPeers(step.topology, shard));
         continue;
       }
       RS_ASSIGN_OR_RETURN(auto owners, std::move(own_view));
-      live.push_back(shard.master.address);
+      views.emplace_back(shard.master.address, owners);
       std::vector<uint16_t> mine;
       for (int s = 0; s < model::kSlotCount; ++s) {
         if (owners[s] == shard.master.id) mine.push_back(static_cast<uint16_t>(s));
@@ -367,16 +379,6 @@ Status StepRunner::VerifyTopology(const Step& step) {
             fmt::format("{} owns {} in its own view, the plan says {}", shard.master.address,
                         model::RangesToString(CompressSlots(mine)),
                         model::RangesToString(shard.slots)));
-      }
-      for (int s = 0; s < model::kSlotCount; ++s) {
-        const std::string none;
-        const std::string& want = planned[s] ? *planned[s] : none;
-        if (owners[s] != want) {
-          return Status::Unavailable(fmt::format(
-              "{} sees slot {} owned by {}, the plan says {} (gossip still spreading)",
-              shard.master.address, s, owners[s].empty() ? "no one" : owners[s].substr(0, 8),
-              want.empty() ? "no one" : want.substr(0, 8)));
-        }
       }
       RS_ASSIGN_OR_RETURN(auto nodes, ClusterNodes(pool_, shard.master.address));
       if (nodes.myself.id != shard.master.id) {
@@ -399,16 +401,51 @@ Status StepRunner::VerifyTopology(const Step& step) {
           return Status::FailedPrecondition(fmt::format("{} is not a replica of {}",
                                                         replica.address, shard.master.address));
         }
+        if (auto view = SlotOwners(pool_, replica.address); view.ok()) {
+          views.emplace_back(replica.address, std::move(*view));
+        }
       }
     }
+    // Every node that answers agrees on every planned slot's owner: until then a node that does
+    // not know all the masters' slots says cluster_state:fail and answers CLUSTERDOWN.
+    // A master tells a node its slots only in a ping, and at 60 nodes a node pings a given other
+    // one about every cluster-node-timeout / 2 (7.5 s by default). A CLUSTER MEET from the owner
+    // to a node that already knows it makes the owner send a MEET packet at once, from which the
+    // node takes the owner's slots; the handshake it starts ends as soon as that node answers.
+    Status disagreement;
+    for (const auto& [viewer, owners] : views) {
+      const NodeRef* last = nullptr;  // Slots come in ranges: one announce per owner and viewer.
+      for (int slot = 0; slot < model::kSlotCount; ++slot) {
+        const NodeRef* owner = planned[slot];
+        if (owner == nullptr || owner == last || owners[slot] == owner->id) continue;
+        last = owner;
+        if (disagreement.ok()) {
+          disagreement = Status::FailedPrecondition(
+              fmt::format("slot {} is owned by {} in the view of {}, the plan says {}", slot,
+                          owners[slot].empty() ? "no one" : owners[slot], viewer,
+                          owner->address));
+        }
+        const auto now = std::chrono::steady_clock::now();
+        auto [it, first] = announced.try_emplace({owner->address, viewer}, now);
+        if (!down.contains(owner->address) &&
+            (first || now - it->second >= std::chrono::milliseconds(500))) {
+          it->second = now;
+          (void)pool_->Command(owner->address,
+                               {"CLUSTER", "MEET", HostOf(viewer), PortOf(viewer)});
+        }
+      }
+    }
+    RS_RETURN_IF_ERROR(disagreement);
     // With a master down its slots may be unserved until a failover: cluster_state is then
     // fail everywhere, and the topology must still be committed.
-    if (live.size() != step.topology.shards.size()) return Status::Ok();
-    for (const std::string& address : live) {
-      RS_ASSIGN_OR_RETURN(Reply info,
-                          ExpectOk(pool_->Command(address, {"CLUSTER", "INFO"}), "CLUSTER INFO"));
+    if (!down.empty()) return Status::Ok();
+    for (const model::Shard& shard : step.topology.shards) {
+      RS_ASSIGN_OR_RETURN(Reply info, ExpectOk(pool_->Command(shard.master.address,
+                                                              {"CLUSTER", "INFO"}),
+                                               "CLUSTER INFO"));
       if (info.str.find("cluster_state:ok") == std::string::npos) {
-        return Status::Unavailable(fmt::format("{} reports cluster_state:fail", address));
+        return Status::Unavailable(
+            fmt::format("{} reports cluster_state:fail", shard.master.address));
       }
     }
     return Status::Ok();

@@ -76,7 +76,8 @@ class StepRunner {
   Status WaitUntilAcquainted(const model::NodeRef& a, const model::NodeRef& b);
   // Polls `check` until it returns Ok or the timeout passes; returns its last error (Aborted
   // when stop_ was set meanwhile).
-  Status WaitFor(int timeout_ms, const std::function<Status()>& check);
+  Status WaitFor(int timeout_ms, const std::function<Status()>& check);  // Every 20 ms.
+  Status WaitFor(int timeout_ms, int interval_ms, const std::function<Status()>& check);
 
   AdminPool* pool_;
   ExecutorOptions options_;

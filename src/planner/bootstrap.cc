@@ -131,16 +131,18 @@ Decision Bootstrap(const Context& ctx) {
     s.config_epoch = epoch++;
     b.Add(std::move(s));
   }
-  // The first master is the meeting point; the layout starts from it.
-  b.Include(masters[0]);
+  // The first master is the meeting point. Every master holds its slots before it meets: a
+  // master never joins without them, and the executor runs the assignments and then the meets
+  // side by side (executor/step_order.h).
   for (size_t i = 0; i < masters.size(); ++i) {
+    b.Include(masters[i]);
     model::Step s = MakeStep(StepKind::kAssignSlots, v.Ref(masters[i]));
     uint32_t first = static_cast<uint32_t>(i * model::kSlotCount / masters.size());
     uint32_t last = static_cast<uint32_t>((i + 1) * model::kSlotCount / masters.size()) - 1;
     s.slots = {SlotRange{static_cast<uint16_t>(first), static_cast<uint16_t>(last)}};
-    if (i > 0) b.Meet(masters[i], masters[0]);
     b.Add(std::move(s));
   }
+  for (size_t i = 1; i < masters.size(); ++i) b.Meet(masters[i], masters[0]);
   for (const std::string& a : rest) b.Meet(a, masters[0]);
   // Replicas: round after round, each master takes one, matched so that as few as possible
   // share their master's host.

@@ -552,39 +552,53 @@ TEST_F(ControllerTest, SecondControllerOnTheSameDataDirRefusesToStart) {
 namespace rs::test {
 namespace {
 
-// Kills redis-ctl while the bootstrap's replicas attach at once (at the second CLUSTER REPLICATE,
-// with other replicate steps in flight), restarts it, and checks that the same plan resumes to
-// completion: the steps in flight are started again, and each completes once.
-class FormationCrashTest : public ControllerFixture {};
+// Kills redis-ctl in the middle of a batch of the bootstrap's steps running at once (at the
+// second time `point` is reached, with other steps of the batch in flight), restarts it, and
+// checks that the same plan resumes to completion: the steps in flight are started again, and
+// each of the `count` steps whose audit line starts with `what` completes once.
+class FormationCrashTest : public ControllerFixture {
+ protected:
+  void KillAndResume(const std::string& point, const std::string& what, size_t count) {
+    using namespace std::chrono_literals;
+    StartNodes(6);
+    SetMembers({0, 1, 2, 3, 4, 5});
+    StartController({}, {{"RS_CRASH_AT", point}, {"RS_CRASH_AFTER", "1"}}, RedisCtlCrashBinary());
+    ASSERT_TRUE(WaitFor(60s, [&] { return !ControllerRunning(); })) << ControllerLog();
+    ASSERT_NE(ControllerLog(5).find("crash point reached"), std::string::npos) << ControllerLog();
+    StartController();
+    ASSERT_TRUE(WaitFor(60s, [&] { return Converged({0, 1, 2, 3, 4, 5}, 3, 1); }))
+        << ControllerLog();
+    ASSERT_TRUE(WaitFor(30s, [&] {
+      return HttpGet("/v1/topology").find("\"epoch\":1") != std::string::npos;
+    })) << HttpGet("/v1/topology");
+    ASSERT_EQ(StopController(), 0) << ControllerLog();
+    auto out = (dir_->path() / "audit.txt").string();
+    auto rc =
+        RunCommand({RedisSvcBinary(), "audit", "--data-dir", data_dir_, "--plan", "1"}, out, 30s);
+    ASSERT_TRUE(rc.ok()) << rc.status().ToString();
+    std::string audit = TailOfFile(out, 100000);
+    EXPECT_EQ(*rc, 0) << audit;
+    EXPECT_NE(audit.find("plan 1 completed"), std::string::npos) << audit;
+    EXPECT_EQ(audit.find("failed"), std::string::npos) << audit;
+    size_t completed = 0, started = 0;
+    for (size_t p = 0; (p = audit.find("completed (" + what, p)) != std::string::npos; ++p) {
+      ++completed;
+    }
+    for (size_t p = 0; (p = audit.find("started (" + what, p)) != std::string::npos; ++p) {
+      ++started;
+    }
+    EXPECT_EQ(completed, count) << audit;
+    EXPECT_GT(started, count) << audit;
+  }
+};
 
 TEST_F(FormationCrashTest, KilledWhileReplicasAttachResumesTheBootstrap) {
-  using namespace std::chrono_literals;
-  StartNodes(6);
-  SetMembers({0, 1, 2, 3, 4, 5});
-  StartController({}, {{"RS_CRASH_AT", "replicate.after"}, {"RS_CRASH_AFTER", "1"}},
-                  RedisCtlCrashBinary());
-  ASSERT_TRUE(WaitFor(60s, [&] { return !ControllerRunning(); })) << ControllerLog();
-  ASSERT_NE(ControllerLog(5).find("crash point reached"), std::string::npos) << ControllerLog();
-  StartController();
-  ASSERT_TRUE(WaitFor(60s, [&] { return Converged({0, 1, 2, 3, 4, 5}, 3, 1); })) << ControllerLog();
-  ASSERT_TRUE(WaitFor(30s, [&] {
-    return HttpGet("/v1/topology").find("\"epoch\":1") != std::string::npos;
-  })) << HttpGet("/v1/topology");
-  ASSERT_EQ(StopController(), 0) << ControllerLog();
-  auto out = (dir_->path() / "audit.txt").string();
-  auto rc =
-      RunCommand({RedisSvcBinary(), "audit", "--data-dir", data_dir_, "--plan", "1"}, out, 30s);
-  ASSERT_TRUE(rc.ok()) << rc.status().ToString();
-  std::string audit = TailOfFile(out, 100000);
-  EXPECT_EQ(*rc, 0) << audit;
-  EXPECT_NE(audit.find("plan 1 completed"), std::string::npos) << audit;
-  EXPECT_EQ(audit.find("failed"), std::string::npos) << audit;
-  // Each of the three replicate steps completed once; the ones in flight were started again.
-  size_t completed = 0, started = 0;
-  for (size_t p = 0; (p = audit.find("completed (make ", p)) != std::string::npos; ++p) ++completed;
-  for (size_t p = 0; (p = audit.find("started (make ", p)) != std::string::npos; ++p) ++started;
-  EXPECT_EQ(completed, 3u) << audit;
-  EXPECT_GT(started, 3u) << audit;
+  KillAndResume("replicate.after", "make ", 3);
+}
+
+TEST_F(FormationCrashTest, KilledWhileNodesMeetResumesTheBootstrap) {
+  // Five nodes meet the first master at once; the kill comes after the second CLUSTER MEET.
+  KillAndResume("meet.after", "meet ", 5);
 }
 
 // Kills redis-ctl at a named crash point in the middle of a rebalance of a cluster holding

@@ -4,6 +4,8 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <map>
 #include <set>
 
 #include "common/slot.h"
@@ -181,6 +183,104 @@ TEST_F(ExecutorTest, ReplicateStepsRunAtOnceEachStartedAndCompletedInTheLog) {
   for (size_t i = 0; i < 3; ++i) EXPECT_LT(order[i], 1000u) << "event " << i;
   std::set<uint32_t> completed(order.begin() + 3, order.end());
   EXPECT_EQ(completed, (std::set<uint32_t>{1014, 1015, 1016}));
+}
+
+// The most steps of `kind` started and not yet completed at one time, from the log.
+size_t MostAtOnce(MemoryJournal& journal, const std::vector<Step>& steps, StepKind kind) {
+  size_t now = 0, most = 0;
+  for (const auto& e : journal.Events()) {
+    if (const auto* x = std::get_if<model::StepStarted>(&e.payload)) {
+      if (steps[x->step].kind == kind) most = std::max(most, ++now);
+    }
+    if (const auto* x = std::get_if<model::StepCompleted>(&e.payload)) {
+      if (steps[x->step].kind == kind) --now;
+    }
+  }
+  return most;
+}
+
+TEST_F(ExecutorTest, MeetStepsToOneMemberRunAtOnce) {
+  // Five nodes meet node 0. A meet completes when both nodes list each other after a handshake,
+  // which takes Redis's cluster cron (100 ms) a round or two: one after another, each meet
+  // completes before the next starts.
+  MemoryJournal journal;
+  Bootstrap(journal);
+  const auto steps = BootstrapPlan().steps;
+  EXPECT_GE(MostAtOnce(journal, steps, StepKind::kMeet), 3u);
+  // Each started once and completed once.
+  std::multiset<uint32_t> started, completed;
+  for (const auto& e : journal.Events()) {
+    if (const auto* x = std::get_if<model::StepStarted>(&e.payload)) started.insert(x->step);
+    if (const auto* x = std::get_if<model::StepCompleted>(&e.payload)) completed.insert(x->step);
+  }
+  EXPECT_EQ(started.size(), steps.size());
+  EXPECT_EQ(std::set<uint32_t>(started.begin(), started.end()).size(), steps.size());
+  EXPECT_EQ(completed, started);
+}
+
+TEST_F(ExecutorTest, MeetsWaitForEveryConfigEpochAndReplicatesForTheirMeets) {
+  MemoryJournal journal;
+  Bootstrap(journal);
+  const auto steps = BootstrapPlan().steps;
+  std::map<uint32_t, size_t> started_at, completed_at;  // Step -> position in the log.
+  const auto events = journal.Events();
+  for (size_t i = 0; i < events.size(); ++i) {
+    if (const auto* x = std::get_if<model::StepStarted>(&events[i].payload)) {
+      started_at[x->step] = i;
+    }
+    if (const auto* x = std::get_if<model::StepCompleted>(&events[i].payload)) {
+      completed_at[x->step] = i;
+    }
+  }
+  for (uint32_t m = 0; m < steps.size(); ++m) {
+    if (steps[m].kind == StepKind::kMeet) {
+      for (uint32_t e = 0; e < steps.size(); ++e) {
+        if (steps[e].kind == StepKind::kSetConfigEpoch) {
+          EXPECT_LT(completed_at[e], started_at[m]) << "epoch step " << e << ", meet step " << m;
+        }
+      }
+    }
+    if (steps[m].kind == StepKind::kReplicate) {
+      for (uint32_t e = 0; e < steps.size(); ++e) {
+        if (steps[e].kind == StepKind::kMeet &&
+            (steps[e].target == steps[m].target || steps[e].target == steps[m].peer)) {
+          EXPECT_LT(completed_at[e], started_at[m]) << "meet step " << e << ", replicate " << m;
+        }
+      }
+    }
+  }
+  // The commit starts after everything else completed.
+  const uint32_t commit = static_cast<uint32_t>(steps.size() - 1);
+  for (uint32_t e = 0; e < commit; ++e) EXPECT_LT(completed_at[e], started_at[commit]) << e;
+}
+
+// The slot owners node `viewer` reports, slot 0 only.
+std::string OwnerOfSlot0(test::RedisClient& viewer) {
+  auto r = viewer.Command("CLUSTER", "SLOTS");
+  if (!r.ok()) return "error";
+  for (const auto& range : r->elements) {
+    if (range.elements[0].integer == 0) return range.elements[2].elements[2].str;
+  }
+  return "";
+}
+
+TEST_F(ExecutorTest, CommitWaitsUntilEveryNodeKnowsEveryOwner) {
+  MemoryJournal journal;
+  Bootstrap(journal);
+  // Node 2 forgets that node 0 owns slot 0, as a node that has not heard from node 0 since it
+  // took its slots. Left alone, it learns it again at node 0's next ping (in a second or more).
+  auto viewer = Client(2);
+  auto r = viewer.Command("CLUSTER", "DELSLOTS", "0");
+  ASSERT_TRUE(r.ok() && !r->is_error()) << (r.ok() ? r->str : r.status().ToString());
+  ASSERT_EQ(OwnerOfSlot0(viewer), "");
+  model::Plan plan;
+  plan.id = 2;
+  plan.steps.push_back(BootstrapPlan().steps.back());  // Commit the bootstrap's topology again.
+  Propose(journal, plan);
+  Status s = Executor(config_, &journal).RunPlan(nullptr);
+  ASSERT_TRUE(s.ok()) << s.ToString();
+  // Committed only once node 2 knew again (node 0 met it to tell it).
+  EXPECT_EQ(OwnerOfSlot0(viewer), nodes_[0].id);
 }
 
 TEST_F(ExecutorTest, BootstrapIsIdempotentWhenRunAgain) {

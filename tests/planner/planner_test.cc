@@ -141,6 +141,29 @@ TEST_F(PlannerTest, BootstrapSplitsSlotsEvenlyWithDistinctEpochsAndSpreadMasters
   EXPECT_EQ(after.kind, DecisionKind::kNothing) << DecisionToString(after);
 }
 
+TEST_F(PlannerTest, BootstrapGivesEveryMasterItsSlotsBeforeItMeets) {
+  // As redis-cli --cluster create does: a master never joins without its slots.
+  for (int i = 0; i < 12; ++i) sim_.AddNode(Host(i % 3));
+  Decision d = Next();
+  ASSERT_EQ(d.kind, DecisionKind::kPlan) << DecisionToString(d);
+  std::set<std::string> assigned;
+  size_t meets = 0;
+  for (const auto& s : d.plan.steps) {
+    if (s.kind == StepKind::kAssignSlots) {
+      EXPECT_EQ(meets, 0u) << "slots assigned after a meet: " << model::StepToString(s);
+      assigned.insert(s.target.address);
+    }
+    if (s.kind == StepKind::kMeet) {
+      ++meets;
+      EXPECT_TRUE(assigned.contains(s.peer.address)) << model::StepToString(s);
+    }
+  }
+  EXPECT_EQ(assigned.size(), 6u);
+  EXPECT_EQ(meets, 11u);
+  ASSERT_TRUE(sim_.Execute(d.plan).ok());
+  EXPECT_TRUE(sim_.CheckSlotOwners().ok());
+}
+
 TEST_F(PlannerTest, ReplicaNeverOnItsMastersHost) {
   // Two hosts, six members: every replica can sit on the other host.
   for (int i = 0; i < 6; ++i) sim_.AddNode(Host(i < 3 ? 0 : 1));
