@@ -91,6 +91,19 @@ class ProberTest : public ::testing::Test {
     }
     return last;
   }
+  // Until every node of a 3-node cluster was observed with cluster_state:ok, knowing the other two.
+  bool RunUntilFormed(const std::vector<std::string>& addrs, milliseconds limit) {
+    return RunUntil(
+               [&] {
+                 for (const auto& a : addrs) {
+                   const auto* o = LastObservation(a);
+                   if (!o || !o->cluster_ok || o->peers.size() != 2) return false;
+                 }
+                 return true;
+               },
+               limit)
+        .has_value();
+  }
   bool LastHealthIs(const std::string& a, Health h, HealthReason r = HealthReason::kNone) const {
     auto hs = HealthEvents(a);
     return !hs.empty() && hs.back().health == h && hs.back().reason == r;
@@ -279,15 +292,7 @@ TEST_F(ProberTest, ClusterObservationAndPersistentClusterFailIsClusterDown) {
   ProberOptions opts = FastOptions();
   opts.health.cluster_down_grace_ms = 3000;
   StartProber(opts, addrs);
-  ASSERT_TRUE(RunUntil(
-      [&] {
-        for (const auto& a : addrs) {
-          const auto* o = LastObservation(a);
-          if (!o || !o->cluster_ok || o->peers.size() != 2) return false;
-        }
-        return true;
-      },
-      milliseconds(5000)));
+  ASSERT_TRUE(RunUntilFormed(addrs, milliseconds(5000)));
   uint32_t slots = 0;
   for (const auto& a : addrs) slots += model::CountSlots(LastObservation(a)->slots);
   EXPECT_EQ(slots, 16384u);
@@ -414,15 +419,7 @@ TEST_F(ProberTest, ChangeSeenInClusterInfoBringsAFreshObservationAtOnce) {
     }
     return 0;
   };
-  ASSERT_TRUE(RunUntil(
-      [&] {
-        for (const auto& a : addrs) {
-          const auto* o = LastObservation(a);
-          if (!o || !o->cluster_ok || o->peers.size() != 2) return false;
-        }
-        return true;
-      },
-      milliseconds(10000)));
+  ASSERT_TRUE(RunUntilFormed(addrs, milliseconds(10000)));
   RunFor(milliseconds(1500));  // Gossip of the creation settles.
   auto c = cluster.node(0).Connect();
   ASSERT_TRUE(c.ok());
@@ -453,15 +450,7 @@ TEST_F(ProberTest, FullRefreshProbesEveryNodeAfterTheRequestAndRecordsItFirst) {
   ProberOptions opts = FastOptions();
   opts.full_interval_ms = 600'000;
   StartProber(opts, addrs);
-  ASSERT_TRUE(RunUntil(
-      [&] {
-        for (const auto& a : addrs) {
-          const auto* o = LastObservation(a);
-          if (!o || !o->cluster_ok || o->peers.size() != 2) return false;
-        }
-        return true;
-      },
-      milliseconds(10000)));
+  ASSERT_TRUE(RunUntilFormed(addrs, milliseconds(10000)));
   RunFor(milliseconds(1500));
   // An open slot shows in CLUSTER NODES only, not in CLUSTER INFO: light rounds miss it.
   const std::string other_id = LastObservation(addrs[1])->id;
