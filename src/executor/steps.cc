@@ -268,12 +268,21 @@ Status StepRunner::Replicate(const Step& step) {
     return Status::Unavailable(ExplainReplicaNotSynced(pool_, step.target, step.peer));
   };
   if (is_replica().ok()) return wait_synced();
-  // The replica must know the master first (gossip after MEET takes a moment).
-  Status last;
+  // The replica must know the master first. Gossip after its MEET with the first master takes a
+  // moment, and at 30+ nodes up to several seconds: while it does not know the master, it meets
+  // the master itself (again every 500 ms; a MEET of a known node only repeats a handshake).
+  std::optional<std::chrono::steady_clock::time_point> met;
   RS_RETURN_IF_ERROR(WaitFor(options_.converge_timeout_ms, [&]() -> Status {
     auto r = pool_->Command(step.target.address, {"CLUSTER", "REPLICATE", step.peer.id});
     if (!r.ok()) return r.status();
     if (r->is_error()) {
+      const auto now = std::chrono::steady_clock::now();
+      if (r->ErrorStartsWith("ERR Unknown node") &&
+          (!met || now - *met >= std::chrono::milliseconds(500))) {
+        met = now;
+        (void)pool_->Command(step.target.address, {"CLUSTER", "MEET", HostOf(step.peer.address),
+                                                   PortOf(step.peer.address)});
+      }
       return Status::Unavailable(
           fmt::format("CLUSTER REPLICATE {} on {}: {}", step.peer.id, step.target.address, r->str));
     }
