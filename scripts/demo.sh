@@ -135,8 +135,16 @@ SERVICE_PIDS+=($!)
 SERVICE_PIDS+=($!)
 echo "demo: 8 redis-server nodes (6 members), redis-ctl and redis-proxy started; forming the cluster"
 
-# wait_masters SECONDS N: until node 0 sees N masters holding slots, each with a replica, and
-# every member says cluster_state:ok.
+# committed_masters: how many masters the topology redis-ctl committed has (what the proxy routes
+# by; redis-ctl commits it once every node serves it, a moment after they say cluster_state:ok).
+committed_masters() {
+  curl -s "http://$ADMIN/v1/topology" 2>/dev/null |
+    python3 -c 'import json, sys; print(len(json.load(sys.stdin).get("shards", [])))' 2>/dev/null ||
+    echo 0
+}
+
+# wait_masters SECONDS N: until node 0 sees N masters holding slots, each with a replica, every
+# member says cluster_state:ok, and redis-ctl committed that topology.
 wait_masters() {
   local seconds=$1 want=$2 deadline=$((SECONDS + $1))
   while true; do
@@ -145,7 +153,8 @@ wait_masters() {
     masters=$(echo "$nodes" | awk '$3 ~ /master/ && NF > 8' | grep -vc '\[' || true)
     replicas=$(echo "$nodes" | awk '$3 ~ /slave/' | wc -l)
     if [ "$masters" = "$want" ] && [ "$replicas" -ge "$want" ] &&
-      rs_wait_cluster_ok 1 "${addrs[@]:0:$MEMBERS}" 2>/dev/null; then
+      rs_wait_cluster_ok 1 "${addrs[@]:0:$MEMBERS}" 2>/dev/null &&
+      [ "$(committed_masters)" = "$want" ]; then
       return 0
     fi
     if ((SECONDS >= deadline)); then
@@ -173,8 +182,9 @@ PPORT=${PROXY##*:}
 proxy_cli() { redis-cli -h "$PHOST" -p "$PPORT" "$@"; }
 
 if [ "$CHECK" = 1 ]; then
+  # The proxy takes the committed topology from its long-poll a moment after the commit.
   for ((i = 0; i < 50; i++)); do
-    [ "$(proxy_cli ping 2>/dev/null)" = "PONG" ] && break
+    [ "$(proxy_cli set demo:ready 1 2>/dev/null)" = "OK" ] && break
     sleep 0.1
   done
   for i in $(seq 1 1000); do echo "SET demo:$i v$i"; done | proxy_cli >/dev/null
