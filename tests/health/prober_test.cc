@@ -91,6 +91,14 @@ class ProberTest : public ::testing::Test {
     }
     return last;
   }
+  // Three masters (redis-cli --cluster create's minimum) with a short node timeout.
+  static test::LocalClusterOptions ThreeMasters(int replicas_per_master) {
+    test::LocalClusterOptions copts;
+    copts.masters = 3;
+    copts.replicas_per_master = replicas_per_master;
+    copts.cluster_node_timeout_ms = 1000;
+    return copts;
+  }
   // Until every node of a 3-node cluster was observed with cluster_state:ok, knowing the other two.
   bool RunUntilFormed(const std::vector<std::string>& addrs, milliseconds limit) {
     return RunUntil(
@@ -282,11 +290,7 @@ TEST_F(ProberTest, DroppedTargetIsForgotten) {
 }
 
 TEST_F(ProberTest, ClusterObservationAndPersistentClusterFailIsClusterDown) {
-  test::LocalClusterOptions copts;
-  copts.masters = 3;
-  copts.replicas_per_master = 0;
-  copts.cluster_node_timeout_ms = 1000;
-  test::LocalCluster cluster(copts);
+  test::LocalCluster cluster(ThreeMasters(/*replicas_per_master=*/0));
   ASSERT_TRUE(cluster.Start().ok()) << cluster.LogTails();
   auto addrs = cluster.Addresses();
   ProberOptions opts = FastOptions();
@@ -310,11 +314,7 @@ TEST_F(ProberTest, ClusterObservationAndPersistentClusterFailIsClusterDown) {
 }
 
 TEST_F(ProberTest, RedisOwnFailoverWindowTriggersNothingOnSurvivors) {
-  test::LocalClusterOptions copts;
-  copts.masters = 3;
-  copts.replicas_per_master = 1;
-  copts.cluster_node_timeout_ms = 1000;
-  test::LocalCluster cluster(copts);
+  test::LocalCluster cluster(ThreeMasters(/*replicas_per_master=*/1));
   ASSERT_TRUE(cluster.Start().ok()) << cluster.LogTails();
   auto addrs = cluster.Addresses();
   StartProber(FastOptions(), addrs);
@@ -400,11 +400,7 @@ TEST_F(ProberTest, IdleNodeGetsClusterInfoEveryRoundAndTheFullProbeOnlyNowAndThe
 }
 
 TEST_F(ProberTest, ChangeSeenInClusterInfoBringsAFreshObservationAtOnce) {
-  test::LocalClusterOptions copts;
-  copts.masters = 3;
-  copts.replicas_per_master = 0;
-  copts.cluster_node_timeout_ms = 1000;
-  test::LocalCluster cluster(copts);
+  test::LocalCluster cluster(ThreeMasters(/*replicas_per_master=*/0));
   ASSERT_TRUE(cluster.Start().ok()) << cluster.LogTails();
   auto addrs = cluster.Addresses();
   ProberOptions opts = FastOptions();
@@ -440,11 +436,7 @@ TEST_F(ProberTest, ChangeSeenInClusterInfoBringsAFreshObservationAtOnce) {
 }
 
 TEST_F(ProberTest, FullRefreshProbesEveryNodeAfterTheRequestAndRecordsItFirst) {
-  test::LocalClusterOptions copts;
-  copts.masters = 3;  // redis-cli --cluster create's minimum.
-  copts.replicas_per_master = 0;
-  copts.cluster_node_timeout_ms = 1000;
-  test::LocalCluster cluster(copts);
+  test::LocalCluster cluster(ThreeMasters(/*replicas_per_master=*/0));
   ASSERT_TRUE(cluster.Start().ok()) << cluster.LogTails();
   auto addrs = cluster.Addresses();
   ProberOptions opts = FastOptions();
